@@ -1,0 +1,49 @@
+#!/bin/sh
+# setup.sh - install every Debian package that building and testing mailenroll needs,
+# then configure the build directory.  Idempotent: packages already present are skipped,
+# an existing build directory is reconfigured rather than recreated.
+#
+#   contrib/setup.sh [BUILDDIR] [extra meson options...]
+#
+# Runs apt-get only for what is missing, so a second run costs no network.  Needs root
+# (or sudo) only when something has to be installed.
+set -eu
+
+builddir=${1:-_build}
+[ $# -gt 0 ] && shift
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# build: compiler, meson, libraries
+pkgs="gcc meson ninja-build pkg-config gettext
+libglib2.0-dev libjson-glib-dev libcurl4-openssl-dev libssl-dev"
+# tests: real servers and independent implementations to cross-check against
+pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
+python3-dkim python3-aiosmtpd"
+# benchmarks (tests/bench/): the peer clients and the measuring tools the shared harness uses
+pkgs="$pkgs uacme lego certbot dehydrated hyperfine time strace iproute2 curl"
+
+missing=
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	echo "setup: installing:$missing" >&2
+	sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $missing >&2
+else
+	echo "setup: all packages present" >&2
+fi
+
+cd "$top"
+if [ -f "$builddir/build.ninja" ]; then
+	meson setup --reconfigure "$builddir" "$@" >&2
+else
+	meson setup "$builddir" "$@" >&2
+fi

@@ -1,0 +1,32 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+/* shared between acme-client.c (transport, accounts) and acme-order.c (orders) only */
+
+#include "acme-client.h"
+
+G_BEGIN_DECLS
+
+#define ME_ACME_JOSE_JSON "application/jose+json"
+
+MeHttpResponse *
+me_acme_client_post(MeAcmeClient *client,
+		    const gchar *url,
+		    const gchar *payload,
+		    EVP_PKEY *jwk_key,
+		    const gchar *accept,
+		    GError **error);
+gboolean
+me_acme_client_check_response(MeAcmeClient *client, MeHttpResponse *response, GError **error);
+void
+me_acme_client_wait(MeAcmeClient *client, guint attempt, gint64 retry_after, gint64 deadline_us);
+MeAcmeProblem *
+me_acme_problem_from_json(JsonObject *obj, GError **error);
+gboolean
+me_acme_url_is_valid(const gchar *url);
+
+G_END_DECLS
