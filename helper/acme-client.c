@@ -704,6 +704,15 @@ account_request_check(MeAcmeClient *client, const MeAcmeAccountRequest *req, con
 	return TRUE;
 }
 
+/* the CA's own words ("JWS verification error") do not tell a person what to fix */
+static void
+eab_explain(GError *error)
+{
+	g_free(error->message);
+	/* TRANSLATORS: EAB = the key ID and MAC key the CA gave out of band */
+	error->message = g_strdup(_("The certificate authority did not accept the external account binding; check the key ID and key it gave you."));
+}
+
 /**
  * me_acme_client_new_account:
  * @client: a client with an account key
@@ -722,6 +731,7 @@ me_acme_client_new_account(MeAcmeClient *client, const MeAcmeAccountRequest *req
 	const MeAcmeDirectory *dir;
 	g_autofree gchar *payload = NULL;
 	g_autoptr(MeHttpResponse) response = NULL;
+	g_autoptr(GError) error_local = NULL;
 	MeAcmeAccount *account;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -731,9 +741,13 @@ me_acme_client_new_account(MeAcmeClient *client, const MeAcmeAccountRequest *req
 	payload = account_payload(client, request, dir, error);
 	if (payload == NULL)
 		return NULL;
-	response = me_acme_client_post(client, dir->new_account, payload, client->account_key, "application/json", error);
-	if (response == NULL)
+	response = me_acme_client_post(client, dir->new_account, payload, client->account_key, "application/json", &error_local);
+	if (response == NULL) {
+		if (request->eab_kid != NULL && g_error_matches(error_local, ME_ERROR, ME_ERROR_UNAUTHORIZED))
+			eab_explain(error_local);
+		g_propagate_error(error, g_steal_pointer(&error_local));
 		return NULL;
+	}
 	account = account_parse(response, error);
 	if (account != NULL)
 		me_acme_client_set_account_url(client, account->url);

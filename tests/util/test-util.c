@@ -1,0 +1,419 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeTest"
+
+#include "config.h"
+
+#include "test-util.h"
+
+#include <arpa/inet.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "autocleanups.h"
+#include "http.h"
+#include "keys.h"
+
+/**
+ * me_test_python:
+ *
+ * Returns: Debian's interpreter, which has the packages the tests use (never a pyenv one)
+ */
+const gchar *
+me_test_python(void)
+{
+	const gchar *python = g_getenv("ME_TEST_PYTHON");
+	return python != NULL ? python : "/usr/bin/python3";
+}
+
+/**
+ * me_test_tmpdir:
+ *
+ * Returns: (transfer full): a new private directory; remove it with me_test_rm_rf()
+ */
+gchar *
+me_test_tmpdir(void)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *dir = g_dir_make_tmp("mailenroll-test-XXXXXX", &error);
+	g_assert_no_error(error);
+	return dir;
+}
+
+/**
+ * me_test_rm_rf:
+ * @path: (nullable): a directory made by the test
+ */
+void
+me_test_rm_rf(const gchar *path)
+{
+	g_autoptr(GDir) dir = NULL;
+	const gchar *name;
+
+	if (path == NULL)
+		return;
+	dir = g_dir_open(path, 0, NULL);
+	if (dir == NULL) {
+		(void)g_remove(path);
+		return;
+	}
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child = g_build_filename(path, name, NULL);
+		if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			me_test_rm_rf(child);
+		else
+			(void)g_remove(child);
+	}
+	(void)g_rmdir(path);
+}
+
+/**
+ * me_test_free_port:
+ *
+ * Returns: a TCP port on 127.0.0.1 that was free a moment ago
+ */
+guint16
+me_test_free_port(void)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+	socklen_t len = sizeof(addr);
+	gint fd = socket(AF_INET, SOCK_STREAM, 0);
+	guint16 port;
+
+	g_assert_cmpint(fd, >=, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
+	port = ntohs(addr.sin_port);
+	close(fd);
+	return port;
+}
+
+/**
+ * me_test_wait_port:
+ * @port: a TCP port on 127.0.0.1
+ * @timeout_ms: how long to wait
+ *
+ * Returns: %TRUE once something accepts connections on @port
+ */
+gboolean
+me_test_wait_port(guint16 port, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	while (g_get_monotonic_time() < deadline) {
+		struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+		gint fd = socket(AF_INET, SOCK_STREAM, 0);
+		gboolean ok;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+		close(fd);
+		if (ok)
+			return TRUE;
+		g_usleep(5000);
+	}
+	return FALSE;
+}
+
+static gboolean
+add_ext(X509 *cert, X509 *issuer, gint nid, const gchar *value)
+{
+	X509V3_CTX ctx;
+	g_autoptr(X509_EXTENSION) ext = NULL;
+
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	return ext != NULL && X509_add_ext(cert, ext, -1) == 1;
+}
+
+static gboolean
+write_pem(const gchar *path, gboolean is_key, gpointer obj)
+{
+	g_autoptr(BIO) bio = BIO_new_file(path, "w");
+	if (bio == NULL)
+		return FALSE;
+	if (is_key)
+		return PEM_write_bio_PrivateKey(bio, obj, NULL, NULL, 0, NULL, NULL) == 1;
+	return PEM_write_bio_X509(bio, obj) == 1;
+}
+
+/**
+ * me_test_make_tls_cert:
+ * @dir: where to write `tls-cert.pem` and `tls-key.pem`
+ * @cert_path: (out): the certificate file (it is also the CA file clients trust)
+ * @key_path: (out): the key file
+ * @error: (nullable): return location
+ *
+ * A throwaway self-signed P-256 server certificate for 127.0.0.1 and localhost.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_test_make_tls_cert(const gchar *dir, gchar **cert_path, gchar **key_path, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = me_key_generate(ME_KEY_TYPE_EC_P256, error);
+	g_autoptr(X509) cert = X509_new();
+	X509_NAME *name;
+
+	if (key == NULL)
+		return FALSE;
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), (long)g_random_int_range(1, G_MAXINT32));
+	X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 7 * 24 * 3600);
+	X509_set_pubkey(cert, key);
+	name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const guchar *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(cert, name);
+	if (!add_ext(cert, cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1") ||
+	    !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE") ||
+	    !add_ext(cert, cert, NID_ext_key_usage, "serverAuth") || X509_sign(cert, key, EVP_sha256()) == 0) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot make test TLS certificate");
+		return FALSE;
+	}
+	*cert_path = g_build_filename(dir, "tls-cert.pem", NULL);
+	*key_path = g_build_filename(dir, "tls-key.pem", NULL);
+	if (!write_pem(*cert_path, FALSE, cert) || !write_pem(*key_path, TRUE, key)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write test TLS certificate");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * me_test_csr_dns:
+ * @key: the certificate key
+ * @dns_name: the DNS name (Pebble issues for `dns` identifiers only)
+ *
+ * Returns: (transfer full): a DER PKCS#10 request with that name as CN and SAN
+ */
+GBytes *
+me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name)
+{
+	g_autoptr(X509_REQ) req = X509_REQ_new();
+	g_autofree gchar *san = g_strdup_printf("DNS:%s", dns_name);
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	guchar *der = NULL;
+	gint len;
+
+	X509_REQ_set_version(req, 0);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8, (const guchar *)dns_name, -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+	g_assert_nonnull(ext);
+	sk_X509_EXTENSION_push(exts, ext);
+	g_assert_cmpint(X509_REQ_add_extensions(req, exts), ==, 1);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	g_assert_cmpint(X509_REQ_sign(req, key, EVP_sha256()), >, 0);
+	len = i2d_X509_REQ(req, &der);
+	g_assert_cmpint(len, >, 0);
+	{
+		GBytes *bytes = g_bytes_new(der, len);
+		OPENSSL_free(der);
+		return bytes;
+	}
+}
+
+/**
+ * me_test_spawn_sync:
+ * @argv: the program and its arguments
+ * @stdin_text: (nullable): text for its standard input
+ * @out: (out) (optional): its standard output
+ * @err: (out) (optional): its standard error
+ * @status: (out) (optional): its exit status (-1 if it did not exit normally)
+ *
+ * Returns: %TRUE if it ran
+ */
+gboolean
+me_test_spawn_sync(const gchar *const *argv, const gchar *stdin_text, gchar **out, gchar **err, gint *status)
+{
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out_local = NULL;
+	g_autofree gchar *err_local = NULL;
+
+	proc = g_subprocess_newv(argv,
+				 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+				     G_SUBPROCESS_FLAGS_STDERR_PIPE,
+				 &error);
+	if (proc == NULL) {
+		g_test_message("cannot run %s: %s", argv[0], error->message);
+		return FALSE;
+	}
+	if (!g_subprocess_communicate_utf8(proc, stdin_text, NULL, &out_local, &err_local, &error)) {
+		g_test_message("%s: %s", argv[0], error->message);
+		return FALSE;
+	}
+	if (status != NULL)
+		*status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+	if (out != NULL)
+		*out = g_steal_pointer(&out_local);
+	if (err != NULL)
+		*err = g_steal_pointer(&err_local);
+	return TRUE;
+}
+
+/**
+ * me_test_write_tmp:
+ * @dir: a directory of the test
+ * @name: a file name
+ * @contents: the text
+ *
+ * Returns: (transfer full): the path written
+ */
+gchar *
+me_test_write_tmp(const gchar *dir, const gchar *name, const gchar *contents)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *path = g_build_filename(dir, name, NULL);
+	g_file_set_contents(path, contents, -1, &error);
+	g_assert_no_error(error);
+	return path;
+}
+
+static gchar *
+pebble_config(MeTestPebble *pebble, const gchar *cert, const gchar *key, const gchar *eab_keys_json)
+{
+	return g_strdup_printf("{\"pebble\": {"
+			       "\"listenAddress\": \"127.0.0.1:%u\","
+			       "\"managementListenAddress\": \"127.0.0.1:%u\","
+			       "\"certificate\": \"%s\", \"privateKey\": \"%s\","
+			       "\"httpPort\": %u, \"tlsPort\": %u, \"ocspResponderURL\": \"\","
+			       "\"externalAccountBindingRequired\": %s,"
+			       "\"externalAccountMACKeys\": %s}}",
+			       pebble->port, pebble->mgmt_port, cert, key, me_test_free_port(), me_test_free_port(),
+			       eab_keys_json != NULL ? "true" : "false", eab_keys_json != NULL ? eab_keys_json : "{}");
+}
+
+static GSubprocessLauncher *
+pebble_launcher(MeTestPebble *pebble, const gchar *const *envp)
+{
+	GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
+	g_subprocess_launcher_set_stdout_file_path(launcher, pebble->log_path);
+	g_subprocess_launcher_take_stderr_fd(launcher, -1);
+	g_subprocess_launcher_set_flags(launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+	/* a fast, deterministic CA: every challenge passes, no artificial sleeps */
+	g_subprocess_launcher_setenv(launcher, "PEBBLE_VA_ALWAYS_VALID", "1", TRUE);
+	g_subprocess_launcher_setenv(launcher, "PEBBLE_VA_NOSLEEP", "1", TRUE);
+	g_subprocess_launcher_setenv(launcher, "PEBBLE_WFE_NONCEREJECT", "0", TRUE);
+	g_subprocess_launcher_setenv(launcher, "PEBBLE_AUTHZREUSE", "0", TRUE);
+	for (guint i = 0; envp != NULL && envp[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(envp[i], "=", 2);
+		g_subprocess_launcher_setenv(launcher, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+	}
+	return launcher;
+}
+
+/**
+ * me_test_pebble_start:
+ * @envp: (nullable): extra `NAME=VALUE` settings, e.g. `PEBBLE_WFE_NONCEREJECT=50`
+ * @eab_keys_json: (nullable): a JSON object of EAB key IDs to base64url MAC keys; when
+ *   given, Pebble requires external account binding
+ * @error: (nullable): return location
+ *
+ * Starts Pebble on free ports of 127.0.0.1 with a TLS certificate made for the run.
+ *
+ * Returns: (transfer full): the running Pebble, or %NULL with @error set
+ */
+MeTestPebble *
+me_test_pebble_start(const gchar *const *envp, const gchar *eab_keys_json, GError **error)
+{
+	g_autoptr(MeTestPebble) pebble = g_new0(MeTestPebble, 1);
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *config = NULL;
+	g_autofree gchar *config_path = NULL;
+	const gchar *binary = g_getenv("ME_TEST_PEBBLE") != NULL ? g_getenv("ME_TEST_PEBBLE") : "pebble";
+
+	pebble->dir = me_test_tmpdir();
+	pebble->log_path = g_build_filename(pebble->dir, "pebble.log", NULL);
+	if (!me_test_make_tls_cert(pebble->dir, &pebble->ca_file, &key, error))
+		return NULL;
+	pebble->port = me_test_free_port();
+	pebble->mgmt_port = me_test_free_port();
+	config = pebble_config(pebble, pebble->ca_file, key, eab_keys_json);
+	config_path = me_test_write_tmp(pebble->dir, "pebble.json", config);
+	launcher = pebble_launcher(pebble, envp);
+	pebble->proc = g_subprocess_launcher_spawn(launcher, error, binary, "-config", config_path, "-strict=false", NULL);
+	if (pebble->proc == NULL)
+		return NULL;
+	if (!me_test_wait_port(pebble->port, 10000)) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Pebble did not start");
+		return NULL;
+	}
+	pebble->directory_url = g_strdup_printf("https://127.0.0.1:%u/dir", pebble->port);
+	return g_steal_pointer(&pebble);
+}
+
+void
+me_test_pebble_stop(MeTestPebble *pebble)
+{
+	if (pebble == NULL)
+		return;
+	if (pebble->proc != NULL) {
+		g_subprocess_force_exit(pebble->proc);
+		g_subprocess_wait(pebble->proc, NULL, NULL);
+		g_object_unref(pebble->proc);
+	}
+	me_test_rm_rf(pebble->dir);
+	g_free(pebble->dir);
+	g_free(pebble->directory_url);
+	g_free(pebble->ca_file);
+	g_free(pebble->log_path);
+	g_free(pebble);
+}
+
+/**
+ * me_test_pebble_get_pem:
+ * @pebble: a running Pebble
+ * @path: a management path, e.g. `/roots/0` or `/intermediates/0`
+ * @error: (nullable): return location
+ *
+ * Returns: (transfer full): the PEM Pebble serves there
+ */
+gchar *
+me_test_pebble_get_pem(MeTestPebble *pebble, const gchar *path, GError **error)
+{
+	g_autoptr(MeHttp) http = me_http_new();
+	g_autoptr(MeHttpResponse) response = NULL;
+	g_autofree gchar *url = g_strdup_printf("https://127.0.0.1:%u%s", pebble->mgmt_port, path);
+
+	me_http_set_ca_file(http, pebble->ca_file);
+	response = me_http_request(http, "GET", url, NULL, NULL, NULL, error);
+	if (response == NULL)
+		return NULL;
+	return g_strndup(g_bytes_get_data(response->body, NULL), g_bytes_get_size(response->body));
+}
+
+/**
+ * me_test_pebble_count_requests:
+ * @pebble: a running Pebble
+ * @needle: a substring of Pebble's handler log lines, e.g. `POST /chalZ/`
+ *
+ * Returns: how many requests Pebble has logged that contain @needle
+ */
+guint
+me_test_pebble_count_requests(MeTestPebble *pebble, const gchar *needle)
+{
+	g_autofree gchar *log = NULL;
+	g_auto(GStrv) lines = NULL;
+	guint count = 0;
+
+	if (!g_file_get_contents(pebble->log_path, &log, NULL, NULL))
+		return 0;
+	lines = g_strsplit(log, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (strstr(lines[i], "-> calling handler()") != NULL && strstr(lines[i], needle) != NULL)
+			count++;
+	}
+	return count;
+}

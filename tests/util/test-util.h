@@ -1,0 +1,55 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+/* shared fixtures for the tests: temporary dirs, ports, throwaway TLS certs, CSRs,
+ * external programs, and a Pebble started on 127.0.0.1 */
+
+#include <gio/gio.h>
+#include <openssl/evp.h>
+
+G_BEGIN_DECLS
+
+const gchar *
+me_test_python(void);
+gchar *
+me_test_tmpdir(void);
+void
+me_test_rm_rf(const gchar *path);
+guint16
+me_test_free_port(void);
+gboolean
+me_test_wait_port(guint16 port, guint timeout_ms);
+gboolean
+me_test_make_tls_cert(const gchar *dir, gchar **cert_path, gchar **key_path, GError **error);
+GBytes *
+me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name);
+gboolean
+me_test_spawn_sync(const gchar *const *argv, const gchar *stdin_text, gchar **out, gchar **err, gint *status);
+gchar *
+me_test_write_tmp(const gchar *dir, const gchar *name, const gchar *contents);
+
+typedef struct {
+	GSubprocess *proc;
+	gchar *dir;
+	gchar *directory_url;
+	gchar *ca_file;
+	gchar *log_path;
+	guint16 port;
+	guint16 mgmt_port;
+} MeTestPebble;
+
+MeTestPebble *
+me_test_pebble_start(const gchar *const *envp, const gchar *eab_keys_json, GError **error);
+void
+me_test_pebble_stop(MeTestPebble *pebble);
+gchar *
+me_test_pebble_get_pem(MeTestPebble *pebble, const gchar *path, GError **error);
+guint
+me_test_pebble_count_requests(MeTestPebble *pebble, const gchar *needle);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestPebble, me_test_pebble_stop)
+
+G_END_DECLS
