@@ -137,13 +137,16 @@ typedef struct {
  * MeAcmePollPolicy:
  * @retry_after_min_ms: the shortest wait a `Retry-After` can make us take
  * @max_wait_ms: the longest single wait
- * @first_backoff_ms: the wait after the immediate re-poll when the server gives no
- *   `Retry-After`; each later one doubles, up to @max_wait_ms
+ * @first_poll_ms: the wait before the first re-poll when the server gives no
+ *   `Retry-After`: a few milliseconds, less than one round trip to any real CA
+ * @first_backoff_ms: the wait before the second re-poll; each later one doubles, up to
+ *   @max_wait_ms
  * @timeout_ms: the longest a whole poll may take
  */
 typedef struct {
 	guint retry_after_min_ms;
 	guint max_wait_ms;
+	guint first_poll_ms;
 	guint first_backoff_ms;
 	guint timeout_ms;
 } MeAcmePollPolicy;

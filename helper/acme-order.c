@@ -539,8 +539,9 @@ authz_problem(const MeAcmeAuthz *authz)
  * @url: the authorization URL
  * @error: (nullable): return location
  *
- * Polls until the authorization leaves `pending`: at once, then after `Retry-After` or a
- * short doubling back-off, never past the poll timeout or the authorization's expiry.
+ * Polls until the authorization leaves `pending`, as the polling policy says (see
+ * me_acme_client_wait()), never past the poll timeout or the authorization's expiry.
+ * Call it right after me_acme_client_respond_challenge().
  *
  * Returns: (transfer full): the valid authorization, or %NULL with @error set (the
  * challenge's own problem when the CA attached one, e.g. `incorrectResponse`)
@@ -550,27 +551,29 @@ me_acme_client_poll_authz(MeAcmeClient *client, const gchar *url, GError **error
 {
 	g_autoptr(MeAcmeAuthz) authz = NULL;
 	gint64 deadline = poll_deadline(client, 0);
+	gint64 retry_after = -1;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	for (guint attempt = 0;; attempt++) {
-		gint64 retry_after = authz != NULL ? authz->retry_after : -1;
-		if (authz != NULL) {
-			me_acme_client_wait(client, attempt, retry_after, deadline);
-			if (g_get_monotonic_time() >= deadline) {
-				set_poll_timeout(error);
-				return NULL;
-			}
-			g_clear_pointer(&authz, me_acme_authz_free);
+		me_acme_client_wait(client, attempt, retry_after, deadline);
+		if (attempt > 0 && g_get_monotonic_time() >= deadline) {
+			set_poll_timeout(error);
+			return NULL;
 		}
+		g_clear_pointer(&authz, me_acme_authz_free);
 		authz = me_acme_client_get_authz(client, url, error);
 		if (authz == NULL)
 			return NULL;
-		if (g_strcmp0(authz->status, "pending") == 0)
-			continue;
 		if (g_strcmp0(authz->status, "valid") == 0)
 			return g_steal_pointer(&authz);
-		set_invalid_state(error, _("authorization"), authz_problem(authz));
-		return NULL;
+		if (g_strcmp0(authz->status, "pending") != 0) {
+			set_invalid_state(error, _("authorization"), authz_problem(authz));
+			return NULL;
+		}
+		retry_after = authz->retry_after;
+		/* the authorization cannot outlive its own expiry */
+		if (authz->expires > 0)
+			deadline = MIN(deadline, poll_deadline(client, authz->expires));
 	}
 }
 

@@ -201,61 +201,68 @@ jwk_member_bn(JsonObject *jwk, const gchar *name, GError **error)
 	return bn;
 }
 
-static gboolean
-bld_push_bn(OSSL_PARAM_BLD *bld, JsonObject *jwk, const gchar *member, const gchar *param, GError **error)
+/* the builder stores pointers to the numbers and buffers pushed into it, not copies
+ * (OSSL_PARAM_BLD_push_BN(3)): each must stay alive until OSSL_PARAM_BLD_to_param(), so
+ * every builder below is converted inside the function that owns what it points to */
+static OSSL_PARAM *
+bld_to_param(OSSL_PARAM_BLD *bld, GError **error)
 {
-	g_autoptr(BIGNUM) bn = jwk_member_bn(jwk, member, error);
-	if (bn == NULL)
-		return FALSE;
-	/* the builder keeps a pointer, so the number must outlive it: let it own a copy */
-	if (!OSSL_PARAM_BLD_push_BN(bld, param, bn)) {
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	if (params == NULL)
 		me_crypto_set_error(error, ME_ERROR_CRYPTO, _("The public key could not be read."));
-		return FALSE;
-	}
-	return TRUE;
+	return params;
 }
 
-static gboolean
-jwk_build_ec(OSSL_PARAM_BLD *bld, JsonObject *jwk, GError **error)
+static OSSL_PARAM *
+jwk_ec_params(JsonObject *jwk, GError **error)
 {
 	const gchar *crv = json_object_get_string_member_with_default(jwk, "crv", "");
 	gsize coord = g_strcmp0(crv, "P-256") == 0 ? 32 : g_strcmp0(crv, "P-384") == 0 ? 48 : 0;
+	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new();
 	g_autoptr(BIGNUM) x = NULL;
 	g_autoptr(BIGNUM) y = NULL;
+	g_autoptr(BIGNUM) d = NULL;
 	guchar point[1 + 2 * 48];
 
 	if (coord == 0) {
 		set_unsupported_key(error);
-		return FALSE;
+		return NULL;
 	}
 	x = jwk_member_bn(jwk, "x", error);
 	y = x != NULL ? jwk_member_bn(jwk, "y", error) : NULL;
 	if (y == NULL)
-		return FALSE;
+		return NULL;
+	if (json_object_has_member(jwk, "d")) {
+		d = jwk_member_bn(jwk, "d", error);
+		if (d == NULL)
+			return NULL;
+	}
 	point[0] = 0x04;
 	if (BN_bn2binpad(x, point + 1, (int)coord) < 0 || BN_bn2binpad(y, point + 1 + coord, (int)coord) < 0) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: a JSON Web Key holds a malformed EC point */
 				    _("The key's curve point is malformed."));
-		return FALSE;
+		return NULL;
 	}
-	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, crv, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord)) {
+	if (bld == NULL || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, crv, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord) ||
+	    (d != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d))) {
 		me_crypto_set_error(error, ME_ERROR_CRYPTO, _("The public key could not be read."));
-		return FALSE;
+		return NULL;
 	}
-	if (json_object_has_member(jwk, "d"))
-		return bld_push_bn(bld, jwk, "d", OSSL_PKEY_PARAM_PRIV_KEY, error);
-	return TRUE;
+	return bld_to_param(bld, error);
 }
 
-static gboolean
-jwk_build_rsa(OSSL_PARAM_BLD *bld, JsonObject *jwk, GError **error)
+static OSSL_PARAM *
+jwk_rsa_params(JsonObject *jwk, GError **error)
 {
 	static const struct {
 		const gchar *member;
 		const gchar *param;
-	} priv[] = {
+	} members[] = {
+	    {"n", OSSL_PKEY_PARAM_RSA_N},
+	    {"e", OSSL_PKEY_PARAM_RSA_E},
+	    /* the private members, all or none */
 	    {"d", OSSL_PKEY_PARAM_RSA_D},
 	    {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
 	    {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
@@ -263,16 +270,25 @@ jwk_build_rsa(OSSL_PARAM_BLD *bld, JsonObject *jwk, GError **error)
 	    {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
 	    {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
 	};
-	if (!bld_push_bn(bld, jwk, "n", OSSL_PKEY_PARAM_RSA_N, error) ||
-	    !bld_push_bn(bld, jwk, "e", OSSL_PKEY_PARAM_RSA_E, error))
-		return FALSE;
-	if (!json_object_has_member(jwk, "d"))
-		return TRUE;
-	for (gsize i = 0; i < G_N_ELEMENTS(priv); i++) {
-		if (!bld_push_bn(bld, jwk, priv[i].member, priv[i].param, error))
-			return FALSE;
+	gsize n_members = json_object_has_member(jwk, "d") ? G_N_ELEMENTS(members) : 2;
+	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new();
+	g_autoptr(GPtrArray) bns = g_ptr_array_new_with_free_func((GDestroyNotify)BN_clear_free);
+
+	if (bld == NULL) {
+		me_crypto_set_error(error, ME_ERROR_CRYPTO, _("The public key could not be read."));
+		return NULL;
 	}
-	return TRUE;
+	for (gsize i = 0; i < n_members; i++) {
+		BIGNUM *bn = jwk_member_bn(jwk, members[i].member, error);
+		if (bn == NULL)
+			return NULL;
+		g_ptr_array_add(bns, bn);
+		if (!OSSL_PARAM_BLD_push_BN(bld, members[i].param, bn)) {
+			me_crypto_set_error(error, ME_ERROR_CRYPTO, _("The public key could not be read."));
+			return NULL;
+		}
+	}
+	return bld_to_param(bld, error);
 }
 
 /**
@@ -288,7 +304,6 @@ me_jwk_to_key(JsonObject *jwk, GError **error)
 	const gchar *kty = json_object_get_string_member_with_default(jwk, "kty", "");
 	gboolean is_rsa = g_strcmp0(kty, "RSA") == 0;
 	gboolean has_private = json_object_has_member(jwk, "d");
-	g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new();
 	g_autoptr(OSSL_PARAM) params = NULL;
 	g_autoptr(EVP_PKEY_CTX) ctx = NULL;
 	EVP_PKEY *key = NULL;
@@ -298,11 +313,11 @@ me_jwk_to_key(JsonObject *jwk, GError **error)
 		set_unsupported_key(error);
 		return NULL;
 	}
-	if (!(is_rsa ? jwk_build_rsa(bld, jwk, error) : jwk_build_ec(bld, jwk, error)))
+	params = is_rsa ? jwk_rsa_params(jwk, error) : jwk_ec_params(jwk, error);
+	if (params == NULL)
 		return NULL;
-	params = OSSL_PARAM_BLD_to_param(bld);
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, is_rsa ? "RSA" : "EC", NULL);
-	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &key, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
 		me_crypto_set_error(error, ME_ERROR_INVALID_DATA, _("The public key could not be read."));
 		return NULL;
@@ -420,7 +435,8 @@ ecdsa_raw_to_der(GBytes *raw, gsize coord, GError **error)
 /**
  * me_jws_verify:
  * @key: the public key
- * @alg: the JWS algorithm, `ES256`, `ES384` or `RS256`
+ * @alg: the JWS algorithm, `ES256`, `ES384` or `RS256`; it must be the one
+ *   me_jws_alg_for_key() gives for @key
  * @protected_b64: the encoded protected header
  * @payload_b64: the encoded payload
  * @signature_b64: the encoded signature
@@ -448,6 +464,14 @@ me_jws_verify(EVP_PKEY *key,
 		g_set_error(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED,
 			    /* TRANSLATORS: %s is a JWS algorithm name such as "HS1" */
 			    _("The signature algorithm %s is not supported."), alg);
+		return FALSE;
+	}
+	/* one key, one algorithm (RFC 8725 §3.1): otherwise an "RS256" header passes a DER
+	 * ECDSA signature straight to an EC key, and "ES384" verifies a P-256 key over SHA-384 */
+	if (g_strcmp0(me_jws_alg_for_key(key), alg) != 0) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+			    /* TRANSLATORS: %s is a JWS algorithm name such as "ES256" */
+			    _("The signature algorithm %s does not fit the key."), alg);
 		return FALSE;
 	}
 	sig = me_b64u_decode(signature_b64, 4096, error);

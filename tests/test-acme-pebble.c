@@ -526,8 +526,11 @@ test_bad_csr(Fixture *fx, gconstpointer data)
 int
 main(int argc, char **argv)
 {
+	g_autofree gchar *pebble = NULL;
+
 	g_test_init(&argc, &argv, NULL);
-	if (g_find_program_in_path(g_getenv("ME_TEST_PEBBLE") != NULL ? g_getenv("ME_TEST_PEBBLE") : "pebble") == NULL) {
+	pebble = g_find_program_in_path(g_getenv("ME_TEST_PEBBLE") != NULL ? g_getenv("ME_TEST_PEBBLE") : "pebble");
+	if (pebble == NULL) {
 		g_printerr("pebble is not installed; run contrib/setup.sh\n");
 		return 1;
 	}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# test.sh - the one command that installs what is missing, builds and runs every test.
+#
+#   contrib/test.sh            # the README's test command
+#   contrib/test.sh --full     # also an ASan/UBSan build and the valgrind setup (CI runs this)
+#
+# Ends with a line "N passed, N failed, N skipped" over every suite that ran.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+full=0
+[ "${1:-}" = "--full" ] && full=1
+werror=
+[ -n "${CI:-}" ] && werror=-Dwerror=true
+
+summary() {  # summary BUILDDIR... -> one closing line over all their test logs
+	/usr/bin/python3 - "$@" <<'PY'
+import json, sys
+counts = {"OK": 0, "FAIL": 0, "SKIP": 0, "TIMEOUT": 0, "ERROR": 0, "EXPECTEDFAIL": 0, "UNEXPECTEDPASS": 0}
+for builddir in sys.argv[1:]:
+    try:
+        with open(f"{builddir}/meson-logs/testlog.json") as f:
+            for line in f:
+                counts[json.loads(line)["result"]] = counts.get(json.loads(line)["result"], 0) + 1
+    except FileNotFoundError:
+        counts["ERROR"] += 1
+passed = counts["OK"] + counts["EXPECTEDFAIL"]
+failed = counts["FAIL"] + counts["TIMEOUT"] + counts["ERROR"] + counts["UNEXPECTEDPASS"]
+print(f"{passed} passed, {failed} failed, {counts['SKIP']} skipped")
+PY
+}
+
+status=0
+./contrib/setup.sh _build $werror
+meson test -C _build --print-errorlogs || status=1
+dirs=_build
+if [ $full = 1 ]; then
+	./contrib/setup.sh _build-asan -Db_sanitize=address,undefined -Db_lundef=false $werror
+	meson test -C _build-asan --print-errorlogs || status=1
+	# valgrind runs in the plain build's tree; its log replaces the plain one, so keep a copy
+	cp _build/meson-logs/testlog.json _build/meson-logs/testlog-plain.json
+	meson test -C _build --setup valgrind --print-errorlogs --suite unit --suite integration || status=1
+	mkdir -p _build-valgrind/meson-logs
+	cp _build/meson-logs/testlog-valgrind.json _build-valgrind/meson-logs/testlog.json 2>/dev/null || true
+	cp _build/meson-logs/testlog-plain.json _build/meson-logs/testlog.json
+	dirs="_build _build-asan _build-valgrind"
+fi
+# shellcheck disable=SC2086
+summary $dirs
+exit $status
