@@ -4,8 +4,7 @@ import dataclasses
 import os
 import tempfile
 
-from acme_ca.pki import MAX_VALIDITY_DAYS
-from acme_ca.util import B64Error, b64url_decode
+from acme_ca.util import MAX_VALIDITY_DAYS, B64Error, b64url_decode
 
 
 def _host_port(text):
@@ -58,7 +57,10 @@ def build_parser():
                    help="host name used in every URL the CA hands out")
     g.add_argument("--smtp-port", type=int, default=0,
                    help="reply SMTP listener port on 127.0.0.1 (0 = random)")
-    g.add_argument("--state-dir", help="directory for keys, mail, status (default: a new temp dir)")
+    g.add_argument("--state-dir", help="directory for keys, mail, status (default: a new temp "
+                   "dir, removed again at a clean exit unless --keep-state)")
+    g.add_argument("--keep-state", action="store_true",
+                   help="do not remove the auto-created state dir at exit")
     g.add_argument("--maildir", help="Maildir for challenge mail (default STATE/maildir)")
     g.add_argument("--no-maildir", action="store_true", help="do not write challenge mail to a Maildir")
     g.add_argument("--smtp-deliver", type=_host_port, metavar="HOST:PORT",
@@ -96,6 +98,9 @@ def build_parser():
     g.add_argument("--dkim", choices=("none", "rsa", "ed25519"), default="none",
                    help="DKIM-sign challenge mail with a key generated at start")
     g.add_argument("--dkim-selector", default="acme-ca")
+    g.add_argument("--dkim-key", metavar="FILE",
+                   help="DKIM private key (PEM, RSA or Ed25519) to use; created there first "
+                   "if missing (share one path across tests for fast start-up)")
     g.add_argument("--dkim-domain", help="d= domain (default: the From domain; change only "
                    "to test a client's d= check)")
     g.add_argument("--dkim-omit", action="append", default=[], metavar="HEADER",
@@ -126,6 +131,7 @@ def build_parser():
 class Config:
     args: argparse.Namespace
     state_dir: str
+    state_dir_is_temp: bool
     maildir: str        # "" when disabled
     drop_dir: str
     status_file: str
@@ -155,4 +161,4 @@ def parse(argv=None) -> Config:
         args.maildir or os.path.join(state_dir, "maildir"))
     drop_dir = os.path.abspath(args.drop_dir or os.path.join(state_dir, "drop"))
     status = os.path.abspath(args.status_file or os.path.join(state_dir, "status.json"))
-    return Config(args, state_dir, maildir, drop_dir, status)
+    return Config(args, state_dir, args.state_dir is None, maildir, drop_dir, status)

@@ -13,11 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from acme_ca.problems import bad_csr
-from acme_ca.util import b64url_encode, utcnow
+from acme_ca.util import MAX_VALIDITY_DAYS, b64url_encode, utcnow
 
 POLICY_STRICT_MAILBOX = ObjectIdentifier("2.23.140.1.5.1.3")
 OID_EXTENSION_REQUEST = ObjectIdentifier("1.2.840.113549.1.9.14")
-MAX_VALIDITY_DAYS = 825
 _ALLOWED_CSR_EXTENSIONS = (x509.SubjectAlternativeName, x509.KeyUsage)
 _ALLOWED_SUBJECT_OIDS = (NameOID.COMMON_NAME, NameOID.EMAIL_ADDRESS, NameOID.SERIAL_NUMBER)
 _KU_FIELDS = ("digital_signature", "content_commitment", "key_encipherment",

@@ -7,6 +7,7 @@ import re
 import secrets
 import tempfile
 
+MAX_VALIDITY_DAYS = 825          # S/MIME BR §6.3.2, strict and multipurpose
 _B64URL_RE = re.compile(r"\A[A-Za-z0-9_-]*\Z")
 
 
