@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -224,6 +225,43 @@ me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name)
 }
 
 /**
+ * me_test_csr_email:
+ * @key: the certificate key
+ * @mailbox: the mailbox (ASCII)
+ *
+ * Returns: (transfer full): a DER PKCS#10 request with SAN rfc822Name = @mailbox and no
+ * subject, as the S/MIME BR mailbox-validated profile wants it
+ */
+GBytes *
+me_test_csr_email(EVP_PKEY *key, const gchar *mailbox)
+{
+	g_autoptr(X509_REQ) req = X509_REQ_new();
+	g_autofree gchar *san = g_strdup_printf("email:%s", mailbox);
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	guchar *der = NULL;
+	gint len;
+
+	X509_REQ_set_version(req, 0);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+	g_assert_nonnull(ext);
+	sk_X509_EXTENSION_push(exts, ext);
+	g_assert_cmpint(X509_REQ_add_extensions(req, exts), ==, 1);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	g_assert_cmpint(X509_REQ_sign(req, key, EVP_sha256()), >, 0);
+	len = i2d_X509_REQ(req, &der);
+	g_assert_cmpint(len, >, 0);
+	{
+		GBytes *bytes = g_bytes_new(der, len);
+		OPENSSL_free(der);
+		return bytes;
+	}
+}
+
+/**
  * me_test_spawn_sync:
  * @argv: the program and its arguments
  * @stdin_text: (nullable): text for its standard input
@@ -416,4 +454,109 @@ me_test_pebble_count_requests(MeTestPebble *pebble, const gchar *needle)
 			count++;
 	}
 	return count;
+}
+
+static gboolean
+acme_ca_read_control(MeTestAcmeCa *ca, GError **error)
+{
+	g_autoptr(GDataInputStream) lines = g_data_input_stream_new(g_subprocess_get_stdout_pipe(ca->proc));
+
+	/* keep the pipe open after READY: the CA still writes STOPPED into it at the end */
+	g_filter_input_stream_set_close_base_stream(G_FILTER_INPUT_STREAM(lines), FALSE);
+
+	for (;;) {
+		g_autofree gchar *line = g_data_input_stream_read_line_utf8(lines, NULL, NULL, error);
+		gchar *eq;
+		if (line == NULL) {
+			if (error != NULL && *error == NULL)
+				g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the test CA exited before READY");
+			return FALSE;
+		}
+		if (g_strcmp0(line, "READY") == 0)
+			return TRUE;
+		eq = strchr(line, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			g_hash_table_insert(ca->control, g_strdup(line), g_strdup(eq + 1));
+		}
+	}
+}
+
+/**
+ * me_test_acme_ca_start:
+ * @switches: (nullable): extra command-line switches, e.g. `--token-join`, `binary`
+ * @error: (nullable): return location
+ *
+ * Starts tests/acme-ca with Debian's python on random loopback ports; it exits with the
+ * test because its standard input is a pipe that closes when the test ends.
+ *
+ * Returns: (transfer full): the running CA, or %NULL with @error set
+ */
+MeTestAcmeCa *
+me_test_acme_ca_start(const gchar *const *switches, GError **error)
+{
+	g_autoptr(MeTestAcmeCa) ca = g_new0(MeTestAcmeCa, 1);
+	g_autofree gchar *script = g_test_build_filename(G_TEST_DIST, "acme-ca", "acme-ca.py", NULL);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+	g_ptr_array_add(argv, (gpointer)me_test_python());
+	g_ptr_array_add(argv, script);
+	g_ptr_array_add(argv, (gpointer) "--exit-on-stdin-eof");
+	for (guint i = 0; switches != NULL && switches[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)switches[i]);
+	g_ptr_array_add(argv, NULL);
+	ca->control = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	ca->proc = g_subprocess_newv((const gchar *const *)argv->pdata,
+				     G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, error);
+	if (ca->proc == NULL || !acme_ca_read_control(ca, error))
+		return NULL;
+	return g_steal_pointer(&ca);
+}
+
+/**
+ * me_test_acme_ca_get:
+ * @ca: a running test CA
+ * @key: a control key such as `DIRECTORY`, `CA_FILE`, `MAILDIR`, `DROP_DIR`
+ *
+ * Returns: (transfer none): the value it printed
+ */
+const gchar *
+me_test_acme_ca_get(MeTestAcmeCa *ca, const gchar *key)
+{
+	const gchar *value = g_hash_table_lookup(ca->control, key);
+	g_assert_nonnull(value);
+	return value;
+}
+
+/**
+ * me_test_acme_ca_status:
+ * @ca: a running test CA
+ *
+ * Returns: (transfer full): the CA's status document
+ */
+JsonObject *
+me_test_acme_ca_status(MeTestAcmeCa *ca)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+
+	json_parser_load_from_file(parser, me_test_acme_ca_get(ca, "STATUS_FILE"), &error);
+	g_assert_no_error(error);
+	return json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+}
+
+void
+me_test_acme_ca_stop(MeTestAcmeCa *ca)
+{
+	if (ca == NULL)
+		return;
+	if (ca->proc != NULL) {
+		/* closing stdin asks it to stop and clean its state dir; SIGTERM if it lingers */
+		g_output_stream_close(g_subprocess_get_stdin_pipe(ca->proc), NULL, NULL);
+		g_subprocess_send_signal(ca->proc, SIGTERM);
+		g_subprocess_wait(ca->proc, NULL, NULL);
+		g_object_unref(ca->proc);
+	}
+	g_hash_table_unref(ca->control);
+	g_free(ca);
 }

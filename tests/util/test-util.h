@@ -9,6 +9,7 @@
  * external programs, and a Pebble started on 127.0.0.1 */
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <openssl/evp.h>
 
 G_BEGIN_DECLS
@@ -51,5 +52,23 @@ me_test_pebble_get_pem(MeTestPebble *pebble, const gchar *path, GError **error);
 guint
 me_test_pebble_count_requests(MeTestPebble *pebble, const gchar *needle);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestPebble, me_test_pebble_stop)
+
+/* the project's RFC 8823 test CA (tests/acme-ca), one per test */
+typedef struct {
+	GSubprocess *proc;
+	GHashTable *control; /* the KEY=VALUE lines it printed before READY */
+} MeTestAcmeCa;
+
+MeTestAcmeCa *
+me_test_acme_ca_start(const gchar *const *switches, GError **error);
+const gchar *
+me_test_acme_ca_get(MeTestAcmeCa *ca, const gchar *key);
+JsonObject *
+me_test_acme_ca_status(MeTestAcmeCa *ca);
+void
+me_test_acme_ca_stop(MeTestAcmeCa *ca);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestAcmeCa, me_test_acme_ca_stop)
+GBytes *
+me_test_csr_email(EVP_PKEY *key, const gchar *mailbox);
 
 G_END_DECLS
