@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <string.h>
 
 #include "autocleanups.h"
 #include "encoding.h"
@@ -213,6 +214,14 @@ bld_to_param(OSSL_PARAM_BLD *bld, GError **error)
 	return params;
 }
 
+static gboolean
+coord_has_full_length(JsonObject *jwk, const gchar *member, gsize coord)
+{
+	const gchar *text = json_object_get_string_member_with_default(jwk, member, "");
+	/* unpadded base64url of n bytes has ceil(4n/3) characters */
+	return strlen(text) == (coord * 4 + 2) / 3;
+}
+
 static OSSL_PARAM *
 jwk_ec_params(JsonObject *jwk, GError **error)
 {
@@ -226,6 +235,11 @@ jwk_ec_params(JsonObject *jwk, GError **error)
 
 	if (coord == 0) {
 		set_unsupported_key(error);
+		return NULL;
+	}
+	/* RFC 7518 §6.2.1.2: coordinates are always full length, leading zeros included */
+	if (!coord_has_full_length(jwk, "x", coord) || !coord_has_full_length(jwk, "y", coord)) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA, _("The key's curve point is malformed."));
 		return NULL;
 	}
 	x = jwk_member_bn(jwk, "x", error);
@@ -291,6 +305,15 @@ jwk_rsa_params(JsonObject *jwk, GError **error)
 	return bld_to_param(bld, error);
 }
 
+/* the parameters may hold private key material; OpenSSL 3.0 has no OSSL_PARAM_clear_free() */
+static void
+params_clear_free(OSSL_PARAM *params)
+{
+	for (OSSL_PARAM *p = params; p->key != NULL; p++)
+		me_secure_wipe(p->data, p->data_size);
+	OSSL_PARAM_free(params);
+}
+
 /**
  * me_jwk_to_key:
  * @jwk: a JWK object (EC P-256/P-384 or RSA; with its private members or without)
@@ -304,9 +327,10 @@ me_jwk_to_key(JsonObject *jwk, GError **error)
 	const gchar *kty = json_object_get_string_member_with_default(jwk, "kty", "");
 	gboolean is_rsa = g_strcmp0(kty, "RSA") == 0;
 	gboolean has_private = json_object_has_member(jwk, "d");
-	g_autoptr(OSSL_PARAM) params = NULL;
+	OSSL_PARAM *params = NULL;
 	g_autoptr(EVP_PKEY_CTX) ctx = NULL;
 	EVP_PKEY *key = NULL;
+	gboolean ok;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!is_rsa && g_strcmp0(kty, "EC") != 0) {
@@ -317,8 +341,10 @@ me_jwk_to_key(JsonObject *jwk, GError **error)
 	if (params == NULL)
 		return NULL;
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, is_rsa ? "RSA" : "EC", NULL);
-	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &key, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) > 0 &&
+	     EVP_PKEY_fromdata(ctx, &key, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) > 0;
+	params_clear_free(params);
+	if (!ok) {
 		me_crypto_set_error(error, ME_ERROR_INVALID_DATA, _("The public key could not be read."));
 		return NULL;
 	}
