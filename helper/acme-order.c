@@ -588,7 +588,7 @@ order_poll_from(MeAcmeClient *client, MeAcmeOrder *current, GError **error)
 {
 	g_autoptr(MeAcmeOrder) order = current;
 	g_autofree gchar *url = g_strdup(current->url);
-	gint64 deadline = poll_deadline(client, 0);
+	gint64 deadline = poll_deadline(client, current->expires);
 
 	for (guint attempt = 0; order_is_waiting(order); attempt++) {
 		me_acme_client_wait(client, attempt, order->retry_after, deadline);

@@ -24,6 +24,7 @@
 struct _MeHttp {
 	CURL *curl;
 	gchar *ca_file;
+	gchar *builtin_ca_file;
 	gchar *user_agent;
 	gchar *accept_language;
 	gsize max_body;
@@ -166,7 +167,12 @@ me_http_parse_retry_after(const gchar *value, gint64 now_unix)
 	when = curl_getdate(value, NULL);
 	if (when == -1)
 		return -1;
-	return when > now_unix ? (gint64)(when - now_unix) : 0;
+	if (when <= now_unix)
+		return 0;
+	/* the same bound as for delay-seconds: a date centuries ahead is no real answer */
+	if ((gint64)when - now_unix > G_MAXINT32)
+		return -1;
+	return (gint64)(when - now_unix);
 }
 
 static void
@@ -287,6 +293,18 @@ http_global_init(void)
 	}
 }
 
+/* CURLOPT_CAINFO set to NULL means no CA file at all, not libcurl's built-in bundle, so
+ * "the system store" has to name that bundle explicitly */
+static gchar *
+builtin_ca_file(CURL *curl)
+{
+	const gchar *path = NULL;
+
+	if (curl_easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK)
+		return NULL;
+	return g_strdup(path);
+}
+
 /**
  * me_http_new:
  *
@@ -305,6 +323,7 @@ me_http_new(void)
 	http_global_init();
 	info = curl_version_info(CURLVERSION_NOW);
 	http->curl = curl_easy_init();
+	http->builtin_ca_file = builtin_ca_file(http->curl);
 	http->user_agent = g_strdup_printf("mailenroll/%s libcurl/%s", PACKAGE_VERSION, info->version);
 	http->accept_language = accept_language_new();
 	http->max_body = ME_HTTP_BODY_MAX_DEFAULT;
@@ -322,6 +341,7 @@ me_http_free(MeHttp *http)
 	if (http->curl != NULL)
 		curl_easy_cleanup(http->curl);
 	g_free(http->ca_file);
+	g_free(http->builtin_ca_file);
 	g_free(http->user_agent);
 	g_free(http->accept_language);
 	g_free(http);
@@ -405,7 +425,7 @@ request_check(const gchar *method, const gchar *url, const gchar *content_type, 
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
 			    /* TRANSLATORS: %s is a web address; only https:// ones are allowed */
 			    _("The address %s is not an https:// address; certificate authorities are only reached over HTTPS."),
-			    url != NULL ? url : "(none)");
+			    url != NULL && url[0] != '\0' ? url : "(none)");
 		return FALSE;
 	}
 	if (has_crlf(url) || has_crlf(content_type) || has_crlf(accept) ||
@@ -453,7 +473,7 @@ request_setup(MeHttp *http, const gchar *method, const gchar *url, const gchar *
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_CAINFO, http->ca_file);
+	curl_easy_setopt(c, CURLOPT_CAINFO, http->ca_file != NULL ? http->ca_file : http->builtin_ca_file);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)http->connect_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)http->total_ms);
@@ -497,6 +517,10 @@ set_curl_error(GError **error, CURLcode rc, const Transfer *xfer, const gchar *u
 		code = ME_ERROR_TLS;
 		/* TRANSLATORS: the server's TLS certificate could not be verified */
 		what = _("The certificate authority's identity could not be verified; check the address and the system's trusted certificates.");
+	} else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS) {
+		code = ME_ERROR_INVALID_DATA;
+		/* TRANSLATORS: the server sent us to an http:// address or round in circles */
+		what = _("The certificate authority redirected to an insecure or endless chain of addresses; check the directory address.");
 	} else if (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR) {
 		/* TRANSLATORS: the connection closed in the middle of an answer */
 		what = _("The certificate authority's answer was cut short; try again.");

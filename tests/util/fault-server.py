@@ -115,8 +115,13 @@ class State:
         self.nonce_errors = []
         self.challenge_posted = False
         self.bad_nonce_index = 0
+        self.authz_expires = None
         self.port = 0
         self.plain_port = 0
+
+    def get_count(self, key):
+        with self.lock:
+            return self.counts.get(key, 0)
 
     def count(self, key):
         with self.lock:
@@ -489,7 +494,8 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         sc = st.scenario
         path = self.path_only
-        n_posts = sum(v for k, v in st.counts.items() if k.startswith("POST "))
+        with st.lock:
+            n_posts = sum(v for k, v in st.counts.items() if k.startswith("POST "))
 
         if sc == "always-bad-nonce" or (sc == "bad-nonce-once" and n_posts == 1):
             return self.problem(400, "badNonce", "JWS has an invalid anti-replay nonce")
@@ -575,7 +581,7 @@ class Handler(BaseHTTPRequestHandler):
     def get_authz(self):
         st = self.st
         sc = st.scenario
-        n = st.counts.get("POST /authz/1", 0)
+        n = st.get_count("POST /authz/1")
         if sc == "poll-retry-after":
             if n <= 2:
                 return self.reply_json(200, self.authz("pending"), headers=[("Retry-After", "1")])
@@ -586,9 +592,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply_json(200, self.authz("valid", challenge_status="valid"))
         if sc == "poll-expires":
             with st.lock:
-                if not hasattr(st, "authz_expires"):
+                if st.authz_expires is None:
                     st.authz_expires = int(time.time()) + 2
-            return self.reply_json(200, self.authz("pending", expires=st.authz_expires))
+                expires = st.authz_expires
+            return self.reply_json(200, self.authz("pending", expires=expires))
         if sc == "authz-invalid":
             err = {"type": ERR + "incorrectResponse", "detail": "the reply's digest does not match",
                    "status": 403}
@@ -630,7 +637,11 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__,
+        epilog="scenarios:\n" + "\n".join("  %-22s %s" % item for item in sorted(SCENARIOS.items())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--cert", required=True, help="TLS certificate (PEM)")
     ap.add_argument("--key", required=True, help="TLS private key (PEM)")

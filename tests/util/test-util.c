@@ -15,12 +15,36 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "autocleanups.h"
 #include "http.h"
 #include "keys.h"
+
+/**
+ * me_test_assert_sentence:
+ * @error: an error meant for a person
+ *
+ * Asserts that its message is one sentence: a capital letter first, a full stop last,
+ * valid UTF-8, no line break.
+ */
+void
+me_test_assert_sentence(const GError *error)
+{
+	gsize len;
+
+	g_assert_nonnull(error);
+	g_assert_nonnull(error->message);
+	len = strlen(error->message);
+	g_test_message("error %d: %s", error->code, error->message);
+	g_assert_cmpuint(len, >, 10);
+	g_assert_true(g_utf8_validate(error->message, -1, NULL));
+	g_assert_true(g_unichar_isupper(g_utf8_get_char(error->message)));
+	g_assert_cmpint(error->message[len - 1], ==, '.');
+	g_assert_null(strchr(error->message, '\n'));
+}
 
 /**
  * me_test_python:

@@ -14,6 +14,8 @@
 
 G_BEGIN_DECLS
 
+void
+me_test_assert_sentence(const GError *error);
 const gchar *
 me_test_python(void);
 gchar *
