@@ -33,6 +33,7 @@ struct _MeHttp {
 	guint low_speed_secs;
 	guint requests;
 	guint connections;
+	guint http_version;
 };
 
 /* what the callbacks collect during one transfer */
@@ -401,6 +402,18 @@ me_http_get_request_count(MeHttp *http)
 }
 
 /**
+ * me_http_get_http_version:
+ * @http: a client
+ *
+ * Returns: the HTTP version of the last response: 20 for HTTP/2, 11 or 10; 0 before any
+ */
+guint
+me_http_get_http_version(MeHttp *http)
+{
+	return http->http_version;
+}
+
+/**
  * me_http_get_connection_count:
  * @http: a client
  *
@@ -561,6 +574,7 @@ me_http_request(MeHttp *http,
 	CURLcode rc;
 	long status = 0;
 	long connects = 0;
+	long version = 0;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!request_check(method, url, content_type, accept, error))
@@ -585,10 +599,12 @@ me_http_request(MeHttp *http,
 		return NULL;
 	}
 	curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(http->curl, CURLINFO_HTTP_VERSION, &version);
+	http->http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : version == CURL_HTTP_VERSION_1_1 ? 11 : 10;
 	response->status = (guint)status;
 	response->retry_after = me_http_parse_retry_after(xfer.raw_retry_after, g_get_real_time() / G_USEC_PER_SEC);
 	g_free(xfer.raw_retry_after);
-	g_debug("%s %s -> %u (%" G_GSIZE_FORMAT " bytes)", method, url, response->status,
-		g_bytes_get_size(response->body));
+	g_debug("%s %s -> HTTP/%u.%u %u (%" G_GSIZE_FORMAT " bytes)", method, url, http->http_version / 10,
+		http->http_version % 10, response->status, g_bytes_get_size(response->body));
 	return g_steal_pointer(&response);
 }

@@ -62,6 +62,8 @@ guint
 me_http_get_request_count(MeHttp *http);
 guint
 me_http_get_connection_count(MeHttp *http);
+guint
+me_http_get_http_version(MeHttp *http);
 
 MeHttpResponse *
 me_http_request(MeHttp *http,
