@@ -33,6 +33,7 @@ struct _MeAcmeClient {
 	guint bad_nonce_retries;
 	guint bad_nonce_count;
 	MeAcmePollPolicy poll;
+	gint64 last_response_us; /* monotonic time the last response arrived */
 };
 
 void
@@ -480,6 +481,7 @@ me_acme_client_check_response(MeAcmeClient *client, MeHttpResponse *response, GE
 
 	/* error responses carry fresh nonces too (RFC 8555 §6.5) */
 	nonce_pool_add(client, response->replay_nonce);
+	client->last_response_us = g_get_monotonic_time();
 	if (response->status >= 200 && response->status < 300)
 		return TRUE;
 	if (g_strcmp0(response->content_type, "application/problem+json") == 0 ||
@@ -584,13 +586,15 @@ me_acme_client_post(MeAcmeClient *client,
  *
  * Sleeps as the polling policy says: the server's `Retry-After` (with a floor and a
  * cap) when it sent one, else a few milliseconds before the first re-poll and a short
- * doubling back-off after that; never past @deadline_us.
+ * doubling back-off after that; never past @deadline_us.  Every wait counts from the
+ * arrival of the last response, as `Retry-After` does, so time the caller spent in
+ * between (making a key and a CSR while the CA validates, say) is not waited again.
  */
 void
 me_acme_client_wait(MeAcmeClient *client, guint attempt, gint64 retry_after, gint64 deadline_us)
 {
 	gint64 wait_ms;
-	gint64 left_ms = (deadline_us - g_get_monotonic_time()) / 1000;
+	gint64 until_us;
 
 	if (retry_after >= 0) {
 		wait_ms = CLAMP(retry_after * 1000, (gint64)client->poll.retry_after_min_ms,
@@ -601,9 +605,9 @@ me_acme_client_wait(MeAcmeClient *client, guint attempt, gint64 retry_after, gin
 		guint shift = MIN(attempt - 1, 20u);
 		wait_ms = MIN((gint64)client->poll.first_backoff_ms << shift, (gint64)client->poll.max_wait_ms);
 	}
-	wait_ms = MIN(wait_ms, MAX(left_ms, 0));
-	if (wait_ms > 0)
-		g_usleep((gulong)wait_ms * 1000);
+	until_us = MIN(client->last_response_us + wait_ms * 1000, deadline_us);
+	for (gint64 now = g_get_monotonic_time(); now < until_us; now = g_get_monotonic_time())
+		g_usleep((gulong)(until_us - now));
 }
 
 static MeAcmeAccount *

@@ -37,7 +37,7 @@ static gboolean
 issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **error)
 {
 	MeAcmeIdentifier id = {.type = (gchar *)"dns", .value = (gchar *)name};
-	g_autoptr(EVP_PKEY) cert_key = me_key_generate(ME_KEY_TYPE_EC_P256, error);
+	g_autoptr(EVP_PKEY) cert_key = NULL;
 	g_autoptr(MeAcmeOrder) order = NULL;
 	g_autoptr(MeAcmeOrder) done = NULL;
 	g_autoptr(MeAcmeAuthz) authz = NULL;
@@ -47,8 +47,6 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 	g_autoptr(GBytes) csr = NULL;
 	const MeAcmeChallenge *challenge;
 
-	if (cert_key == NULL)
-		return FALSE;
 	order = me_acme_client_new_order(client, &id, 1, NULL, error);
 	if (order == NULL)
 		return FALSE;
@@ -61,10 +59,20 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 		return FALSE;
 	}
 	answered = me_acme_client_respond_challenge(client, challenge->url, error);
-	valid = answered != NULL ? me_acme_client_poll_authz(client, authz->url, error) : NULL;
-	if (valid == NULL)
+	if (answered == NULL)
+		return FALSE;
+	/* the key and the CSR are made while the CA validates; the poll's first wait counts
+	 * from the challenge response, so this time is not waited again */
+	cert_key = me_key_generate(ME_KEY_TYPE_EC_P256, error);
+	if (cert_key == NULL)
 		return FALSE;
 	csr = me_test_csr_dns(cert_key, name);
+	/* a challenge that is already valid needs no poll */
+	if (g_strcmp0(answered->status, "valid") != 0) {
+		valid = me_acme_client_poll_authz(client, authz->url, error);
+		if (valid == NULL)
+			return FALSE;
+	}
 	done = me_acme_client_finalize(client, order, csr, error);
 	chain = done != NULL ? me_acme_client_download_certificate(client, done->certificate, error) : NULL;
 	if (chain == NULL)
