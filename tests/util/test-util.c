@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -356,10 +357,18 @@ pebble_config(MeTestPebble *pebble, const gchar *cert, const gchar *key, const g
 			       eab_keys_json != NULL ? "true" : "false", eab_keys_json != NULL ? eab_keys_json : "{}");
 }
 
+/* runs in the child: Pebble dies with the test, even when the test crashes */
+static void
+die_with_parent(gpointer user_data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static GSubprocessLauncher *
 pebble_launcher(MeTestPebble *pebble, const gchar *const *envp)
 {
 	GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
 	g_subprocess_launcher_set_stdout_file_path(launcher, pebble->log_path);
 	g_subprocess_launcher_take_stderr_fd(launcher, -1);
 	g_subprocess_launcher_set_flags(launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
