@@ -873,6 +873,9 @@ test_poll_backoff(Fixture *f, gconstpointer user_data)
 	policy.first_backoff_ms = 100;
 	me_acme_client_set_poll_policy(f->client, &policy);
 	fixture_use_account(f);
+	/* waits count from the last response (here: the directory's), not from the call */
+	g_assert_nonnull(me_acme_client_get_directory(f->client, &error));
+	g_assert_no_error(error);
 	/* the server's time.monotonic() and g_get_monotonic_time() read the same clock */
 	start_ms = (gdouble)g_get_monotonic_time() / 1000.0;
 	authz = me_acme_client_poll_authz(f->client, url, &error);
@@ -893,6 +896,34 @@ test_poll_backoff(Fixture *f, gconstpointer user_data)
 	g_assert_cmpfloat(gap2 - gap1, <, 150);
 	g_assert_cmpfloat(gap3 - gap2, >=, 150);
 	g_assert_cmpfloat(gap3 - gap2, <, 280);
+}
+
+static void
+test_poll_work_in_between(Fixture *f, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeAcmeAuthz) authz = NULL;
+	g_autoptr(GArray) times = NULL;
+	g_autofree gchar *url = g_strdup_printf("%s/authz/1", f->server->base);
+	MeAcmePollPolicy policy;
+	gdouble call_ms, first;
+
+	me_acme_client_get_poll_policy(f->client, &policy);
+	policy.first_poll_ms = 150;
+	me_acme_client_set_poll_policy(f->client, &policy);
+	fixture_use_account(f);
+	g_assert_nonnull(me_acme_client_get_directory(f->client, &error));
+	g_assert_no_error(error);
+	/* the caller works for longer than the first wait (a key, a CSR) before polling:
+	 * that time counts, so the first poll goes out at once */
+	g_usleep(200 * 1000);
+	call_ms = (gdouble)g_get_monotonic_time() / 1000.0;
+	authz = me_acme_client_poll_authz(f->client, url, &error);
+	g_assert_no_error(error);
+	times = fault_server_times_ms(f->server, "POST", "/authz/1");
+	first = g_array_index(times, gdouble, 0) - call_ms;
+	g_test_message("first poll %.0f ms after the call", first);
+	g_assert_cmpfloat(first, <, 60);
 }
 
 static void
@@ -1145,6 +1176,7 @@ main(int argc, char **argv)
 	ADD("poll/retry-after", "poll-retry-after", test_poll_retry_after);
 	ADD("poll/no-retry-after", "poll-no-retry-after", test_poll_no_retry_after);
 	ADD("poll/backoff", "poll-no-retry-after", test_poll_backoff);
+	ADD("poll/work-in-between", "poll-no-retry-after", test_poll_work_in_between);
 	ADD("poll/expires", "poll-expires", test_poll_expires);
 	ADD("ari/renewal-info", "ok-ari", test_ari_ok);
 	ADD("ari/bad-window", "ari-bad-window", test_ari_bad_window);

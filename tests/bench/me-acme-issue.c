@@ -34,16 +34,28 @@ typedef struct {
 } Options;
 
 static gboolean
+finish(MeAcmeClient *client, MeAcmeOrder *order, GBytes *csr, const gchar *cert_path, GError **error)
+{
+	g_autoptr(MeAcmeOrder) done = me_acme_client_finalize(client, order, csr, error);
+	g_autoptr(MeAcmeChain) chain = NULL;
+
+	if (done == NULL)
+		return FALSE;
+	chain = me_acme_client_download_certificate(client, done->certificate, error);
+	if (chain == NULL)
+		return FALSE;
+	return g_file_set_contents(cert_path, chain->pem, -1, error);
+}
+
+static gboolean
 issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **error)
 {
 	MeAcmeIdentifier id = {.type = (gchar *)"dns", .value = (gchar *)name};
 	g_autoptr(EVP_PKEY) cert_key = NULL;
 	g_autoptr(MeAcmeOrder) order = NULL;
-	g_autoptr(MeAcmeOrder) done = NULL;
 	g_autoptr(MeAcmeAuthz) authz = NULL;
 	g_autoptr(MeAcmeAuthz) valid = NULL;
 	g_autoptr(MeAcmeChallenge) answered = NULL;
-	g_autoptr(MeAcmeChain) chain = NULL;
 	g_autoptr(GBytes) csr = NULL;
 	const MeAcmeChallenge *challenge;
 
@@ -53,6 +65,14 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 	authz = me_acme_client_get_authz(client, order->authorizations[0], error);
 	if (authz == NULL)
 		return FALSE;
+	/* a CA may hand out an authorization that is valid already: nothing to prove */
+	if (g_strcmp0(authz->status, "valid") == 0) {
+		cert_key = me_key_generate(ME_KEY_TYPE_EC_P256, error);
+		if (cert_key == NULL)
+			return FALSE;
+		csr = me_test_csr_dns(cert_key, name);
+		return finish(client, order, csr, cert_path, error);
+	}
 	challenge = me_acme_authz_find_challenge(authz, "http-01");
 	if (challenge == NULL) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED, "no http-01 challenge");
@@ -73,11 +93,7 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 		if (valid == NULL)
 			return FALSE;
 	}
-	done = me_acme_client_finalize(client, order, csr, error);
-	chain = done != NULL ? me_acme_client_download_certificate(client, done->certificate, error) : NULL;
-	if (chain == NULL)
-		return FALSE;
-	return g_file_set_contents(cert_path, chain->pem, -1, error);
+	return finish(client, order, csr, cert_path, error);
 }
 
 static gboolean
