@@ -27,6 +27,7 @@ struct _MeAcmeClient {
 	MeHttp *http;
 	MeAcmeDirectory *directory;
 	GBytes *directory_json;
+	gboolean directory_cached; /* loaded from a caller's cache, not fetched this session */
 	GQueue nonces;
 	EVP_PKEY *account_key;
 	gchar *account_url;
@@ -321,7 +322,52 @@ me_acme_client_load_directory(MeAcmeClient *client, GBytes *json, GError **error
 	if (client->directory_json != NULL)
 		g_bytes_unref(client->directory_json);
 	client->directory_json = g_bytes_ref(json);
+	client->directory_cached = TRUE;
 	return TRUE;
+}
+
+/**
+ * me_acme_client_drop_stale_directory:
+ * @client: a client
+ * @error: the error of a request to a URL from the directory
+ *
+ * A directory from a cache may be stale: a 404 on one of its URLs is the sign.  Then
+ * the cached copy is dropped, so the next me_acme_client_get_directory() fetches it.
+ *
+ * Returns: %TRUE if the caller should retry its request with a fresh directory
+ */
+gboolean
+me_acme_client_drop_stale_directory(MeAcmeClient *client, const GError *error)
+{
+	const MeAcmeProblem *problem = me_error_get_problem(error);
+
+	if (!client->directory_cached || problem == NULL || problem->status != 404)
+		return FALSE;
+	g_debug("the cached directory is stale; fetching it again");
+	g_clear_pointer(&client->directory, me_acme_directory_free);
+	client->directory_cached = FALSE;
+	return TRUE;
+}
+
+/**
+ * me_acme_client_get_fresh_directory:
+ * @client: a client
+ * @error: (nullable): return location
+ *
+ * Like me_acme_client_get_directory(), but never trusts a cached copy: for the rare
+ * requests (accounts, key changes, revocation) a fetch costs little and a stale URL
+ * there would cost a confusing error.
+ *
+ * Returns: (transfer none): the directory, or %NULL with @error set
+ */
+const MeAcmeDirectory *
+me_acme_client_get_fresh_directory(MeAcmeClient *client, GError **error)
+{
+	if (client->directory_cached) {
+		g_clear_pointer(&client->directory, me_acme_directory_free);
+		client->directory_cached = FALSE;
+	}
+	return me_acme_client_get_directory(client, error);
 }
 
 /**
@@ -378,23 +424,38 @@ me_acme_client_get_directory(MeAcmeClient *client, GError **error)
 		return NULL;
 	if (!me_acme_client_load_directory(client, response->body, error))
 		return NULL;
+	client->directory_cached = FALSE;
 	return client->directory;
+}
+
+static gboolean
+nonce_fetch(MeAcmeClient *client, GError **error)
+{
+	const MeAcmeDirectory *dir = me_acme_client_get_directory(client, error);
+	g_autoptr(MeHttpResponse) response = NULL;
+
+	if (dir == NULL)
+		return FALSE;
+	response = me_http_request(client->http, "HEAD", dir->new_nonce, NULL, NULL, NULL, error);
+	return response != NULL && me_acme_client_check_response(client, response, error);
 }
 
 static gchar *
 nonce_take(MeAcmeClient *client, GError **error)
 {
-	const MeAcmeDirectory *dir;
-	g_autoptr(MeHttpResponse) response = NULL;
+	g_autoptr(GError) error_local = NULL;
 
 	if (!g_queue_is_empty(&client->nonces))
 		return g_queue_pop_head(&client->nonces);
-	dir = me_acme_client_get_directory(client, error);
-	if (dir == NULL)
-		return NULL;
-	response = me_http_request(client->http, "HEAD", dir->new_nonce, NULL, NULL, NULL, error);
-	if (response == NULL || !me_acme_client_check_response(client, response, error))
-		return NULL;
+	/* with a cached directory this is the session's first request: it finds staleness */
+	if (!nonce_fetch(client, &error_local)) {
+		if (!me_acme_client_drop_stale_directory(client, error_local)) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return NULL;
+		}
+		if (!nonce_fetch(client, error))
+			return NULL;
+	}
 	if (g_queue_is_empty(&client->nonces)) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: the CA did not hand out a nonce, which ACME needs */
@@ -532,6 +593,30 @@ post_precheck(MeAcmeClient *client, const gchar *url, EVP_PKEY *jwk_key, GError 
 }
 
 /**
+ * me_acme_client_ensure_nonce:
+ * @client: a client
+ * @error: (nullable): return location
+ *
+ * Makes sure a nonce is at hand before a caller reads URLs from the directory: with a
+ * cached directory, fetching the first nonce is what finds out that it is stale.
+ *
+ * Returns: %TRUE when the pool holds a nonce
+ */
+gboolean
+me_acme_client_ensure_nonce(MeAcmeClient *client, GError **error)
+{
+	gchar *nonce;
+
+	if (!g_queue_is_empty(&client->nonces))
+		return TRUE;
+	nonce = nonce_take(client, error);
+	if (nonce == NULL)
+		return FALSE;
+	g_queue_push_head(&client->nonces, nonce);
+	return TRUE;
+}
+
+/**
  * me_acme_client_post:
  * @client: a client
  * @url: the exact URL
@@ -547,12 +632,15 @@ post_precheck(MeAcmeClient *client, const gchar *url, EVP_PKEY *jwk_key, GError 
  */
 MeHttpResponse *
 me_acme_client_post(MeAcmeClient *client,
-		    const gchar *url,
+		    const gchar *url_in,
 		    const gchar *payload,
 		    EVP_PKEY *jwk_key,
 		    const gchar *accept,
 		    GError **error)
 {
+	/* a copy: fetching a nonce may replace the directory that @url_in points into */
+	g_autofree gchar *url = g_strdup(url_in);
+
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!post_precheck(client, url, jwk_key, error))
 		return NULL;
@@ -746,7 +834,7 @@ me_acme_client_new_account(MeAcmeClient *client, const MeAcmeAccountRequest *req
 	MeAcmeAccount *account;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	dir = me_acme_client_get_directory(client, error);
+	dir = me_acme_client_get_fresh_directory(client, error);
 	if (dir == NULL || !account_request_check(client, request, dir, error))
 		return NULL;
 	payload = account_payload(client, request, dir, error);
@@ -870,7 +958,7 @@ me_acme_client_change_key(MeAcmeClient *client, EVP_PKEY *new_key, GError **erro
 	g_autoptr(MeHttpResponse) response = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	dir = me_acme_client_get_directory(client, error);
+	dir = me_acme_client_get_fresh_directory(client, error);
 	if (dir == NULL)
 		return FALSE;
 	if (dir->key_change == NULL) {

@@ -403,13 +403,22 @@ me_acme_client_new_order(MeAcmeClient *client,
 				    _("An order needs at least one identifier."));
 		return NULL;
 	}
-	dir = me_acme_client_get_directory(client, error);
-	if (dir == NULL)
+	if (!me_acme_client_ensure_nonce(client, error))
 		return NULL;
-	payload = new_order_payload(identifiers, n_identifiers, dir->renewal_info != NULL ? replaces : NULL);
-	response = me_acme_client_post(client, dir->new_order, payload, NULL, "application/json", error);
-	if (response == NULL)
-		return NULL;
+	for (guint attempt = 0; response == NULL; attempt++) {
+		g_autoptr(GError) error_local = NULL;
+		dir = me_acme_client_get_directory(client, error);
+		if (dir == NULL)
+			return NULL;
+		g_free(payload);
+		payload = new_order_payload(identifiers, n_identifiers, dir->renewal_info != NULL ? replaces : NULL);
+		response = me_acme_client_post(client, dir->new_order, payload, NULL, "application/json", &error_local);
+		/* one retry, when a cached directory turned out stale */
+		if (response == NULL && (attempt > 0 || !me_acme_client_drop_stale_directory(client, error_local))) {
+			g_propagate_error(error, g_steal_pointer(&error_local));
+			return NULL;
+		}
+	}
 	if (!me_acme_url_is_valid(response->location)) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 			    _("The certificate authority sent an invalid address for \"%s\"; try again later or ask its operator."),
@@ -786,7 +795,7 @@ me_acme_client_revoke(MeAcmeClient *client, GBytes *cert_der, gint reason, EVP_P
 	g_autoptr(MeHttpResponse) response = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	dir = me_acme_client_get_directory(client, error);
+	dir = me_acme_client_get_fresh_directory(client, error);
 	if (dir == NULL)
 		return FALSE;
 	if (dir->revoke_cert == NULL) {

@@ -28,5 +28,11 @@ MeAcmeProblem *
 me_acme_problem_from_json(JsonObject *obj, GError **error);
 gboolean
 me_acme_url_is_valid(const gchar *url);
+gboolean
+me_acme_client_ensure_nonce(MeAcmeClient *client, GError **error);
+gboolean
+me_acme_client_drop_stale_directory(MeAcmeClient *client, const GError *error);
+const MeAcmeDirectory *
+me_acme_client_get_fresh_directory(MeAcmeClient *client, GError **error);
 
 G_END_DECLS

@@ -195,6 +195,25 @@ order_and_authz(Fixture *fx, MeAcmeOrder **order_out)
 	return authz;
 }
 
+/* a renewal order names the certificate it replaces (RFC 9773 §5), once */
+static void
+check_renewal_order(Fixture *fx, X509 *cert)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *cert_id = me_acme_cert_id(cert, &error);
+	MeAcmeIdentifier id = {.type = (gchar *)"email", .value = (gchar *)MAILBOX};
+	g_autoptr(MeAcmeOrder) renewal = NULL;
+	g_autoptr(MeAcmeOrder) again = NULL;
+
+	g_assert_no_error(error);
+	renewal = me_acme_client_new_order(fx->client, &id, 1, cert_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(renewal->replaces, ==, cert_id);
+	again = me_acme_client_new_order(fx->client, &id, 1, cert_id, &error);
+	g_assert_null(again);
+	g_assert_error(error, ME_ERROR, ME_ERROR_ALREADY_REPLACED);
+}
+
 static void
 test_email_issuance(Fixture *fx, gconstpointer data)
 {
@@ -242,6 +261,7 @@ test_email_issuance(Fixture *fx, gconstpointer data)
 		       me_http_get_connection_count(me_acme_client_get_http(fx->client)),
 		       me_acme_client_get_bad_nonce_count(fx->client));
 	g_assert_cmpuint(me_http_get_connection_count(me_acme_client_get_http(fx->client)), ==, 1);
+	check_renewal_order(fx, g_ptr_array_index(chain->certs, 0));
 }
 
 static void

@@ -256,6 +256,69 @@ test_existing_account(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(me_http_get_connection_count(me_acme_client_get_http(returning)), ==, 1);
 }
 
+static gchar *
+replace_all(const gchar *text, const gchar *from, const gchar *to)
+{
+	g_auto(GStrv) parts = g_strsplit(text, from, -1);
+	return g_strjoinv(to, parts);
+}
+
+static void
+test_cached_directory(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) account_key = key_new(ME_KEY_TYPE_EC_P256);
+	g_autoptr(EVP_PKEY) cert_key = key_new(ME_KEY_TYPE_EC_P256);
+	g_autoptr(MeAcmeClient) first = client_new(fx, account_key);
+	g_autoptr(MeAcmeAccount) account = account_new(first);
+	g_autoptr(GBytes) json = me_acme_client_get_directory_json(first);
+	g_autofree gchar *text = g_strndup(g_bytes_get_data(json, NULL), g_bytes_get_size(json));
+	g_autofree gchar *moved = NULL;
+	g_autoptr(GBytes) stale = NULL;
+	g_autoptr(MeAcmeClient) cached = client_new(fx, account_key);
+	g_autoptr(MeAcmeClient) outdated = client_new(fx, account_key);
+	g_autoptr(MeAcmeChain) chain1 = NULL;
+	g_autoptr(MeAcmeChain) chain2 = NULL;
+	g_autofree gchar *name1 = random_name();
+	g_autofree gchar *name2 = random_name();
+
+	/* a returning client with the directory from its state skips GET /dir: 8 requests */
+	g_assert_true(me_acme_client_load_directory(cached, json, &error));
+	g_assert_no_error(error);
+	me_acme_client_set_account_url(cached, account->url);
+	chain1 = issue_dns(cached, name1, cert_key);
+	check_chain_in_c(chain1, cert_key, name1);
+	g_assert_cmpuint(me_test_pebble_count_requests(fx->pebble, "GET /dir"), ==, 1);
+	g_assert_cmpuint(me_http_get_request_count(me_acme_client_get_http(cached)), <=, 9);
+
+	/* a stale copy (the CA moved its endpoints) is noticed by the 404 and fetched anew */
+	moved = replace_all(text, "/nonce-plz", "/nonce-moved");
+	g_free(g_steal_pointer(&text));
+	text = replace_all(moved, "/order-plz", "/order-moved");
+	stale = g_bytes_new(text, strlen(text));
+	g_assert_true(me_acme_client_load_directory(outdated, stale, &error));
+	me_acme_client_set_account_url(outdated, account->url);
+	chain2 = issue_dns(outdated, name2, cert_key);
+	check_chain_in_c(chain2, cert_key, name2);
+	g_assert_cmpuint(me_test_pebble_count_requests(fx->pebble, "GET /dir"), ==, 2);
+
+	/* only newOrder moved: the nonce works, the order's 404 triggers the fetch and one retry */
+	{
+		g_autofree gchar *orig = g_strndup(g_bytes_get_data(json, NULL), g_bytes_get_size(json));
+		g_autofree gchar *order_moved = replace_all(orig, "/order-plz", "/order-moved");
+		g_autoptr(GBytes) stale_order = g_bytes_new(order_moved, strlen(order_moved));
+		g_autoptr(MeAcmeClient) half = client_new(fx, account_key);
+		g_autofree gchar *name3 = random_name();
+		g_autoptr(MeAcmeChain) chain3 = NULL;
+
+		g_assert_true(me_acme_client_load_directory(half, stale_order, &error));
+		me_acme_client_set_account_url(half, account->url);
+		chain3 = issue_dns(half, name3, cert_key);
+		check_chain_in_c(chain3, cert_key, name3);
+		g_assert_cmpuint(me_test_pebble_count_requests(fx->pebble, "GET /dir"), ==, 3);
+	}
+}
+
 static void
 test_account_does_not_exist(Fixture *fx, gconstpointer data)
 {
@@ -559,6 +622,7 @@ main(int argc, char **argv)
 	}
 	add("/acme/pebble/new-account", setup_plain, NULL, test_new_account_issuance);
 	add("/acme/pebble/existing-account", setup_plain, NULL, test_existing_account);
+	add("/acme/pebble/cached-directory", setup_plain, NULL, test_cached_directory);
 	add("/acme/pebble/account-does-not-exist", setup_plain, NULL, test_account_does_not_exist);
 	add("/acme/pebble/account-key-types", setup_plain, NULL, test_key_types);
 	add("/acme/pebble/nonce-reject-50", setup_nonce_reject, "PEBBLE_WFE_NONCEREJECT=50",

@@ -10,8 +10,8 @@
  *   me-acme-issue --directory URL --ca-file PEM --state DIR register
  *   me-acme-issue --directory URL --ca-file PEM --state DIR --name NAME new|existing
  *
- * `register` makes a throwaway benchmark account and leaves its key and URL in DIR
- * for `existing` runs (this is a benchmark against a local Pebble: the real product
+ * `register` makes a throwaway benchmark account and leaves its key, its URL and the
+ * CA's directory in DIR for `existing` runs (this is a benchmark against a local Pebble: the real product
  * keeps account keys in the keyring).  `new` makes a fresh account per run.  The
  * certificate goes to DIR/cert.pem; one line of counters goes to stderr.
  */
@@ -104,6 +104,8 @@ account_register(MeAcmeClient *client, const Options *opts, gboolean save, GErro
 	g_autoptr(MeSecretStr) pem = NULL;
 	g_autofree gchar *key_path = g_build_filename(opts->state, "account.pem", NULL);
 	g_autofree gchar *url_path = g_build_filename(opts->state, "account.url", NULL);
+	g_autofree gchar *dir_path = g_build_filename(opts->state, "directory.json", NULL);
+	g_autoptr(GBytes) dir_json = NULL;
 	MeAcmeAccountRequest req = {.terms_agreed = TRUE};
 
 	if (key == NULL)
@@ -115,8 +117,10 @@ account_register(MeAcmeClient *client, const Options *opts, gboolean save, GErro
 	if (!save)
 		return TRUE;
 	pem = me_key_to_pem(key, error);
+	dir_json = me_acme_client_get_directory_json(client);
 	return pem != NULL && g_file_set_contents_full(key_path, pem, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) &&
-	       g_file_set_contents(url_path, account->url, -1, error);
+	       g_file_set_contents(url_path, account->url, -1, error) &&
+	       g_file_set_contents(dir_path, g_bytes_get_data(dir_json, NULL), g_bytes_get_size(dir_json), error);
 }
 
 static gboolean
@@ -124,13 +128,22 @@ account_load(MeAcmeClient *client, const Options *opts, GError **error)
 {
 	g_autofree gchar *key_path = g_build_filename(opts->state, "account.pem", NULL);
 	g_autofree gchar *url_path = g_build_filename(opts->state, "account.url", NULL);
+	g_autofree gchar *dir_path = g_build_filename(opts->state, "directory.json", NULL);
 	g_autoptr(MeSecretStr) pem = NULL;
 	g_autofree gchar *url = NULL;
+	g_autofree gchar *dir_text = NULL;
+	gsize dir_len = 0;
 	g_autoptr(EVP_PKEY) key = NULL;
 	gsize len = 0;
 
 	if (!g_file_get_contents(key_path, &pem, &len, error) || !g_file_get_contents(url_path, &url, NULL, error))
 		return FALSE;
+	/* a returning client keeps the directory with its account, as the product's state does */
+	if (g_file_get_contents(dir_path, &dir_text, &dir_len, NULL)) {
+		g_autoptr(GBytes) dir_json = g_bytes_new_take(g_steal_pointer(&dir_text), dir_len);
+		if (!me_acme_client_load_directory(client, dir_json, error))
+			return FALSE;
+	}
 	key = me_key_from_pem(pem, len, error);
 	if (key == NULL)
 		return FALSE;

@@ -29,8 +29,9 @@ peer_mailenroll() {
     fi
     _peer_begin mailenroll || return 1
     if [[ $mode == existing ]]; then
-        # the registered account (key + URL), like peers.sh's "cp -a template/..." per client
-        cp -a "$PEER_TEMPLATES/mailenroll/account.pem" "$PEER_TEMPLATES/mailenroll/account.url" "$_d/" ||
+        # the registered account (key, URL and the cached directory), like peers.sh's "cp -a template/..." per client
+        cp -a "$PEER_TEMPLATES/mailenroll/account.pem" "$PEER_TEMPLATES/mailenroll/account.url" \
+            "$PEER_TEMPLATES/mailenroll/directory.json" "$_d/" ||
             return 1
     fi
     _peer_mailenroll_exec "$_d" --name "$_name" "$mode" >>"$_log" 2>&1 ||
