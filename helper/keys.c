@@ -243,3 +243,146 @@ me_key_public_equal(EVP_PKEY *a, EVP_PKEY *b)
 {
 	return EVP_PKEY_eq(a, b) == 1;
 }
+
+/**
+ * me_key_check_distinct:
+ * @account_key: the ACME account key
+ * @cert_key: the key the certificate is requested for
+ * @error: (nullable): return location
+ *
+ * Refuses to use one key for both: a certificate key that also signs ACME requests would
+ * let whoever holds the certificate act for the account (RFC 8555 §11.1).
+ *
+ * Returns: %TRUE if the two public keys differ
+ */
+gboolean
+me_key_check_distinct(EVP_PKEY *account_key, EVP_PKEY *cert_key, GError **error)
+{
+	g_return_val_if_fail(account_key != NULL, FALSE);
+	g_return_val_if_fail(cert_key != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	if (account_key == cert_key || me_key_public_equal(account_key, cert_key)) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the key for the certificate is the key of the ACME account */
+				    _("The certificate key is the same as the account key; generate a separate key for the certificate."));
+		return FALSE;
+	}
+
+	/* success */
+	return TRUE;
+}
+
+static const struct {
+	MeKeyUsage usage;
+	const gchar *name;
+} usage_names[] = {
+    {ME_KEY_USAGE_SIGNING, "signing"},
+    {ME_KEY_USAGE_ENCRYPTION, "encryption"},
+    {ME_KEY_USAGE_DUAL, "dual"},
+};
+
+/**
+ * me_key_usage_to_string:
+ * @usage: a usage
+ *
+ * Returns: the name used in configuration and state: `signing`, `encryption` or `dual`
+ */
+const gchar *
+me_key_usage_to_string(MeKeyUsage usage)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(usage_names); i++) {
+		if (usage_names[i].usage == usage)
+			return usage_names[i].name;
+	}
+	return "unknown";
+}
+
+/**
+ * me_key_usage_from_string:
+ * @text: (nullable): a name from me_key_usage_to_string()
+ *
+ * Returns: the usage, or %ME_KEY_USAGE_UNKNOWN
+ */
+MeKeyUsage
+me_key_usage_from_string(const gchar *text)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(usage_names); i++) {
+		if (g_strcmp0(usage_names[i].name, text) == 0)
+			return usage_names[i].usage;
+	}
+	return ME_KEY_USAGE_UNKNOWN;
+}
+
+static gboolean
+key_type_is_rsa(MeKeyType type)
+{
+	return type == ME_KEY_TYPE_RSA_2048 || type == ME_KEY_TYPE_RSA_3072 || type == ME_KEY_TYPE_RSA_4096;
+}
+
+static gboolean
+key_type_is_ec(MeKeyType type)
+{
+	return type == ME_KEY_TYPE_EC_P256 || type == ME_KEY_TYPE_EC_P384;
+}
+
+/* the key management bit of the BR: RSA encrypts the content key, EC agrees on it */
+static guint32
+key_management_bit(MeKeyType type)
+{
+	if (key_type_is_rsa(type))
+		return KU_KEY_ENCIPHERMENT;
+	if (key_type_is_ec(type))
+		return KU_KEY_AGREEMENT;
+	return 0;
+}
+
+/**
+ * me_key_usage_get_bits:
+ * @type: the certificate key's type
+ * @usage: what the certificate is for
+ *
+ * The Key Usage to ask for, as in the table at #MeKeyUsage.
+ *
+ * Returns: OpenSSL `KU_*` bits (as X509_get_key_usage() returns them), or 0 if @type or
+ * @usage is unknown
+ */
+guint32
+me_key_usage_get_bits(MeKeyType type, MeKeyUsage usage)
+{
+	guint32 management = key_management_bit(type);
+
+	if (management == 0)
+		return 0;
+	switch (usage) {
+	case ME_KEY_USAGE_SIGNING:
+		return KU_DIGITAL_SIGNATURE;
+	case ME_KEY_USAGE_ENCRYPTION:
+		return management;
+	case ME_KEY_USAGE_DUAL:
+		return KU_DIGITAL_SIGNATURE | management;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * me_key_usage_get_allowed_bits:
+ * @type: the certificate key's type
+ *
+ * Every Key Usage bit the S/MIME BR let a subscriber certificate with this key have:
+ * digitalSignature and nonRepudiation, plus keyEncipherment and dataEncipherment for RSA,
+ * or keyAgreement, encipherOnly and decipherOnly for EC.  Any other bit SHALL NOT be set.
+ *
+ * Returns: OpenSSL `KU_*` bits, or 0 if @type is unknown
+ */
+guint32
+me_key_usage_get_allowed_bits(MeKeyType type)
+{
+	const guint32 signing = KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION;
+
+	if (key_type_is_rsa(type))
+		return signing | KU_KEY_ENCIPHERMENT | KU_DATA_ENCIPHERMENT;
+	if (key_type_is_ec(type))
+		return signing | KU_KEY_AGREEMENT | KU_ENCIPHER_ONLY | KU_DECIPHER_ONLY;
+	return 0;
+}
