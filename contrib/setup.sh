@@ -15,7 +15,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # build: compiler, meson, libraries
 pkgs="gcc meson ninja-build pkg-config gettext
-libglib2.0-dev libjson-glib-dev libcurl4-openssl-dev libssl-dev libopendkim-dev"
+libglib2.0-dev libjson-glib-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libopendkim-dev"
 # tests: real servers and independent implementations to cross-check against
 pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
 python3-dkim python3-aiosmtpd dnsmasq-base"
