@@ -1,0 +1,200 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeVerifier"
+
+#include "config.h"
+
+#include "verifier.h"
+
+#include <glib/gi18n-lib.h>
+#include <openssl/pem.h>
+
+#include "autocleanups.h"
+#include "dkim.h"
+#include "dns.h"
+#include "keys.h"
+#include "smime.h"
+
+struct _MeVerifier {
+	MeDns *dns;
+	MeDkim *dkim;
+	X509_STORE *trust;
+};
+
+/**
+ * me_verifier_new:
+ * @nameserver: (nullable): where DKIM keys are looked up, e.g. `127.0.0.1:5353`; %NULL
+ *   for the system resolver
+ * @error: (nullable): return location
+ *
+ * Returns: (transfer full): a verifier with no S/MIME trust anchors yet, or %NULL
+ */
+MeVerifier *
+me_verifier_new(const gchar *nameserver, GError **error)
+{
+	g_autoptr(MeVerifier) verifier = g_new0(MeVerifier, 1);
+
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	verifier->dns = me_dns_new(nameserver, error);
+	if (verifier->dns == NULL)
+		return NULL;
+	verifier->dkim = me_dkim_new(verifier->dns, error);
+	if (verifier->dkim == NULL)
+		return NULL;
+	verifier->trust = X509_STORE_new();
+	return g_steal_pointer(&verifier);
+}
+
+void
+me_verifier_free(MeVerifier *verifier)
+{
+	if (verifier == NULL)
+		return;
+	/* the DKIM context borrows the resolver, so it goes first */
+	me_dkim_free(verifier->dkim);
+	me_dns_free(verifier->dns);
+	X509_STORE_free(verifier->trust);
+	g_free(verifier);
+}
+
+/**
+ * me_verifier_add_trust_file:
+ * @verifier: a verifier
+ * @pem_file: a PEM file of CA certificates trusted to vouch for S/MIME signers
+ * @error: (nullable): return location
+ *
+ * Returns: %TRUE if every certificate in the file was added
+ */
+gboolean
+me_verifier_add_trust_file(MeVerifier *verifier, const gchar *pem_file, GError **error)
+{
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	if (X509_STORE_load_file(verifier->trust, pem_file) != 1) {
+		/* TRANSLATORS: %s is a file of trusted certificates from the configuration */
+		g_autofree gchar *what = g_strdup_printf(_("The trusted certificates in %s cannot be read; check the file."),
+							 pem_file);
+		me_crypto_set_error(error, ME_ERROR_INVALID_DATA, what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * me_verifier_set_dns_timeout:
+ * @verifier: a verifier
+ * @timeout_ms: the longest one key lookup may take
+ */
+void
+me_verifier_set_dns_timeout(MeVerifier *verifier, guint timeout_ms)
+{
+	me_dns_set_timeout(verifier->dns, timeout_ms);
+}
+
+/**
+ * me_verifier_apply:
+ * @verifier: a verifier that outlives @options
+ * @options: inspection options to fill in
+ *
+ * Makes me_challenge_inspect() verify authenticity with @verifier.
+ */
+void
+me_verifier_apply(MeVerifier *verifier, MeChallengeOptions *options)
+{
+	options->auth_func = me_verifier_authenticate;
+	options->auth_user_data = verifier;
+}
+
+static const gchar *
+addr_domain(const gchar *addr)
+{
+	const gchar *at = strrchr(addr, '@');
+	return at != NULL ? at + 1 : "";
+}
+
+static gboolean
+try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChallengeAuthResult *result)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) sigs = me_dkim_verify(verifier->dkim, message, &error);
+
+	if (sigs == NULL) {
+		me_challenge_auth_result_add_failure(result, "DKIM: %s", error->message);
+		return FALSE;
+	}
+	if (sigs->len == 0)
+		me_challenge_auth_result_add_failure(result, "%s", _("DKIM: the message carries no DKIM signature."));
+	for (guint i = 0; i < sigs->len; i++) {
+		const MeDkimSignature *sig = g_ptr_array_index(sigs, i);
+		g_autofree gchar *why = NULL;
+		if (!sig->verified) {
+			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector,
+							     sig->error != NULL ? sig->error : "");
+			continue;
+		}
+		if (!me_dkim_check_rfc8823(sig, addr_domain(from_addr), ME_DKIM_POLICY_CHALLENGE, &why)) {
+			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector, why);
+			continue;
+		}
+		{
+			g_autofree gchar *detail = g_strdup_printf("DKIM d=%s s=%s %s", sig->domain, sig->selector,
+								   sig->algorithm);
+			me_challenge_auth_result_set_pass(result, ME_CHALLENGE_AUTH_DKIM, detail);
+		}
+		return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+try_smime(MeVerifier *verifier, GBytes *message, MeChallengeAuthResult *result)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeSmimeResult) smime = me_smime_verify(message, verifier->trust, NULL, NULL, NULL, &error);
+	g_autofree gchar *detail = NULL;
+
+	if (smime == NULL) {
+		/* plain mail is no failure worth a line of its own beside the DKIM one */
+		if (!g_error_matches(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED))
+			me_challenge_auth_result_add_failure(result, "S/MIME: %s", error->message);
+		return FALSE;
+	}
+	if (!smime->verified) {
+		me_challenge_auth_result_add_failure(result, "S/MIME: %s", smime->reason != NULL ? smime->reason : "");
+		return FALSE;
+	}
+	detail = g_strdup_printf("S/MIME %s (%s)", smime->signer_emails[0] != NULL ? smime->signer_emails[0] : "",
+				 smime->scheme != NULL ? smime->scheme : "");
+	me_challenge_auth_result_set_pass(result, ME_CHALLENGE_AUTH_SMIME, detail);
+	return TRUE;
+}
+
+/**
+ * me_verifier_authenticate:
+ * @crlf_message: the message, CRLF line ends
+ * @from_addr: the From addr-spec
+ * @to_addr: the To addr-spec
+ * @subject: the decoded Subject
+ * @result: where the method that passed, or every failure, is recorded
+ * @user_data: the #MeVerifier
+ *
+ * The #MeChallengeAuthFunc of a verifier: DKIM first (what CAs use), then S/MIME.
+ *
+ * Returns: %TRUE if the message is authentic
+ */
+gboolean
+me_verifier_authenticate(GBytes *crlf_message,
+			 const gchar *from_addr,
+			 const gchar *to_addr,
+			 const gchar *subject,
+			 MeChallengeAuthResult *result,
+			 gpointer user_data)
+{
+	MeVerifier *verifier = user_data;
+
+	if (try_dkim(verifier, crlf_message, from_addr, result))
+		return TRUE;
+	return try_smime(verifier, crlf_message, result);
+}
