@@ -261,6 +261,55 @@ subject_name_len(const gchar *line, gsize len)
 	return n < len && line[n] == ':' ? n + 1 : 0;
 }
 
+static gboolean
+head_is_complete(const GByteArray *head)
+{
+	const gchar *data = (const gchar *)head->data;
+	gsize len = head->len;
+	if (len == 0)
+		return FALSE;
+	/* the header block ends at the first empty line, in either line-end style */
+	return g_strstr_len(data, len, "\n\n") != NULL || g_strstr_len(data, len, "\n\r\n") != NULL;
+}
+
+/**
+ * me_challenge_quick_check_stream:
+ * @stream: a message being read, e.g. a file or standard input
+ * @head: (out) (transfer full) (optional): the bytes read, for a full inspection
+ * @cancellable: (nullable): a cancellable
+ * @error: (nullable): return location
+ *
+ * me_challenge_quick_check() on a stream: reads no further than the end of the header
+ * block (or its bound), so a large message costs the same as a small one.  When it
+ * returns %TRUE the caller reads the rest after @head and calls me_challenge_inspect().
+ *
+ * Returns: %TRUE if the message may be a challenge; %FALSE for ordinary mail or on a read
+ * error (with @error set)
+ */
+gboolean
+me_challenge_quick_check_stream(GInputStream *stream, GBytes **head, GCancellable *cancellable, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	guint8 chunk[4096];
+	gboolean result;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	while (buf->len < ME_MAIL_MAX_HEADER_BLOCK_DEFAULT && !head_is_complete(buf)) {
+		gssize n = g_input_stream_read(stream, chunk, sizeof(chunk), cancellable, error);
+		if (n < 0) {
+			me_error_convert(error);
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	result = me_challenge_quick_check((const gchar *)buf->data, buf->len);
+	if (head != NULL)
+		*head = g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+	return result;
+}
+
 /**
  * me_challenge_quick_check:
  * @data: raw message bytes (LF or CRLF, maybe with Thunderbird's prefix lines)

@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "mail.h"
 #include "secmem.h"
@@ -271,6 +271,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeChallengeVerdict, me_challenge_verdict_free)
 
 gboolean
 me_challenge_quick_check(const gchar *data, gsize len);
+gboolean
+me_challenge_quick_check_stream(GInputStream *stream, GBytes **head, GCancellable *cancellable, GError **error);
 MeChallengeVerdict *
 me_challenge_inspect(const gchar *data,
 		     gsize len,

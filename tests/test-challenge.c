@@ -992,6 +992,38 @@ test_reply_refused(void)
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
 }
 
+static gboolean
+stream_check(const gchar *text, gsize len, gsize *head_len)
+{
+	g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data(text, len, NULL);
+	g_autoptr(GBytes) head = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean result = me_challenge_quick_check_stream(stream, &head, NULL, &error);
+
+	g_assert_no_error(error);
+	*head_len = g_bytes_get_size(head);
+	return result;
+}
+
+static void
+test_quick_check_stream(void)
+{
+	const gchar *challenge = "From: a@ca.example\r\nTo: b@example.org\r\nSubject: ACME: "
+				 "LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME\r\n\r\nbody\r\n";
+	g_autoptr(GString) big = g_string_new("From: a@example.net\nSubject: lunch\n\n");
+	gsize head_len = 0;
+
+	g_assert_true(stream_check(challenge, strlen(challenge), &head_len));
+	g_assert_cmpuint(head_len, ==, strlen(challenge));
+	/* a 2 MiB body behind ordinary headers is not read: one 4 KiB chunk at most */
+	while (big->len < 2 * 1024 * 1024)
+		g_string_append(big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+	g_assert_false(stream_check(big->str, big->len, &head_len));
+	g_assert_cmpuint(head_len, <=, 4096);
+	g_assert_false(stream_check("", 0, &head_len));
+	g_assert_cmpuint(head_len, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1015,5 +1047,6 @@ main(int argc, char **argv)
 	g_test_add_func("/challenge/reply/auto-replied", test_reply_auto_replied);
 	g_test_add_func("/challenge/reply/binary-join", test_reply_binary_join);
 	g_test_add_func("/challenge/reply/refused", test_reply_refused);
+	g_test_add_func("/challenge/quick-check/stream", test_quick_check_stream);
 	return g_test_run();
 }
