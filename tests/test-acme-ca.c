@@ -17,6 +17,7 @@
 
 #include "acme-client.h"
 #include "autocleanups.h"
+#include "csr.h"
 #include "encoding.h"
 #include "jws.h"
 #include "keys.h"
@@ -67,24 +68,11 @@ account_new(Fixture *fx)
 	g_assert_true(account->created);
 }
 
-/* the newest challenge mail in the CA's Maildir, waited for a bounded time */
 static gchar *
 wait_for_mail(Fixture *fx)
 {
-	g_autofree gchar *dir = g_build_filename(me_test_acme_ca_get(fx->ca, "MAILDIR"), "new", NULL);
-	for (guint i = 0; i < 250; i++) {
-		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-		const gchar *name = d != NULL ? g_dir_read_name(d) : NULL;
-		if (name != NULL) {
-			g_autofree gchar *path = g_build_filename(dir, name, NULL);
-			gchar *text = NULL;
-			g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-			return text;
-		}
-		g_usleep(20000);
-	}
-	g_assert_not_reached();
-	return NULL;
+	g_autoptr(GBytes) mail = me_test_acme_ca_wait_mail(fx->ca);
+	return g_strndup(g_bytes_get_data(mail, NULL), g_bytes_get_size(mail));
 }
 
 static gchar *
@@ -226,7 +214,7 @@ test_email_issuance(Fixture *fx, gconstpointer data)
 	g_autoptr(MeAcmeChain) chain = NULL;
 	g_autoptr(MeAcmeRenewalInfo) ari = NULL;
 	g_autoptr(EVP_PKEY) cert_key = me_key_generate(ME_KEY_TYPE_EC_P256, NULL);
-	g_autoptr(GBytes) csr = me_test_csr_email(cert_key, MAILBOX);
+	g_autoptr(GBytes) csr = me_csr_new(cert_key, MAILBOX, ME_KEY_USAGE_DUAL, ME_CSR_FLAGS_NONE, NULL);
 	g_autofree gchar *mail = NULL;
 	const MeAcmeChallenge *challenge;
 	const gchar *from;

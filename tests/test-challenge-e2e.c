@@ -48,16 +48,6 @@ read_file(const gchar *path)
 	return g_strstrip(text);
 }
 
-static gchar *
-dkim_txt_for(EVP_PKEY *key)
-{
-	guchar *der = NULL;
-	gint len = i2d_PUBKEY(key, &der);
-	g_autofree gchar *b64 = g_base64_encode(der, len);
-	OPENSSL_free(der);
-	return g_strdup_printf("v=DKIM1; k=rsa; p=%s", b64);
-}
-
 static void
 start_dns(Fixture *fx)
 {
@@ -85,7 +75,7 @@ setup(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	/* the CA looks our reply key up in a file it rereads for every reply */
 	fx->tmp = me_test_tmpdir();
-	reply_txt = dkim_txt_for(fx->reply_key);
+	reply_txt = me_test_dkim_txt(fx->reply_key);
 	keys = g_strdup_printf("%s._domainkey.%s %s\n", REPLY_SEL, REPLY_DOMAIN, reply_txt);
 	keys_path = me_test_write_tmp(fx->tmp, "reply-keys.txt", keys);
 	switches = g_strdup_printf("--dkim ed25519 --reply-dkim-keys %s %s", keys_path,
@@ -113,27 +103,6 @@ teardown(Fixture *fx, gconstpointer data)
 	me_test_acme_ca_stop(fx->ca);
 	me_test_rm_rf(fx->tmp);
 	g_free(fx->tmp);
-}
-
-/* the newest challenge mail in the CA's Maildir, waited for a bounded time */
-static GBytes *
-wait_for_mail(Fixture *fx)
-{
-	g_autofree gchar *dir = g_build_filename(me_test_acme_ca_get(fx->ca, "MAILDIR"), "new", NULL);
-	for (guint i = 0; i < 250; i++) {
-		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-		const gchar *name = d != NULL ? g_dir_read_name(d) : NULL;
-		if (name != NULL) {
-			g_autofree gchar *path = g_build_filename(dir, name, NULL);
-			gchar *text = NULL;
-			gsize len = 0;
-			g_assert_true(g_file_get_contents(path, &text, &len, NULL));
-			return g_bytes_new_take(text, len);
-		}
-		g_usleep(20000);
-	}
-	g_assert_not_reached();
-	return NULL;
 }
 
 typedef struct {
@@ -267,7 +236,7 @@ test_dkim_challenge_answered(Fixture *fx, gconstpointer data)
 	g_autoptr(GBytes) reply = NULL;
 
 	order_email(fx, &p);
-	mail = wait_for_mail(fx);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
 	verdict = inspect(fx, &p, mail);
 	g_test_message("verdict: %s (%s)", verdict->message, verdict->auth.detail);
 	g_assert_true(verdict->answerable);
@@ -286,7 +255,7 @@ test_forged_not_answered(Fixture *fx, gconstpointer data)
 	g_autoptr(MeChallengeVerdict) verdict = NULL;
 
 	order_email(fx, &p);
-	mail = wait_for_mail(fx);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
 	verdict = inspect(fx, &p, mail);
 	g_test_message("verdict: %s; %u failure(s), first: %s", verdict->message, verdict->auth.failures->len,
 		       verdict->auth.failures->len > 0 ? (const gchar *)g_ptr_array_index(verdict->auth.failures, 0) : "");
@@ -308,7 +277,7 @@ test_tampered_not_answered(Fixture *fx, gconstpointer data)
 	gsize len = 0;
 
 	order_email(fx, &p);
-	mail = wait_for_mail(fx);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
 	genuine = inspect(fx, &p, mail);
 	g_assert_true(genuine->answerable);
 	/* one byte of the body changed after signing */

@@ -153,16 +153,6 @@ big_message(guint mib)
 	me_test_rm_rf(dir);
 }
 
-static gchar *
-dkim_txt_for(EVP_PKEY *key)
-{
-	guchar *der = NULL;
-	gint len = i2d_PUBKEY(key, &der);
-	g_autofree gchar *b64 = g_base64_encode(der, len);
-	OPENSSL_free(der);
-	return g_strdup_printf("v=DKIM1; k=rsa; p=%s", b64);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -203,7 +193,7 @@ main(int argc, char **argv)
 	for (guint i = 0; i < 64; i++)
 		g_ptr_array_add(ordinary, ordinary_mail(i, i % 2 == 0 ? 0 : (64u * 1024u) << (i % 7)));
 	key = me_key_generate(ME_KEY_TYPE_RSA_2048, &error);
-	txt = dkim_txt_for(key);
+	txt = me_test_dkim_txt(key);
 	dns = me_test_dnsmasq_new();
 	me_test_dnsmasq_add_txt(dns, "sel._domainkey.ca.example", txt);
 	if (!me_test_dnsmasq_start(dns, &error)) {

@@ -250,40 +250,22 @@ me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name)
 }
 
 /**
- * me_test_csr_email:
- * @key: the certificate key
- * @mailbox: the mailbox (ASCII)
+ * me_test_dkim_txt:
+ * @key: an RSA key
  *
- * Returns: (transfer full): a DER PKCS#10 request with SAN rfc822Name = @mailbox and no
- * subject, as the S/MIME BR mailbox-validated profile wants it
+ * Returns: (transfer full): the DKIM key record for @key, `v=DKIM1; k=rsa; p=...`
  */
-GBytes *
-me_test_csr_email(EVP_PKEY *key, const gchar *mailbox)
+gchar *
+me_test_dkim_txt(EVP_PKEY *key)
 {
-	g_autoptr(X509_REQ) req = X509_REQ_new();
-	g_autofree gchar *san = g_strdup_printf("email:%s", mailbox);
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
 	guchar *der = NULL;
-	gint len;
+	gint len = i2d_PUBKEY(key, &der);
+	g_autofree gchar *b64 = NULL;
 
-	X509_REQ_set_version(req, 0);
-	X509_REQ_set_pubkey(req, key);
-	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
-	g_assert_nonnull(ext);
-	sk_X509_EXTENSION_push(exts, ext);
-	g_assert_cmpint(X509_REQ_add_extensions(req, exts), ==, 1);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	g_assert_cmpint(X509_REQ_sign(req, key, EVP_sha256()), >, 0);
-	len = i2d_X509_REQ(req, &der);
 	g_assert_cmpint(len, >, 0);
-	{
-		GBytes *bytes = g_bytes_new(der, len);
-		OPENSSL_free(der);
-		return bytes;
-	}
+	b64 = g_base64_encode(der, len);
+	OPENSSL_free(der);
+	return g_strdup_printf("v=DKIM1; k=rsa; p=%s", b64);
 }
 
 /**
@@ -592,4 +574,33 @@ me_test_acme_ca_stop(MeTestAcmeCa *ca)
 	}
 	g_hash_table_unref(ca->control);
 	g_free(ca);
+}
+
+/**
+ * me_test_acme_ca_wait_mail:
+ * @ca: a running test CA
+ *
+ * Waits, bounded to 5 s, for the first challenge mail in the CA's Maildir.
+ *
+ * Returns: (transfer full): its bytes
+ */
+GBytes *
+me_test_acme_ca_wait_mail(MeTestAcmeCa *ca)
+{
+	g_autofree gchar *dir = g_build_filename(me_test_acme_ca_get(ca, "MAILDIR"), "new", NULL);
+
+	for (guint i = 0; i < 250; i++) {
+		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+		const gchar *name = d != NULL ? g_dir_read_name(d) : NULL;
+		if (name != NULL) {
+			g_autofree gchar *path = g_build_filename(dir, name, NULL);
+			gchar *text = NULL;
+			gsize len = 0;
+			g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+			return g_bytes_new_take(text, len);
+		}
+		g_usleep(20000);
+	}
+	g_assert_not_reached();
+	return NULL;
 }

@@ -71,6 +71,8 @@ void
 me_test_acme_ca_stop(MeTestAcmeCa *ca);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestAcmeCa, me_test_acme_ca_stop)
 GBytes *
-me_test_csr_email(EVP_PKEY *key, const gchar *mailbox);
+me_test_acme_ca_wait_mail(MeTestAcmeCa *ca);
+gchar *
+me_test_dkim_txt(EVP_PKEY *key);
 
 G_END_DECLS
