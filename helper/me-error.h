@@ -46,6 +46,8 @@ typedef enum {
 	ME_ERROR_REJECTED_IDENTIFIER,
 	/* an order or authorization ended in a state other than valid */
 	ME_ERROR_INVALID_STATE,
+	/* the keyring holding a secret is locked */
+	ME_ERROR_LOCKED,
 } MeError;
 
 #define ME_ERROR (me_error_quark())
