@@ -29,6 +29,8 @@
 #define REPLY_SEL   "mail"
 #define REPLY_DOMAIN "example.org"
 
+static EVP_PKEY *reply_key_shared;
+
 typedef struct {
 	MeTestAcmeCa *ca;
 	MeTestDnsmasq *dns;
@@ -71,8 +73,12 @@ setup(Fixture *fx, gconstpointer data)
 	g_auto(GStrv) argv = NULL;
 
 	fx->join = data != NULL && strstr(data, "binary") != NULL ? ME_TOKEN_JOIN_BINARY : ME_TOKEN_JOIN_STRING;
-	fx->reply_key = me_key_generate(ME_KEY_TYPE_RSA_2048, &error);
+	/* one RSA key for the whole run: generating it per test is slow under valgrind */
+	if (reply_key_shared == NULL)
+		reply_key_shared = me_key_generate(ME_KEY_TYPE_RSA_2048, &error);
 	g_assert_no_error(error);
+	EVP_PKEY_up_ref(reply_key_shared);
+	fx->reply_key = reply_key_shared;
 	/* the CA looks our reply key up in a file it rereads for every reply */
 	fx->tmp = me_test_tmpdir();
 	reply_txt = me_test_dkim_txt(fx->reply_key);
@@ -307,5 +313,9 @@ main(int argc, char **argv)
 	g_test_add("/challenge/e2e/forged-d-other-domain", Fixture, "--dkim-domain other.test", setup,
 		   test_forged_not_answered, teardown);
 	g_test_add("/challenge/e2e/tampered-body", Fixture, NULL, setup, test_tampered_not_answered, teardown);
-	return g_test_run();
+	{
+		gint status = g_test_run();
+		EVP_PKEY_free(reply_key_shared);
+		return status;
+	}
 }
