@@ -19,6 +19,7 @@
 
 #include "autocleanups.h"
 #include "keys.h"
+#include "mail.h"
 
 /*
  * S/MIME authenticity of an RFC 8823 challenge (standards §1.3 C7b).  This is the one file
@@ -424,20 +425,6 @@ address_list_parse(const gchar *value)
 	return specs->len > 0 ? g_steal_pointer(&specs) : NULL;
 }
 
-/* RFC 8823 C3: the local part is compared exactly, the domain case-insensitively */
-static gboolean
-addr_spec_equal(const gchar *a, const gchar *b)
-{
-	const gchar *at_a = find_unquoted(a, '@', TRUE);
-	const gchar *at_b = find_unquoted(b, '@', TRUE);
-
-	if (at_a == NULL || at_b == NULL || at_a == a || at_b == b)
-		return FALSE;
-	if (at_a - a != at_b - b || memcmp(a, b, (gsize)(at_a - a)) != 0)
-		return FALSE;
-	return at_a[1] != '\0' && g_ascii_strcasecmp(at_a + 1, at_b + 1) == 0;
-}
-
 static gboolean
 address_lists_equal(const gchar *a, const gchar *b)
 {
@@ -447,7 +434,7 @@ address_lists_equal(const gchar *a, const gchar *b)
 	if (list_a == NULL || list_b == NULL || list_a->len != list_b->len)
 		return FALSE;
 	for (guint i = 0; i < list_a->len; i++) {
-		if (!addr_spec_equal(g_ptr_array_index(list_a, i), g_ptr_array_index(list_b, i)))
+		if (!me_addr_spec_equal(g_ptr_array_index(list_a, i), g_ptr_array_index(list_b, i)))
 			return FALSE;
 	}
 	return TRUE;
@@ -1083,7 +1070,7 @@ emails_match_from(GStrv emails, const gchar *from)
 	if (specs == NULL || specs->len != 1)
 		return FALSE;
 	for (guint i = 0; emails[i] != NULL; i++) {
-		if (addr_spec_equal(emails[i], g_ptr_array_index(specs, 0)))
+		if (me_addr_spec_equal(emails[i], g_ptr_array_index(specs, 0)))
 			return TRUE;
 	}
 	return FALSE;

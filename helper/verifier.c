@@ -16,6 +16,7 @@
 #include "dkim.h"
 #include "dns.h"
 #include "keys.h"
+#include "mail.h"
 #include "smime.h"
 
 struct _MeVerifier {
@@ -107,13 +108,6 @@ me_verifier_apply(MeVerifier *verifier, MeChallengeOptions *options)
 	options->auth_user_data = verifier;
 }
 
-static const gchar *
-addr_domain(const gchar *addr)
-{
-	const gchar *at = strrchr(addr, '@');
-	return at != NULL ? at + 1 : "";
-}
-
 static gboolean
 try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChallengeAuthResult *result)
 {
@@ -134,7 +128,7 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 							     sig->error != NULL ? sig->error : "");
 			continue;
 		}
-		if (!me_dkim_check_rfc8823(sig, addr_domain(from_addr), ME_DKIM_POLICY_CHALLENGE, &why)) {
+		if (!me_dkim_check_rfc8823(sig, me_addr_spec_get_domain(from_addr), ME_DKIM_POLICY_CHALLENGE, &why)) {
 			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector, why);
 			continue;
 		}
