@@ -16,10 +16,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # build: compiler, meson, libraries
 pkgs="gcc meson ninja-build pkg-config gettext
 libglib2.0-dev libjson-glib-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libopendkim-dev
-libsecret-1-dev"
+libsecret-1-dev libnss3-dev"
 # tests: real servers and independent implementations to cross-check against
 pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
-python3-dkim python3-aiosmtpd dnsmasq-base gnome-keyring dbus-daemon libnss3-tools"
+python3-dkim python3-aiosmtpd dnsmasq-base gnome-keyring dbus-daemon libnss3-tools
+thunderbird"
 # benchmarks (tests/bench/): the peer clients and the measuring tools the shared harness uses
 pkgs="$pkgs uacme lego certbot dehydrated hyperfine time strace iproute2 curl"
 

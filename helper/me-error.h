@@ -48,6 +48,8 @@ typedef enum {
 	ME_ERROR_INVALID_STATE,
 	/* the keyring holding a secret is locked */
 	ME_ERROR_LOCKED,
+	/* something else is using the resource (a running mail client holds the profile) */
+	ME_ERROR_BUSY,
 } MeError;
 
 #define ME_ERROR (me_error_quark())

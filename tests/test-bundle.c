@@ -30,50 +30,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PKCS12, PKCS12_free)
 #define FRIENDLY_NAME "Alice Müller <" MAILBOX ">"
 #define PASSWORD "correct horse battery staple ✓"
 
-/* ---- a three-certificate chain made here with the OpenSSL API: root → intermediate → EE */
-
-static X509 *
-make_cert(const gchar *cn, EVP_PKEY *subject_key, X509 *issuer, EVP_PKEY *issuer_key, gboolean is_ca,
-	  const gchar *san_email)
-{
-	g_autoptr(X509) cert = X509_new();
-	g_autoptr(X509_NAME) name = X509_NAME_new();
-	X509V3_CTX ctx;
-	static long serial = 1;
-
-	g_assert_nonnull(cert);
-	g_assert_true(X509_set_version(cert, X509_VERSION_3));
-	g_assert_true(ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++));
-	g_assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const guchar *)cn, -1, -1, 0));
-	g_assert_true(X509_set_subject_name(cert, name));
-	g_assert_true(X509_set_issuer_name(cert, issuer != NULL ? X509_get_subject_name(issuer) : name));
-	g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(cert), -3600));
-	g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(cert), 86400));
-	g_assert_true(X509_set_pubkey(cert, subject_key));
-
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : cert, cert, NULL, NULL, 0);
-	{
-		const gchar *exts[][2] = {
-		    {"basicConstraints", is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
-		    {"keyUsage", is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment"},
-		    {"subjectKeyIdentifier", "hash"},
-		    {"authorityKeyIdentifier", "keyid:always"},
-		};
-		for (gsize i = 0; i < G_N_ELEMENTS(exts); i++) {
-			g_autoptr(X509_EXTENSION) ext = X509V3_EXT_conf(NULL, &ctx, exts[i][0], exts[i][1]);
-			g_assert_nonnull(ext);
-			g_assert_true(X509_add_ext(cert, ext, -1));
-		}
-		if (san_email != NULL) {
-			g_autofree gchar *value = g_strdup_printf("email:%s", san_email);
-			g_autoptr(X509_EXTENSION) ext = X509V3_EXT_conf(NULL, &ctx, "subjectAltName", value);
-			g_assert_nonnull(ext);
-			g_assert_true(X509_add_ext(cert, ext, -1));
-		}
-	}
-	g_assert_cmpint(X509_sign(cert, issuer_key, EVP_sha256()), >, 0);
-	return g_steal_pointer(&cert);
-}
+/* ---- a three-certificate chain made with me_test_me_test_make_cert(): root → intermediate → EE */
 
 typedef struct {
 	EVP_PKEY *root_key;
@@ -97,9 +54,9 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	fx->ee_key = me_key_generate(ee_type, &error);
 	g_assert_no_error(error);
 
-	root = make_cert("Test Root", fx->root_key, NULL, fx->root_key, TRUE, NULL);
-	inter = make_cert("Test Intermediate", fx->int_key, root, fx->root_key, TRUE, NULL);
-	ee = make_cert(MAILBOX, fx->ee_key, inter, fx->int_key, FALSE, MAILBOX);
+	root = me_test_make_cert("Test Root", fx->root_key, NULL, fx->root_key, TRUE, NULL);
+	inter = me_test_make_cert("Test Intermediate", fx->int_key, root, fx->root_key, TRUE, NULL);
+	ee = me_test_make_cert(MAILBOX, fx->ee_key, inter, fx->int_key, FALSE, MAILBOX);
 	fx->chain = g_ptr_array_new_with_free_func((GDestroyNotify)X509_free);
 	g_ptr_array_add(fx->chain, ee);
 	g_ptr_array_add(fx->chain, inter);
@@ -338,7 +295,7 @@ test_password(void)
 		gsize len;
 
 		g_assert_no_error(error);
-		g_ptr_array_add(chain, make_cert(MAILBOX, key, NULL, key, FALSE, MAILBOX));
+		g_ptr_array_add(chain, me_test_make_cert(MAILBOX, key, NULL, key, FALSE, MAILBOX));
 		p12 = me_bundle_pkcs12_new(key, chain, NULL, a, &error);
 		g_assert_no_error(error);
 		p = g_bytes_get_data(p12, &len);

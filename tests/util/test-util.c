@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -603,4 +604,71 @@ me_test_acme_ca_wait_mail(MeTestAcmeCa *ca)
 	}
 	g_assert_not_reached();
 	return NULL;
+}
+
+/**
+ * me_test_make_cert:
+ * @cn: the subject's common name
+ * @subject_key: the key the certificate certifies
+ * @issuer: (nullable): the issuing certificate; %NULL for a self-signed one
+ * @issuer_key: the key that signs
+ * @is_ca: a CA certificate (keyCertSign) or an S/MIME one (digitalSignature,
+ *   keyEncipherment, EKU emailProtection)
+ * @san_email: (nullable): the rfc822Name for subjectAltName
+ *
+ * Makes a certificate valid from an hour ago for a day, with a random 128-bit serial whose
+ * top bit is set.
+ *
+ * Returns: (transfer full): the certificate
+ */
+X509 *
+me_test_make_cert(const gchar *cn, EVP_PKEY *subject_key, X509 *issuer, EVP_PKEY *issuer_key, gboolean is_ca,
+		  const gchar *san_email)
+{
+	g_autoptr(X509) cert = X509_new();
+	g_autoptr(X509_NAME) name = X509_NAME_new();
+	X509V3_CTX ctx;
+	guint8 serial[16];
+	g_autoptr(BIGNUM) bn = NULL;
+
+	g_assert_nonnull(cert);
+	g_assert_true(X509_set_version(cert, X509_VERSION_3));
+	/* random like a real CA's, with the top bit set so the DER INTEGER needs a leading zero */
+	g_assert_cmpint(RAND_bytes(serial, sizeof(serial)), ==, 1);
+	serial[0] |= 0x80;
+	bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	g_assert_nonnull(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)));
+	g_assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const guchar *)cn, -1, -1, 0));
+	g_assert_true(X509_set_subject_name(cert, name));
+	g_assert_true(X509_set_issuer_name(cert, issuer != NULL ? X509_get_subject_name(issuer) : name));
+	g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(cert), -3600));
+	g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(cert), 86400));
+	g_assert_true(X509_set_pubkey(cert, subject_key));
+
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : cert, cert, NULL, NULL, 0);
+	{
+		const gchar *exts[][2] = {
+		    {"basicConstraints", is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
+		    {"keyUsage", is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment"},
+		    {"subjectKeyIdentifier", "hash"},
+		    {"authorityKeyIdentifier", "keyid:always"},
+		    {"extendedKeyUsage", is_ca ? NULL : "emailProtection"},
+		};
+		for (gsize i = 0; i < G_N_ELEMENTS(exts); i++) {
+			g_autoptr(X509_EXTENSION) ext = NULL;
+			if (exts[i][1] == NULL)
+				continue;
+			ext = X509V3_EXT_conf(NULL, &ctx, exts[i][0], exts[i][1]);
+			g_assert_nonnull(ext);
+			g_assert_true(X509_add_ext(cert, ext, -1));
+		}
+		if (san_email != NULL) {
+			g_autofree gchar *value = g_strdup_printf("email:%s", san_email);
+			g_autoptr(X509_EXTENSION) ext = X509V3_EXT_conf(NULL, &ctx, "subjectAltName", value);
+			g_assert_nonnull(ext);
+			g_assert_true(X509_add_ext(cert, ext, -1));
+		}
+	}
+	g_assert_cmpint(X509_sign(cert, issuer_key, EVP_sha256()), >, 0);
+	return g_steal_pointer(&cert);
 }

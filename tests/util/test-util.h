@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 G_BEGIN_DECLS
 
@@ -74,5 +75,9 @@ GBytes *
 me_test_acme_ca_wait_mail(MeTestAcmeCa *ca);
 gchar *
 me_test_dkim_txt(EVP_PKEY *key);
+
+X509 *
+me_test_make_cert(const gchar *cn, EVP_PKEY *subject_key, X509 *issuer, EVP_PKEY *issuer_key, gboolean is_ca,
+		  const gchar *san_email);
 
 G_END_DECLS
