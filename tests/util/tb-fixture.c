@@ -1,0 +1,373 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeTest"
+
+#include "config.h"
+
+#include "tb-fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+#define THUNDERBIRD_BINARY "/usr/bin/thunderbird"
+#define START_TIMEOUT_MS   30000
+#define STOP_TIMEOUT_MS	   10000
+#define POLL_MS		   20
+#define LOG_TAIL_LINES	   40
+
+struct _MeTestThunderbird {
+	GSubprocess *proc;
+	GPid pid;
+	gchar *home;
+	gchar *profile; /* the folder it locked */
+	gchar *log_path;
+};
+
+/* what the probe found keeps a headless Thunderbird quiet and off the network
+ * (docs/thunderbird.md, base-user.js) */
+static const gchar base_prefs[] =
+    "// written by the mailenroll tests\n"
+    "user_pref(\"mail.provider.suppress_dialog_on_startup\", true);\n"
+    "user_pref(\"mail.shell.checkDefaultClient\", false);\n"
+    "user_pref(\"mailnews.start_page.enabled\", false);\n"
+    "user_pref(\"mail.rights.version\", 1);\n"
+    "user_pref(\"datareporting.policy.dataSubmissionEnabled\", false);\n"
+    "user_pref(\"datareporting.healthreport.uploadEnabled\", false);\n"
+    "user_pref(\"toolkit.telemetry.reportingpolicy.firstRun\", false);\n"
+    "user_pref(\"app.update.auto\", false);\n"
+    "user_pref(\"mail.spotlight.firstRunDone\", true);\n"
+    "user_pref(\"mail.winsearch.firstRunDone\", true);\n"
+    "user_pref(\"browser.safebrowsing.update.enabled\", false);\n"
+    "user_pref(\"network.connectivity-service.enabled\", false);\n"
+    "user_pref(\"network.captive-portal-service.enabled\", false);\n"
+    "user_pref(\"services.settings.server\", \"http://127.0.0.1:9/\");\n"
+    "user_pref(\"app.donation.eoy.version.viewed\", 999);\n"
+    "user_pref(\"extensions.update.enabled\", false);\n"
+    "user_pref(\"extensions.getAddons.cache.enabled\", false);\n";
+
+/**
+ * me_test_thunderbird_base_prefs:
+ *
+ * Returns: (transfer none): user.js lines that keep a headless Thunderbird from first-run
+ *   dialogs, updates and the network
+ */
+const gchar *
+me_test_thunderbird_base_prefs(void)
+{
+	return base_prefs;
+}
+
+/**
+ * me_test_thunderbird_make_profile:
+ * @parent: a folder of the test
+ * @name: the new profile folder's name
+ * @extra_user_js: (nullable): lines to add to user.js after the base prefs
+ *
+ * A fresh profile folder: Thunderbird needs nothing in it but a user.js with
+ * me_test_thunderbird_base_prefs().
+ *
+ * Returns: (transfer full): its path
+ */
+gchar *
+me_test_thunderbird_make_profile(const gchar *parent, const gchar *name, const gchar *extra_user_js)
+{
+	g_autofree gchar *dir = g_build_filename(parent, name, NULL);
+	g_autofree gchar *user_js = g_strconcat(base_prefs, extra_user_js != NULL ? extra_user_js : "", NULL);
+	g_autofree gchar *path = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	path = me_test_write_tmp(dir, "user.js", user_js);
+	return g_steal_pointer(&dir);
+}
+
+/* runs in the child: a process group of its own, so stop can reach the content processes;
+ * and Thunderbird gets SIGTERM when the test dies, even when it crashes */
+static void
+child_setup(gpointer user_data)
+{
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* the pid a `lock` symbolic link names ("127.0.0.1:+4242"), or 0 */
+static GPid
+lock_pid(const gchar *profile)
+{
+	g_autofree gchar *lock = g_build_filename(profile, "lock", NULL);
+	g_autofree gchar *target = g_file_read_link(lock, NULL);
+	const gchar *colon = target != NULL ? strrchr(target, ':') : NULL;
+	guint64 pid = 0;
+
+	if (colon == NULL)
+		return 0;
+	colon += colon[1] == '+' ? 2 : 1;
+	if (!g_ascii_string_to_unsigned(colon, 10, 1, G_MAXINT32, &pid, NULL))
+		return 0;
+	return (GPid)pid;
+}
+
+/* the profile folder under a root whose lock names @pid, for a Thunderbird that made its
+ * own profile; found without the code under test */
+static gchar *
+find_locked_profile(const gchar *root, GPid pid)
+{
+	g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename(root, name, NULL);
+		if (lock_pid(path) == pid)
+			return g_steal_pointer(&path);
+	}
+	return NULL;
+}
+
+static gboolean
+thunderbird_locked(MeTestThunderbird *tb, const gchar *profile)
+{
+	const gchar *roots[] = {".thunderbird", ".config/thunderbird"};
+
+	if (profile != NULL) {
+		if (lock_pid(profile) != tb->pid)
+			return FALSE;
+		tb->profile = g_strdup(profile);
+		return TRUE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(roots); i++) {
+		g_autofree gchar *root = g_build_filename(tb->home, roots[i], NULL);
+		tb->profile = find_locked_profile(root, tb->pid);
+		if (tb->profile != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+thunderbird_exited(MeTestThunderbird *tb)
+{
+	/* GSubprocess reaps the child in GLib's worker thread, without a main loop */
+	return g_subprocess_get_identifier(tb->proc) == NULL;
+}
+
+static void
+print_log_tail(MeTestThunderbird *tb)
+{
+	g_autofree gchar *log = NULL;
+	g_auto(GStrv) lines = NULL;
+	guint n;
+
+	if (tb->log_path == NULL || !g_file_get_contents(tb->log_path, &log, NULL, NULL))
+		return;
+	lines = g_strsplit(log, "\n", -1);
+	n = g_strv_length(lines);
+	g_test_message("last lines of %s:", tb->log_path);
+	for (guint i = n > LOG_TAIL_LINES ? n - LOG_TAIL_LINES : 0; i < n; i++)
+		g_test_message("  %s", lines[i]);
+}
+
+static GSubprocessLauncher *
+thunderbird_launcher(MeTestThunderbird *tb, gint log_fd)
+{
+	GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_autofree gchar *config = g_build_filename(tb->home, ".config", NULL);
+	g_autofree gchar *cache = g_build_filename(tb->home, ".cache", NULL);
+	g_autofree gchar *data = g_build_filename(tb->home, ".local", "share", NULL);
+	g_autofree gchar *state = g_build_filename(tb->home, ".local", "state", NULL);
+	/* a clean environment: nothing of the test's (G_DEBUG=fatal-criticals would abort it on
+	 * GTK's headless criticals; no sanitizer or valgrind preload; no display) */
+	const gchar *envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "MOZ_CRASHREPORTER_DISABLE=1", NULL};
+
+	g_subprocess_launcher_set_environ(launcher, (gchar **)envp);
+	g_subprocess_launcher_setenv(launcher, "HOME", tb->home, TRUE);
+	g_subprocess_launcher_setenv(launcher, "TMPDIR", tb->home, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", config, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_CACHE_HOME", cache, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_DATA_HOME", data, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", state, TRUE);
+	g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+	g_subprocess_launcher_take_stdout_fd(launcher, log_fd);
+	g_subprocess_launcher_set_flags(launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+	return launcher;
+}
+
+static gboolean
+thunderbird_wait_locked(MeTestThunderbird *tb, const gchar *profile, GError **error)
+{
+	for (guint waited = 0; waited < START_TIMEOUT_MS; waited += POLL_MS) {
+		if (thunderbird_locked(tb, profile))
+			return TRUE;
+		if (thunderbird_exited(tb)) {
+			print_log_tail(tb);
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+					    "Thunderbird exited before it locked its profile");
+			return FALSE;
+		}
+		g_usleep(POLL_MS * 1000);
+	}
+	print_log_tail(tb);
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Thunderbird did not lock its profile in 30 s");
+	return FALSE;
+}
+
+/**
+ * me_test_thunderbird_start:
+ * @home: the home folder it gets (HOME, the XDG folders and TMPDIR all under it); its log
+ *   goes to a file there
+ * @profile: (nullable): the profile folder (`-profile`); %NULL lets Thunderbird make its
+ *   default profile under @home
+ * @error: (nullable): return location
+ *
+ * Starts `thunderbird --headless --no-remote` (or `$ME_TEST_THUNDERBIRD`) with no display
+ * and no crash reporter, and waits (at most 30 s) until the profile's `lock` names its pid.
+ *
+ * Returns: (transfer full): the running Thunderbird; stop it with me_test_thunderbird_stop()
+ */
+MeTestThunderbird *
+me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **error)
+{
+	g_autoptr(MeTestThunderbird) tb = g_new0(MeTestThunderbird, 1);
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const gchar *binary = g_getenv("ME_TEST_THUNDERBIRD");
+	gint log_fd;
+
+	tb->home = g_strdup(home);
+	tb->log_path = g_build_filename(home, "thunderbird-XXXXXX.log", NULL);
+	log_fd = g_mkstemp_full(tb->log_path, O_WRONLY | O_CLOEXEC, 0600);
+	if (log_fd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot make %s", tb->log_path);
+		return NULL;
+	}
+	launcher = thunderbird_launcher(tb, log_fd);
+	g_ptr_array_add(argv, (gpointer)(binary != NULL ? binary : THUNDERBIRD_BINARY));
+	g_ptr_array_add(argv, (gpointer) "--headless");
+	g_ptr_array_add(argv, (gpointer) "--no-remote");
+	if (profile != NULL) {
+		g_ptr_array_add(argv, (gpointer) "-profile");
+		g_ptr_array_add(argv, (gpointer)profile);
+	}
+	g_ptr_array_add(argv, NULL);
+	tb->proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
+	if (tb->proc == NULL)
+		return NULL;
+	if (g_subprocess_get_identifier(tb->proc) == NULL) {
+		print_log_tail(tb);
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Thunderbird exited at once");
+		return NULL;
+	}
+	tb->pid = (GPid)g_ascii_strtoll(g_subprocess_get_identifier(tb->proc), NULL, 10);
+	if (!thunderbird_wait_locked(tb, profile, error))
+		return NULL;
+	g_test_message("Thunderbird %d runs on %s", (gint)tb->pid, tb->profile);
+	return g_steal_pointer(&tb);
+}
+
+/**
+ * me_test_thunderbird_get_pid:
+ * @tb: a running Thunderbird
+ *
+ * Returns: the process id of its main process
+ */
+GPid
+me_test_thunderbird_get_pid(MeTestThunderbird *tb)
+{
+	return tb->pid;
+}
+
+/**
+ * me_test_thunderbird_get_profile:
+ * @tb: a running Thunderbird
+ *
+ * Returns: (transfer none): the profile folder it locked
+ */
+const gchar *
+me_test_thunderbird_get_profile(MeTestThunderbird *tb)
+{
+	return tb->profile;
+}
+
+/**
+ * me_test_thunderbird_get_log:
+ * @tb: a running Thunderbird
+ *
+ * Returns: (transfer full): what it has written to stdout and stderr so far
+ */
+gchar *
+me_test_thunderbird_get_log(MeTestThunderbird *tb)
+{
+	gchar *log = NULL;
+
+	if (!g_file_get_contents(tb->log_path, &log, NULL, NULL))
+		return g_strdup("");
+	return log;
+}
+
+static gboolean
+thunderbird_wait_exit(MeTestThunderbird *tb, guint timeout_ms)
+{
+	for (guint waited = 0; waited < timeout_ms; waited += POLL_MS) {
+		if (thunderbird_exited(tb))
+			return TRUE;
+		g_usleep(POLL_MS * 1000);
+	}
+	return thunderbird_exited(tb);
+}
+
+/* SIGTERM is Thunderbird's graceful quit, and it then ends by that signal */
+static gboolean
+thunderbird_exit_was_clean(MeTestThunderbird *tb)
+{
+	if (g_subprocess_get_if_signaled(tb->proc))
+		return g_subprocess_get_term_sig(tb->proc) == SIGTERM;
+	return g_subprocess_get_if_exited(tb->proc) && g_subprocess_get_exit_status(tb->proc) == 0;
+}
+
+/**
+ * me_test_thunderbird_stop:
+ * @tb: (nullable): a Thunderbird from me_test_thunderbird_start()
+ *
+ * Quits it gracefully with SIGTERM (it saves prefs.js and removes its lock), waits at most
+ * 10 s, then kills what is left of its process group and frees @tb.  Its log's last lines
+ * go to the test output when it did not exit cleanly.
+ */
+void
+me_test_thunderbird_stop(MeTestThunderbird *tb)
+{
+	gboolean trouble = FALSE;
+
+	if (tb == NULL)
+		return;
+	if (tb->proc != NULL) {
+		if (!thunderbird_exited(tb))
+			g_subprocess_send_signal(tb->proc, SIGTERM);
+		if (!thunderbird_wait_exit(tb, STOP_TIMEOUT_MS)) {
+			g_test_message("Thunderbird %d did not quit in 10 s; killed", (gint)tb->pid);
+			trouble = TRUE;
+		}
+		/* the content processes, and the main one if it hangs */
+		if (tb->pid > 0)
+			(void)kill(-tb->pid, SIGKILL);
+		g_subprocess_wait(tb->proc, NULL, NULL);
+		if (!trouble && !thunderbird_exit_was_clean(tb)) {
+			g_test_message("Thunderbird %d did not exit cleanly", (gint)tb->pid);
+			trouble = TRUE;
+		}
+		g_object_unref(tb->proc);
+	}
+	if (trouble)
+		print_log_tail(tb);
+	g_free(tb->home);
+	g_free(tb->profile);
+	g_free(tb->log_path);
+	g_free(tb);
+}
