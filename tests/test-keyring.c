@@ -18,42 +18,19 @@
 #include "autocleanups.h"
 #include "keyring.h"
 #include "keys.h"
+#include "keyring-fixture.h"
 #include "me-error.h"
 
 /* these tests talk to a real gnome-keyring-daemon, started by main() in a temporary
  * HOME on a private session bus: run under `dbus-run-session`, never on a desktop bus */
 
-#define SECRETS_BUS_NAME "org.freedesktop.secrets"
 #define CA_A		 "https://ca-a.example/directory"
 #define CA_B		 "https://ca-b.example/directory"
 
-static gchar *test_home;
-static GSubprocess *keyring_daemon;
+static const gchar *test_home;
 
 /* the base64 lines of every PEM stored, to look for in the files of the keyring */
 static GPtrArray *stored_pem_lines;
-
-static void
-rm_rf(const gchar *path)
-{
-	g_autoptr(GFile) file = g_file_new_for_path(path);
-	g_autoptr(GFileEnumerator) children = NULL;
-
-	children = g_file_enumerate_children(file,
-					     G_FILE_ATTRIBUTE_STANDARD_NAME,
-					     G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
-					     NULL,
-					     NULL);
-	if (children != NULL) {
-		GFileInfo *info;
-		while ((info = g_file_enumerator_next_file(children, NULL, NULL)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, g_file_info_get_name(info), NULL);
-			g_object_unref(info);
-			rm_rf(child);
-		}
-	}
-	(void)g_file_delete(file, NULL, NULL);
-}
 
 static gchar *
 key_fingerprint(EVP_PKEY *key)
@@ -575,141 +552,6 @@ test_no_service_on_bus(void)
 	}
 }
 
-static gboolean
-bus_name_has_owner(GDBusConnection *bus, const gchar *name)
-{
-	g_autoptr(GVariant) reply = NULL;
-	gboolean has_owner = FALSE;
-
-	reply = g_dbus_connection_call_sync(bus,
-					    "org.freedesktop.DBus",
-					    "/org/freedesktop/DBus",
-					    "org.freedesktop.DBus",
-					    "NameHasOwner",
-					    g_variant_new("(s)", name),
-					    G_VARIANT_TYPE("(b)"),
-					    G_DBUS_CALL_FLAGS_NONE,
-					    5000,
-					    NULL,
-					    NULL);
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has_owner);
-	return has_owner;
-}
-
-static void
-update_activation_environment(GDBusConnection *bus, const gchar *runtime, const gchar *data)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = NULL;
-	GVariantBuilder env;
-
-	g_variant_builder_init(&env, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&env, "{ss}", "HOME", test_home);
-	g_variant_builder_add(&env, "{ss}", "XDG_DATA_HOME", data);
-	g_variant_builder_add(&env, "{ss}", "XDG_CONFIG_HOME", test_home);
-	g_variant_builder_add(&env, "{ss}", "XDG_CACHE_HOME", test_home);
-	g_variant_builder_add(&env, "{ss}", "XDG_RUNTIME_DIR", runtime);
-	reply = g_dbus_connection_call_sync(bus,
-					    "org.freedesktop.DBus",
-					    "/org/freedesktop/DBus",
-					    "org.freedesktop.DBus",
-					    "UpdateActivationEnvironment",
-					    g_variant_new("(a{ss})", &env),
-					    NULL,
-					    G_DBUS_CALL_FLAGS_NONE,
-					    5000,
-					    NULL,
-					    &error);
-	g_assert_no_error(error);
-}
-
-/* a private HOME and a fresh gnome-keyring-daemon with an unlocked login keyring */
-static void
-keyring_daemon_start(void)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GDBusConnection) bus = NULL;
-	g_autoptr(GSubprocessLauncher) launcher = NULL;
-	g_autoptr(GOutputStream) stdin_pipe = NULL;
-	g_autofree gchar *runtime = NULL;
-	g_autofree gchar *data = NULL;
-	const gchar *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
-	gint64 deadline;
-
-	g_autofree gchar *daemon_path = g_find_program_in_path("gnome-keyring-daemon");
-
-	if (address == NULL)
-		g_error("run this test under dbus-run-session");
-	if (daemon_path == NULL)
-		g_error("gnome-keyring-daemon is not installed");
-
-	test_home = g_dir_make_tmp("mailenroll-keyring-XXXXXX", &error);
-	g_assert_no_error(error);
-	runtime = g_build_filename(test_home, "run", NULL);
-	data = g_build_filename(test_home, "data", NULL);
-	g_assert_cmpint(g_mkdir_with_parents(runtime, 0700), ==, 0);
-	g_assert_cmpint(g_mkdir_with_parents(data, 0700), ==, 0);
-	/* set before anything connects, so the user's own keyring is never touched */
-	g_setenv("HOME", test_home, TRUE);
-	g_setenv("XDG_DATA_HOME", data, TRUE);
-	g_setenv("XDG_CONFIG_HOME", test_home, TRUE);
-	g_setenv("XDG_CACHE_HOME", test_home, TRUE);
-	g_setenv("XDG_RUNTIME_DIR", runtime, TRUE);
-	/* no prompter may show: the locked test expects a failure, not a window */
-	g_unsetenv("DISPLAY");
-	g_unsetenv("WAYLAND_DISPLAY");
-	g_unsetenv("GNOME_KEYRING_CONTROL");
-	g_assert_true(g_str_has_prefix(g_getenv("HOME"), g_get_tmp_dir()));
-	g_assert_true(g_str_has_prefix(g_getenv("XDG_DATA_HOME"), test_home));
-
-	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
-	g_assert_no_error(error);
-	/* a Secret Service already on this bus means a desktop bus, not a private one */
-	if (bus_name_has_owner(bus, SECRETS_BUS_NAME))
-		g_error("%s is already running: run this test under dbus-run-session", SECRETS_BUS_NAME);
-
-	/* should the bus ever activate a keyring daemon itself, it gets the private HOME too */
-	update_activation_environment(bus, runtime, data);
-
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
-	keyring_daemon = g_subprocess_launcher_spawn(launcher,
-						     &error,
-						     "gnome-keyring-daemon",
-						     "--unlock",
-						     "--components=secrets",
-						     "--foreground",
-						     NULL);
-	g_assert_no_error(error);
-	/* an empty password line creates and unlocks a fresh login keyring */
-	stdin_pipe = g_object_ref(g_subprocess_get_stdin_pipe(keyring_daemon));
-	g_assert_true(g_output_stream_write_all(stdin_pipe, "\n", 1, NULL, NULL, &error));
-	g_assert_no_error(error);
-	g_assert_true(g_output_stream_close(stdin_pipe, NULL, &error));
-	g_assert_no_error(error);
-
-	deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
-	while (!bus_name_has_owner(bus, SECRETS_BUS_NAME)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("gnome-keyring-daemon did not take %s", SECRETS_BUS_NAME);
-		g_usleep(50 * 1000);
-	}
-}
-
-static void
-keyring_daemon_stop(void)
-{
-	if (keyring_daemon != NULL) {
-		g_subprocess_send_signal(keyring_daemon, SIGTERM);
-		(void)g_subprocess_wait(keyring_daemon, NULL, NULL);
-		g_clear_object(&keyring_daemon);
-	}
-	if (test_home != NULL) {
-		rm_rf(test_home);
-		g_clear_pointer(&test_home, g_free);
-	}
-}
-
 int
 main(int argc, char **argv)
 {
@@ -721,7 +563,7 @@ main(int argc, char **argv)
 
 	/* the no-service child connects to a bus that does not exist instead */
 	if (!g_test_subprocess())
-		keyring_daemon_start();
+		test_home = me_test_keyring_start();
 
 	g_test_add_func("/keyring/pem-round-trip", test_pem_round_trip);
 	g_test_add_func("/keyring/account-key", test_account_key);
@@ -738,7 +580,7 @@ main(int argc, char **argv)
 	g_test_add_func("/keyring/locked", test_locked);
 
 	rc = g_test_run();
-	keyring_daemon_stop();
+	me_test_keyring_stop();
 	g_ptr_array_unref(stored_pem_lines);
 	return rc;
 }

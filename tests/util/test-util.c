@@ -581,7 +581,8 @@ me_test_acme_ca_stop(MeTestAcmeCa *ca)
  * me_test_acme_ca_wait_mail:
  * @ca: a running test CA
  *
- * Waits, bounded to 5 s, for the first challenge mail in the CA's Maildir.
+ * Waits, bounded to 5 s, for the next challenge mail in the CA's Maildir and moves it from
+ * `new/` to `cur/`, as a mail reader does, so the next call returns the next mail.
  *
  * Returns: (transfer full): its bytes
  */
@@ -595,9 +596,11 @@ me_test_acme_ca_wait_mail(MeTestAcmeCa *ca)
 		const gchar *name = d != NULL ? g_dir_read_name(d) : NULL;
 		if (name != NULL) {
 			g_autofree gchar *path = g_build_filename(dir, name, NULL);
+			g_autofree gchar *seen = g_strdup_printf("%s/../cur/%s:2,S", dir, name);
 			gchar *text = NULL;
 			gsize len = 0;
 			g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+			g_assert_cmpint(g_rename(path, seen), ==, 0);
 			return g_bytes_new_take(text, len);
 		}
 		g_usleep(20000);

@@ -1,0 +1,975 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeEnroll"
+
+#include "config.h"
+
+#include "enroll.h"
+
+#include <glib/gi18n-lib.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+#include "acme-client.h"
+#include "autocleanups.h"
+#include "csr.h"
+#include "jws.h"
+#include "keyring.h"
+#include "verifier.h"
+
+/*
+ * Every step is saved the moment it is reached, and every step checks where it stands
+ * before it acts, so a process killed anywhere resumes without a second reply, a second
+ * order or a lost key:
+ *
+ *  - keys go into the keyring before anything refers to them, and their fingerprint into
+ *    the state right after; a kill in between leaves an unused key, never a missing one;
+ *  - "answered" is saved before the reply is handed out (DESIGN.md §3): a kill can lose a
+ *    reply, never send two;
+ *  - the order is read back before finalizing, so a CSR is never sent twice;
+ *  - the one window that cannot be closed is between the CA creating an order and the
+ *    order URL being saved: a kill there leaves an order the CA forgets when it expires.
+ */
+
+struct _MeEnroll {
+	MeState *state;
+	const MeEnrollOptions *opts;
+	gchar *mailbox;
+	MeAcmeClient *client;
+	EVP_PKEY *account_key;
+	MeEnrollProgressFunc progress;
+	gpointer progress_data;
+};
+
+static const gchar *const timing_names[] = {"detect", "authz", "challenge"};
+
+/**
+ * me_mail_timing_from_string:
+ * @text: `detect`, `authz` or `challenge`
+ * @timing: (out): the timing
+ *
+ * Returns: %TRUE if @text names a timing
+ */
+gboolean
+me_mail_timing_from_string(const gchar *text, MeMailTiming *timing)
+{
+	for (guint i = 0; text != NULL && i < G_N_ELEMENTS(timing_names); i++) {
+		if (g_strcmp0(text, timing_names[i]) == 0) {
+			*timing = (MeMailTiming)i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/**
+ * me_mail_timing_to_string:
+ * @timing: a timing
+ *
+ * Returns: its name
+ */
+const gchar *
+me_mail_timing_to_string(MeMailTiming timing)
+{
+	return (guint)timing < G_N_ELEMENTS(timing_names) ? timing_names[timing] : "detect";
+}
+
+/* json-glib's getters complain about a missing member; these do not */
+static JsonObject *
+get_object(JsonObject *obj, const gchar *name)
+{
+	JsonNode *node = json_object_get_member(obj, name);
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+static JsonArray *
+get_array(JsonObject *obj, const gchar *name)
+{
+	JsonNode *node = json_object_get_member(obj, name);
+	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+static gint64
+now_unix(MeEnroll *e)
+{
+	return e->opts->now != 0 ? e->opts->now : g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static void
+progress(MeEnroll *e, MeEnrollState step, const gchar *message)
+{
+	g_debug("%s: %s: %s", e->mailbox, me_enroll_state_to_string(step), message);
+	if (e->progress != NULL)
+		e->progress(step, message, e->progress_data);
+}
+
+static gboolean
+save_step(MeEnroll *e, MeEnrollState step, GError **error)
+{
+	me_state_set_step(e->state, step);
+	return me_state_save(e->state, error);
+}
+
+/**
+ * me_enroll_open:
+ * @state_dir: the state folder
+ * @options: the CA profile and choices; kept by the caller while the enrollment lives
+ * @mailbox: the mailbox to enroll
+ * @error: return location for a #GError
+ *
+ * Opens the enrollment of @mailbox at @options->ca_name, resuming where it stopped, and
+ * holds it so no other process works on it meanwhile.
+ *
+ * Returns: (transfer full): the enrollment, or %NULL with @error set
+ */
+MeEnroll *
+me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gchar *mailbox, GError **error)
+{
+	g_autoptr(MeEnroll) e = g_new0(MeEnroll, 1);
+	g_autofree gchar *normal = NULL;
+	const gchar *saved_dir;
+
+	g_return_val_if_fail(options != NULL && options->ca_name != NULL && options->directory != NULL, NULL);
+	normal = me_csr_normalize_mailbox(mailbox, NULL, error);
+	if (normal == NULL)
+		return NULL;
+	e->opts = options;
+	e->mailbox = g_steal_pointer(&normal);
+	e->state = me_state_open(state_dir, options->ca_name, e->mailbox, error);
+	if (e->state == NULL)
+		return NULL;
+	saved_dir = me_state_get_string(e->state, "directory");
+	if (saved_dir != NULL && g_strcmp0(saved_dir, options->directory) != 0 &&
+	    me_state_get_step(e->state) < ME_ENROLL_STATE_INSTALLED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: the CA profile's directory changed while an enrollment was under way; %s is the mailbox */
+			    _("The CA's address changed while the certificate for %s was being requested; start again with --restart."),
+			    e->mailbox);
+		return NULL;
+	}
+	return g_steal_pointer(&e);
+}
+
+/**
+ * me_enroll_free:
+ * @enroll: (nullable): an enrollment
+ *
+ * Frees @enroll and releases its lock.
+ */
+void
+me_enroll_free(MeEnroll *enroll)
+{
+	if (enroll == NULL)
+		return;
+	me_state_free(enroll->state);
+	if (enroll->client != NULL)
+		me_acme_client_free(enroll->client);
+	EVP_PKEY_free(enroll->account_key);
+	g_free(enroll->mailbox);
+	g_free(enroll);
+}
+
+/**
+ * me_enroll_set_progress:
+ * @enroll: an enrollment
+ * @func: (nullable): called before each long step
+ * @user_data: its data
+ *
+ * Sets where progress goes.
+ */
+void
+me_enroll_set_progress(MeEnroll *enroll, MeEnrollProgressFunc func, gpointer user_data)
+{
+	enroll->progress = func;
+	enroll->progress_data = user_data;
+}
+
+/**
+ * me_enroll_get_state:
+ * @enroll: an enrollment
+ *
+ * Returns: (transfer none): the persisted state
+ */
+MeState *
+me_enroll_get_state(MeEnroll *enroll)
+{
+	return enroll->state;
+}
+
+/**
+ * me_enroll_get_step:
+ * @enroll: an enrollment
+ *
+ * Returns: the step reached
+ */
+MeEnrollState
+me_enroll_get_step(MeEnroll *enroll)
+{
+	return me_state_get_step(enroll->state);
+}
+
+/**
+ * me_enroll_restart:
+ * @enroll: an enrollment
+ * @error: return location for a #GError
+ *
+ * Forgets the order under way (the old state is kept beside as `.old`); the account and
+ * every key stay in the keyring.  A challenge already answered stays answered at the CA,
+ * so the new order gets a new challenge.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_restart(MeEnroll *enroll, GError **error)
+{
+	const gchar *fp = me_state_get_string(enroll->state, "account_key_fp");
+	const gchar *url = me_state_get_string(enroll->state, "account_url");
+	g_autofree gchar *keep_fp = g_strdup(fp);
+	g_autofree gchar *keep_url = g_strdup(url);
+
+	if (!me_state_reset(enroll->state, error))
+		return FALSE;
+	/* the account outlives the order */
+	me_state_set_string(enroll->state, "account_key_fp", keep_fp);
+	me_state_set_string(enroll->state, "account_url", keep_url);
+	return me_state_save(enroll->state, error);
+}
+
+/* ---- the account */
+
+static MeAcmeClient *
+get_client(MeEnroll *e)
+{
+	if (e->client == NULL) {
+		e->client = me_acme_client_new(e->opts->directory);
+		if (e->opts->ca_file != NULL)
+			me_http_set_ca_file(me_acme_client_get_http(e->client), e->opts->ca_file);
+	}
+	return e->client;
+}
+
+/* the account key: from the keyring, or made now and put there before anything uses it */
+static gboolean
+load_account_key(MeEnroll *e, GError **error)
+{
+	const gchar *fp = me_state_get_string(e->state, "account_key_fp");
+	g_autoptr(MeSecretStr) pem = NULL;
+	g_autofree gchar *thumb = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+
+	if (e->account_key != NULL)
+		return TRUE;
+	if (fp != NULL) {
+		pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, e->mailbox, e->opts->directory, fp, error);
+		if (pem == NULL)
+			return FALSE;
+		e->account_key = me_key_from_pem(pem, strlen(pem), error);
+		return e->account_key != NULL;
+	}
+	key = me_key_generate(ME_KEY_TYPE_ACCOUNT, error);
+	if (key == NULL)
+		return FALSE;
+	pem = me_key_to_pem(key, error);
+	thumb = pem != NULL ? me_jwk_thumbprint(key, error) : NULL;
+	if (thumb == NULL)
+		return FALSE;
+	item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, e->mailbox, e->opts->directory, thumb);
+	if (!me_keyring_store(item, pem, strlen(pem), error))
+		return FALSE;
+	me_state_set_string(e->state, "account_key_fp", thumb);
+	me_state_set_string(e->state, "directory", e->opts->directory);
+	if (!me_state_save(e->state, error))
+		return FALSE;
+	e->account_key = g_steal_pointer(&key);
+	return TRUE;
+}
+
+static gboolean
+ensure_account(MeEnroll *e, GError **error)
+{
+	MeAcmeClient *client = get_client(e);
+	g_autoptr(GBytes) eab_key = NULL;
+	g_autoptr(MeAcmeAccount) account = NULL;
+	const gchar *url;
+	MeAcmeAccountRequest req = {
+	    .terms_agreed = e->opts->terms_agreed,
+	    .contacts = e->opts->contacts,
+	    .eab_kid = e->opts->eab_kid,
+	};
+
+	if (!load_account_key(e, error))
+		return FALSE;
+	me_acme_client_set_account_key(client, e->account_key);
+	url = me_state_get_string(e->state, "account_url");
+	if (url != NULL) {
+		me_acme_client_set_account_url(client, url);
+		return TRUE;
+	}
+	progress(e, ME_ENROLL_STATE_ACCOUNT,
+		 /* TRANSLATORS: progress: an account at the certificate authority is being set up */
+		 _("Setting up the account at the certificate authority…"));
+	if (e->opts->eab_kid != NULL) {
+		eab_key = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, e->opts->directory,
+						  e->opts->eab_kid, error);
+		if (eab_key == NULL)
+			return FALSE;
+		req.eab_mac_key = eab_key;
+	}
+	account = me_acme_client_new_account(client, &req, error);
+	if (account == NULL)
+		return FALSE;
+	me_state_set_string(e->state, "account_url", account->url);
+	return save_step(e, ME_ENROLL_STATE_ACCOUNT, error);
+}
+
+/* ---- order and authorization */
+
+static gboolean
+check_not_expired(MeEnroll *e, GError **error)
+{
+	gint64 expires = me_state_get_int(e->state, "order_expires");
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (expires == 0 || expires > now_unix(e) || me_state_get_step(e->state) >= ME_ENROLL_STATE_ISSUED)
+		return TRUE;
+	when = g_date_time_new_from_unix_local(expires);
+	text = g_date_time_format(when, "%c");
+	me_state_set_step(e->state, ME_ENROLL_STATE_FAILED);
+	(void)me_state_save(e->state, NULL);
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+		    /* TRANSLATORS: the CA's order expired; %s is the mailbox, %s the date */
+		    _("The certificate request for %s expired on %s; start again with --restart."), e->mailbox, text);
+	return FALSE;
+}
+
+static gboolean
+ensure_order(MeEnroll *e, GError **error)
+{
+	MeAcmeIdentifier id = {(gchar *)"email", e->mailbox};
+	g_autoptr(MeAcmeOrder) order = NULL;
+
+	if (me_state_get_string(e->state, "order_url") != NULL)
+		return TRUE;
+	progress(e, ME_ENROLL_STATE_ORDER,
+		 /* TRANSLATORS: progress: the certificate is being requested from the CA */
+		 _("Asking the certificate authority for a certificate…"));
+	order = me_acme_client_new_order(get_client(e), &id, 1, NULL, error);
+	if (order == NULL)
+		return FALSE;
+	if (order->authorizations == NULL || g_strv_length(order->authorizations) != 1) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+				    /* TRANSLATORS: the CA's order does not have exactly one authorization */
+				    _("The certificate authority answered with an order this program cannot follow; report this to the CA."));
+		return FALSE;
+	}
+	me_state_set_string(e->state, "order_url", order->url);
+	me_state_set_string(e->state, "authz_url", order->authorizations[0]);
+	me_state_set_int(e->state, "order_expires", order->expires);
+	return save_step(e, ME_ENROLL_STATE_ORDER, error);
+}
+
+static gboolean
+ensure_authz(MeEnroll *e, GError **error)
+{
+	g_autoptr(MeAcmeAuthz) authz = NULL;
+	const MeAcmeChallenge *challenge;
+	const gchar *from;
+
+	authz = me_acme_client_get_authz(get_client(e), me_state_get_string(e->state, "authz_url"), error);
+	if (authz == NULL)
+		return FALSE;
+	if (g_strcmp0(authz->status, "valid") == 0)
+		return save_step(e, ME_ENROLL_STATE_VALIDATED, error);
+	challenge = me_acme_authz_find_challenge(authz, "email-reply-00");
+	from = challenge != NULL ? me_acme_challenge_get_member(challenge, "from") : NULL;
+	if (challenge == NULL || from == NULL || challenge->token == NULL || g_strcmp0(authz->status, "pending") != 0) {
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED,
+			    /* TRANSLATORS: the CA offers no e-mail challenge (RFC 8823) for the address; %s is the mailbox */
+			    _("The certificate authority offers no e-mail challenge for %s; choose a CA that supports RFC 8823."),
+			    e->mailbox);
+		return FALSE;
+	}
+	me_state_set_string(e->state, "challenge_url", challenge->url);
+	me_state_set_string(e->state, "challenge_from", from);
+	me_state_set_string(e->state, "token_part2", challenge->token);
+	me_state_set_string(e->state, "token_join", e->opts->token_join == ME_TOKEN_JOIN_BINARY ? "binary" : "string");
+	me_state_set_int(e->state, "authz_expires", authz->expires);
+	me_state_set_int(e->state, "authz_fetched_at", now_unix(e));
+	if (!save_step(e, ME_ENROLL_STATE_WAITING_CHALLENGE, error))
+		return FALSE;
+	if (e->opts->mail_timing == ME_MAIL_TIMING_CHALLENGE)
+		return me_enroll_post_challenge(e, error);
+	return TRUE;
+}
+
+/**
+ * me_enroll_start:
+ * @enroll: an enrollment
+ * @error: return location for a #GError
+ *
+ * Does what can be done before the CA's mail: the account (key into the keyring first),
+ * the order, the authorization; with %ME_MAIL_TIMING_CHALLENGE also the challenge POST.
+ * Returns at once when the enrollment is further along.
+ *
+ * Returns: %TRUE when the enrollment waits for the challenge mail or is further along
+ */
+gboolean
+me_enroll_start(MeEnroll *enroll, GError **error)
+{
+	MeEnrollState step = me_state_get_step(enroll->state);
+
+	if (step == ME_ENROLL_STATE_FAILED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: the last request failed; %s is the mailbox */
+			    _("The last certificate request for %s failed; start again with --restart."), enroll->mailbox);
+		return FALSE;
+	}
+	if (!check_not_expired(enroll, error))
+		return FALSE;
+	if (step >= ME_ENROLL_STATE_WAITING_CHALLENGE)
+		return TRUE;
+	me_state_set_string(enroll->state, "directory", enroll->opts->directory);
+	me_state_set_string(enroll->state, "key_type", me_key_type_to_string(enroll->opts->key_type));
+	me_state_set_string(enroll->state, "usage", me_key_usage_to_string(enroll->opts->usage));
+	return ensure_account(enroll, error) && ensure_order(enroll, error) && ensure_authz(enroll, error);
+}
+
+/**
+ * me_enroll_post_challenge:
+ * @enroll: an enrollment that waits for the challenge mail
+ * @error: return location for a #GError
+ *
+ * Tells the CA to go ahead with the challenge before the reply left, for CAs that send
+ * their mail only then (%ME_MAIL_TIMING_CHALLENGE, or %ME_MAIL_TIMING_DETECT after the
+ * wait).  Doing it twice is harmless.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_post_challenge(MeEnroll *enroll, GError **error)
+{
+	g_autoptr(MeAcmeChallenge) challenge = NULL;
+
+	if (me_state_get_bool(enroll->state, "challenge_posted"))
+		return TRUE;
+	if (!ensure_account(enroll, error))
+		return FALSE;
+	progress(enroll, ME_ENROLL_STATE_CHALLENGE_POSTED,
+		 /* TRANSLATORS: progress: the CA is told to send or check its challenge */
+		 _("Telling the certificate authority to go ahead with the challenge…"));
+	challenge = me_acme_client_respond_challenge(get_client(enroll), me_state_get_string(enroll->state, "challenge_url"),
+						     error);
+	if (challenge == NULL)
+		return FALSE;
+	me_state_set_bool(enroll->state, "challenge_posted", TRUE);
+	return me_state_save(enroll->state, error);
+}
+
+/* ---- the challenge mail */
+
+static void
+pending_from_state(MeEnroll *e, MePendingChallenge *pending)
+{
+	MeTokenJoin join = ME_TOKEN_JOIN_STRING;
+
+	me_token_join_from_string(me_state_get_string(e->state, "token_join"), &join);
+	pending->identifier = e->mailbox;
+	pending->from = me_state_get_string(e->state, "challenge_from");
+	pending->token_part2 = me_state_get_string(e->state, "token_part2");
+	pending->challenge_url = me_state_get_string(e->state, "challenge_url");
+	pending->expires = me_state_get_int(e->state, "authz_expires");
+	pending->fetched_at = me_state_get_int(e->state, "authz_fetched_at");
+	pending->token_join = join;
+	pending->answered = me_state_get_step(e->state) >= ME_ENROLL_STATE_ANSWERED;
+}
+
+static void
+save_reply_fields(MeEnroll *e, const MeMailReply *reply, GBytes *bytes)
+{
+	JsonObject *obj = json_object_new();
+	JsonArray *to = json_array_new();
+
+	for (guint i = 0; i < reply->to->len; i++)
+		json_array_add_string_element(to, g_ptr_array_index(reply->to, i));
+	json_object_set_string_member(obj, "from", reply->from);
+	json_object_set_array_member(obj, "to", to);
+	json_object_set_string_member(obj, "subject", reply->subject);
+	if (reply->in_reply_to != NULL)
+		json_object_set_string_member(obj, "in_reply_to", reply->in_reply_to);
+	if (reply->references != NULL)
+		json_object_set_string_member(obj, "references", reply->references);
+	json_object_set_string_member(obj, "message_id", reply->message_id);
+	json_object_set_int_member(obj, "date", reply->date);
+	json_object_set_string_member(obj, "body", reply->body);
+	json_object_set_string_member(obj, "raw", g_bytes_get_data(bytes, NULL));
+	json_object_set_object_member(me_state_get_object(e->state), "reply", obj);
+}
+
+static MeMailReply *
+load_reply_fields(MeEnroll *e)
+{
+	JsonObject *obj = get_object(me_state_get_object(e->state), "reply");
+	MeMailReply *reply;
+	JsonArray *to;
+
+	if (obj == NULL)
+		return NULL;
+	reply = me_mail_reply_new();
+	reply->from = g_strdup(json_object_get_string_member_with_default(obj, "from", ""));
+	to = get_array(obj, "to");
+	for (guint i = 0; to != NULL && i < json_array_get_length(to); i++)
+		g_ptr_array_add(reply->to, g_strdup(json_array_get_string_element(to, i)));
+	reply->subject = g_strdup(json_object_get_string_member_with_default(obj, "subject", ""));
+	reply->in_reply_to = g_strdup(json_object_get_string_member_with_default(obj, "in_reply_to", NULL));
+	reply->references = g_strdup(json_object_get_string_member_with_default(obj, "references", NULL));
+	reply->message_id = g_strdup(json_object_get_string_member_with_default(obj, "message_id", ""));
+	reply->date = json_object_get_int_member_with_default(obj, "date", 0);
+	reply->body = g_strdup(json_object_get_string_member_with_default(obj, "body", ""));
+	return reply;
+}
+
+/**
+ * me_enroll_inspect:
+ * @enroll: an enrollment
+ * @data: a raw message as received
+ * @len: its length
+ * @error: return location for a #GError (only for failures of the enrollment itself; a
+ *   message that is no valid challenge is a verdict, not an error)
+ *
+ * Checks a message against this enrollment's challenge (me_challenge_inspect(), with DKIM
+ * and S/MIME verification).  A message that passes, while the enrollment waits for one,
+ * has its reply composed and saved: the enrollment then waits for the person's approval.
+ * The same challenge arriving again keeps the first reply; once answered, every further
+ * copy is refused as answered.
+ *
+ * Returns: (transfer full): the verdict, or %NULL with @error set
+ */
+MeChallengeVerdict *
+me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error)
+{
+	MeChallengeOptions options = {
+	    .now = enroll->opts->now,
+	    .trusted_authserv_ids = enroll->opts->trusted_authserv_ids,
+	};
+	MePendingChallenge pending = {0};
+	g_autoptr(MeVerifier) verifier = NULL;
+	g_autoptr(MeChallengeVerdict) verdict = NULL;
+	g_autoptr(MeMailReply) reply = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autofree gchar *thumb = NULL;
+	MeEnrollState step = me_state_get_step(enroll->state);
+	const gchar *declined;
+
+	if (step < ME_ENROLL_STATE_WAITING_CHALLENGE) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: a challenge mail came before the certificate was requested; %s is the mailbox */
+			    _("No certificate request for %s is waiting for a challenge; start the enrollment first."),
+			    enroll->mailbox);
+		return NULL;
+	}
+	verifier = me_verifier_new(enroll->opts->dns_server, error);
+	if (verifier == NULL)
+		return NULL;
+	if (enroll->opts->smime_trust_file != NULL &&
+	    !me_verifier_add_trust_file(verifier, enroll->opts->smime_trust_file, error))
+		return NULL;
+	me_verifier_apply(verifier, &options);
+	pending_from_state(enroll, &pending);
+	verdict = me_challenge_inspect(data, len, &pending, 1, &options);
+	declined = me_state_get_string(enroll->state, "declined_message_id");
+	if (verdict->answerable && declined != NULL && g_strcmp0(declined, verdict->message_id) == 0) {
+		verdict->answerable = FALSE;
+		g_free(verdict->message);
+		/* TRANSLATORS: the person already said no to this challenge mail */
+		verdict->message = g_strdup(_("You declined this challenge before; it gets no answer."));
+	}
+	if (!verdict->answerable || step != ME_ENROLL_STATE_WAITING_CHALLENGE)
+		return g_steal_pointer(&verdict);
+
+	if (!load_account_key(enroll, error))
+		return NULL;
+	thumb = me_jwk_thumbprint(enroll->account_key, error);
+	if (thumb == NULL)
+		return NULL;
+	reply = me_challenge_build_reply(verdict, &pending, thumb, FALSE, error);
+	if (reply == NULL)
+		return NULL;
+	bytes = me_mail_reply_serialize(reply, error);
+	if (bytes == NULL)
+		return NULL;
+	save_reply_fields(enroll, reply, bytes);
+	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
+	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
+	if (!save_step(enroll, ME_ENROLL_STATE_WAITING_APPROVAL, error))
+		return NULL;
+	return g_steal_pointer(&verdict);
+}
+
+/**
+ * me_enroll_approve:
+ * @enroll: an enrollment that waits for approval
+ * @fields: (out) (optional) (transfer full): the reply as fields, for a mail client's
+ *   compose API
+ * @error: return location for a #GError
+ *
+ * The person approved the reply.  The challenge is saved as answered first; only then is
+ * the reply handed out, once: asking again is refused, so a reply can never go out twice.
+ *
+ * Returns: (transfer full): the reply message (RFC 5322, CRLF), or %NULL with @error set
+ */
+GBytes *
+me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
+{
+	JsonObject *reply = get_object(me_state_get_object(enroll->state), "reply");
+	const gchar *raw = reply != NULL ? json_object_get_string_member_with_default(reply, "raw", NULL) : NULL;
+
+	if (me_state_get_step(enroll->state) != ME_ENROLL_STATE_WAITING_APPROVAL || raw == NULL) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: there is no reply waiting for approval; %s is the mailbox */
+			    _("No reply for %s is waiting for approval; a challenge is answered only once, so start again with --restart if the reply was lost."),
+			    enroll->mailbox);
+		return NULL;
+	}
+	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
+	if (!save_step(enroll, ME_ENROLL_STATE_ANSWERED, error))
+		return NULL;
+	if (fields != NULL)
+		*fields = load_reply_fields(enroll);
+	return g_bytes_new(raw, strlen(raw));
+}
+
+/**
+ * me_enroll_decline:
+ * @enroll: an enrollment that waits for approval
+ * @error: return location for a #GError
+ *
+ * The person said no: the reply is dropped, this message will get no answer, and the
+ * enrollment waits for another challenge mail.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_decline(MeEnroll *enroll, GError **error)
+{
+	if (me_state_get_step(enroll->state) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: there is no reply waiting for approval; %s is the mailbox */
+			    _("No reply for %s is waiting for approval."), enroll->mailbox);
+		return FALSE;
+	}
+	me_state_set_string(enroll->state, "declined_message_id", me_state_get_string(enroll->state, "challenge_message_id"));
+	json_object_remove_member(me_state_get_object(enroll->state), "reply");
+	return save_step(enroll, ME_ENROLL_STATE_WAITING_CHALLENGE, error);
+}
+
+/**
+ * me_enroll_reply_sent:
+ * @enroll: an answered enrollment
+ * @error: return location for a #GError
+ *
+ * Records that the reply left; me_enroll_finish() then goes on.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_reply_sent(MeEnroll *enroll, GError **error)
+{
+	MeEnrollState step = me_state_get_step(enroll->state);
+
+	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED)
+		return TRUE;
+	if (step != ME_ENROLL_STATE_ANSWERED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: the person said the reply was sent, but no reply was handed out; %s is the mailbox */
+			    _("No reply for %s was handed out yet; approve the challenge first."), enroll->mailbox);
+		return FALSE;
+	}
+	me_state_set_int(enroll->state, "reply_sent_at", now_unix(enroll));
+	return save_step(enroll, ME_ENROLL_STATE_REPLY_SENT, error);
+}
+
+/* ---- after the reply: validation, key, CSR, certificate */
+
+static gboolean
+wait_validated(MeEnroll *e, GError **error)
+{
+	g_autoptr(MeAcmeAuthz) authz = NULL;
+	g_autoptr(GError) local = NULL;
+
+	progress(e, ME_ENROLL_STATE_VALIDATED,
+		 /* TRANSLATORS: progress: waiting for the CA to receive and check the reply */
+		 _("Waiting for the certificate authority to check the reply…"));
+	authz = me_acme_client_poll_authz(get_client(e), me_state_get_string(e->state, "authz_url"), &local);
+	if (authz == NULL) {
+		/* a refused challenge ends this order; a network failure does not */
+		if (local->domain == ME_ERROR &&
+		    (local->code == ME_ERROR_INCORRECT_RESPONSE || local->code == ME_ERROR_INVALID_STATE ||
+		     local->code == ME_ERROR_UNAUTHORIZED || local->code == ME_ERROR_REJECTED_IDENTIFIER)) {
+			me_state_set_string(e->state, "failure", local->message);
+			(void)save_step(e, ME_ENROLL_STATE_FAILED, NULL);
+		}
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return save_step(e, ME_ENROLL_STATE_VALIDATED, error);
+}
+
+static EVP_PKEY *
+load_cert_key(MeEnroll *e, GError **error)
+{
+	g_autoptr(MeSecretStr) pem = me_keyring_lookup(ME_KEYRING_KIND_CERTIFICATE_KEY, e->mailbox, e->opts->directory,
+						      me_state_get_string(e->state, "cert_key_fp"), error);
+
+	if (pem == NULL)
+		return NULL;
+	return me_key_from_pem(pem, strlen(pem), error);
+}
+
+static gboolean
+make_cert_key(MeEnroll *e, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(MeSecretStr) pem = NULL;
+	g_autofree gchar *thumb = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	MeKeyType type = me_key_type_from_string(me_state_get_string(e->state, "key_type"));
+
+	progress(e, ME_ENROLL_STATE_KEY_STORED,
+		 /* TRANSLATORS: progress: the certificate's private key is being made and stored in the keyring */
+		 _("Making the private key and storing it in the keyring…"));
+	key = me_key_generate(type != ME_KEY_TYPE_UNKNOWN ? type : e->opts->key_type, error);
+	if (key == NULL)
+		return FALSE;
+	if (me_key_public_equal(key, e->account_key)) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_CRYPTO,
+				    /* TRANSLATORS: a freshly made key equals the account key, which must never happen */
+				    _("The new key equals the account key; try again."));
+		return FALSE;
+	}
+	pem = me_key_to_pem(key, error);
+	thumb = pem != NULL ? me_jwk_thumbprint(key, error) : NULL;
+	if (thumb == NULL)
+		return FALSE;
+	item = me_keyring_item_new(ME_KEYRING_KIND_CERTIFICATE_KEY, e->mailbox, e->opts->directory, thumb);
+	if (!me_keyring_store(item, pem, strlen(pem), error))
+		return FALSE;
+	me_state_set_string(e->state, "cert_key_fp", thumb);
+	return save_step(e, ME_ENROLL_STATE_KEY_STORED, error);
+}
+
+static MeKeyUsage
+state_usage(MeEnroll *e)
+{
+	MeKeyUsage usage = me_key_usage_from_string(me_state_get_string(e->state, "usage"));
+	return usage != ME_KEY_USAGE_UNKNOWN ? usage : e->opts->usage;
+}
+
+/* the order is read back first, so a CSR that already went out is not sent again */
+static gboolean
+finalize(MeEnroll *e, GError **error)
+{
+	MeAcmeClient *client = get_client(e);
+	g_autoptr(MeAcmeOrder) order = NULL;
+	g_autoptr(MeAcmeOrder) done = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GBytes) csr = NULL;
+
+	progress(e, ME_ENROLL_STATE_FINALIZED,
+		 /* TRANSLATORS: progress: the certificate request (CSR) is sent */
+		 _("Sending the certificate request…"));
+	order = me_acme_client_poll_order(client, me_state_get_string(e->state, "order_url"), error);
+	if (order == NULL)
+		return FALSE;
+	if (g_strcmp0(order->status, "ready") == 0) {
+		key = load_cert_key(e, error);
+		if (key == NULL)
+			return FALSE;
+		csr = me_csr_new(key, e->mailbox, state_usage(e), ME_CSR_FLAGS_NONE, error);
+		if (csr == NULL)
+			return FALSE;
+		done = me_acme_client_finalize(client, order, csr, error);
+		if (done == NULL)
+			return FALSE;
+	} else if (g_strcmp0(order->status, "valid") != 0) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: the order is in a state that does not allow a certificate; %s is the mailbox, %s the state */
+			    _("The certificate authority reports the request for %s as “%s”; start again with --restart."),
+			    e->mailbox, order->status);
+		return FALSE;
+	}
+	return save_step(e, ME_ENROLL_STATE_FINALIZED, error);
+}
+
+static gboolean
+download(MeEnroll *e, GError **error)
+{
+	MeAcmeClient *client = get_client(e);
+	g_autoptr(MeAcmeOrder) order = NULL;
+	g_autoptr(MeAcmeChain) chain = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+	X509 *ee;
+	gint64 not_before = 0, not_after = 0;
+	gint day = 0, sec = 0;
+
+	progress(e, ME_ENROLL_STATE_ISSUED,
+		 /* TRANSLATORS: progress: the issued certificate is downloaded and checked */
+		 _("Downloading and checking the certificate…"));
+	order = me_acme_client_poll_order(client, me_state_get_string(e->state, "order_url"), error);
+	if (order == NULL)
+		return FALSE;
+	if (g_strcmp0(order->status, "valid") != 0 || order->certificate == NULL)
+		return finalize(e, error) && download(e, error);
+	chain = me_acme_client_download_certificate(client, order->certificate, error);
+	if (chain == NULL)
+		return FALSE;
+	key = load_cert_key(e, error);
+	if (key == NULL || !me_csr_check_issued(chain->certs, key, e->mailbox, state_usage(e), error))
+		return FALSE;
+	ee = g_ptr_array_index(chain->certs, 0);
+	/* seconds since the epoch of notBefore and notAfter */
+	if (ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notBefore(ee)))
+		not_before = now_unix(e) + (gint64)day * 86400 + sec;
+	if (ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(ee)))
+		not_after = now_unix(e) + (gint64)day * 86400 + sec;
+	me_state_set_string(e->state, "certificate_url", order->certificate);
+	me_state_set_string(e->state, "certificate", chain->pem);
+	me_state_set_int(e->state, "not_before", not_before);
+	me_state_set_int(e->state, "not_after", not_after);
+	return save_step(e, ME_ENROLL_STATE_ISSUED, error);
+}
+
+/**
+ * me_enroll_finish:
+ * @enroll: an enrollment whose reply was sent
+ * @error: return location for a #GError
+ *
+ * Goes on from wherever the enrollment stands after the reply: POSTs the challenge,
+ * waits until the CA has validated it, makes the certificate key (into the keyring first),
+ * finalizes with the CSR and downloads and checks the certificate.  Safe to call again
+ * after a failure or a kill.
+ *
+ * Returns: %TRUE when the certificate is issued (or further)
+ */
+gboolean
+me_enroll_finish(MeEnroll *enroll, GError **error)
+{
+	for (;;) {
+		MeEnrollState step = me_state_get_step(enroll->state);
+		gboolean ok;
+
+		if (step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED)
+			return TRUE;
+		if (step < ME_ENROLL_STATE_REPLY_SENT || step == ME_ENROLL_STATE_FAILED) {
+			g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+				    /* TRANSLATORS: the certificate cannot be finished yet; %s is the mailbox, %s the step it is at */
+				    _("The certificate for %s cannot be finished at this step (%s); see “mailenroll status”."),
+				    enroll->mailbox, me_enroll_state_to_string(step));
+			return FALSE;
+		}
+		if (!check_not_expired(enroll, error) || !ensure_account(enroll, error))
+			return FALSE;
+		switch (step) {
+		case ME_ENROLL_STATE_REPLY_SENT:
+			ok = me_enroll_post_challenge(enroll, error) &&
+			     save_step(enroll, ME_ENROLL_STATE_CHALLENGE_POSTED, error);
+			break;
+		case ME_ENROLL_STATE_CHALLENGE_POSTED:
+			ok = wait_validated(enroll, error);
+			break;
+		case ME_ENROLL_STATE_VALIDATED:
+			ok = make_cert_key(enroll, error);
+			break;
+		case ME_ENROLL_STATE_KEY_STORED:
+			ok = finalize(enroll, error);
+			break;
+		case ME_ENROLL_STATE_FINALIZED:
+			ok = download(enroll, error);
+			break;
+		default:
+			g_assert_not_reached();
+		}
+		if (!ok)
+			return FALSE;
+	}
+}
+
+/**
+ * me_enroll_load_certificate:
+ * @enroll: an issued enrollment
+ * @key: (out) (transfer full): the certificate's key, from the keyring
+ * @chain: (out) (transfer full) (element-type X509): the chain, end-entity first
+ * @error: return location for a #GError
+ *
+ * What a store needs to install the certificate.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, GError **error)
+{
+	const gchar *pem = me_state_get_string(enroll->state, "certificate");
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(MeAcmeChain) parsed = NULL;
+	MeEnrollState step = me_state_get_step(enroll->state);
+
+	if (pem == NULL || step < ME_ENROLL_STATE_ISSUED || step == ME_ENROLL_STATE_FAILED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: there is no issued certificate to install; %s is the mailbox */
+			    _("There is no issued certificate for %s yet; finish the enrollment first."), enroll->mailbox);
+		return FALSE;
+	}
+	bytes = g_bytes_new(pem, strlen(pem));
+	parsed = me_acme_chain_parse(bytes, error);
+	if (parsed == NULL)
+		return FALSE;
+	*key = load_cert_key(enroll, error);
+	if (*key == NULL)
+		return FALSE;
+	*chain = g_ptr_array_ref(parsed->certs);
+	return TRUE;
+}
+
+/**
+ * me_enroll_mark_installed:
+ * @enroll: an issued enrollment
+ * @store: `thunderbird`, `nssdb` or `pkcs12`
+ * @location: the profile, database folder or file
+ * @nickname: (nullable): the certificate's nickname there
+ * @db_key: (nullable): Thunderbird's dbKey
+ * @error: return location for a #GError
+ *
+ * Records where the certificate went.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_mark_installed(MeEnroll *enroll,
+			 const gchar *store,
+			 const gchar *location,
+			 const gchar *nickname,
+			 const gchar *db_key,
+			 GError **error)
+{
+	JsonObject *state = me_state_get_object(enroll->state);
+	JsonArray *installed = get_array(state, "installed");
+	JsonObject *entry = json_object_new();
+
+	if (installed == NULL) {
+		installed = json_array_new();
+		json_object_set_array_member(state, "installed", installed);
+	}
+	json_object_set_string_member(entry, "store", store);
+	json_object_set_string_member(entry, "location", location);
+	if (nickname != NULL)
+		json_object_set_string_member(entry, "nickname", nickname);
+	if (db_key != NULL)
+		json_object_set_string_member(entry, "db_key", db_key);
+	json_object_set_int_member(entry, "at", now_unix(enroll));
+	json_array_add_object_element(installed, entry);
+	return save_step(enroll, ME_ENROLL_STATE_INSTALLED, error);
+}

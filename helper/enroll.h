@@ -1,0 +1,130 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+/* the enrollment engine: one persisted, resumable state machine per (CA, mailbox) that
+ * drives the ACME client, the RFC 8823 checks, the keyring and the stores */
+
+#include <glib.h>
+#include <openssl/evp.h>
+
+#include "challenge.h"
+#include "keys.h"
+#include "mail.h"
+#include "me-error.h"
+#include "state.h"
+
+G_BEGIN_DECLS
+
+/**
+ * MeMailTiming:
+ * @ME_MAIL_TIMING_DETECT: wait for the mail after the authorization is fetched; if none
+ *   comes within the profile's wait, POST the challenge and wait again
+ * @ME_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched
+ * @ME_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
+ *
+ * When a CA sends its challenge mail (DESIGN.md §3); a per-CA setting.
+ */
+typedef enum {
+	ME_MAIL_TIMING_DETECT = 0,
+	ME_MAIL_TIMING_AUTHZ,
+	ME_MAIL_TIMING_CHALLENGE,
+} MeMailTiming;
+
+gboolean
+me_mail_timing_from_string(const gchar *text, MeMailTiming *timing);
+const gchar *
+me_mail_timing_to_string(MeMailTiming timing);
+
+/**
+ * MeEnrollOptions:
+ * @ca_name: the CA profile's name (names the state file)
+ * @directory: the ACME directory URL
+ * @ca_file: (nullable): a PEM bundle to trust for the ACME server (private and test CAs)
+ * @token_join: how the CA joins the token parts
+ * @mail_timing: when the CA sends its mail
+ * @key_type: the certificate key's type
+ * @usage: what the certificate is for
+ * @contacts: (nullable): `mailto:` contacts for the account
+ * @terms_agreed: the person or the policy agreed to the CA's terms of service
+ * @eab_kid: (nullable): the External Account Binding key id; its MAC key is looked up in
+ *   the keyring (kind eab-mac-key, the directory as CA, the kid as fingerprint)
+ * @trusted_authserv_ids: (nullable): authserv-ids whose Authentication-Results are trusted
+ * @dns_server: (nullable): `host:port` of the nameserver for DKIM keys; %NULL for the system's
+ * @smime_trust_file: (nullable): PEM anchors for S/MIME-signed challenges
+ * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
+ *
+ * What an enrollment needs to know; the caller keeps it alive while the #MeEnroll lives.
+ */
+typedef struct {
+	const gchar *ca_name;
+	const gchar *directory;
+	const gchar *ca_file;
+	MeTokenJoin token_join;
+	MeMailTiming mail_timing;
+	MeKeyType key_type;
+	MeKeyUsage usage;
+	const gchar *const *contacts;
+	gboolean terms_agreed;
+	const gchar *eab_kid;
+	const gchar *const *trusted_authserv_ids;
+	const gchar *dns_server;
+	const gchar *smime_trust_file;
+	gint64 now;
+} MeEnrollOptions;
+
+/**
+ * MeEnrollProgressFunc:
+ * @step: the step about to be worked on or just reached
+ * @message: one translated sentence for the person
+ * @user_data: the caller's data
+ *
+ * Progress of a long step.
+ */
+typedef void (*MeEnrollProgressFunc)(MeEnrollState step, const gchar *message, gpointer user_data);
+
+typedef struct _MeEnroll MeEnroll;
+
+MeEnroll *
+me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gchar *mailbox, GError **error);
+void
+me_enroll_free(MeEnroll *enroll);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeEnroll, me_enroll_free)
+
+void
+me_enroll_set_progress(MeEnroll *enroll, MeEnrollProgressFunc func, gpointer user_data);
+MeState *
+me_enroll_get_state(MeEnroll *enroll);
+MeEnrollState
+me_enroll_get_step(MeEnroll *enroll);
+gboolean
+me_enroll_restart(MeEnroll *enroll, GError **error);
+
+gboolean
+me_enroll_start(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_post_challenge(MeEnroll *enroll, GError **error);
+MeChallengeVerdict *
+me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error);
+GBytes *
+me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error);
+gboolean
+me_enroll_decline(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_reply_sent(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_finish(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, GError **error);
+gboolean
+me_enroll_mark_installed(MeEnroll *enroll,
+			 const gchar *store,
+			 const gchar *location,
+			 const gchar *nickname,
+			 const gchar *db_key,
+			 GError **error);
+
+G_END_DECLS

@@ -1,0 +1,546 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeState"
+
+#include "config.h"
+
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+struct _MeState {
+	gchar *path;
+	gchar *ca;
+	gchar *mailbox;
+	gint lock_fd;
+	JsonObject *obj;
+};
+
+static const gchar *const state_names[] = {
+    [ME_ENROLL_STATE_NEW] = "new",
+    [ME_ENROLL_STATE_ACCOUNT] = "account",
+    [ME_ENROLL_STATE_ORDER] = "order",
+    [ME_ENROLL_STATE_WAITING_CHALLENGE] = "waiting-challenge",
+    [ME_ENROLL_STATE_WAITING_APPROVAL] = "waiting-approval",
+    [ME_ENROLL_STATE_ANSWERED] = "answered",
+    [ME_ENROLL_STATE_REPLY_SENT] = "reply-sent",
+    [ME_ENROLL_STATE_CHALLENGE_POSTED] = "challenge-posted",
+    [ME_ENROLL_STATE_VALIDATED] = "validated",
+    [ME_ENROLL_STATE_KEY_STORED] = "key-stored",
+    [ME_ENROLL_STATE_FINALIZED] = "finalized",
+    [ME_ENROLL_STATE_ISSUED] = "issued",
+    [ME_ENROLL_STATE_INSTALLED] = "installed",
+    [ME_ENROLL_STATE_FAILED] = "failed",
+};
+
+/**
+ * me_enroll_state_to_string:
+ * @state: a step
+ *
+ * Returns: the step's stable name, as in the state file and the protocol
+ */
+const gchar *
+me_enroll_state_to_string(MeEnrollState state)
+{
+	if ((guint)state >= G_N_ELEMENTS(state_names))
+		return "unknown";
+	return state_names[state];
+}
+
+/**
+ * me_enroll_state_from_string:
+ * @text: a name from me_enroll_state_to_string()
+ * @state: (out): the step
+ *
+ * Returns: %TRUE if @text names a step
+ */
+gboolean
+me_enroll_state_from_string(const gchar *text, MeEnrollState *state)
+{
+	for (guint i = 0; text != NULL && i < G_N_ELEMENTS(state_names); i++) {
+		if (g_strcmp0(text, state_names[i]) == 0) {
+			*state = (MeEnrollState)i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* a file name for any CA name or address: bytes other than [A-Za-z0-9._@+-] as %XX, and
+ * never a leading dot */
+static gchar *
+escape_name(const gchar *text, gboolean lower_domain)
+{
+	GString *out = g_string_new(NULL);
+	const gchar *at = lower_domain ? strrchr(text, '@') : NULL;
+
+	for (const gchar *p = text; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+		if (at != NULL && p > at)
+			c = (guchar)g_ascii_tolower(c);
+		if (g_ascii_isalnum(c) || strchr("_@+-", c) != NULL || (c == '.' && p != text))
+			g_string_append_c(out, (gchar)c);
+		else
+			g_string_append_printf(out, "%%%02X", c);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static gboolean
+set_io_error(GError **error, const gchar *path, gint errsv)
+{
+	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
+		    /* TRANSLATORS: the state file of an enrollment could not be read or written; the first %s is its path, the second the system's reason */
+		    _("The enrollment state %s cannot be used (%s); check that the folder belongs to you and the disk is not full."),
+		    path, g_strerror(errsv));
+	return FALSE;
+}
+
+static gboolean
+set_damaged_error(GError **error, const gchar *path)
+{
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+		    /* TRANSLATORS: the saved state of an enrollment is not valid; %s is its path */
+		    _("The saved enrollment state %s is damaged; start the enrollment again with --restart."),
+		    path);
+	return FALSE;
+}
+
+static JsonObject *
+parse_state(const gchar *path, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+	JsonNode *root;
+	JsonObject *obj;
+	MeEnrollState step;
+	GStatBuf st;
+
+	if (g_stat(path, &st) != 0)
+		return NULL;
+	if (st.st_size > ME_STATE_FILE_MAX) {
+		set_damaged_error(error, path);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		set_io_error(error, path, EIO);
+		return NULL;
+	}
+	if (len > ME_STATE_FILE_MAX || !json_parser_load_from_data(parser, data, (gssize)len, NULL)) {
+		set_damaged_error(error, path);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		set_damaged_error(error, path);
+		return NULL;
+	}
+	obj = json_node_get_object(root);
+	if (json_object_get_int_member_with_default(obj, "version", 0) < 1 ||
+	    !me_enroll_state_from_string(json_object_get_string_member_with_default(obj, "state", NULL), &step)) {
+		set_damaged_error(error, path);
+		return NULL;
+	}
+	if (json_object_get_int_member(obj, "version") > ME_STATE_VERSION) {
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED,
+			    /* TRANSLATORS: the state file was written by a newer mailenroll; %s is its path */
+			    _("The enrollment state %s comes from a newer mailenroll; update mailenroll to continue."),
+			    path);
+		return NULL;
+	}
+	return json_object_ref(obj);
+}
+
+/**
+ * me_state_open:
+ * @state_dir: the state folder, e.g. `$XDG_STATE_HOME/mailenroll`
+ * @ca: the CA profile's name
+ * @mailbox: the mailbox
+ * @error: return location for a #GError
+ *
+ * Opens (or starts) the state of the enrollment of @mailbox at @ca and holds its lock until
+ * me_state_free(), so two processes never work on one enrollment.  The lock goes with the
+ * process, so a killed process never leaves it behind.
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set (%ME_ERROR_BUSY when
+ *   another process holds it)
+ */
+MeState *
+me_state_open(const gchar *state_dir, const gchar *ca, const gchar *mailbox, GError **error)
+{
+	g_autoptr(MeState) state = g_new0(MeState, 1);
+	g_autofree gchar *ca_dir = NULL;
+	g_autofree gchar *ca_name = escape_name(ca, FALSE);
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *lock_path = NULL;
+	g_autofree gchar *mailbox_name = escape_name(mailbox, TRUE);
+
+	state->lock_fd = -1;
+	ca_dir = g_build_filename(state_dir, ca_name, NULL);
+	if (g_mkdir_with_parents(ca_dir, 0700) != 0) {
+		set_io_error(error, ca_dir, errno);
+		return NULL;
+	}
+	file = g_strconcat(mailbox_name, ".json", NULL);
+	state->path = g_build_filename(ca_dir, file, NULL);
+	state->ca = g_strdup(ca);
+	state->mailbox = g_strdup(mailbox);
+	lock_path = g_strconcat(state->path, ".lock", NULL);
+	state->lock_fd = g_open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (state->lock_fd < 0) {
+		set_io_error(error, lock_path, errno);
+		return NULL;
+	}
+	if (flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			g_set_error(error, ME_ERROR, ME_ERROR_BUSY,
+				    /* TRANSLATORS: another mailenroll process works on the same enrollment; %s is the mailbox */
+				    _("Another mailenroll is working on the certificate for %s; wait until it has finished."),
+				    mailbox);
+			return NULL;
+		}
+		set_io_error(error, lock_path, errno);
+		return NULL;
+	}
+	if (g_file_test(state->path, G_FILE_TEST_EXISTS)) {
+		state->obj = parse_state(state->path, error);
+		if (state->obj == NULL)
+			return NULL;
+		if (g_strcmp0(me_state_get_string(state, "ca"), ca) != 0) {
+			set_damaged_error(error, state->path);
+			return NULL;
+		}
+	} else {
+		state->obj = json_object_new();
+		json_object_set_string_member(state->obj, "state", me_enroll_state_to_string(ME_ENROLL_STATE_NEW));
+	}
+	json_object_set_string_member(state->obj, "ca", ca);
+	json_object_set_string_member(state->obj, "mailbox", mailbox);
+	return g_steal_pointer(&state);
+}
+
+/**
+ * me_state_load_readonly:
+ * @path: a state file
+ * @error: return location for a #GError
+ *
+ * Reads a state file without taking its lock, for status reports.  The result cannot be
+ * saved.
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set
+ */
+MeState *
+me_state_load_readonly(const gchar *path, GError **error)
+{
+	g_autoptr(MeState) state = g_new0(MeState, 1);
+
+	state->lock_fd = -1;
+	state->path = g_strdup(path);
+	state->obj = parse_state(path, error);
+	if (state->obj == NULL) {
+		if (error != NULL && *error == NULL)
+			set_io_error(error, path, ENOENT);
+		return NULL;
+	}
+	state->ca = g_strdup(me_state_get_string(state, "ca"));
+	state->mailbox = g_strdup(me_state_get_string(state, "mailbox"));
+	return g_steal_pointer(&state);
+}
+
+/**
+ * me_state_free:
+ * @state: (nullable): a state
+ *
+ * Frees @state and releases its lock; unsaved changes are dropped.
+ */
+void
+me_state_free(MeState *state)
+{
+	if (state == NULL)
+		return;
+	if (state->lock_fd >= 0)
+		close(state->lock_fd);
+	if (state->obj != NULL)
+		json_object_unref(state->obj);
+	g_free(state->path);
+	g_free(state->ca);
+	g_free(state->mailbox);
+	g_free(state);
+}
+
+/* errno for a GFileError, for the one message above */
+static gint
+file_error_errno(GFileError code)
+{
+	return code == G_FILE_ERROR_NOSPC ? ENOSPC : code == G_FILE_ERROR_ACCES ? EACCES : EIO;
+}
+
+/**
+ * me_state_save:
+ * @state: a state opened with me_state_open()
+ * @error: return location for a #GError
+ *
+ * Writes the state atomically (a crash leaves the old or the new file, never a mix) and
+ * durably, mode 0600.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_state_save(MeState *state, GError **error)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+
+	g_return_val_if_fail(state->lock_fd >= 0, FALSE);
+	json_object_set_int_member(state->obj, "version", ME_STATE_VERSION);
+	json_object_set_int_member(state->obj, "updated", g_get_real_time() / G_USEC_PER_SEC);
+	json_node_set_object(root, state->obj);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	data = json_generator_to_data(gen, &len);
+	if (!g_file_set_contents_full(state->path, data, (gssize)len,
+				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &local))
+		return set_io_error(error, state->path, local->domain == G_FILE_ERROR ? file_error_errno((GFileError)local->code) : EIO);
+	return TRUE;
+}
+
+/**
+ * me_state_reset:
+ * @state: a state opened with me_state_open()
+ * @error: return location for a #GError
+ *
+ * Starts the enrollment over: the old file is kept beside as `.old` for the record, and a
+ * new one in state "new" is saved.  Keys in the keyring are never touched.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_state_reset(MeState *state, GError **error)
+{
+	g_autofree gchar *old = g_strconcat(state->path, ".old", NULL);
+
+	if (g_file_test(state->path, G_FILE_TEST_EXISTS) && g_rename(state->path, old) != 0)
+		return set_io_error(error, state->path, errno);
+	json_object_unref(state->obj);
+	state->obj = json_object_new();
+	json_object_set_string_member(state->obj, "ca", state->ca);
+	json_object_set_string_member(state->obj, "mailbox", state->mailbox);
+	json_object_set_string_member(state->obj, "state", me_enroll_state_to_string(ME_ENROLL_STATE_NEW));
+	return me_state_save(state, error);
+}
+
+/**
+ * me_state_get_path:
+ * @state: a state
+ *
+ * Returns: the state file's path
+ */
+const gchar *
+me_state_get_path(MeState *state)
+{
+	return state->path;
+}
+
+/**
+ * me_state_get_step:
+ * @state: a state
+ *
+ * Returns: the step the enrollment has reached
+ */
+MeEnrollState
+me_state_get_step(MeState *state)
+{
+	MeEnrollState step = ME_ENROLL_STATE_NEW;
+
+	me_enroll_state_from_string(me_state_get_string(state, "state"), &step);
+	return step;
+}
+
+/**
+ * me_state_set_step:
+ * @state: a state
+ * @step: the step reached
+ *
+ * Records @step; me_state_save() persists it.
+ */
+void
+me_state_set_step(MeState *state, MeEnrollState step)
+{
+	me_state_set_string(state, "state", me_enroll_state_to_string(step));
+}
+
+/**
+ * me_state_get_string:
+ * @state: a state
+ * @key: a member name
+ *
+ * Returns: (nullable): the string member, or %NULL when absent or not a string
+ */
+const gchar *
+me_state_get_string(MeState *state, const gchar *key)
+{
+	JsonNode *node = json_object_get_member(state->obj, key);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(node);
+}
+
+/**
+ * me_state_set_string:
+ * @state: a state
+ * @key: a member name
+ * @value: (nullable): the value; %NULL removes the member
+ *
+ * Sets a string member.
+ */
+void
+me_state_set_string(MeState *state, const gchar *key, const gchar *value)
+{
+	if (value == NULL)
+		json_object_remove_member(state->obj, key);
+	else
+		json_object_set_string_member(state->obj, key, value);
+}
+
+/**
+ * me_state_get_int:
+ * @state: a state
+ * @key: a member name
+ *
+ * Returns: the integer member, or 0 when absent or not an integer
+ */
+gint64
+me_state_get_int(MeState *state, const gchar *key)
+{
+	JsonNode *node = json_object_get_member(state->obj, key);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
+		return 0;
+	return json_node_get_int(node);
+}
+
+/**
+ * me_state_set_int:
+ * @state: a state
+ * @key: a member name
+ * @value: the value
+ *
+ * Sets an integer member.
+ */
+void
+me_state_set_int(MeState *state, const gchar *key, gint64 value)
+{
+	json_object_set_int_member(state->obj, key, value);
+}
+
+/**
+ * me_state_get_bool:
+ * @state: a state
+ * @key: a member name
+ *
+ * Returns: the boolean member, or %FALSE when absent or not a boolean
+ */
+gboolean
+me_state_get_bool(MeState *state, const gchar *key)
+{
+	JsonNode *node = json_object_get_member(state->obj, key);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+		return FALSE;
+	return json_node_get_boolean(node);
+}
+
+/**
+ * me_state_set_bool:
+ * @state: a state
+ * @key: a member name
+ * @value: the value
+ *
+ * Sets a boolean member.
+ */
+void
+me_state_set_bool(MeState *state, const gchar *key, gboolean value)
+{
+	json_object_set_boolean_member(state->obj, key, value);
+}
+
+/**
+ * me_state_get_object:
+ * @state: a state
+ *
+ * Returns: (transfer none): the whole state, for status reports
+ */
+JsonObject *
+me_state_get_object(MeState *state)
+{
+	return state->obj;
+}
+
+static void
+list_dir(const gchar *dir, GPtrArray *out)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const gchar *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, name, NULL);
+		g_autoptr(GError) error = NULL;
+		MeState *state;
+
+		if (!g_str_has_suffix(name, ".json") || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+			continue;
+		state = me_state_load_readonly(path, &error);
+		if (state == NULL) {
+			g_warning("%s", error->message);
+			continue;
+		}
+		g_ptr_array_add(out, state);
+	}
+}
+
+/**
+ * me_state_list:
+ * @state_dir: the state folder
+ * @error: return location for a #GError
+ *
+ * Every enrollment under @state_dir, read without locks; a damaged file is skipped with a
+ * warning.
+ *
+ * Returns: (transfer full) (element-type MeState): the states
+ */
+GPtrArray *
+me_state_list(const gchar *state_dir, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)me_state_free);
+	g_autoptr(GDir) d = NULL;
+	const gchar *name;
+
+	if (!g_file_test(state_dir, G_FILE_TEST_IS_DIR))
+		return g_steal_pointer(&out);
+	d = g_dir_open(state_dir, 0, NULL);
+	if (d == NULL) {
+		set_io_error(error, state_dir, EACCES);
+		return NULL;
+	}
+	while ((name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(state_dir, name, NULL);
+		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+			list_dir(path, out);
+	}
+	return g_steal_pointer(&out);
+}

@@ -1,0 +1,103 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+/* the persisted state of one enrollment per (CA, mailbox): public data only, as JSON under
+ * $XDG_STATE_HOME/mailenroll/, written atomically, one process at a time */
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "me-error.h"
+
+G_BEGIN_DECLS
+
+/* the largest state file read */
+#define ME_STATE_FILE_MAX (1024 * 1024)
+/* the format written; older files are read, newer ones refused */
+#define ME_STATE_VERSION 1
+
+/**
+ * MeEnrollState:
+ * @ME_ENROLL_STATE_NEW: nothing done yet
+ * @ME_ENROLL_STATE_ACCOUNT: the ACME account exists
+ * @ME_ENROLL_STATE_ORDER: the order was created
+ * @ME_ENROLL_STATE_WAITING_CHALLENGE: the authorization is known; waiting for the CA's mail
+ * @ME_ENROLL_STATE_WAITING_APPROVAL: a challenge mail passed every check; the reply is
+ *   composed and waits for the person's approval
+ * @ME_ENROLL_STATE_ANSWERED: approved: the challenge counts as answered from here on, and
+ *   the reply was handed out to be sent
+ * @ME_ENROLL_STATE_REPLY_SENT: the reply left
+ * @ME_ENROLL_STATE_CHALLENGE_POSTED: the challenge was POSTed to the CA
+ * @ME_ENROLL_STATE_VALIDATED: the authorization is valid
+ * @ME_ENROLL_STATE_KEY_STORED: the certificate key is made and in the keyring
+ * @ME_ENROLL_STATE_FINALIZED: the CSR was sent
+ * @ME_ENROLL_STATE_ISSUED: the certificate is downloaded and checked
+ * @ME_ENROLL_STATE_INSTALLED: the certificate is installed into the mail client's store
+ * @ME_ENROLL_STATE_FAILED: the CA refused or the order expired; start again
+ *
+ * The steps of an enrollment, in order.  Each is persisted when it is reached.
+ */
+typedef enum {
+	ME_ENROLL_STATE_NEW = 0,
+	ME_ENROLL_STATE_ACCOUNT,
+	ME_ENROLL_STATE_ORDER,
+	ME_ENROLL_STATE_WAITING_CHALLENGE,
+	ME_ENROLL_STATE_WAITING_APPROVAL,
+	ME_ENROLL_STATE_ANSWERED,
+	ME_ENROLL_STATE_REPLY_SENT,
+	ME_ENROLL_STATE_CHALLENGE_POSTED,
+	ME_ENROLL_STATE_VALIDATED,
+	ME_ENROLL_STATE_KEY_STORED,
+	ME_ENROLL_STATE_FINALIZED,
+	ME_ENROLL_STATE_ISSUED,
+	ME_ENROLL_STATE_INSTALLED,
+	ME_ENROLL_STATE_FAILED,
+} MeEnrollState;
+
+const gchar *
+me_enroll_state_to_string(MeEnrollState state);
+gboolean
+me_enroll_state_from_string(const gchar *text, MeEnrollState *state);
+
+typedef struct _MeState MeState;
+
+MeState *
+me_state_open(const gchar *state_dir, const gchar *ca, const gchar *mailbox, GError **error);
+MeState *
+me_state_load_readonly(const gchar *path, GError **error);
+void
+me_state_free(MeState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeState, me_state_free)
+
+gboolean
+me_state_save(MeState *state, GError **error);
+gboolean
+me_state_reset(MeState *state, GError **error);
+const gchar *
+me_state_get_path(MeState *state);
+MeEnrollState
+me_state_get_step(MeState *state);
+void
+me_state_set_step(MeState *state, MeEnrollState step);
+const gchar *
+me_state_get_string(MeState *state, const gchar *key);
+void
+me_state_set_string(MeState *state, const gchar *key, const gchar *value);
+gint64
+me_state_get_int(MeState *state, const gchar *key);
+void
+me_state_set_int(MeState *state, const gchar *key, gint64 value);
+gboolean
+me_state_get_bool(MeState *state, const gchar *key);
+void
+me_state_set_bool(MeState *state, const gchar *key, gboolean value);
+JsonObject *
+me_state_get_object(MeState *state);
+GPtrArray *
+me_state_list(const gchar *state_dir, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,410 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The enrollment engine against the project's RFC 8823 test CA, with a real keyring
+ * (gnome-keyring-daemon on the private bus of dbus-run-session) and dnsmasq serving the
+ * CA's DKIM key: every step persisted, resumed from a fresh process state, one reply. */
+
+#define G_LOG_DOMAIN "MeTestEnroll"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+
+#include "autocleanups.h"
+#include "dnsmasq.h"
+#include "enroll.h"
+#include "keyring-fixture.h"
+#include "keyring.h"
+#include "test-util.h"
+
+#define MAILBOX "alice@example.org"
+
+typedef struct {
+	MeTestAcmeCa *ca;
+	MeTestDnsmasq *dns;
+	MeEnrollOptions opts;
+	gchar *state_dir;
+	gchar *tmp;
+} Fixture;
+
+static gchar *
+read_text(const gchar *path)
+{
+	gchar *text = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return g_strstrip(text);
+}
+
+static void
+setup(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *switches = g_strdup_printf("--dkim ed25519 %s", data != NULL ? (const gchar *)data : "");
+	g_auto(GStrv) argv = g_strsplit(g_strstrip(switches), " ", -1);
+	g_autofree gchar *txt = NULL;
+
+	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
+	g_assert_no_error(error);
+	txt = read_text(me_test_acme_ca_get(fx->ca, "DKIM_TXT"));
+	fx->dns = me_test_dnsmasq_new();
+	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), txt);
+	me_test_dnsmasq_start(fx->dns, &error);
+	g_assert_no_error(error);
+	fx->tmp = me_test_tmpdir();
+	fx->state_dir = g_build_filename(fx->tmp, "state", NULL);
+	fx->opts.ca_name = "test-ca";
+	fx->opts.directory = me_test_acme_ca_get(fx->ca, "DIRECTORY");
+	fx->opts.ca_file = me_test_acme_ca_get(fx->ca, "CA_FILE");
+	fx->opts.token_join = data != NULL && strstr(data, "binary") != NULL ? ME_TOKEN_JOIN_BINARY : ME_TOKEN_JOIN_STRING;
+	fx->opts.mail_timing = data != NULL && strstr(data, "--mail-on challenge") != NULL ? ME_MAIL_TIMING_CHALLENGE
+										      : ME_MAIL_TIMING_AUTHZ;
+	fx->opts.key_type = ME_KEY_TYPE_EC_P256;
+	fx->opts.usage = ME_KEY_USAGE_DUAL;
+	fx->opts.terms_agreed = TRUE;
+	fx->opts.dns_server = me_test_dnsmasq_get_nameserver(fx->dns);
+}
+
+static void
+teardown(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	me_test_dnsmasq_free(fx->dns);
+	me_test_acme_ca_stop(fx->ca);
+	me_test_rm_rf(fx->tmp);
+	g_free(fx->tmp);
+	g_free(fx->state_dir);
+}
+
+static MeEnroll *
+open_enroll(Fixture *fx)
+{
+	g_autoptr(GError) error = NULL;
+	MeEnroll *e = me_enroll_open(fx->state_dir, &fx->opts, MAILBOX, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(e);
+	return e;
+}
+
+/* the state file is public data: no key in any form */
+static void
+assert_state_has_no_secret(MeEnroll *e)
+{
+	g_autofree gchar *text = read_text(me_state_get_path(me_enroll_get_state(e)));
+
+	g_assert_null(strstr(text, "PRIVATE KEY"));
+	g_assert_null(strstr(text, "\"d\""));
+}
+
+static void
+drop_reply(Fixture *fx, GBytes *reply)
+{
+	g_autofree gchar *tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "STATE_DIR"), "reply.tmp", NULL);
+	g_autofree gchar *final = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+
+	g_assert_true(g_file_set_contents(tmp, g_bytes_get_data(reply, NULL), (gssize)g_bytes_get_size(reply), NULL));
+	g_assert_cmpint(g_rename(tmp, final), ==, 0);
+}
+
+static gint64
+reply_count(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+	gint64 n = 0;
+
+	for (guint i = 0; i < json_array_get_length(challenges); i++)
+		n += json_object_get_int_member(json_array_get_object_element(challenges, i), "reply_count");
+	return n;
+}
+
+static MeChallengeVerdict *
+inspect(MeEnroll *e, GBytes *mail)
+{
+	g_autoptr(GError) error = NULL;
+	MeChallengeVerdict *v = me_enroll_inspect(e, g_bytes_get_data(mail, NULL), g_bytes_get_size(mail), &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(v);
+	return v;
+}
+
+/* everything after the mail, reopening the enrollment between steps when @reopen */
+static void
+answer_and_finish(Fixture *fx, MeEnroll **e, GBytes *mail, gboolean reopen)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeChallengeVerdict) v = inspect(*e, mail);
+	g_autoptr(GBytes) reply = NULL;
+	g_autoptr(GBytes) again = NULL;
+	g_autoptr(MeMailReply) fields = NULL;
+
+	g_assert_true(v->answerable);
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_WAITING_APPROVAL);
+	if (reopen) {
+		me_enroll_free(*e);
+		*e = open_enroll(fx);
+	}
+	reply = me_enroll_approve(*e, &fields, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(fields->from, ==, MAILBOX);
+	g_assert_true(g_str_has_prefix(fields->subject, "Re: ACME:"));
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_ANSWERED);
+	/* handed out once, never again */
+	again = me_enroll_approve(*e, NULL, &error);
+	g_assert_null(again);
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_STATE);
+	me_test_assert_sentence(error);
+	g_clear_error(&error);
+
+	drop_reply(fx, reply);
+	g_assert_true(me_enroll_reply_sent(*e, &error));
+	g_assert_no_error(error);
+	if (reopen) {
+		me_enroll_free(*e);
+		*e = open_enroll(fx);
+	}
+	g_assert_true(me_enroll_finish(*e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_ISSUED);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_state_has_no_secret(*e);
+}
+
+static void
+assert_issued(MeEnroll *e)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GPtrArray) chain = NULL;
+
+	g_assert_true(me_enroll_load_certificate(e, &key, &chain, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(chain->len, >=, 2);
+	g_assert_cmpint(X509_check_private_key(g_ptr_array_index(chain, 0), key), ==, 1);
+	g_assert_true(me_enroll_mark_installed(e, "nssdb", "/nowhere", "nick", NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_INSTALLED);
+}
+
+static void
+test_full(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GPtrArray) keys = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	/* starting again does nothing: no second order */
+	g_assert_true(me_enroll_start(e, &error));
+	assert_state_has_no_secret(e);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	answer_and_finish(fx, &e, mail, FALSE);
+	assert_issued(e);
+
+	keys = me_keyring_list(ME_KEYRING_KIND_CERTIFICATE_KEY, MAILBOX, fx->opts.directory, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(keys->len, ==, 1);
+}
+
+/* a fresh MeEnroll (as after a restart) at every step */
+static void
+test_resume(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	MeEnroll *e = open_enroll(fx);
+	g_autoptr(GBytes) mail = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	me_enroll_free(e);
+	e = open_enroll(fx);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	answer_and_finish(fx, &e, mail, TRUE);
+	me_enroll_free(e);
+	e = open_enroll(fx);
+	assert_issued(e);
+	me_enroll_free(e);
+}
+
+/* the CA mails only after the challenge POST */
+static void
+test_mail_on_challenge(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) mail = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	g_assert_true(me_state_get_bool(me_enroll_get_state(e), "challenge_posted"));
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	answer_and_finish(fx, &e, mail, FALSE);
+}
+
+/* repeated mails of one challenge: the first composes the reply, the rest change nothing,
+ * and once answered every copy is refused as answered */
+static void
+test_repeated_mail(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) first = NULL;
+	g_autoptr(GBytes) second = NULL;
+	g_autoptr(MeChallengeVerdict) v1 = NULL;
+	g_autoptr(MeChallengeVerdict) v2 = NULL;
+	g_autoptr(MeChallengeVerdict) v3 = NULL;
+	g_autoptr(GBytes) reply = NULL;
+	g_autofree gchar *reply_before = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	first = me_test_acme_ca_wait_mail(fx->ca);
+	second = me_test_acme_ca_wait_mail(fx->ca);
+	g_assert_false(g_bytes_equal(first, second));
+	v1 = inspect(e, first);
+	g_assert_true(v1->answerable);
+	reply_before = g_strdup(json_object_get_string_member(
+	    json_object_get_object_member(me_state_get_object(me_enroll_get_state(e)), "reply"), "raw"));
+	v2 = inspect(e, second);
+	g_assert_true(v2->answerable);
+	g_assert_cmpstr(json_object_get_string_member(
+			    json_object_get_object_member(me_state_get_object(me_enroll_get_state(e)), "reply"), "raw"),
+			==, reply_before);
+	reply = me_enroll_approve(e, NULL, &error);
+	g_assert_no_error(error);
+	v3 = inspect(e, second);
+	g_assert_false(v3->answerable);
+	g_assert_cmpstr(me_challenge_reason_to_nick(v3->reason), ==, "already-answered");
+}
+
+/* a forged challenge first: refused, the enrollment still waits; then the real one */
+static void
+test_forged_first(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GBytes) forged = NULL;
+	g_autoptr(MeChallengeVerdict) v = NULL;
+	g_autoptr(GString) text = NULL;
+	gchar *from;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	/* the same mail, its From changed by someone without the CA's DKIM key */
+	text = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	from = strstr(text->str, "acme-challenge@");
+	g_assert_nonnull(from);
+	from[0] = 'b';
+	forged = g_bytes_new(text->str, text->len);
+	v = inspect(e, forged);
+	g_assert_false(v->answerable);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	answer_and_finish(fx, &e, mail, FALSE);
+}
+
+/* declining: the same mail gets no answer afterwards */
+static void
+test_decline(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(MeChallengeVerdict) v1 = NULL;
+	g_autoptr(MeChallengeVerdict) v2 = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	v1 = inspect(e, mail);
+	g_assert_true(v1->answerable);
+	g_assert_true(me_enroll_decline(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	v2 = inspect(e, mail);
+	g_assert_false(v2->answerable);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
+/* one process at a time per enrollment */
+static void
+test_busy(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(MeEnroll) other = NULL;
+
+	(void)data;
+	other = me_enroll_open(fx->state_dir, &fx->opts, MAILBOX, &error);
+	g_assert_null(other);
+	g_assert_error(error, ME_ERROR, ME_ERROR_BUSY);
+	me_test_assert_sentence(error);
+}
+
+/* External Account Binding: the MAC key comes from the keyring */
+static void
+test_eab(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	static const guint8 mac[] = "0123456789abcdef0123456789abcdef";
+
+	(void)data;
+	fx->opts.eab_kid = "kid-1";
+	e = open_enroll(fx);
+	/* no MAC key in the keyring yet: a clear error, nothing sent */
+	g_assert_false(me_enroll_start(e, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_NOT_FOUND);
+	me_test_assert_sentence(error);
+	g_clear_error(&error);
+	item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, fx->opts.directory, "kid-1");
+	g_assert_true(me_keyring_store(item, mac, 32, &error));
+	g_assert_no_error(error);
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	gint rc;
+
+	setlocale(LC_ALL, "");
+	g_test_init(&argc, &argv, NULL);
+	me_test_keyring_start();
+#define ADD(path, switches, fn) g_test_add(path, Fixture, switches, setup, fn, teardown)
+	ADD("/enroll/full", NULL, test_full);
+	ADD("/enroll/resume", NULL, test_resume);
+	ADD("/enroll/binary-join", "--token-join binary", test_full);
+	ADD("/enroll/mail-on-challenge", "--mail-on challenge", test_mail_on_challenge);
+	ADD("/enroll/repeated-mail", "--repeat-mail 2", test_repeated_mail);
+	ADD("/enroll/forged-first", NULL, test_forged_first);
+	ADD("/enroll/decline", NULL, test_decline);
+	ADD("/enroll/busy", NULL, test_busy);
+	ADD("/enroll/eab", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", test_eab);
+#undef ADD
+	rc = g_test_run();
+	me_test_keyring_stop();
+	return rc;
+}
