@@ -164,6 +164,10 @@ open_slot(PK11SlotInfo *slot, const gchar *dir, PasswordCtx *pw, GError **error)
 	}
 	if (!PK11_NeedLogin(slot) || PK11_IsLoggedIn(slot, pw))
 		return TRUE;
+	/* no Primary Password is an empty one: a database another process (Thunderbird on a
+	 * fresh profile) has just set up can ask for a login all the same */
+	if (PK11_CheckUserPassword(slot, "") == SECSuccess)
+		return TRUE;
 	if (pw->password == NULL) {
 		g_set_error(error, ME_ERROR, ME_ERROR_LOCKED,
 			    /* TRANSLATORS: the certificate database is protected by a password (Thunderbird calls it the Primary Password); %s is its folder */
