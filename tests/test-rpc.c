@@ -1,0 +1,1544 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeTestRpc"
+
+#include "config.h"
+
+#include <errno.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <glib-unix.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "me-error.h"
+#include "rpc.h"
+#include "test-util.h"
+
+/* how long a test waits for an answer before it fails */
+#define WAIT_MS 20000
+/* the inbound cap of the fixture: small, so the oversized path is cheap to reach */
+#define TEST_MAX_INBOUND (64 * 1024)
+
+/* ---- the fixture: a server on one end of a socket pair, the test as the extension on the other */
+
+typedef struct {
+	gint fds[2];
+	MeRpcServer *server;
+	GByteArray *rx;
+	guint rx_source;
+	gboolean rx_eof;
+	guint closed_count;
+	GError *closed_error;
+	GPtrArray *held; /* MeRpcCall, for the "hold" method */
+	guint sentinel;
+} Fixture;
+
+static gboolean
+rx_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	Fixture *fx = user_data;
+	guint8 buf[65536];
+
+	for (;;) {
+		gssize n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			g_byte_array_append(fx->rx, buf, (guint)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return G_SOURCE_CONTINUE;
+		fx->rx_eof = TRUE;
+		fx->rx_source = 0;
+		return G_SOURCE_REMOVE;
+	}
+}
+
+static void
+closed_cb(MeRpcServer *server, const GError *error, gpointer user_data)
+{
+	Fixture *fx = user_data;
+	fx->closed_count++;
+	g_clear_error(&fx->closed_error);
+	if (error != NULL)
+		fx->closed_error = g_error_copy(error);
+}
+
+static gboolean
+timeout_cb(gpointer user_data)
+{
+	gboolean *expired = user_data;
+	*expired = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* runs the main loop until @done(@fx) or WAIT_MS passed */
+static gboolean
+wait_for(Fixture *fx, gboolean (*done)(Fixture *fx), guint ms)
+{
+	gboolean expired = FALSE;
+	guint id = g_timeout_add(ms, timeout_cb, &expired);
+
+	while (!done(fx) && !expired)
+		g_main_context_iteration(NULL, TRUE);
+	if (!expired)
+		g_source_remove(id);
+	return done(fx);
+}
+
+static gboolean
+have_frame(Fixture *fx)
+{
+	guint32 len;
+	if (fx->rx->len < 4)
+		return fx->rx_eof;
+	memcpy(&len, fx->rx->data, 4);
+	return fx->rx->len >= 4 + (gsize)len || fx->rx_eof;
+}
+
+static gboolean
+is_closed(Fixture *fx)
+{
+	return fx->closed_count > 0;
+}
+
+static void
+fixture_setup_with_cap(Fixture *fx, gsize cap)
+{
+	g_autoptr(GInputStream) in = NULL;
+	g_autoptr(GOutputStream) out = NULL;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fx->fds), ==, 0);
+	g_assert_true(g_unix_set_fd_nonblocking(fx->fds[0], TRUE, NULL));
+	g_assert_true(g_unix_set_fd_nonblocking(fx->fds[1], TRUE, NULL));
+	in = g_unix_input_stream_new(fx->fds[0], FALSE);
+	out = g_unix_output_stream_new(fx->fds[0], FALSE);
+	fx->server = me_rpc_server_new(in, out, cap);
+	fx->rx = g_byte_array_new();
+	fx->rx_source = g_unix_fd_add(fx->fds[1], G_IO_IN | G_IO_HUP | G_IO_ERR, rx_cb, fx);
+	fx->held = g_ptr_array_new();
+	g_signal_connect(fx->server, "closed", G_CALLBACK(closed_cb), fx);
+}
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	fixture_setup_with_cap(fx, TEST_MAX_INBOUND);
+}
+
+/* the product's default cap */
+static void
+fixture_setup_default_cap(Fixture *fx, gconstpointer data)
+{
+	fixture_setup_with_cap(fx, ME_RPC_DEFAULT_MAX_INBOUND);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	g_assert_cmpuint(fx->held->len, ==, 0);
+	g_ptr_array_unref(fx->held);
+	me_rpc_server_close(fx->server);
+	g_signal_handlers_disconnect_by_data(fx->server, fx);
+	g_object_unref(fx->server);
+	/* let the cancelled read and any write finish, so the server is gone before the fds */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	if (fx->rx_source != 0)
+		g_source_remove(fx->rx_source);
+	close(fx->fds[0]);
+	close(fx->fds[1]);
+	g_byte_array_unref(fx->rx);
+	g_clear_error(&fx->closed_error);
+}
+
+/* ---- the test's side of the wire */
+
+static void
+send_raw(Fixture *fx, const void *data, gsize len)
+{
+	const guint8 *p = data;
+
+	while (len > 0) {
+		gssize n = write(fx->fds[1], p, len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			/* the server reads, and the answers are taken in, while the pipe is full */
+			g_main_context_iteration(NULL, TRUE);
+			continue;
+		}
+		g_assert_cmpint(n, >, 0);
+		p += n;
+		len -= (gsize)n;
+	}
+}
+
+static void
+send_frame_len(Fixture *fx, const gchar *body, gsize len)
+{
+	guint32 len32 = (guint32)len;
+	send_raw(fx, &len32, 4);
+	send_raw(fx, body, len);
+}
+
+static void
+send_frame(Fixture *fx, const gchar *json)
+{
+	send_frame_len(fx, json, strlen(json));
+}
+
+/* the next frame's text, or NULL at the end of the stream */
+static gchar *
+recv_text(Fixture *fx, gsize *len_out)
+{
+	guint32 len;
+	gchar *text;
+
+	g_assert_true(wait_for(fx, have_frame, WAIT_MS));
+	if (fx->rx->len < 4) {
+		g_assert_true(fx->rx_eof);
+		return NULL;
+	}
+	memcpy(&len, fx->rx->data, 4);
+	g_assert_cmpuint(len, <=, ME_RPC_MAX_OUTBOUND);
+	g_assert_cmpuint(fx->rx->len, >=, 4 + (gsize)len);
+	text = g_strndup((const gchar *)fx->rx->data + 4, len);
+	g_assert_cmpuint(strlen(text), ==, len);
+	g_assert_true(g_utf8_validate(text, len, NULL));
+	g_byte_array_remove_range(fx->rx, 0, 4 + len);
+	if (len_out != NULL)
+		*len_out = len;
+	return text;
+}
+
+static JsonNode *
+parse(const gchar *json)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+
+	json_parser_load_from_data(parser, json, -1, &error);
+	g_assert_no_error(error);
+	return json_node_ref(json_parser_get_root(parser));
+}
+
+static JsonNode *
+recv_node(Fixture *fx)
+{
+	g_autofree gchar *text = recv_text(fx, NULL);
+	g_assert_nonnull(text);
+	return parse(text);
+}
+
+static JsonNode *
+call(Fixture *fx, const gchar *json)
+{
+	send_frame(fx, json);
+	return recv_node(fx);
+}
+
+static JsonObject *
+obj(JsonNode *node)
+{
+	g_assert_true(JSON_NODE_HOLDS_OBJECT(node));
+	return json_node_get_object(node);
+}
+
+/* proves no answer is pending: the next answer is the one to a fresh ping */
+static void
+assert_no_answer(Fixture *fx)
+{
+	g_autofree gchar *id = g_strdup_printf("sentinel-%u", ++fx->sentinel);
+	g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"ping\"}", id);
+	g_autoptr(JsonNode) answer = call(fx, req);
+	g_assert_cmpstr(json_object_get_string_member(obj(answer), "id"), ==, id);
+}
+
+static void
+assert_sentence(const gchar *message)
+{
+	g_autoptr(GError) error = g_error_new_literal(ME_ERROR, ME_ERROR_FAILED, message);
+	me_test_assert_sentence(error);
+}
+
+/* asserts @answer is an error with @code and its table name; returns error.data */
+static JsonObject *
+assert_error(JsonNode *answer, gint64 id, gint code)
+{
+	JsonObject *response = obj(answer);
+	JsonObject *error;
+	JsonObject *data;
+
+	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
+	g_assert_false(json_object_has_member(response, "result"));
+	if (id < 0)
+		g_assert_true(json_object_get_null_member(response, "id"));
+	else
+		g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
+	error = json_object_get_object_member(response, "error");
+	g_assert_nonnull(error);
+	g_assert_cmpint(json_object_get_int_member(error, "code"), ==, code);
+	assert_sentence(json_object_get_string_member(error, "message"));
+	data = json_object_get_object_member(error, "data");
+	g_assert_nonnull(data);
+	if (me_rpc_error_name(code) != NULL)
+		g_assert_cmpstr(json_object_get_string_member(data, "name"), ==, me_rpc_error_name(code));
+	return data;
+}
+
+static JsonObject *
+assert_result(JsonNode *answer, gint64 id)
+{
+	JsonObject *response = obj(answer);
+	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
+	g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
+	g_assert_false(json_object_has_member(response, "error"));
+	g_assert_true(json_object_has_member(response, "result"));
+	/* the result object, NULL for a result of another type */
+	if (!JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "result")))
+		return NULL;
+	return json_object_get_object_member(response, "result");
+}
+
+/* ---- methods the tests register */
+
+static void
+ping_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *c, gpointer user_data)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "pong");
+	json_builder_add_boolean_value(b, TRUE);
+	if (params != NULL) {
+		json_builder_set_member_name(b, "params");
+		json_builder_add_value(b, json_node_copy(params));
+	}
+	json_builder_end_object(b);
+	me_rpc_call_return(c, json_builder_get_root(b));
+}
+
+/* answers with a string of params[0] bytes (may contain invalid UTF-8 if params[1]) */
+static void
+blob_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *c, gpointer user_data)
+{
+	JsonArray *array = json_node_get_array(params);
+	gsize n = (gsize)json_array_get_int_element(array, 0);
+	g_autofree gchar *s = g_malloc(n + 1);
+	JsonNode *node = json_node_new(JSON_NODE_VALUE);
+
+	memset(s, 'b', n);
+	s[n] = '\0';
+	if (json_array_get_length(array) > 1 && n > 0)
+		s[0] = (gchar)0xff;
+	json_node_set_string(node, s);
+	me_rpc_call_return(c, node);
+}
+
+static void
+nan_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *c, gpointer user_data)
+{
+	JsonNode *node = json_node_new(JSON_NODE_VALUE);
+	json_node_set_double(node, NAN);
+	me_rpc_call_return(c, node);
+}
+
+static void
+hold_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *c, gpointer user_data)
+{
+	Fixture *fx = user_data;
+	g_ptr_array_add(fx->held, c);
+}
+
+/* fails with the MeError code params[0]; with an ACME problem if params[1] */
+static void
+fail_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *c, gpointer user_data)
+{
+	JsonArray *array = json_node_get_array(params);
+	gint code = (gint)json_array_get_int_element(array, 0);
+	g_autoptr(GError) error = NULL;
+
+	if (json_array_get_length(array) > 1) {
+		g_autoptr(MeAcmeProblem) problem = me_acme_problem_new();
+		MeAcmeSubproblem *sub = g_new0(MeAcmeSubproblem, 1);
+		problem->type = g_strdup("urn:ietf:params:acme:error:rateLimited");
+		problem->detail = g_strdup("too many new orders");
+		problem->status = 429;
+		problem->retry_after = 3600;
+		sub->type = g_strdup("urn:ietf:params:acme:error:rejectedIdentifier");
+		sub->detail = g_strdup("no");
+		sub->identifier_type = g_strdup("email");
+		sub->identifier_value = g_strdup("alice@example.org");
+		g_ptr_array_add(problem->subproblems, sub);
+		me_error_set_problem(&error, problem);
+	} else if (code == 0) {
+		error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "The file is missing; create it.");
+	} else {
+		error = g_error_new(ME_ERROR, code, "Error number %d happened; do something.", code);
+	}
+	me_rpc_call_return_error(c, error);
+}
+
+static void
+register_methods(Fixture *fx)
+{
+	me_rpc_server_add_method(fx->server, "ping", ping_cb, NULL, NULL);
+	me_rpc_server_add_method(fx->server, "blob", blob_cb, NULL, NULL);
+	me_rpc_server_add_method(fx->server, "nan", nan_cb, NULL, NULL);
+	me_rpc_server_add_method(fx->server, "hold", hold_cb, fx, NULL);
+	me_rpc_server_add_method(fx->server, "fail", fail_cb, NULL, NULL);
+	me_rpc_server_add_event(fx->server, "progress");
+}
+
+static void
+start(Fixture *fx)
+{
+	register_methods(fx);
+	me_rpc_server_start(fx->server);
+}
+
+static void
+hello(Fixture *fx)
+{
+	g_autoptr(JsonNode) answer =
+	    call(fx, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"test/1\"}}");
+	g_assert_cmpint(json_object_get_int_member(assert_result(answer, 0), "protocol"), ==, 1);
+}
+
+static void
+start_hello(Fixture *fx)
+{
+	start(fx);
+	hello(fx);
+}
+
+static void
+release_held(Fixture *fx)
+{
+	for (guint i = 0; i < fx->held->len; i++)
+		me_rpc_call_return(g_ptr_array_index(fx->held, i), json_node_init_int(json_node_alloc(), i));
+	g_ptr_array_set_size(fx->held, 0);
+}
+
+/* ---- framing and the error table, without a connection */
+
+static void
+test_frame_encode(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) msg = parse("{\"a\":\"é\"}");
+	g_autoptr(GBytes) frame = me_rpc_frame_encode(msg, ME_RPC_MAX_OUTBOUND, &error);
+	g_autoptr(JsonNode) scalar = parse("1");
+	g_autoptr(JsonNode) big = NULL;
+	g_autoptr(JsonNode) bad = NULL;
+	g_autoptr(GBytes) none = NULL;
+	gsize len = 0;
+	const guint8 *data;
+	guint32 n;
+
+	g_assert_no_error(error);
+	data = g_bytes_get_data(frame, &len);
+	memcpy(&n, data, 4);
+	g_assert_cmpuint(n, ==, len - 4);
+	/* native byte order: little-endian here, as Thunderbird reads it on x86-64 */
+	if (G_BYTE_ORDER == G_LITTLE_ENDIAN)
+		g_assert_cmpuint(data[0], ==, len - 4);
+	g_assert_cmpmem(data + 4, len - 4, "{\"a\":\"é\"}", strlen("{\"a\":\"é\"}"));
+
+	/* exactly at the limit is fine, one byte more is not */
+	none = me_rpc_frame_encode(msg, len - 4, &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&none, g_bytes_unref);
+	none = me_rpc_frame_encode(msg, len - 5, &error);
+	g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	me_test_assert_sentence(error);
+	g_assert_null(none);
+	g_clear_error(&error);
+
+	none = me_rpc_frame_encode(scalar, ME_RPC_MAX_OUTBOUND, &error);
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	g_clear_error(&error);
+
+	big = json_node_new(JSON_NODE_ARRAY);
+	json_node_take_array(big, json_array_new());
+	json_array_add_double_element(json_node_get_array(big), INFINITY);
+	none = me_rpc_frame_encode(big, ME_RPC_MAX_OUTBOUND, &error);
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	me_test_assert_sentence(error);
+	g_clear_error(&error);
+
+	bad = json_node_new(JSON_NODE_ARRAY);
+	json_node_take_array(bad, json_array_new());
+	json_array_add_string_element(json_node_get_array(bad), "\xc3\x28");
+	none = me_rpc_frame_encode(bad, ME_RPC_MAX_OUTBOUND, &error);
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+}
+
+static void
+test_error_table(void)
+{
+	gsize n = 0;
+	const MeRpcErrorInfo *table = me_rpc_error_table(&n);
+	g_autoptr(GHashTable) codes = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) io = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gone");
+	g_autoptr(GError) odd = g_error_new_literal(ME_ERROR, 999, "odd");
+	g_autoptr(JsonNode) dump = me_rpc_error_table_to_json();
+
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(g_hash_table_add(codes, GINT_TO_POINTER(table[i].code)));
+		g_assert_true(g_hash_table_add(names, (gpointer)table[i].name));
+		g_assert_true(g_regex_match_simple("^[a-z]+(-[a-z]+)*$", table[i].name, 0, 0));
+		g_assert_cmpstr(me_rpc_error_name(table[i].code), ==, table[i].name);
+		if (table[i].me_error != 0)
+			g_assert_true(table[i].code <= -32010 && table[i].code >= -32099);
+	}
+	/* every MeError value has its own code, in the application range */
+	for (gint code = ME_ERROR_FAILED; code <= ME_ERROR_BUSY; code++) {
+		g_autoptr(GError) error = g_error_new_literal(ME_ERROR, code, "x");
+		gint rpc = me_rpc_error_code_from_gerror(error);
+		g_assert_true(rpc <= -32010 && rpc >= -32099);
+		g_assert_nonnull(me_rpc_error_name(rpc));
+		if (code != ME_ERROR_FAILED)
+			g_assert_cmpint(rpc, !=, -32010);
+	}
+	g_assert_cmpuint(n, ==, 8 + ME_ERROR_BUSY);
+	g_assert_cmpstr(me_rpc_error_name(me_rpc_error_code_from_gerror(io)), ==, "not-found");
+	g_assert_cmpint(me_rpc_error_code_from_gerror(odd), ==, -32010);
+	g_assert_null(me_rpc_error_name(-31999));
+	g_assert_cmpuint(json_array_get_length(json_node_get_array(dump)), ==, n);
+}
+
+/* ---- hello */
+
+static void
+test_hello_required(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+
+	start(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	assert_error(a1, 1, ME_RPC_ERROR_HELLO_REQUIRED);
+	/* unknown methods too: hello comes before everything */
+	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"no.such\"}");
+	assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
+	/* a notification before hello is dropped without an answer */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}");
+	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 0);
+	hello(fx);
+	assert_no_answer(fx);
+}
+
+static void
+test_hello_negotiate(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autoptr(JsonNode) expected = parse("[\"blob\",\"fail\",\"hello\",\"hold\",\"nan\",\"ping\"]");
+	g_autoptr(JsonNode) events = parse("[\"progress\"]");
+	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
+	JsonObject *result;
+
+	start(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\","
+		      "\"params\":{\"protocol\":[3,1,2],\"client\":\"mailenroll-ext/0.1\",\"extra\":true}}");
+	result = assert_result(a1, 1);
+	g_assert_cmpint(json_object_get_int_member(result, "protocol"), ==, 1);
+	g_assert_cmpstr(json_object_get_string_member(result, "helper"), ==, helper);
+	g_assert_true(json_node_equal(json_object_get_member(result, "methods"), expected));
+	g_assert_true(json_node_equal(json_object_get_member(result, "events"), events));
+	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 1);
+	g_assert_cmpstr(me_rpc_server_get_client(fx->server), ==, "mailenroll-ext/0.1");
+
+	/* a second hello is idempotent */
+	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\","
+		      "\"params\":{\"protocol\":[3,1,2],\"client\":\"mailenroll-ext/0.1\",\"extra\":true}}");
+	g_assert_true(json_node_equal(a1, a2));
+}
+
+static void
+test_hello_unsupported(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autoptr(JsonNode) a3 = NULL;
+	g_autoptr(JsonNode) supported = parse("[1]");
+	JsonObject *err_data;
+
+	start(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":[0,2,99],\"client\":\"x/9\"}}");
+	err_data = assert_error(a1, 1, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
+	g_assert_true(json_node_equal(json_object_get_member(err_data, "supported"), supported));
+	/* still no hello */
+	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
+	assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
+	hello(fx);
+	/* a failed hello later keeps the version agreed before */
+	a3 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"hello\",\"params\":{\"protocol\":[2],\"client\":\"x/9\"}}");
+	assert_error(a3, 3, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
+	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 1);
+}
+
+static void
+test_hello_invalid_params(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GString) many = g_string_new("[1");
+	g_autofree gchar *long_client = g_strnfill(257, 'c');
+	g_autofree gchar *p_many = NULL;
+	g_autofree gchar *p_long = NULL;
+	const gchar *params[] = {
+	    NULL,
+	    "[]",
+	    "[1]",
+	    "{}",
+	    "{\"protocol\":1,\"client\":\"x/1\"}",
+	    "{\"protocol\":\"1\",\"client\":\"x/1\"}",
+	    "{\"protocol\":[],\"client\":\"x/1\"}",
+	    "{\"protocol\":[\"1\"],\"client\":\"x/1\"}",
+	    "{\"protocol\":[1.0],\"client\":\"x/1\"}",
+	    "{\"protocol\":[1]}",
+	    "{\"protocol\":[1],\"client\":\"\"}",
+	    "{\"protocol\":[1],\"client\":7}",
+	    "{\"protocol\":[1],\"client\":null}",
+	};
+
+	for (guint i = 0; i < 32; i++)
+		g_string_append(many, ",1");
+	g_string_append(many, "]");
+	p_many = g_strdup_printf("{\"protocol\":%s,\"client\":\"x/1\"}", many->str);
+	p_long = g_strdup_printf("{\"protocol\":[1],\"client\":\"%s\"}", long_client);
+	start(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(params) + 2; i++) {
+		const gchar *p = i < G_N_ELEMENTS(params) ? params[i] : (i == G_N_ELEMENTS(params) ? p_many : p_long);
+		g_autofree gchar *req = NULL;
+		g_autoptr(JsonNode) answer = NULL;
+		if (p == NULL)
+			req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"hello\"}", i);
+		else
+			req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"hello\",\"params\":%s}", i, p);
+		answer = call(fx, req);
+		assert_error(answer, i, ME_RPC_ERROR_INVALID_PARAMS);
+	}
+	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 0);
+}
+
+/* ---- requests */
+
+static void
+test_method_not_found(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autofree gchar *long_name = g_strnfill(ME_RPC_METHOD_MAX + 1, 'm');
+	g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"%s\"}", long_name);
+	JsonObject *d;
+
+	start_hello(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"enroll\"}");
+	d = assert_error(a1, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	g_assert_cmpstr(json_object_get_string_member(d, "method"), ==, "enroll");
+	a2 = call(fx, req);
+	d = assert_error(a2, 2, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	g_assert_false(json_object_has_member(d, "method"));
+	/* a notification of an unknown method is dropped */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"method\":\"enroll\"}");
+	assert_no_answer(fx);
+}
+
+/* 257 bytes: one more than ME_RPC_ID_MAX */
+#define LONG_ID                                                                                                        \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"             \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"             \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"
+
+static void
+test_invalid_request(Fixture *fx, gconstpointer data)
+{
+	const struct {
+		const gchar *json;
+		gint64 id; /* -1: null */
+		const gchar *member;
+	} cases[] = {
+	    {"{\"id\":1,\"method\":\"ping\"}", 1, "jsonrpc"},
+	    {"{\"jsonrpc\":\"1.0\",\"id\":2,\"method\":\"ping\"}", 2, "jsonrpc"},
+	    {"{\"jsonrpc\":2.0,\"id\":3,\"method\":\"ping\"}", 3, "jsonrpc"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":4}", 4, "method"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":5}", 5, "method"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"\"}", 6, "method"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"params\":\"x\"}", 7, "params"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\",\"params\":3}", 8, "params"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"ping\"}", -1, "id"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"ping\"}", -1, "id"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}", -1, "id"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":\"" LONG_ID "\",\"method\":\"ping\"}", -1, "id"},
+	    {"42", -1, NULL},
+	    {"\"ping\"", -1, NULL},
+	    {"null", -1, NULL},
+	};
+
+	G_STATIC_ASSERT(sizeof(LONG_ID) - 1 == ME_RPC_ID_MAX + 1);
+	start_hello(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(JsonNode) answer = call(fx, cases[i].json);
+		JsonObject *d = assert_error(answer, cases[i].id, ME_RPC_ERROR_INVALID_REQUEST);
+		g_assert_cmpstr(json_object_get_string_member_with_default(d, "member", NULL), ==, cases[i].member);
+	}
+	assert_no_answer(fx);
+}
+
+static void
+test_ids(Fixture *fx, gconstpointer data)
+{
+	const gchar *ids[] = {"\"a\"", "\"\"", "-7", "1.5", "null", "9007199254740993", "\"é\\u0000x\""};
+
+	start_hello(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", ids[i]);
+		g_autoptr(JsonNode) sent = parse(ids[i]);
+		g_autoptr(JsonNode) answer = call(fx, req);
+		g_assert_true(json_node_equal(json_object_get_member(obj(answer), "id"), sent));
+		g_assert_true(json_object_has_member(obj(answer), "result"));
+	}
+}
+
+static void
+test_params_passed(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autoptr(JsonNode) p1 = parse("{\"x\":[1,{\"y\":null}],\"é\":\"ü\"}");
+	g_autoptr(JsonNode) p2 = parse("[true,false]");
+
+	start_hello(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":[1,{\"y\":null}],\"é\":\"ü\"}}");
+	g_assert_true(json_node_equal(json_object_get_member(assert_result(a1, 1), "params"), p1));
+	a2 = call(fx, "{\"method\":\"ping\",\"params\":[true,false],\"id\":2,\"jsonrpc\":\"2.0\"}");
+	g_assert_true(json_node_equal(json_object_get_member(assert_result(a2, 2), "params"), p2));
+}
+
+static void
+test_application_errors(Fixture *fx, gconstpointer data)
+{
+	gsize n = 0;
+	const MeRpcErrorInfo *table = me_rpc_error_table(&n);
+	g_autoptr(JsonNode) a_problem = NULL;
+	g_autoptr(JsonNode) a_io = NULL;
+	g_autoptr(JsonNode) expected = parse("{\"type\":\"urn:ietf:params:acme:error:rateLimited\",\"detail\":"
+					     "\"too many new orders\",\"status\":429,\"subproblems\":[{\"type\":"
+					     "\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":\"no\","
+					     "\"identifier\":{\"type\":\"email\",\"value\":\"alice@example.org\"}}]}");
+	JsonObject *d;
+
+	start_hello(fx);
+	/* every MeError value reaches the wire with the code and name of its row */
+	for (gsize i = 0; i < n; i++) {
+		g_autofree gchar *req = NULL;
+		g_autoptr(JsonNode) answer = NULL;
+		if (table[i].me_error == 0)
+			continue;
+		req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"fail\",\"params\":[%d]}", table[i].me_error,
+				      table[i].me_error);
+		answer = call(fx, req);
+		d = assert_error(answer, table[i].me_error, table[i].code);
+		g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, table[i].name);
+		g_assert_false(json_object_has_member(d, "problem"));
+	}
+	/* the ACME problem and Retry-After travel in data */
+	a_problem = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"fail\",\"params\":[0,true]}");
+	d = assert_error(a_problem, 100, -32023);
+	g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, "rate-limited");
+	g_assert_true(json_node_equal(json_object_get_member(d, "problem"), expected));
+	g_assert_cmpint(json_object_get_int_member(d, "retryAfter"), ==, 3600);
+	/* another domain is converted first */
+	a_io = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":101,\"method\":\"fail\",\"params\":[0]}");
+	d = assert_error(a_io, 101, -32019);
+	g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, "not-found");
+}
+
+static void
+test_async_completion(Fixture *fx, gconstpointer data)
+{
+	start_hello(fx);
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hold\"}");
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"hold\"}");
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"method\":\"hold\"}");
+	while (fx->held->len < 3)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_true(me_rpc_call_is_notification(g_ptr_array_index(fx->held, 2)));
+	g_assert_cmpstr(me_rpc_call_get_method(g_ptr_array_index(fx->held, 0)), ==, "hold");
+	/* answered in the order they complete: 2 first */
+	me_rpc_call_return(g_ptr_array_index(fx->held, 1), json_node_init_string(json_node_alloc(), "two"));
+	{
+		g_autoptr(JsonNode) answer = recv_node(fx);
+		g_assert_cmpint(json_object_get_int_member(obj(answer), "id"), ==, 2);
+		g_assert_cmpstr(json_object_get_string_member(obj(answer), "result"), ==, "two");
+	}
+	me_rpc_call_return_error_literal(g_ptr_array_index(fx->held, 0), ME_RPC_ERROR_INTERNAL,
+					 "The test made this error on purpose; ignore it.");
+	{
+		g_autoptr(JsonNode) answer = recv_node(fx);
+		assert_error(answer, 1, ME_RPC_ERROR_INTERNAL);
+	}
+	me_rpc_call_return(g_ptr_array_index(fx->held, 2), NULL);
+	g_ptr_array_set_size(fx->held, 0);
+	assert_no_answer(fx);
+}
+
+/* more calls waiting than the server allows: it stops reading, and goes on when they end */
+static void
+test_backpressure(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GString) burst = g_string_new(NULL);
+	const guint total = 1100;
+	guint answered = 0;
+
+	start_hello(fx);
+	for (guint i = 0; i < total; i++) {
+		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"hold\"}", i);
+		guint32 len = (guint32)strlen(req);
+		g_string_append_len(burst, (const gchar *)&len, 4);
+		g_string_append(burst, req);
+	}
+	send_raw(fx, burst->str, burst->len);
+	for (guint i = 0; i < 200; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx->held->len, ==, 1024);
+	while (answered < total) {
+		guint n = fx->held->len;
+		release_held(fx);
+		for (guint i = 0; i < n; i++) {
+			g_autoptr(JsonNode) answer = recv_node(fx);
+			g_assert_cmpint(json_object_get_int_member(obj(answer), "id"), ==, answered);
+			answered++;
+		}
+		while (answered < total && fx->held->len == 0)
+			g_main_context_iteration(NULL, TRUE);
+	}
+}
+
+/* ---- malformed input */
+
+static void
+test_parse_errors_keep_going(Fixture *fx, gconstpointer data)
+{
+	const gchar *bodies[] = {"{", "{\"jsonrpc\":\"2.0\",", "nul", "[1,]", "{\"a\" 1}", "\x7f\x01", " "};
+	g_autoptr(JsonNode) a_utf8 = NULL;
+	g_autoptr(JsonNode) a_nul = NULL;
+	g_autoptr(JsonNode) a_zero = NULL;
+	guint32 zero = 0;
+	JsonObject *d;
+
+	start_hello(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		g_autoptr(JsonNode) answer = NULL;
+		send_frame(fx, bodies[i]);
+		answer = recv_node(fx);
+		assert_error(answer, -1, ME_RPC_ERROR_PARSE);
+	}
+	/* invalid UTF-8, and a NUL byte inside otherwise good JSON */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xc3\x28ng\"}");
+	a_utf8 = recv_node(fx);
+	d = assert_error(a_utf8, -1, ME_RPC_ERROR_PARSE);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "invalid-utf8");
+	send_frame_len(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\0", 41);
+	a_nul = recv_node(fx);
+	d = assert_error(a_nul, -1, ME_RPC_ERROR_PARSE);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "invalid-utf8");
+	/* a zero-length frame */
+	send_raw(fx, &zero, 4);
+	a_zero = recv_node(fx);
+	d = assert_error(a_zero, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "empty-frame");
+	assert_no_answer(fx);
+	g_assert_cmpuint(fx->closed_count, ==, 0);
+}
+
+static void
+test_limits_depth_and_size(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GString) deep = g_string_new(NULL);
+	g_autoptr(GString) ok_deep = g_string_new("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\",\"params\":");
+	g_autoptr(GString) wide = g_string_new("[");
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autoptr(JsonNode) a3 = NULL;
+	JsonObject *d;
+
+	/* json-glib recurses once per level: 30,000 levels must never reach it */
+	for (guint i = 0; i < 30000; i++)
+		g_string_append_c(deep, '[');
+	for (guint i = 0; i < 30000; i++)
+		g_string_append_c(deep, ']');
+	/* brackets inside strings do not count */
+	for (guint i = 0; i < ME_RPC_MAX_DEPTH - 1; i++)
+		g_string_append(ok_deep, "[\"[[[[\\\"{{\",");
+	g_string_append_c(ok_deep, '0');
+	for (guint i = 0; i < ME_RPC_MAX_DEPTH - 1; i++)
+		g_string_append_c(ok_deep, ']');
+	g_string_append_c(ok_deep, '}');
+	/* 100,001 values */
+	for (guint i = 0; i < 100001; i++)
+		g_string_append(wide, i == 0 ? "0" : ",0");
+	g_string_append_c(wide, ']');
+
+	start_hello(fx);
+	a1 = call(fx, deep->str);
+	d = assert_error(a1, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "too-deep");
+	a2 = call(fx, ok_deep->str);
+	assert_result(a2, 5);
+	a3 = call(fx, wide->str);
+	d = assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "too-complex");
+	assert_no_answer(fx);
+}
+
+static void
+test_frame_oversized(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) answer = NULL;
+	guint32 len = TEST_MAX_INBOUND + 1;
+	JsonObject *d;
+
+	start_hello(fx);
+	send_raw(fx, &len, 4);
+	send_raw(fx, "{\"jsonrpc\"", 10);
+	answer = recv_node(fx);
+	d = assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "frame-too-large");
+	g_assert_cmpint(json_object_get_int_member(d, "length"), ==, TEST_MAX_INBOUND + 1);
+	g_assert_cmpint(json_object_get_int_member(d, "limit"), ==, TEST_MAX_INBOUND);
+	g_assert_true(wait_for(fx, is_closed, WAIT_MS));
+	g_assert_cmpuint(fx->closed_count, ==, 1);
+	g_assert_error(fx->closed_error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	me_test_assert_sentence(fx->closed_error);
+	g_assert_true(me_rpc_server_is_closed(fx->server));
+	/* nothing more is read or answered */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	for (guint i = 0; i < 50; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx->rx->len, ==, 0);
+}
+
+/* exactly at the cap is still read */
+static void
+test_frame_at_cap(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GString) req = g_string_new("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"pad\":\"");
+	g_autoptr(JsonNode) answer = NULL;
+
+	while (req->len < TEST_MAX_INBOUND - 3)
+		g_string_append_c(req, 'p');
+	g_string_append(req, "\"}}");
+	g_assert_cmpuint(req->len, ==, TEST_MAX_INBOUND);
+	start_hello(fx);
+	answer = call(fx, req->str);
+	assert_result(answer, 1);
+}
+
+static void
+test_eof_clean(Fixture *fx, gconstpointer data)
+{
+	start_hello(fx);
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	g_assert_cmpint(shutdown(fx->fds[1], SHUT_WR), ==, 0);
+	g_assert_true(wait_for(fx, is_closed, WAIT_MS));
+	g_assert_no_error(fx->closed_error);
+	/* what came before the end is still answered */
+	{
+		g_autoptr(JsonNode) answer = recv_node(fx);
+		assert_result(answer, 1);
+	}
+}
+
+static void
+run_truncated(Fixture *fx, const void *data, gsize len)
+{
+	start_hello(fx);
+	send_raw(fx, data, len);
+	g_assert_cmpint(shutdown(fx->fds[1], SHUT_WR), ==, 0);
+	g_assert_true(wait_for(fx, is_closed, WAIT_MS));
+	g_assert_cmpuint(fx->closed_count, ==, 1);
+	g_assert_error(fx->closed_error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	me_test_assert_sentence(fx->closed_error);
+}
+
+static void
+test_truncated_header(Fixture *fx, gconstpointer data)
+{
+	run_truncated(fx, "\x10\x00", 2);
+}
+
+static void
+test_truncated_body(Fixture *fx, gconstpointer data)
+{
+	run_truncated(fx, "\x30\x00\x00\x00{\"jsonrpc\":", 15);
+}
+
+/* frames that arrive one byte at a time, as a slow pipe may deliver them */
+static void
+test_one_byte_reads(Fixture *fx, gconstpointer data)
+{
+	const gchar *reqs[] = {
+	    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"slow/1\"}}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+	};
+	g_autoptr(GString) wire = g_string_new(NULL);
+
+	start(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(reqs); i++) {
+		guint32 len = (guint32)strlen(reqs[i]);
+		g_string_append_len(wire, (const gchar *)&len, 4);
+		g_string_append(wire, reqs[i]);
+	}
+	for (gsize i = 0; i < wire->len; i++) {
+		send_raw(fx, wire->str + i, 1);
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+	}
+	for (gint64 id = 0; id < 2; id++) {
+		g_autoptr(JsonNode) answer = recv_node(fx);
+		assert_result(answer, id);
+	}
+}
+
+/* ---- batches */
+
+static void
+test_batch(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autoptr(JsonNode) a3 = NULL;
+	g_autoptr(GString) big = g_string_new("[");
+	JsonArray *array;
+
+	start_hello(fx);
+	/* the JSON-RPC 2.0 specification's own example, adapted */
+	a1 = call(fx, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},"
+		      "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"},"
+		      "{\"foo\":\"boo\"},"
+		      "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"foo.get\"},"
+		      "1,"
+		      "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":[9]}]");
+	g_assert_true(JSON_NODE_HOLDS_ARRAY(a1));
+	array = json_node_get_array(a1);
+	g_assert_cmpuint(json_array_get_length(array), ==, 5);
+	assert_result(json_array_get_element(array, 0), 1);
+	assert_error(json_array_get_element(array, 1), -1, ME_RPC_ERROR_INVALID_REQUEST);
+	assert_error(json_array_get_element(array, 2), 5, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	assert_error(json_array_get_element(array, 3), -1, ME_RPC_ERROR_INVALID_REQUEST);
+	assert_result(json_array_get_element(array, 4), 9);
+
+	/* [1,2,3] gives three errors */
+	a2 = call(fx, "[1,2,3]");
+	g_assert_cmpuint(json_array_get_length(json_node_get_array(a2)), ==, 3);
+
+	/* only notifications: nothing at all */
+	send_frame(fx, "[{\"jsonrpc\":\"2.0\",\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"method\":\"nope\"}]");
+	assert_no_answer(fx);
+
+	/* empty, and too large */
+	a3 = call(fx, "[]");
+	g_assert_cmpstr(json_object_get_string_member(assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST), "reason"), ==,
+			"empty-batch");
+	for (guint i = 0; i <= ME_RPC_MAX_BATCH; i++)
+		g_string_append_printf(big, "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i > 0 ? "," : "", i);
+	g_string_append_c(big, ']');
+	{
+		g_autoptr(JsonNode) answer = call(fx, big->str);
+		JsonObject *d = assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
+		g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "batch-too-large");
+	}
+}
+
+/* a batch waits for its slowest call and keeps the order of the batch */
+static void
+test_batch_async(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) answer = NULL;
+	JsonArray *array;
+
+	start_hello(fx);
+	send_frame(fx, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hold\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"},"
+		       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"hold\"}]");
+	while (fx->held->len < 2)
+		g_main_context_iteration(NULL, TRUE);
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx->rx->len, ==, 0);
+	me_rpc_call_return(g_ptr_array_index(fx->held, 1), json_node_init_int(json_node_alloc(), 30));
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx->rx->len, ==, 0);
+	me_rpc_call_return(g_ptr_array_index(fx->held, 0), json_node_init_int(json_node_alloc(), 10));
+	g_ptr_array_set_size(fx->held, 0);
+	answer = recv_node(fx);
+	array = json_node_get_array(answer);
+	g_assert_cmpuint(json_array_get_length(array), ==, 3);
+	for (guint i = 0; i < 3; i++)
+		g_assert_cmpint(json_object_get_int_member(obj(json_array_get_element(array, i)), "id"), ==, i + 1);
+	g_assert_cmpint(json_object_get_int_member(obj(json_array_get_element(array, 2)), "result"), ==, 30);
+}
+
+/* a batch whose answers together pass 1 MiB: the largest become response-too-large */
+static void
+test_batch_too_large_answer(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) answer = NULL;
+	gsize len = 0;
+	g_autofree gchar *text = NULL;
+	JsonArray *array;
+
+	start_hello(fx);
+	send_frame(fx, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[600000]},"
+		       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"blob\",\"params\":[500000]},"
+		       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"blob\",\"params\":[10]}]");
+	text = recv_text(fx, &len);
+	g_assert_cmpuint(len, <=, ME_RPC_MAX_OUTBOUND);
+	answer = parse(text);
+	array = json_node_get_array(answer);
+	g_assert_cmpuint(json_array_get_length(array), ==, 3);
+	assert_error(json_array_get_element(array, 0), 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	assert_result(json_array_get_element(array, 1), 2);
+	g_assert_cmpuint(strlen(json_object_get_string_member(obj(json_array_get_element(array, 1)), "result")), ==,
+			 500000);
+	g_assert_cmpstr(json_object_get_string_member(obj(json_array_get_element(array, 2)), "result"), ==, "bbbbbbbbbb");
+}
+
+/* ---- the outbound limit */
+
+static void
+test_outbound_limit(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) small = NULL;
+	g_autoptr(JsonNode) at_limit = NULL;
+	g_autoptr(JsonNode) over = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *req = NULL;
+	gsize len = 0;
+	gsize overhead;
+	JsonObject *d;
+
+	start_hello(fx);
+	/* the answer's size without its string: {"jsonrpc":"2.0","id":1,"result":""} */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[0]}");
+	text = recv_text(fx, &len);
+	overhead = len;
+	g_clear_pointer(&text, g_free);
+
+	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[%" G_GSIZE_FORMAT "]}",
+			      ME_RPC_MAX_OUTBOUND - overhead);
+	send_frame(fx, req);
+	text = recv_text(fx, &len);
+	g_assert_cmpuint(len, ==, ME_RPC_MAX_OUTBOUND);
+	at_limit = parse(text);
+	assert_result(at_limit, 1);
+	g_clear_pointer(&req, g_free);
+
+	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[%" G_GSIZE_FORMAT "]}",
+			      ME_RPC_MAX_OUTBOUND - overhead + 1);
+	over = call(fx, req);
+	d = assert_error(over, 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	g_assert_cmpint(json_object_get_int_member(d, "size"), ==, ME_RPC_MAX_OUTBOUND + 1);
+	g_assert_cmpint(json_object_get_int_member(d, "limit"), ==, ME_RPC_MAX_OUTBOUND);
+	small = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
+	assert_result(small, 2);
+}
+
+/* answers JSON cannot carry become internal-error instead of a broken frame */
+static void
+test_unsendable_answer(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+
+	start_hello(fx);
+	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[4,true]}");
+	assert_error(a1, 1, ME_RPC_ERROR_INTERNAL);
+	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nan\"}");
+	assert_error(a2, 2, ME_RPC_ERROR_INTERNAL);
+}
+
+/* ---- from the helper to the extension */
+
+static void
+test_notify(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) params = parse("{\"step\":\"order\",\"percent\":40}");
+	g_autoptr(JsonNode) note = NULL;
+	g_autoptr(JsonNode) huge = json_node_new(JSON_NODE_OBJECT);
+	g_autofree gchar *blob = g_strnfill(ME_RPC_MAX_OUTBOUND, 'h');
+
+	start_hello(fx);
+	g_assert_true(me_rpc_server_notify(fx->server, "progress", params, &error));
+	g_assert_no_error(error);
+	note = recv_node(fx);
+	g_assert_false(json_object_has_member(obj(note), "id"));
+	g_assert_cmpstr(json_object_get_string_member(obj(note), "jsonrpc"), ==, "2.0");
+	g_assert_cmpstr(json_object_get_string_member(obj(note), "method"), ==, "progress");
+	g_assert_true(json_node_equal(json_object_get_member(obj(note), "params"), params));
+
+	/* over 1 MiB: refused, nothing written */
+	json_node_take_object(huge, json_object_new());
+	json_object_set_string_member(json_node_get_object(huge), "blob", blob);
+	g_assert_false(me_rpc_server_notify(fx->server, "progress", huge, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	me_test_assert_sentence(error);
+	assert_no_answer(fx);
+}
+
+typedef struct {
+	JsonNode *result;
+	GError *error;
+	gboolean done;
+} RequestResult;
+
+static void
+request_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	RequestResult *r = user_data;
+	r->result = me_rpc_server_request_finish(ME_RPC_SERVER(source), res, &r->error);
+	r->done = TRUE;
+}
+
+static gboolean
+request_done(RequestResult *r)
+{
+	gboolean expired = FALSE;
+	guint id = g_timeout_add(WAIT_MS, timeout_cb, &expired);
+	while (!r->done && !expired)
+		g_main_context_iteration(NULL, TRUE);
+	if (!expired)
+		g_source_remove(id);
+	return r->done;
+}
+
+static void
+request_result_clear(RequestResult *r)
+{
+	g_clear_pointer(&r->result, json_node_unref);
+	g_clear_error(&r->error);
+	r->done = FALSE;
+}
+
+static void
+test_request_round_trip(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) params = parse("{\"ca\":\"Test CA\",\"mailbox\":\"alice@example.org\"}");
+	g_autoptr(JsonNode) req = NULL;
+	g_autoptr(JsonNode) req2 = NULL;
+	g_autoptr(JsonNode) expected = parse("{\"approved\":true}");
+	g_autofree gchar *answer = NULL;
+	RequestResult r = {0};
+	const gchar *id;
+
+	start_hello(fx);
+	me_rpc_server_request(fx->server, "prompt", params, NULL, request_cb, &r);
+	req = recv_node(fx);
+	id = json_object_get_string_member(obj(req), "id");
+	g_assert_cmpstr(id, ==, "me-1");
+	g_assert_cmpstr(json_object_get_string_member(obj(req), "method"), ==, "prompt");
+	g_assert_true(json_node_equal(json_object_get_member(obj(req), "params"), params));
+
+	/* answers with ids of no waiting request are ignored */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":\"me-77\",\"result\":{\"approved\":false}}");
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"approved\":false}}");
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"x\"}}");
+	assert_no_answer(fx);
+	g_assert_false(r.done);
+
+	/* the right one, inside a batch with a request */
+	answer = g_strdup_printf("[{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"approved\":true}},"
+				 "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}]",
+				 id);
+	{
+		g_autoptr(JsonNode) batch_answer = call(fx, answer);
+		g_assert_cmpuint(json_array_get_length(json_node_get_array(batch_answer)), ==, 1);
+	}
+	g_assert_true(request_done(&r));
+	g_assert_no_error(r.error);
+	g_assert_true(json_node_equal(r.result, expected));
+	request_result_clear(&r);
+
+	/* an error answer maps back through the table */
+	me_rpc_server_request(fx->server, "prompt", NULL, NULL, request_cb, &r);
+	req2 = recv_node(fx);
+	g_assert_cmpstr(json_object_get_string_member(obj(req2), "id"), ==, "me-2");
+	g_assert_false(json_object_has_member(obj(req2), "params"));
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":\"me-2\",\"error\":{\"code\":-32035,\"message\":\"The keyring is locked; unlock it.\"}}");
+	g_assert_true(request_done(&r));
+	g_assert_error(r.error, ME_ERROR, ME_ERROR_LOCKED);
+	g_assert_cmpstr(r.error->message, ==, "The keyring is locked; unlock it.");
+	request_result_clear(&r);
+}
+
+static void
+test_request_errors(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GCancellable) cancellable = g_cancellable_new();
+	g_autoptr(JsonNode) huge = json_node_new(JSON_NODE_ARRAY);
+	g_autofree gchar *blob = g_strnfill(ME_RPC_MAX_OUTBOUND, 'h');
+	RequestResult r = {0};
+	const struct {
+		const gchar *answer;
+		gint code;
+	} answers[] = {
+	    {"{\"jsonrpc\":\"2.0\",\"id\":\"@ID@\",\"error\":{\"code\":-32601,\"message\":\"No such method.\"}}",
+	     ME_ERROR_NOT_SUPPORTED},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":\"@ID@\",\"error\":{\"code\":1,\"message\":\"\"}}", ME_ERROR_FAILED},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":\"@ID@\",\"error\":\"no\"}", ME_ERROR_INVALID_DATA},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":\"@ID@\",\"result\":1,\"error\":{\"code\":1,\"message\":\"x\"}}",
+	     ME_ERROR_INVALID_DATA},
+	};
+	guint next = 0;
+
+	start_hello(fx);
+	for (guint i = 0; i < G_N_ELEMENTS(answers); i++) {
+		g_autoptr(JsonNode) req = NULL;
+		g_autofree gchar *text = NULL;
+		me_rpc_server_request(fx->server, "prompt", NULL, NULL, request_cb, &r);
+		req = recv_node(fx);
+		next++;
+		text = g_strdup_printf("\"me-%u\"", next);
+		{
+			g_autoptr(GString) answer = g_string_new(answers[i].answer);
+			g_string_replace(answer, "\"@ID@\"", text, 0);
+			send_frame(fx, answer->str);
+		}
+		g_assert_true(request_done(&r));
+		g_assert_error(r.error, ME_ERROR, answers[i].code);
+		me_test_assert_sentence(r.error);
+		request_result_clear(&r);
+	}
+
+	/* cancelled: the caller hears at once, the late answer is ignored */
+	me_rpc_server_request(fx->server, "prompt", NULL, cancellable, request_cb, &r);
+	{
+		g_autoptr(JsonNode) req = recv_node(fx);
+		g_autofree gchar *late = NULL;
+		next++;
+		g_cancellable_cancel(cancellable);
+		g_assert_true(request_done(&r));
+		g_assert_error(r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+		request_result_clear(&r);
+		late = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"me-%u\",\"result\":true}", next);
+		send_frame(fx, late);
+		assert_no_answer(fx);
+	}
+
+	/* over 1 MiB: not sent */
+	json_node_take_array(huge, json_array_new());
+	json_array_add_string_element(json_node_get_array(huge), blob);
+	me_rpc_server_request(fx->server, "prompt", huge, NULL, request_cb, &r);
+	g_assert_true(request_done(&r));
+	g_assert_error(r.error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	request_result_clear(&r);
+	assert_no_answer(fx);
+
+	/* the connection ends while one waits */
+	me_rpc_server_request(fx->server, "prompt", NULL, NULL, request_cb, &r);
+	{
+		g_autoptr(JsonNode) req = recv_node(fx);
+	}
+	g_assert_cmpint(shutdown(fx->fds[1], SHUT_WR), ==, 0);
+	g_assert_true(request_done(&r));
+	g_assert_error(r.error, ME_ERROR, ME_ERROR_FAILED);
+	me_test_assert_sentence(r.error);
+	request_result_clear(&r);
+	g_assert_cmpuint(fx->closed_count, ==, 1);
+	g_assert_no_error(fx->closed_error);
+
+	/* and after the end */
+	me_rpc_server_request(fx->server, "prompt", NULL, NULL, request_cb, &r);
+	g_assert_true(request_done(&r));
+	g_assert_error(r.error, ME_ERROR, ME_ERROR_FAILED);
+	request_result_clear(&r);
+}
+
+/* ---- throughput and robustness */
+
+static void
+test_pipelined(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GString) burst = g_string_new(NULL);
+
+	start_hello(fx);
+	for (guint i = 0; i < 1000; i++) {
+		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i);
+		guint32 len = (guint32)strlen(req);
+		g_string_append_len(burst, (const gchar *)&len, 4);
+		g_string_append(burst, req);
+	}
+	send_raw(fx, burst->str, burst->len);
+	for (gint64 i = 0; i < 1000; i++) {
+		g_autoptr(JsonNode) answer = recv_node(fx);
+		assert_result(answer, i);
+	}
+}
+
+static gchar *
+random_body(GRand *rand, gsize *len)
+{
+	const gchar *seeds[] = {
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":[1,2,{\"b\":null}]}}",
+	    "[{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"f/1\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}]",
+	    "{\"jsonrpc\":\"2.0\",\"id\":\"me-1\",\"result\":{\"approved\":true}}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"fail\",\"params\":[5]}",
+	};
+	guint kind = g_rand_int_range(rand, 0, 3);
+	gchar *body;
+
+	if (kind == 0) {
+		/* bytes of any value */
+		*len = (gsize)g_rand_int_range(rand, 1, 300);
+		body = g_malloc(*len);
+		for (gsize i = 0; i < *len; i++)
+			body[i] = (gchar)g_rand_int_range(rand, 0, 256);
+		return body;
+	}
+	/* a valid message with a few bytes changed, cut or repeated */
+	body = g_strdup(seeds[g_rand_int_range(rand, 0, G_N_ELEMENTS(seeds))]);
+	*len = strlen(body);
+	for (gint i = g_rand_int_range(rand, 1, 5); i > 0; i--) {
+		gsize at = (gsize)g_rand_int_range(rand, 0, (gint32)*len);
+		if (kind == 1)
+			body[at] = "{}[]\",:0\\ \x80\xff"[g_rand_int_range(rand, 0, 13)];
+		else
+			*len = MAX(at, 1);
+	}
+	return body;
+}
+
+static void
+test_fuzz_frames(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(20261130);
+
+	start(fx);
+	for (guint i = 0; i < 400; i++) {
+		gsize len = 0;
+		g_autofree gchar *body = random_body(rand, &len);
+		send_frame_len(fx, body, len);
+		/* every answer is a JSON object or array within the limit (recv_text checks) */
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		while (have_frame(fx) && fx->rx->len > 0) {
+			g_autofree gchar *text = recv_text(fx, NULL);
+			g_autoptr(JsonNode) node = parse(text);
+			g_assert_true(JSON_NODE_HOLDS_OBJECT(node) || JSON_NODE_HOLDS_ARRAY(node));
+		}
+	}
+	g_assert_cmpuint(fx->closed_count, ==, 0);
+	hello(fx);
+	/* collect any answer still on the way, then prove the server still answers */
+	assert_no_answer(fx);
+}
+
+/* ---- flush and close */
+
+static void
+flush_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gboolean *flushed = user_data;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(me_rpc_server_flush_finish(ME_RPC_SERVER(source), res, &error));
+	g_assert_no_error(error);
+	*flushed = TRUE;
+}
+
+static void
+test_flush_and_close(Fixture *fx, gconstpointer data)
+{
+	gboolean flushed = FALSE;
+	g_autoptr(JsonNode) answer = NULL;
+
+	start_hello(fx);
+	me_rpc_server_flush(fx->server, flush_cb, &flushed);
+	while (!flushed)
+		g_main_context_iteration(NULL, TRUE);
+	/* a large answer is queued; flush waits for all of it */
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[900000]}");
+	flushed = FALSE;
+	me_rpc_server_close(fx->server);
+	g_assert_cmpuint(fx->closed_count, ==, 1);
+	g_assert_no_error(fx->closed_error);
+	me_rpc_server_close(fx->server);
+	g_assert_cmpuint(fx->closed_count, ==, 1);
+	me_rpc_server_flush(fx->server, flush_cb, &flushed);
+	while (!flushed)
+		g_main_context_iteration(NULL, TRUE);
+	/* the request sent before close was never read: nothing comes */
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx->rx->len, ==, 0);
+}
+
+/* the extension went away: writing fails, the server closes with an error */
+static void
+test_write_failure(Fixture *fx, gconstpointer data)
+{
+	start_hello(fx);
+	g_source_remove(fx->rx_source);
+	fx->rx_source = 0;
+	g_assert_cmpint(shutdown(fx->fds[1], SHUT_RD), ==, 0);
+	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[500000]}");
+	g_assert_true(wait_for(fx, is_closed, WAIT_MS));
+	g_assert_error(fx->closed_error, ME_ERROR, ME_ERROR_FAILED);
+	me_test_assert_sentence(fx->closed_error);
+}
+
+int
+main(int argc, char **argv)
+{
+	/* writes to a closed socket must fail with EPIPE, as they do in the helper */
+	signal(SIGPIPE, SIG_IGN);
+	g_test_init(&argc, &argv, NULL);
+
+	g_test_add_func("/rpc/frame/encode", test_frame_encode);
+	g_test_add_func("/rpc/error-table", test_error_table);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/rpc/hello/required", test_hello_required);
+	ADD("/rpc/hello/negotiate", test_hello_negotiate);
+	ADD("/rpc/hello/unsupported", test_hello_unsupported);
+	ADD("/rpc/hello/invalid-params", test_hello_invalid_params);
+	ADD("/rpc/request/method-not-found", test_method_not_found);
+	ADD("/rpc/request/invalid", test_invalid_request);
+	ADD("/rpc/request/ids", test_ids);
+	ADD("/rpc/request/params", test_params_passed);
+	ADD("/rpc/request/application-errors", test_application_errors);
+	ADD("/rpc/request/async", test_async_completion);
+	ADD("/rpc/request/backpressure", test_backpressure);
+	ADD("/rpc/input/parse-errors", test_parse_errors_keep_going);
+	g_test_add("/rpc/input/depth-and-size", Fixture, NULL, fixture_setup_default_cap, test_limits_depth_and_size,
+		   fixture_teardown);
+	ADD("/rpc/input/oversized", test_frame_oversized);
+	ADD("/rpc/input/at-cap", test_frame_at_cap);
+	ADD("/rpc/input/eof", test_eof_clean);
+	ADD("/rpc/input/truncated-header", test_truncated_header);
+	ADD("/rpc/input/truncated-body", test_truncated_body);
+	ADD("/rpc/input/one-byte", test_one_byte_reads);
+	ADD("/rpc/input/fuzz", test_fuzz_frames);
+	ADD("/rpc/input/pipelined", test_pipelined);
+	ADD("/rpc/batch/mixed", test_batch);
+	ADD("/rpc/batch/async", test_batch_async);
+	ADD("/rpc/batch/too-large-answer", test_batch_too_large_answer);
+	ADD("/rpc/output/limit", test_outbound_limit);
+	ADD("/rpc/output/unsendable", test_unsendable_answer);
+	ADD("/rpc/output/write-failure", test_write_failure);
+	ADD("/rpc/output/flush-and-close", test_flush_and_close);
+	ADD("/rpc/outgoing/notify", test_notify);
+	ADD("/rpc/outgoing/request", test_request_round_trip);
+	ADD("/rpc/outgoing/request-errors", test_request_errors);
+#undef ADD
+	return g_test_run();
+}
