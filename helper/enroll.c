@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <string.h>
 
 #include "acme-client.h"
@@ -106,11 +107,25 @@ progress(MeEnroll *e, MeEnrollState step, const gchar *message)
 		e->progress(step, message, e->progress_data);
 }
 
+/* the kill tests stop the process the moment a step is saved: a kill at an exact point
+ * is a fault no real part produces on demand (tests/test-cli.c) */
+static void
+test_kill_point(MeEnrollState step)
+{
+	const gchar *at = g_getenv("MAILENROLL_TEST_KILL_AFTER");
+
+	if (at != NULL && g_strcmp0(at, me_enroll_state_to_string(step)) == 0)
+		raise(SIGKILL);
+}
+
 static gboolean
 save_step(MeEnroll *e, MeEnrollState step, GError **error)
 {
 	me_state_set_step(e->state, step);
-	return me_state_save(e->state, error);
+	if (!me_state_save(e->state, error))
+		return FALSE;
+	test_kill_point(step);
+	return TRUE;
 }
 
 /**
@@ -230,11 +245,15 @@ me_enroll_restart(MeEnroll *enroll, GError **error)
 	g_autofree gchar *keep_fp = g_strdup(fp);
 	g_autofree gchar *keep_url = g_strdup(url);
 
+	JsonArray *used = get_array(me_state_get_object(enroll->state), "used_tokens");
+	g_autoptr(JsonArray) keep_used = used != NULL ? json_array_ref(used) : json_array_new();
+
 	if (!me_state_reset(enroll->state, error))
 		return FALSE;
-	/* the account outlives the order */
+	/* the account outlives the order, and so does the memory of challenges seen */
 	me_state_set_string(enroll->state, "account_key_fp", keep_fp);
 	me_state_set_string(enroll->state, "account_url", keep_url);
+	json_object_set_array_member(me_state_get_object(enroll->state), "used_tokens", json_array_ref(keep_used));
 	return me_state_save(enroll->state, error);
 }
 
@@ -314,7 +333,7 @@ ensure_account(MeEnroll *e, GError **error)
 		 _("Setting up the account at the certificate authority…"));
 	if (e->opts->eab_kid != NULL) {
 		eab_key = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, e->opts->directory,
-						  e->opts->eab_kid, error);
+						  e->opts->eab_label != NULL ? e->opts->eab_label : e->opts->eab_kid, error);
 		if (eab_key == NULL)
 			return FALSE;
 		req.eab_mac_key = eab_key;
@@ -472,6 +491,45 @@ me_enroll_post_challenge(MeEnroll *enroll, GError **error)
 
 /* ---- the challenge mail */
 
+/* a challenge mail's token-part1 is remembered (as a hash) once a reply was composed for
+ * it: after a restart the CA's mail for the old order is still in the mailbox, and it must
+ * never be answered against the new order's challenge */
+static gchar *
+token_hash(const gchar *token_part1)
+{
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, token_part1, -1);
+}
+
+static gboolean
+token_used(MeEnroll *e, const gchar *token_part1)
+{
+	JsonArray *used = get_array(me_state_get_object(e->state), "used_tokens");
+	g_autofree gchar *hash = NULL;
+
+	if (used == NULL || token_part1 == NULL)
+		return FALSE;
+	hash = token_hash(token_part1);
+	for (guint i = 0; i < json_array_get_length(used); i++) {
+		if (g_strcmp0(json_array_get_string_element(used, i), hash) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+token_remember(MeEnroll *e, const gchar *token_part1)
+{
+	JsonObject *obj = me_state_get_object(e->state);
+	JsonArray *used = get_array(obj, "used_tokens");
+	g_autofree gchar *hash = token_hash(token_part1);
+
+	if (used == NULL) {
+		used = json_array_new();
+		json_object_set_array_member(obj, "used_tokens", used);
+	}
+	json_array_add_string_element(used, hash);
+}
+
 static void
 pending_from_state(MeEnroll *e, MePendingChallenge *pending)
 {
@@ -588,6 +646,13 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 		/* TRANSLATORS: the person already said no to this challenge mail */
 		verdict->message = g_strdup(_("You declined this challenge before; it gets no answer."));
 	}
+	if (verdict->answerable && step == ME_ENROLL_STATE_WAITING_CHALLENGE && token_used(enroll, verdict->token_part1)) {
+		verdict->answerable = FALSE;
+		verdict->reason = ME_CHALLENGE_REASON_ALREADY_ANSWERED;
+		g_free(verdict->message);
+		/* TRANSLATORS: the mail is the challenge of an earlier request, which is never answered again */
+		verdict->message = g_strdup(_("This challenge mail belongs to an earlier request; it gets no answer."));
+	}
 	if (!verdict->answerable || step != ME_ENROLL_STATE_WAITING_CHALLENGE)
 		return g_steal_pointer(&verdict);
 
@@ -603,6 +668,7 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	if (bytes == NULL)
 		return NULL;
 	save_reply_fields(enroll, reply, bytes);
+	token_remember(enroll, verdict->token_part1);
 	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
 	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
 	if (!save_step(enroll, ME_ENROLL_STATE_WAITING_APPROVAL, error))
@@ -767,6 +833,18 @@ state_usage(MeEnroll *e)
 {
 	MeKeyUsage usage = me_key_usage_from_string(me_state_get_string(e->state, "usage"));
 	return usage != ME_KEY_USAGE_UNKNOWN ? usage : e->opts->usage;
+}
+
+/**
+ * me_enroll_get_usage:
+ * @enroll: an enrollment
+ *
+ * Returns: what the certificate is for, as recorded when the enrollment started
+ */
+MeKeyUsage
+me_enroll_get_usage(MeEnroll *enroll)
+{
+	return state_usage(enroll);
 }
 
 /* the order is read back first, so a CSR that already went out is not sent again */

@@ -50,8 +50,9 @@ me_mail_timing_to_string(MeMailTiming timing);
  * @usage: what the certificate is for
  * @contacts: (nullable): `mailto:` contacts for the account
  * @terms_agreed: the person or the policy agreed to the CA's terms of service
- * @eab_kid: (nullable): the External Account Binding key id; its MAC key is looked up in
- *   the keyring (kind eab-mac-key, the directory as CA, the kid as fingerprint)
+ * @eab_kid: (nullable): the External Account Binding key id
+ * @eab_label: (nullable): the keyring name of its MAC key (kind eab-mac-key, the directory as
+ *   CA, this as fingerprint; `mailenroll provision eab` puts it there); %NULL for @eab_kid
  * @trusted_authserv_ids: (nullable): authserv-ids whose Authentication-Results are trusted
  * @dns_server: (nullable): `host:port` of the nameserver for DKIM keys; %NULL for the system's
  * @smime_trust_file: (nullable): PEM anchors for S/MIME-signed challenges
@@ -70,6 +71,7 @@ typedef struct {
 	const gchar *const *contacts;
 	gboolean terms_agreed;
 	const gchar *eab_kid;
+	const gchar *eab_label;
 	const gchar *const *trusted_authserv_ids;
 	const gchar *dns_server;
 	const gchar *smime_trust_file;
@@ -100,6 +102,8 @@ MeState *
 me_enroll_get_state(MeEnroll *enroll);
 MeEnrollState
 me_enroll_get_step(MeEnroll *enroll);
+MeKeyUsage
+me_enroll_get_usage(MeEnroll *enroll);
 gboolean
 me_enroll_restart(MeEnroll *enroll, GError **error);
 

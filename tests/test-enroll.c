@@ -345,6 +345,39 @@ test_decline(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(reply_count(fx), ==, 0);
 }
 
+/* after --restart the old order's mail is still in the mailbox: it must never be answered
+ * against the new order's challenge (its reply was handed out already) */
+static void
+test_old_mail_after_restart(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) old_mail = NULL;
+	g_autoptr(GBytes) new_mail = NULL;
+	g_autoptr(GBytes) lost = NULL;
+	g_autoptr(MeChallengeVerdict) v1 = NULL;
+	g_autoptr(MeChallengeVerdict) v2 = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	old_mail = me_test_acme_ca_wait_mail(fx->ca);
+	v1 = inspect(e, old_mail);
+	g_assert_true(v1->answerable);
+	lost = me_enroll_approve(e, NULL, &error);
+	g_assert_no_error(error);
+	/* the reply is lost; the person starts over */
+	g_assert_true(me_enroll_restart(e, &error));
+	g_assert_no_error(error);
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	new_mail = me_test_acme_ca_wait_mail(fx->ca);
+	v2 = inspect(e, old_mail);
+	g_assert_false(v2->answerable);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	answer_and_finish(fx, &e, new_mail, FALSE);
+}
+
 /* one process at a time per enrollment */
 static void
 test_busy(Fixture *fx, gconstpointer data)
@@ -402,6 +435,7 @@ main(int argc, char **argv)
 	ADD("/enroll/forged-first", NULL, test_forged_first);
 	ADD("/enroll/decline", NULL, test_decline);
 	ADD("/enroll/busy", NULL, test_busy);
+	ADD("/enroll/old-mail-after-restart", NULL, test_old_mail_after_restart);
 	ADD("/enroll/eab", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", test_eab);
 #undef ADD
 	rc = g_test_run();

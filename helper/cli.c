@@ -1,0 +1,808 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* mailenroll: the command line for people, scripts and provisioning images; the same
+ * engine the native-messaging host drives (see `mailenroll --help` and man mailenroll) */
+
+#define G_LOG_DOMAIN "MeCli"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixinputstream.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autocleanups.h"
+#include "bundle.h"
+#include "enroll.h"
+#include "keyring.h"
+#include "me-config.h"
+#include "nssdb.h"
+#include "smtp.h"
+#include "store.h"
+#include "thunderbird.h"
+
+#define EXIT_USAGE 2
+
+/* the largest challenge message read from a file or stdin */
+#define CLI_MAIL_MAX ME_MAIL_MAX_SIZE_DEFAULT
+/* a watched Maildir is looked at this often */
+#define CLI_MAILDIR_POLL_MS 200
+
+typedef struct {
+	MeConfig *config;
+	const MeCaProfile *ca;
+	MeEnrollOptions opts;
+	gchar *state_dir;
+	/* options every verb may take */
+	gchar *ca_name;
+	gboolean yes;
+	gboolean json;
+	gboolean restart;
+	gboolean agree_tos;
+	gboolean smtp;
+	gboolean bind;
+	gchar *maildir;
+	gchar *reply_file;
+	gchar *store;
+	gchar *profile;
+	gchar *nssdb;
+	gchar *output;
+} Cli;
+
+static void
+cli_clear(Cli *cli)
+{
+	me_config_free(cli->config);
+	g_free(cli->state_dir);
+	g_free(cli->ca_name);
+	g_free(cli->maildir);
+	g_free(cli->reply_file);
+	g_free(cli->store);
+	g_free(cli->profile);
+	g_free(cli->nssdb);
+	g_free(cli->output);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
+
+static void
+progress_cb(MeEnrollState step, const gchar *message, gpointer user_data)
+{
+	(void)step;
+	(void)user_data;
+	g_printerr("• %s\n", message);
+}
+
+static gint
+fail(GError *error)
+{
+	/* TRANSLATORS: the one line on stderr when a command fails; %s is the reason */
+	g_printerr(_("mailenroll: %s\n"), error->message);
+	return EXIT_FAILURE;
+}
+
+/* ---- configuration → engine options */
+
+static gboolean
+load_config(Cli *cli, GError **error)
+{
+	const MeConfigGeneral *general;
+	const GPtrArray *diagnostics;
+
+	cli->config = me_config_load_default(error);
+	if (cli->config == NULL)
+		return FALSE;
+	diagnostics = me_config_get_diagnostics(cli->config);
+	for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
+		g_printerr("mailenroll: %s\n", (const gchar *)g_ptr_array_index(diagnostics, i));
+	cli->ca = me_config_get_ca(cli->config, cli->ca_name);
+	if (cli->ca == NULL) {
+		if (cli->ca_name != NULL)
+			g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+				    /* TRANSLATORS: --ca named a CA the configuration does not have; %s is the name */
+				    _("There is no certificate authority “%s” in the configuration; add a [ca %s] group to mailenroll.conf."),
+				    cli->ca_name, cli->ca_name);
+		else
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+					    /* TRANSLATORS: no CA is configured, or several without a default */
+					    _("No certificate authority is chosen; add a [ca NAME] group to mailenroll.conf, set default-ca, or pass --ca."));
+		return FALSE;
+	}
+	general = me_config_get_general(cli->config);
+	cli->state_dir = g_strdup(me_config_get_state_dir(cli->config));
+	cli->opts.ca_name = cli->ca->name;
+	cli->opts.directory = cli->ca->directory;
+	cli->opts.ca_file = cli->ca->ca_file;
+	cli->opts.token_join = cli->ca->token_join;
+	switch (cli->ca->mail_timing) {
+	case ME_CONFIG_MAIL_TIMING_AUTHZ:
+		cli->opts.mail_timing = ME_MAIL_TIMING_AUTHZ;
+		break;
+	case ME_CONFIG_MAIL_TIMING_CHALLENGE:
+		cli->opts.mail_timing = ME_MAIL_TIMING_CHALLENGE;
+		break;
+	default:
+		cli->opts.mail_timing = ME_MAIL_TIMING_DETECT;
+		break;
+	}
+	cli->opts.key_type = cli->ca->key_type != ME_KEY_TYPE_UNKNOWN ? cli->ca->key_type : general->key_type;
+	cli->opts.usage = cli->ca->key_usage != ME_KEY_USAGE_UNKNOWN ? cli->ca->key_usage : general->key_usage;
+	cli->opts.contacts = (const gchar *const *)cli->ca->contact;
+	cli->opts.terms_agreed = cli->ca->agree_tos || cli->agree_tos;
+	cli->opts.eab_kid = cli->ca->eab_kid;
+	cli->opts.eab_label = cli->ca->eab_secret;
+	cli->opts.trusted_authserv_ids = (const gchar *const *)cli->ca->trusted_authserv_ids;
+	cli->opts.dns_server = cli->ca->dns_server;
+	return TRUE;
+}
+
+static MeEnroll *
+open_enroll(Cli *cli, const gchar *mailbox, GError **error)
+{
+	MeEnroll *e = me_enroll_open(cli->state_dir, &cli->opts, mailbox, error);
+
+	if (e != NULL)
+		me_enroll_set_progress(e, progress_cb, cli);
+	return e;
+}
+
+/* ---- asking the person */
+
+/* a yes/no question on the terminal, even when stdin carries the mail */
+static gboolean
+ask_yes_no(const gchar *question, GError **error)
+{
+	g_autofree gchar *line = NULL;
+	FILE *tty = fopen("/dev/tty", "r+");
+	gchar buf[64];
+
+	if (tty == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the reply needs approval, but there is no terminal to ask on */
+				    _("There is no terminal to ask for approval; run again with --yes to approve the reply."));
+		return FALSE;
+	}
+	fprintf(tty, "%s ", question);
+	fflush(tty);
+	if (fgets(buf, sizeof(buf), tty) == NULL)
+		buf[0] = '\0';
+	fclose(tty);
+	g_strstrip(buf);
+	/* TRANSLATORS: the answers that mean yes to a question, separated by |; keep "y|yes" */
+	{
+		g_auto(GStrv) yes_words = g_strsplit(_("y|yes"), "|", -1);
+		for (guint i = 0; yes_words[i] != NULL; i++) {
+			if (g_ascii_strcasecmp(buf, yes_words[i]) == 0 || g_ascii_strcasecmp(buf, "y") == 0)
+				return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* ---- installing */
+
+static gboolean
+install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	const MeConfigGeneral *general = me_config_get_general(cli->config);
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GPtrArray) chain = NULL;
+	const gchar *store = cli->store;
+	gboolean trust = cli->ca->trust_ca;
+
+	if (store == NULL)
+		store = general->store == ME_CONFIG_STORE_NSSDB ? "nssdb"
+			: general->store == ME_CONFIG_STORE_PKCS12 ? "pkcs12"
+								     : "thunderbird";
+	if (!me_enroll_load_certificate(e, &key, &chain, error))
+		return FALSE;
+	g_printerr("• %s\n",
+		   /* TRANSLATORS: progress: the certificate is put into the mail program's store */
+		   _("Installing the certificate…"));
+	if (g_strcmp0(store, "thunderbird") == 0) {
+		g_autoptr(MeTbProfile) profile = NULL;
+		g_autoptr(MeStoreInstall) inst = NULL;
+		MeStoreFlags flags = (trust ? ME_STORE_FLAGS_TRUST_CA : 0) | (cli->bind ? ME_STORE_FLAGS_BIND_IDENTITY : 0);
+		profile = cli->profile != NULL ? me_tb_profile_new_for_path(cli->profile, error)
+					       : me_tb_profile_get_default(NULL, error);
+		if (profile == NULL)
+			return FALSE;
+		inst = me_store_install_thunderbird(profile->path, key, chain, mailbox, me_enroll_get_usage(e), NULL, flags,
+						    error);
+		if (inst == NULL)
+			return FALSE;
+		/* TRANSLATORS: result: where the certificate went; %s are the nickname and the profile */
+		g_print(_("Installed “%s” into the Thunderbird profile %s.\n"), inst->nickname, inst->profile);
+		if (inst->bound)
+			/* TRANSLATORS: result: the certificate is bound to the identity %s for the next start */
+			g_print(_("Thunderbird will use it for identity %s from its next start.\n"), inst->identity);
+		return me_enroll_mark_installed(e, "thunderbird", inst->profile, inst->nickname, inst->db_key, error);
+	}
+	if (g_strcmp0(store, "nssdb") == 0) {
+		g_autofree gchar *dir = cli->nssdb != NULL ? g_strdup(cli->nssdb) : me_nssdb_get_user_dir();
+		g_autoptr(MeNssdbImport) imp = me_nssdb_import(
+		    dir, key, chain, NULL, NULL, ME_NSSDB_IMPORT_FLAGS_CREATE | (trust ? ME_NSSDB_IMPORT_FLAGS_TRUST_CA : 0),
+		    error);
+		if (imp == NULL)
+			return FALSE;
+		/* TRANSLATORS: result: the certificate went into an NSS database; %s are the nickname and the folder */
+		g_print(_("Installed “%s” into the certificate database %s.\n"), imp->nickname, dir);
+		return me_enroll_mark_installed(e, "nssdb", dir, imp->nickname, imp->db_key, error);
+	}
+	if (g_strcmp0(store, "pkcs12") == 0) {
+		g_autoptr(MeSecretStr) password = NULL;
+		g_autoptr(GBytes) p12 = NULL;
+		if (cli->output == NULL) {
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: a PKCS#12 export needs --output */
+					    _("Say where the certificate file goes with --output FILE."));
+			return FALSE;
+		}
+		password = me_bundle_generate_password();
+		p12 = me_bundle_pkcs12_new(key, chain, mailbox, password, error);
+		if (p12 == NULL || !me_bundle_write_pkcs12(cli->output, p12, ME_BUNDLE_WRITE_FLAGS_NONE, error))
+			return FALSE;
+		/* TRANSLATORS: result: the PKCS#12 file and its password, shown only this once */
+		g_print(_("Wrote %s; its password, shown only now: %s\n"), cli->output, password);
+		return me_enroll_mark_installed(e, "pkcs12", cli->output, NULL, NULL, error);
+	}
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+		    /* TRANSLATORS: --store named an unknown store; %s is what was given */
+		    _("“%s” is not a store; use thunderbird, nssdb or pkcs12."), store);
+	return FALSE;
+}
+
+/* ---- after the reply: finish and install */
+
+static gboolean
+finish_and_install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	if (!me_enroll_finish(e, error))
+		return FALSE;
+	if (me_enroll_get_step(e) == ME_ENROLL_STATE_INSTALLED) {
+		/* TRANSLATORS: result: nothing left to do for the mailbox %s */
+		g_print(_("The certificate for %s is issued and installed.\n"), mailbox);
+		return TRUE;
+	}
+	return install(cli, e, mailbox, error);
+}
+
+static gboolean
+smtp_password(const MeConfigSmtp *smtp, gchar **password, GError **error)
+{
+	g_autoptr(MeSecretStr) secret = NULL;
+
+	*password = NULL;
+	if (smtp->username == NULL)
+		return TRUE;
+	secret = me_keyring_lookup(ME_KEYRING_KIND_SMTP_PASSWORD, smtp->username, smtp->host, NULL, error);
+	if (secret == NULL)
+		return FALSE;
+	*password = g_steal_pointer(&secret);
+	return TRUE;
+}
+
+/* hands the approved reply over: SMTP, a file, or stdout for the person's own mailer */
+static gboolean
+deliver_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const MeMailReply *fields, GError **error)
+{
+	const MeConfigGeneral *general = me_config_get_general(cli->config);
+	gboolean smtp = cli->smtp || (cli->reply_file == NULL && general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP);
+
+	if (smtp) {
+		const MeConfigSmtp *conf = me_config_get_smtp(cli->config);
+		g_autoptr(MeSecretStr) password = NULL;
+		g_autoptr(GPtrArray) to = g_ptr_array_new();
+		MeSmtpServer server = {0};
+
+		if (conf == NULL || conf->host == NULL) {
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: SMTP was asked for but not configured */
+					    _("No SMTP server is configured; add an [smtp] group to mailenroll.conf."));
+			return FALSE;
+		}
+		if (!smtp_password(conf, &password, error))
+			return FALSE;
+		server.host = conf->host;
+		server.port = conf->port;
+		server.security = conf->security == ME_CONFIG_SMTP_SECURITY_TLS	   ? ME_SMTP_SECURITY_TLS
+				  : conf->security == ME_CONFIG_SMTP_SECURITY_NONE ? ME_SMTP_SECURITY_NONE
+										   : ME_SMTP_SECURITY_STARTTLS;
+		server.username = conf->username;
+		server.password = password;
+		for (guint i = 0; i < fields->to->len; i++)
+			g_ptr_array_add(to, g_ptr_array_index(fields->to, i));
+		g_ptr_array_add(to, NULL);
+		g_printerr("• %s\n",
+			   /* TRANSLATORS: progress: the reply is sent by SMTP */
+			   _("Sending the reply…"));
+		if (!me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, error))
+			return FALSE;
+		if (!me_enroll_reply_sent(e, error))
+			return FALSE;
+		return finish_and_install(cli, e, mailbox, error);
+	}
+	if (cli->reply_file != NULL || general->reply_method == ME_CONFIG_REPLY_METHOD_FILE) {
+		const gchar *path = cli->reply_file != NULL ? cli->reply_file : "mailenroll-reply.eml";
+		gsize len = 0;
+		const gchar *data = g_bytes_get_data(reply, &len);
+		if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+			g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the reply file exists already; %s is its path */
+				    _("%s exists already; choose another file for the reply."), path);
+			return FALSE;
+		}
+		if (!g_file_set_contents_full(path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+			return FALSE;
+		/* TRANSLATORS: the reply was written to a file; %s are the file and the mailbox */
+		g_print(_("The reply is in %s: send it unchanged from %s, then run “mailenroll continue %s”.\n"), path,
+			mailbox, mailbox);
+		return TRUE;
+	}
+	fwrite(g_bytes_get_data(reply, NULL), 1, g_bytes_get_size(reply), stdout);
+	fflush(stdout);
+	/* TRANSLATORS: the reply was printed; %s are the mailbox twice */
+	g_printerr(_("Send the reply above unchanged from %s, then run “mailenroll continue %s”.\n"), mailbox, mailbox);
+	return TRUE;
+}
+
+/* a challenge passed every check: ask (unless --yes or the policy approves), then reply */
+static gboolean
+approve_and_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	MeState *st = me_enroll_get_state(e);
+	g_autoptr(GBytes) reply = NULL;
+	g_autoptr(MeMailReply) fields = NULL;
+	gboolean policy = cli->ca->auto_approve == ME_CONFIG_AUTO_APPROVE_VERIFIED;
+
+	if (!cli->yes && !policy) {
+		g_autofree gchar *question = g_strdup_printf(
+		    /* TRANSLATORS: the approval question; %s are the CA's address, the mailbox and how the mail was verified */
+		    _("%s asks to confirm that you control %s (the mail passed the %s check). Send the reply? [y/N]"),
+		    me_state_get_string(st, "challenge_from"), mailbox, me_state_get_string(st, "auth_method"));
+		if (!ask_yes_no(question, error)) {
+			if (error != NULL && *error != NULL)
+				return FALSE;
+			if (!me_enroll_decline(e, error))
+				return FALSE;
+			/* TRANSLATORS: the person said no */
+			g_print("%s\n", _("Not answered; the challenge gets no reply."));
+			return TRUE;
+		}
+	}
+	reply = me_enroll_approve(e, &fields, error);
+	if (reply == NULL)
+		return FALSE;
+	return deliver_reply(cli, e, mailbox, reply, fields, error);
+}
+
+/* one message: inspected, and answered when it is this enrollment's challenge */
+static gboolean
+handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, gsize len, gboolean *done, GError **error)
+{
+	g_autoptr(MeChallengeVerdict) verdict = me_enroll_inspect(e, data, len, error);
+
+	*done = FALSE;
+	if (verdict == NULL)
+		return FALSE;
+	if (me_enroll_get_step(e) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+		if (verdict->is_challenge)
+			/* TRANSLATORS: a mail that looks like a challenge gets no answer; %s is why */
+			g_printerr(_("Not answered: %s\n"), verdict->message);
+		return TRUE;
+	}
+	*done = TRUE;
+	return approve_and_reply(cli, e, mailbox, error);
+}
+
+static GBytes *
+read_bounded(GInputStream *in, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	guint8 chunk[65536];
+
+	for (;;) {
+		gssize n = g_input_stream_read(in, chunk, sizeof(chunk), NULL, error);
+		if (n < 0)
+			return NULL;
+		if (n == 0)
+			break;
+		if (buf->len + (gsize)n > CLI_MAIL_MAX) {
+			g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
+				    /* TRANSLATORS: the message given is larger than any challenge mail; %u is the limit in MiB */
+				    _("The message is larger than %u MiB, so it is no challenge mail; give the CA's mail."),
+				    (guint)(CLI_MAIL_MAX / (1024 * 1024)));
+			return NULL;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+/* every file in Maildir new/ and cur/ not looked at yet, until the challenge is answered */
+static gboolean
+watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	const gchar *subdirs[] = {"new", "cur"};
+	guint wait = 300;
+	gint64 deadline;
+	gboolean posted_early = FALSE;
+
+	wait = cli->ca->mail_wait != 0 ? cli->ca->mail_wait : wait;
+	deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
+	g_printerr("• ");
+	/* TRANSLATORS: progress: waiting for the CA's mail; %s are the folder and the seconds */
+	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
+	for (;;) {
+		for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
+			g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
+			g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+			const gchar *name;
+			while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+				g_autofree gchar *key = g_strconcat(subdirs[s], "/", name, NULL);
+				g_autofree gchar *path = g_build_filename(dir, name, NULL);
+				g_autoptr(GFile) file = NULL;
+				g_autoptr(GFileInputStream) in = NULL;
+				g_autoptr(GBytes) msg = NULL;
+				g_autoptr(GError) local = NULL;
+				gboolean done = FALSE;
+				/* a mail reader moving new/X to cur/X:2,S is the same message */
+				g_autofree gchar *base = g_strdup(name);
+				gchar *colon = strchr(base, ':');
+				if (colon != NULL)
+					*colon = '\0';
+				if (g_hash_table_contains(seen, base))
+					continue;
+				g_hash_table_add(seen, g_steal_pointer(&base));
+				file = g_file_new_for_path(path);
+				in = g_file_read(file, NULL, &local);
+				msg = in != NULL ? read_bounded(G_INPUT_STREAM(in), &local) : NULL;
+				if (msg == NULL) {
+					g_debug("%s: %s", key, local->message);
+					continue;
+				}
+				if (!me_challenge_quick_check(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)))
+					continue;
+				if (!handle_message(cli, e, mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg),
+						    &done, error))
+					return FALSE;
+				if (done)
+					return TRUE;
+			}
+		}
+		if (g_get_monotonic_time() > deadline) {
+			/* a CA that mails only after the challenge POST: go ahead, then wait again */
+			if (cli->opts.mail_timing == ME_MAIL_TIMING_DETECT && !posted_early &&
+			    !me_state_get_bool(me_enroll_get_state(e), "challenge_posted")) {
+				if (!me_enroll_post_challenge(e, error))
+					return FALSE;
+				posted_early = TRUE;
+				deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
+				continue;
+			}
+			g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+				    /* TRANSLATORS: no challenge mail came; %s is the folder, %u the seconds */
+				    _("No challenge mail arrived in %s within %u s; check the mailbox and run the command again."),
+				    cli->maildir, wait);
+			return FALSE;
+		}
+		g_usleep(CLI_MAILDIR_POLL_MS * 1000);
+	}
+}
+
+/* ---- the verbs */
+
+static gint
+cmd_enroll(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = NULL;
+	MeEnrollState step;
+
+	e = open_enroll(cli, mailbox, &error);
+	if (e == NULL)
+		return fail(error);
+	if (cli->restart && !me_enroll_restart(e, &error))
+		return fail(error);
+	if (!me_enroll_start(e, &error))
+		return fail(error);
+	step = me_enroll_get_step(e);
+	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE && cli->maildir != NULL) {
+		if (!watch_maildir(cli, e, mailbox, &error))
+			return fail(error);
+		return EXIT_SUCCESS;
+	}
+	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE) {
+		/* TRANSLATORS: what to do next; %s are the CA's address and the mailbox */
+		g_print(_("The certificate authority will mail %2$s from %1$s. Give that mail to “mailenroll challenge %2$s FILE” (or - for standard input).\n"),
+			me_state_get_string(me_enroll_get_state(e), "challenge_from"), mailbox);
+		return EXIT_SUCCESS;
+	}
+	if (step == ME_ENROLL_STATE_WAITING_APPROVAL) {
+		if (!approve_and_reply(cli, e, mailbox, &error))
+			return fail(error);
+		return EXIT_SUCCESS;
+	}
+	if (step == ME_ENROLL_STATE_ANSWERED) {
+		/* TRANSLATORS: the reply was handed out but not reported sent; %s is the mailbox, three times */
+		g_printerr(_("The reply for %s was handed out but not reported as sent. If you sent it, run “mailenroll continue %s”; if it was lost, run “mailenroll enroll --restart %s”.\n"),
+			   mailbox, mailbox, mailbox);
+		return EXIT_FAILURE;
+	}
+	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED) {
+		if (!finish_and_install(cli, e, mailbox, &error))
+			return fail(error);
+		return EXIT_SUCCESS;
+	}
+	/* TRANSLATORS: the enrollment is further along; %s are the mailbox and its step */
+	g_print(_("The enrollment for %s is at step “%s”; see “mailenroll status”.\n"), mailbox,
+		me_enroll_state_to_string(step));
+	return EXIT_SUCCESS;
+}
+
+static gint
+cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = NULL;
+	g_autoptr(GInputStream) in = NULL;
+	g_autoptr(GBytes) msg = NULL;
+	gboolean done = FALSE;
+
+	e = open_enroll(cli, mailbox, &error);
+	if (e == NULL)
+		return fail(error);
+	if (g_strcmp0(source, "-") == 0) {
+		in = g_unix_input_stream_new(STDIN_FILENO, FALSE);
+	} else {
+		g_autoptr(GFile) file = g_file_new_for_commandline_arg(source);
+		in = G_INPUT_STREAM(g_file_read(file, NULL, &error));
+		if (in == NULL)
+			return fail(error);
+	}
+	msg = read_bounded(in, &error);
+	if (msg == NULL)
+		return fail(error);
+	if (!handle_message(cli, e, mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), &done, &error))
+		return fail(error);
+	return done ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static gint
+cmd_continue(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
+
+	if (e == NULL)
+		return fail(error);
+	if (!me_enroll_reply_sent(e, &error) || !finish_and_install(cli, e, mailbox, &error))
+		return fail(error);
+	return EXIT_SUCCESS;
+}
+
+static gint
+cmd_install(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
+
+	if (e == NULL || !install(cli, e, mailbox, &error))
+		return fail(error);
+	return EXIT_SUCCESS;
+}
+
+static gint
+cmd_status(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) states = me_state_list(cli->state_dir, &error);
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	guint shown = 0;
+
+	if (states == NULL)
+		return fail(error);
+	json_builder_begin_array(builder);
+	for (guint i = 0; i < states->len; i++) {
+		MeState *st = g_ptr_array_index(states, i);
+		const gchar *mb = me_state_get_string(st, "mailbox");
+		if (mailbox != NULL && g_strcmp0(mb, mailbox) != 0)
+			continue;
+		shown++;
+		if (cli->json) {
+			JsonObject *obj = me_state_get_object(st);
+			JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+			json_node_set_object(node, obj);
+			/* the composed reply is for the approval step only */
+			json_builder_add_value(builder, node);
+			continue;
+		}
+		/* TRANSLATORS: one status line: mailbox, CA, step */
+		g_print(_("%s at %s: %s\n"), mb, me_state_get_string(st, "ca"), me_state_get_string(st, "state"));
+	}
+	json_builder_end_array(builder);
+	if (cli->json) {
+		g_autoptr(JsonGenerator) gen = json_generator_new();
+		g_autoptr(JsonNode) root = json_builder_get_root(builder);
+		g_autofree gchar *text = NULL;
+		json_generator_set_root(gen, root);
+		json_generator_set_pretty(gen, TRUE);
+		text = json_generator_to_data(gen, NULL);
+		g_print("%s\n", text);
+	} else if (shown == 0) {
+		/* TRANSLATORS: status when nothing was enrolled yet */
+		g_print("%s\n", _("No enrollments yet."));
+	}
+	return EXIT_SUCCESS;
+}
+
+/* secrets come from stdin, never from the command line (which others can read) */
+static MeSecretStr *
+read_secret_line(GError **error)
+{
+	gchar buf[4096];
+	gsize len;
+
+	if (fgets(buf, sizeof(buf), stdin) == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: provision expects the secret on standard input */
+				    _("Give the secret on standard input, one line."));
+		return NULL;
+	}
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	{
+		MeSecretStr *secret = g_strndup(buf, len);
+		me_secure_wipe(buf, sizeof(buf));
+		return secret;
+	}
+}
+
+static gint
+cmd_provision(Cli *cli, const gchar *what, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeSecretStr) secret = read_secret_line(&error);
+	g_autoptr(MeKeyringItem) item = NULL;
+
+	if (secret == NULL)
+		return fail(error);
+	if (g_strcmp0(what, "eab") == 0) {
+		gsize len = 0;
+		g_autofree guint8 *mac = NULL;
+		g_autofree gchar *b64 = g_strdup(secret);
+		/* the MAC key as the CA gives it: base64url, no padding */
+		g_strdelimit(b64, "-", '+');
+		g_strdelimit(b64, "_", '/');
+		while (strlen(b64) % 4 != 0) {
+			gchar *padded = g_strconcat(b64, "=", NULL);
+			g_free(b64);
+			b64 = padded;
+		}
+		mac = g_base64_decode(b64, &len);
+		me_secure_wipe(b64, strlen(b64));
+		if (len < 16) {
+			g_set_error_literal(&error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: the EAB MAC key is not base64url or too short */
+					    _("The EAB key must be the base64url text the CA gave, of at least 16 bytes."));
+			return fail(error);
+		}
+		item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, cli->ca->directory, name);
+		if (!me_keyring_store(item, mac, len, &error)) {
+			me_secure_wipe(mac, len);
+			return fail(error);
+		}
+		me_secure_wipe(mac, len);
+	} else if (g_strcmp0(what, "smtp-password") == 0) {
+		const MeConfigSmtp *smtp = me_config_get_smtp(cli->config);
+		if (smtp == NULL || smtp->host == NULL) {
+			g_set_error_literal(&error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: SMTP was asked for but not configured */
+					    _("No SMTP server is configured; add an [smtp] group to mailenroll.conf."));
+			return fail(error);
+		}
+		item = me_keyring_item_new(ME_KEYRING_KIND_SMTP_PASSWORD, name, smtp->host, NULL);
+		if (!me_keyring_store(item, secret, strlen(secret), &error))
+			return fail(error);
+	} else {
+		g_set_error(&error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: provision got an unknown kind of secret; %s is what was given */
+			    _("“%s” is not something to provision; use eab or smtp-password."), what);
+		return fail(error);
+	}
+	/* TRANSLATORS: result of provision */
+	g_print("%s\n", _("Stored in the keyring."));
+	return EXIT_SUCCESS;
+}
+
+static const gchar *const usage_text =
+    /* TRANSLATORS: the verbs of mailenroll, shown by --help; keep the verb names */
+    N_("COMMAND [ARGUMENTS]\n\n"
+       "Commands:\n"
+       "  enroll MAILBOX              ask the CA for a certificate for MAILBOX\n"
+       "  challenge MAILBOX FILE|-    check the CA's challenge mail and answer it\n"
+       "  continue MAILBOX            the reply was sent: finish and install\n"
+       "  install MAILBOX             install the issued certificate again\n"
+       "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
+       "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
+       "  provision smtp-password USER  store the SMTP password (from standard input)");
+
+int
+main(int argc, char **argv)
+{
+	g_auto(Cli) cli = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = NULL;
+	gboolean version = FALSE;
+	const gchar *verb;
+	GOptionEntry entries[] = {
+	    {"ca", 0, 0, G_OPTION_ARG_STRING, &cli.ca_name, N_("The certificate authority (a [ca NAME] of the configuration)"), N_("NAME")},
+	    {"yes", 'y', 0, G_OPTION_ARG_NONE, &cli.yes, N_("Approve the reply without asking"), NULL},
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Status as JSON"), NULL},
+	    {"restart", 0, 0, G_OPTION_ARG_NONE, &cli.restart, N_("Forget the request under way and start a new one"), NULL},
+	    {"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli.agree_tos, N_("Agree to the CA's terms of service"), NULL},
+	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli.maildir, N_("Watch this Maildir for the challenge mail"), N_("DIR")},
+	    {"reply-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.reply_file, N_("Write the reply to this file"), N_("FILE")},
+	    {"smtp", 0, 0, G_OPTION_ARG_NONE, &cli.smtp, N_("Send the reply through the configured SMTP server"), NULL},
+	    {"store", 0, 0, G_OPTION_ARG_STRING, &cli.store, N_("Where the certificate goes: thunderbird, nssdb or pkcs12"), N_("STORE")},
+	    {"profile", 0, 0, G_OPTION_ARG_FILENAME, &cli.profile, N_("The Thunderbird profile folder"), N_("DIR")},
+	    {"bind", 0, 0, G_OPTION_ARG_NONE, &cli.bind, N_("Also bind the certificate to the Thunderbird identity"), NULL},
+	    {"nssdb", 0, 0, G_OPTION_ARG_FILENAME, &cli.nssdb, N_("The NSS database folder (default ~/.pki/nssdb)"), N_("DIR")},
+	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, N_("The PKCS#12 file to write"), N_("FILE")},
+	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL},
+	    {NULL},
+	};
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+
+	ctx = g_option_context_new(_(usage_text));
+	g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+	g_option_context_set_summary(ctx,
+				     /* TRANSLATORS: the one-line summary of --help */
+				     _("Get and keep an S/MIME certificate for your own mailbox from an ACME CA (RFC 8823)."));
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("mailenroll: %s\n", error->message);
+		return EXIT_USAGE;
+	}
+	if (version) {
+		g_print("mailenroll %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	verb = argc > 1 ? argv[1] : NULL;
+	if (verb == NULL) {
+		g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+		g_printerr("%s", help);
+		return EXIT_USAGE;
+	}
+	if (!load_config(&cli, &error))
+		return fail(error);
+	if (g_strcmp0(verb, "enroll") == 0 && argc == 3)
+		return cmd_enroll(&cli, argv[2]);
+	if (g_strcmp0(verb, "challenge") == 0 && argc == 4)
+		return cmd_challenge(&cli, argv[2], argv[3]);
+	if (g_strcmp0(verb, "continue") == 0 && argc == 3)
+		return cmd_continue(&cli, argv[2]);
+	if (g_strcmp0(verb, "install") == 0 && argc == 3)
+		return cmd_install(&cli, argv[2]);
+	if (g_strcmp0(verb, "status") == 0 && argc <= 3)
+		return cmd_status(&cli, argc == 3 ? argv[2] : NULL);
+	if (g_strcmp0(verb, "provision") == 0 && argc == 4)
+		return cmd_provision(&cli, argv[2], argv[3]);
+	/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
+	g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,155 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeSmtp"
+
+#include "config.h"
+
+#include "smtp.h"
+
+#include <curl/curl.h>
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+/* with http.c the only libcurl user: SMTP submission of the one reply */
+
+typedef struct {
+	const guint8 *data;
+	gsize len;
+	gsize pos;
+} Upload;
+
+static size_t
+read_cb(char *buf, size_t size, size_t nmemb, void *user_data)
+{
+	Upload *up = user_data;
+	gsize n = MIN(size * nmemb, up->len - up->pos);
+
+	memcpy(buf, up->data + up->pos, n);
+	up->pos += n;
+	return n;
+}
+
+static gboolean
+is_loopback(const gchar *host)
+{
+	return g_strcmp0(host, "127.0.0.1") == 0 || g_strcmp0(host, "::1") == 0 || g_strcmp0(host, "localhost") == 0;
+}
+
+static gboolean
+valid_address(const gchar *addr)
+{
+	/* an addr-spec for the envelope: no spaces, controls or angle brackets, one @ at least */
+	if (addr == NULL || strchr(addr, '@') == NULL || strlen(addr) > 254)
+		return FALSE;
+	for (const gchar *p = addr; *p != '\0'; p++) {
+		if ((guchar)*p <= 0x20 || *p == '<' || *p == '>' || *p == 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * me_smtp_send:
+ * @server: the submission server
+ * @from: the envelope sender (the mailbox)
+ * @to: (array zero-terminated=1): the envelope recipients
+ * @message: the whole message, CRLF line ends
+ * @error: return location for a #GError
+ *
+ * Submits @message.  Certificates are always verified; STARTTLS must succeed when asked
+ * for; a plain connection is allowed only to a loopback host.  The password goes only to
+ * libcurl, never to a log.
+ *
+ * Returns: %TRUE when the server accepted the message
+ */
+gboolean
+me_smtp_send(const MeSmtpServer *server, const gchar *from, const gchar *const *to, GBytes *message, GError **error)
+{
+	g_autofree gchar *url = NULL;
+	g_autofree gchar *from_path = NULL;
+	struct curl_slist *rcpt = NULL;
+	Upload up = {0};
+	CURL *c;
+	CURLcode rc;
+	gchar errbuf[CURL_ERROR_SIZE] = "";
+	gboolean ok;
+
+	if (server->host == NULL || server->port == 0 || server->port > 65535 ||
+	    (server->security == ME_SMTP_SECURITY_NONE && !is_loopback(server->host))) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the SMTP server settings are incomplete or ask for an unencrypted connection to another machine */
+				    _("The SMTP settings are incomplete or ask for an unencrypted connection; set host, port and security=starttls or tls."));
+		return FALSE;
+	}
+	if (!valid_address(from) || to == NULL || to[0] == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the reply has no valid sender or recipient */
+				    _("The reply has no valid sender or recipient address; check the mailbox."));
+		return FALSE;
+	}
+	for (guint i = 0; to[i] != NULL; i++) {
+		if (!valid_address(to[i])) {
+			curl_slist_free_all(rcpt);
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: the reply has no valid sender or recipient */
+					    _("The reply has no valid sender or recipient address; check the mailbox."));
+			return FALSE;
+		}
+		rcpt = curl_slist_append(rcpt, to[i]);
+	}
+
+	url = g_strdup_printf("%s://%s%s%s:%u", server->security == ME_SMTP_SECURITY_TLS ? "smtps" : "smtp",
+			      strchr(server->host, ':') != NULL ? "[" : "", server->host,
+			      strchr(server->host, ':') != NULL ? "]" : "", server->port);
+	from_path = g_strdup_printf("<%s>", from);
+	up.data = g_bytes_get_data(message, &up.len);
+
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (server->security == ME_SMTP_SECURITY_STARTTLS)
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (server->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, server->ca_file);
+	if (server->username != NULL) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, server->username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, server->password != NULL ? server->password : "");
+	}
+	rc = curl_easy_perform(c);
+	ok = rc == CURLE_OK;
+	if (!ok) {
+		g_debug("SMTP %s: %s: %s", url, curl_easy_strerror(rc), errbuf);
+		if (rc == CURLE_LOGIN_DENIED)
+			g_set_error(error, ME_ERROR, ME_ERROR_UNAUTHORIZED,
+				    /* TRANSLATORS: the SMTP server refused the login; %s is the server */
+				    _("The mail server %s refused the login; check the user name and the password in the keyring."),
+				    server->host);
+		else if (rc == CURLE_USE_SSL_FAILED || rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION)
+			g_set_error(error, ME_ERROR, ME_ERROR_TLS,
+				    /* TRANSLATORS: no secure connection to the SMTP server; %s is the server */
+				    _("No secure connection to the mail server %s could be made; check the security setting and the server's certificate."),
+				    server->host);
+		else
+			g_set_error(error, ME_ERROR, ME_ERROR_NETWORK,
+				    /* TRANSLATORS: sending the reply by SMTP failed; %s is the server, %s the reason */
+				    _("The reply could not be sent through %s (%s); send it with your mail program instead."),
+				    server->host, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	}
+	curl_slist_free_all(rcpt);
+	curl_easy_cleanup(c);
+	return ok;
+}

@@ -1,0 +1,381 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The mailenroll command line end to end, as a person or a script runs it: the built
+ * binary against the RFC 8823 test CA (challenge mail in its Maildir, the reply over its
+ * SMTP listener or its drop folder), a real gnome-keyring, dnsmasq for the CA's DKIM key,
+ * and the certificate checked in an NSS database with certutil.  The CA's reply counter
+ * proves one reply each, also when the CLI is killed at every step and run again. */
+
+#define G_LOG_DOMAIN "MeTestCli"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "autocleanups.h"
+#include "dnsmasq.h"
+#include "keyring-fixture.h"
+#include "test-util.h"
+
+#define MAILBOX "alice@example.org"
+
+typedef struct {
+	MeTestAcmeCa *ca;
+	MeTestDnsmasq *dns;
+	gchar *tmp;
+	gchar *sysconf;
+	gchar *state;
+	gchar *nssdb;
+} Fixture;
+
+typedef struct {
+	const gchar *ca_switches;
+	const gchar *conf_extra;
+	const gchar *kill_at;
+} Scenario;
+
+static gchar *
+read_text(const gchar *path)
+{
+	gchar *text = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return g_strstrip(text);
+}
+
+static void
+setup(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *switches = g_strdup_printf("--dkim ed25519 %s", sc->ca_switches != NULL ? sc->ca_switches : "");
+	g_auto(GStrv) argv = g_strsplit(g_strstrip(switches), " ", -1);
+	g_autofree gchar *txt = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *conf_path = NULL;
+
+	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
+	g_assert_no_error(error);
+	txt = read_text(me_test_acme_ca_get(fx->ca, "DKIM_TXT"));
+	fx->dns = me_test_dnsmasq_new();
+	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), txt);
+	me_test_dnsmasq_start(fx->dns, &error);
+	g_assert_no_error(error);
+	fx->tmp = me_test_tmpdir();
+	fx->sysconf = g_build_filename(fx->tmp, "etc", NULL);
+	fx->state = g_build_filename(fx->tmp, "state", NULL);
+	fx->nssdb = g_build_filename(fx->tmp, "nssdb", NULL);
+	g_assert_cmpint(g_mkdir(fx->sysconf, 0700), ==, 0);
+	conf = g_strdup_printf("[general]\n"
+			       "default-ca=test\n"
+			       "store=nssdb\n"
+			       "[ca test]\n"
+			       "directory=%s\n"
+			       "ca-file=%s\n"
+			       "dns-server=%s\n"
+			       "key-type=ec-p256\n"
+			       "agree-tos=true\n"
+			       /* a lost mail fails the test in seconds, not minutes */
+			       "mail-wait=15\n"
+			       "%s"
+			       "[smtp]\n"
+			       "host=127.0.0.1\n"
+			       "port=%s\n"
+			       "security=none\n",
+			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
+			       me_test_dnsmasq_get_nameserver(fx->dns), sc->conf_extra != NULL ? sc->conf_extra : "",
+			       me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
+	conf_path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
+}
+
+static void
+teardown(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	me_test_dnsmasq_free(fx->dns);
+	me_test_acme_ca_stop(fx->ca);
+	me_test_rm_rf(fx->tmp);
+	g_free(fx->tmp);
+	g_free(fx->sysconf);
+	g_free(fx->state);
+	g_free(fx->nssdb);
+}
+
+/* runs the CLI; returns its wait status */
+static gint
+run_cli(Fixture *fx, const gchar *kill_after, const gchar *stdin_text, gchar **out, gchar **err, ...)
+{
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+	    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *o = NULL;
+	g_autofree gchar *e = NULL;
+	const gchar *arg;
+	va_list ap;
+
+	g_ptr_array_add(argv, (gpointer)g_getenv("ME_TEST_MAILENROLL"));
+	va_start(ap, err);
+	while ((arg = va_arg(ap, const gchar *)) != NULL)
+		g_ptr_array_add(argv, (gpointer)arg);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", fx->sysconf, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", fx->state, TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	if (kill_after != NULL)
+		g_subprocess_launcher_setenv(launcher, "MAILENROLL_TEST_KILL_AFTER", kill_after, TRUE);
+	else
+		g_subprocess_launcher_unsetenv(launcher, "MAILENROLL_TEST_KILL_AFTER");
+	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, &error);
+	g_assert_no_error(error);
+	/* always a (maybe empty) stdin: GLib 2.74 leaks a buffer when a piped stdin gets none */
+	g_assert_true(g_subprocess_communicate_utf8(proc, stdin_text != NULL ? stdin_text : "", NULL, &o, &e, &error));
+	g_assert_no_error(error);
+	g_test_message("mailenroll %s → %d\nstdout: %s\nstderr: %s", (const gchar *)argv->pdata[1],
+		       g_subprocess_get_status(proc), o, e);
+	if (out != NULL)
+		*out = g_steal_pointer(&o);
+	if (err != NULL)
+		*err = g_steal_pointer(&e);
+	return g_subprocess_get_status(proc);
+}
+
+static gint64
+reply_count(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+	gint64 n = 0;
+
+	for (guint i = 0; i < json_array_get_length(challenges); i++)
+		n += json_object_get_int_member(json_array_get_object_element(challenges, i), "reply_count");
+	return n;
+}
+
+static guint
+count_certs_issued(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *orders = json_object_get_array_member(status, "orders");
+	guint n = 0;
+
+	for (guint i = 0; orders != NULL && i < json_array_get_length(orders); i++) {
+		const gchar *st = json_object_get_string_member_with_default(json_array_get_object_element(orders, i),
+									     "status", "");
+		n += g_strcmp0(st, "valid") == 0;
+	}
+	return n;
+}
+
+/* the certificate with its key in the NSS database, and the state "installed" */
+static void
+assert_installed(Fixture *fx)
+{
+	g_autofree gchar *db = g_strconcat("sql:", fx->nssdb, NULL);
+	const gchar *argv[] = {"certutil", "-L", "-d", db, NULL};
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *status = NULL;
+	gint rc = -1;
+
+	g_assert_true(me_test_spawn_sync(argv, NULL, &out, NULL, &rc));
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(strstr(out, MAILBOX));
+	g_assert_nonnull(strstr(out, "u,u,u"));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(status, "\"state\" : \"installed\""));
+	g_assert_null(strstr(status, "PRIVATE KEY"));
+}
+
+/* one command does it all: the Maildir watched, the reply over SMTP, the NSS import */
+static void
+test_one_command(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* the person's own mailer: the reply to a file, sent by hand, then `continue` */
+static void
+test_reply_file(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *reply = g_build_filename(fx->tmp, "reply.eml", NULL);
+	g_autofree gchar *mail_path = g_build_filename(fx->tmp, "challenge.eml", NULL);
+	g_autofree gchar *drop_tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), ".reply", NULL);
+	g_autofree gchar *drop = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	gsize len = 0;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "mailenroll challenge"));
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	g_assert_true(g_file_set_contents(mail_path, g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail), NULL));
+	/* no terminal and no --yes: refused, nothing answered */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "challenge", "--reply-file", reply, MAILBOX, mail_path, NULL),
+			!=, 0);
+	g_assert_false(g_file_test(reply, G_FILE_TEST_EXISTS));
+	/* from standard input this time */
+	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(mail, NULL), NULL, NULL, "challenge", "--yes", "--reply-file",
+				reply, MAILBOX, "-", NULL),
+			==, 0);
+	g_assert_true(g_file_get_contents(reply, &text, &len, NULL));
+	g_assert_true(g_str_has_prefix(text, "From:") || strstr(text, "\r\nSubject: Re: ACME:") != NULL);
+	/* the same mail again: already answered, no second reply file */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "challenge", "--yes", "--reply-file", drop_tmp, MAILBOX,
+				mail_path, NULL),
+			!=, 0);
+	g_assert_false(g_file_test(drop_tmp, G_FILE_TEST_EXISTS));
+	/* the person sends it */
+	g_assert_true(g_file_set_contents(drop_tmp, text, (gssize)len, NULL));
+	g_assert_cmpint(g_rename(drop_tmp, drop), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "continue", "--nssdb", fx->nssdb, MAILBOX, NULL), ==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* a forged challenge first: refused, still waiting; the real one then goes through */
+static void
+test_forged_first(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GString) forged = NULL;
+	g_autofree gchar *err = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	forged = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	g_string_replace(forged, "Subject: ACME: ", "Subject: ACME: x", 1);
+	g_assert_cmpint(run_cli(fx, NULL, forged->str, NULL, &err, "challenge", "--yes", "--smtp", MAILBOX, "-", NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "Not answered"));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(mail, NULL), NULL, NULL, "challenge", "--yes", "--smtp",
+				"--nssdb", fx->nssdb, MAILBOX, "-", NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* EAB: the MAC key provisioned into the keyring from standard input */
+static void
+test_eab(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", MAILBOX, NULL), !=, 0);
+	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, NULL, "provision", "eab",
+				"eab-test", NULL),
+			==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	assert_installed(fx);
+}
+
+/* SIGKILL right after each step is saved, then the same command again: one reply, one
+ * certificate, the key in the keyring (the NSS import needs it) */
+static const gchar *const kill_points[] = {
+    "account", "order", "waiting-challenge", "waiting-approval", "reply-sent", "challenge-posted",
+    "validated", "key-stored", "finalized", "issued", "installed",
+};
+
+static void
+kill_and_resume(Fixture *fx, const gchar *point)
+{
+	gint status;
+
+	status = run_cli(fx, point, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+			 me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* killed after "answered" was saved, before the reply left: that reply is lost, never
+ * sent twice; the person starts again and the new challenge gets the one reply */
+static void
+test_kill_answered(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	gint status;
+
+	(void)data;
+	status = run_cli(fx, "answered", NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+			 me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "--restart"));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--restart", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+static void
+test_kill_at(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+
+	kill_and_resume(fx, sc->kill_at);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const Scenario plain = {NULL, NULL};
+	static const Scenario binary = {"--token-join binary", "token-join=binary\n"};
+	static const Scenario on_challenge = {"--mail-on challenge", "mail-timing=challenge\n"};
+	static const Scenario detect = {"--mail-on challenge", "mail-timing=detect\nmail-wait=1\n"};
+	static const Scenario repeated = {"--repeat-mail 3", NULL};
+	static const Scenario eab = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
+	gint rc;
+
+	setlocale(LC_ALL, "");
+	g_test_init(&argc, &argv, NULL);
+	me_test_keyring_start();
+	g_test_add("/cli/one-command", Fixture, &plain, setup, test_one_command, teardown);
+	g_test_add("/cli/binary-join", Fixture, &binary, setup, test_one_command, teardown);
+	g_test_add("/cli/mail-on-challenge", Fixture, &on_challenge, setup, test_one_command, teardown);
+	g_test_add("/cli/detect-timing", Fixture, &detect, setup, test_one_command, teardown);
+	g_test_add("/cli/repeated-mail", Fixture, &repeated, setup, test_one_command, teardown);
+	g_test_add("/cli/reply-file", Fixture, &plain, setup, test_reply_file, teardown);
+	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
+	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
+	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
+		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);
+		static Scenario scenarios[G_N_ELEMENTS(kill_points)];
+		scenarios[i].kill_at = kill_points[i];
+		g_test_add(path, Fixture, &scenarios[i], setup, test_kill_at, teardown);
+	}
+	g_test_add("/cli/kill/answered", Fixture, &plain, setup, test_kill_answered, teardown);
+	rc = g_test_run();
+	me_test_keyring_stop();
+	return rc;
+}
