@@ -365,6 +365,10 @@ approve_and_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	g_autoptr(MeMailReply) fields = NULL;
 	gboolean policy = cli->ca->auto_approve == ME_CONFIG_AUTO_APPROVE_VERIFIED;
 
+	g_printerr("• ");
+	/* TRANSLATORS: progress: the challenge mail passed every check; %s are the sender and the check (dkim, smime, ...) */
+	g_printerr(_("The challenge mail from %s passed every check (authenticity: %s).\n"),
+		   me_state_get_string(st, "challenge_from"), me_state_get_string(st, "auth_method"));
 	if (!cli->yes && !policy) {
 		g_autofree gchar *question = g_strdup_printf(
 		    /* TRANSLATORS: the approval question; %s are the CA's address, the mailbox and how the mail was verified */
