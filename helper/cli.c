@@ -57,6 +57,7 @@ typedef struct {
 	gchar *profile;
 	gchar *nssdb;
 	gchar *output;
+	gchar *helper;
 } Cli;
 
 static void
@@ -71,6 +72,7 @@ cli_clear(Cli *cli)
 	g_free(cli->profile);
 	g_free(cli->nssdb);
 	g_free(cli->output);
+	g_free(cli->helper);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
@@ -730,6 +732,103 @@ cmd_provision(Cli *cli, const gchar *what, const gchar *name)
 	return EXIT_SUCCESS;
 }
 
+/* ---- the native-messaging host manifest for this user (thunderbird.md §1.1, §1.2) */
+
+static gchar *
+manifest_path(void)
+{
+	g_autofree gchar *name = g_strconcat(ME_HOST_NAME, ".json", NULL);
+	return g_build_filename(g_get_home_dir(), ".mozilla", "native-messaging-hosts", name, NULL);
+}
+
+/* the installed helper, else the one beside this binary (a build tree) */
+static gchar *
+find_helper(const gchar *given, GError **error)
+{
+	g_autofree gchar *self = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree gchar *self_dir = self != NULL ? g_path_get_dirname(self) : NULL;
+	g_autofree gchar *beside = self_dir != NULL ? g_build_filename(self_dir, "mailenroll-helper", NULL) : NULL;
+	g_autofree gchar *installed = g_build_filename(LIBEXECDIR, "mailenroll-helper", NULL);
+	const gchar *candidates[] = {given, beside, installed};
+
+	for (guint i = 0; i < G_N_ELEMENTS(candidates); i++) {
+		if (candidates[i] == NULL || (given != NULL && i > 0))
+			continue;
+		if (g_path_is_absolute(candidates[i]) && g_file_test(candidates[i], G_FILE_TEST_IS_EXECUTABLE) &&
+		    !g_file_test(candidates[i], G_FILE_TEST_IS_DIR))
+			return g_strdup(candidates[i]);
+	}
+	g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+		    /* TRANSLATORS: mailenroll-helper was not found; %s is the path tried */
+		    _("The program mailenroll-helper was not found at %s; install mailenroll, or give its absolute path with --helper."),
+		    given != NULL ? given : installed);
+	return NULL;
+}
+
+static gint
+cmd_register(Cli *cli)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *helper = find_helper(cli->helper, &error);
+	g_autofree gchar *path = manifest_path();
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (helper == NULL)
+		return fail(error);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, ME_HOST_NAME);
+	json_builder_set_member_name(b, "description");
+	json_builder_add_string_value(b, "mailenroll: S/MIME certificates for your own mailbox");
+	json_builder_set_member_name(b, "path");
+	json_builder_add_string_value(b, helper);
+	json_builder_set_member_name(b, "type");
+	json_builder_add_string_value(b, "stdio");
+	json_builder_set_member_name(b, "allowed_extensions");
+	json_builder_begin_array(b);
+	json_builder_add_string_value(b, ME_EXTENSION_ID);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, NULL);
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		gint errsv = errno;
+		g_set_error(&error, ME_ERROR, ME_ERROR_FAILED,
+			    /* TRANSLATORS: the folder for the host manifest could not be made; %s are the folder and the reason */
+			    _("The folder %s cannot be created (%s); check its permissions."), dir, g_strerror(errsv));
+		return fail(error);
+	}
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+		return fail(error);
+	/* TRANSLATORS: result of register; %s are the manifest and the helper */
+	g_print(_("Registered %s for Thunderbird: %s starts %s.\n"), ME_HOST_NAME, path, helper);
+	return EXIT_SUCCESS;
+}
+
+static gint
+cmd_unregister(void)
+{
+	g_autofree gchar *path = manifest_path();
+
+	if (g_unlink(path) != 0 && errno != ENOENT) {
+		gint errsv = errno;
+		g_autoptr(GError) error = NULL;
+		g_set_error(&error, ME_ERROR, ME_ERROR_FAILED,
+			    /* TRANSLATORS: the host manifest could not be removed; %s are the file and the reason */
+			    _("%s cannot be removed (%s); check its permissions."), path, g_strerror(errsv));
+		return fail(error);
+	}
+	/* TRANSLATORS: result of unregister; %s is the manifest */
+	g_print(_("Removed %s.\n"), path);
+	return EXIT_SUCCESS;
+}
+
 static const gchar *const usage_text =
     /* TRANSLATORS: the verbs of mailenroll, shown by --help; keep the verb names */
     N_("COMMAND [ARGUMENTS]\n\n"
@@ -740,7 +839,9 @@ static const gchar *const usage_text =
        "  install MAILBOX             install the issued certificate again\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
-       "  provision smtp-password USER  store the SMTP password (from standard input)");
+       "  provision smtp-password USER  store the SMTP password (from standard input)\n"
+       "  register                    let Thunderbird start mailenroll-helper for this user\n"
+       "  unregister                  undo register");
 
 int
 main(int argc, char **argv)
@@ -764,6 +865,7 @@ main(int argc, char **argv)
 	    {"bind", 0, 0, G_OPTION_ARG_NONE, &cli.bind, N_("Also bind the certificate to the Thunderbird identity"), NULL},
 	    {"nssdb", 0, 0, G_OPTION_ARG_FILENAME, &cli.nssdb, N_("The NSS database folder (default ~/.pki/nssdb)"), N_("DIR")},
 	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, N_("The PKCS#12 file to write"), N_("FILE")},
+	    {"helper", 0, 0, G_OPTION_ARG_FILENAME, &cli.helper, N_("The mailenroll-helper to register"), N_("PATH")},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL},
 	    {NULL},
 	};
@@ -792,6 +894,11 @@ main(int argc, char **argv)
 		g_printerr("%s", help);
 		return EXIT_USAGE;
 	}
+	/* these need no certificate authority */
+	if (g_strcmp0(verb, "register") == 0 && argc == 2)
+		return cmd_register(&cli);
+	if (g_strcmp0(verb, "unregister") == 0 && argc == 2)
+		return cmd_unregister();
 	if (!load_config(&cli, &error))
 		return fail(error);
 	if (g_strcmp0(verb, "enroll") == 0 && argc == 3)

@@ -346,6 +346,51 @@ test_kill_at(Fixture *fx, gconstpointer data)
 	kill_and_resume(fx, sc->kill_at);
 }
 
+/* register writes the per-user host manifest Thunderbird reads: the installed manifest's
+ * fields, with the path of a helper that runs; unregister removes it */
+static void
+test_register(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *path = g_build_filename(g_get_home_dir(), ".mozilla", "native-messaging-hosts",
+						  "org.mailenroll.helper.json", NULL);
+	g_autoptr(JsonParser) ours = json_parser_new();
+	g_autoptr(JsonParser) installed = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	JsonObject *a;
+	JsonObject *b;
+	const gchar *helper;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "register", NULL), ==, 0);
+	g_assert_true(json_parser_load_from_file(ours, path, &error));
+	g_assert_no_error(error);
+	g_assert_true(json_parser_load_from_file(installed, g_getenv("ME_TEST_HOST_MANIFEST"), &error));
+	g_assert_no_error(error);
+	a = json_node_get_object(json_parser_get_root(ours));
+	b = json_node_get_object(json_parser_get_root(installed));
+	for (const gchar *const *m = (const gchar *const[]){"name", "description", "type", NULL}; *m != NULL; m++)
+		g_assert_cmpstr(json_object_get_string_member(a, *m), ==, json_object_get_string_member(b, *m));
+	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(a, "allowed_extensions"), 0), ==,
+			json_array_get_string_element(json_object_get_array_member(b, "allowed_extensions"), 0));
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(a, "allowed_extensions")), ==, 1);
+	helper = json_object_get_string_member(a, "path");
+	g_assert_true(g_path_is_absolute(helper));
+	{
+		const gchar *argv[] = {helper, "--version", NULL};
+		g_autofree gchar *out = NULL;
+		gint status = -1;
+		g_assert_true(me_test_spawn_sync(argv, NULL, &out, NULL, &status));
+		g_assert_cmpint(status, ==, 0);
+		g_assert_true(g_str_has_prefix(out, "mailenroll"));
+	}
+	/* a helper that is not there is refused, the manifest left as it was */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "register", "--helper", "/nonexistent/mailenroll-helper", NULL),
+			!=, 0);
+	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "unregister", NULL), ==, 0);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -368,6 +413,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/reply-file", Fixture, &plain, setup, test_reply_file, teardown);
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
+	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
 		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);
 		static Scenario scenarios[G_N_ELEMENTS(kill_points)];
