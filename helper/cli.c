@@ -122,29 +122,8 @@ load_config(Cli *cli, GError **error)
 	}
 	general = me_config_get_general(cli->config);
 	cli->state_dir = g_strdup(me_config_get_state_dir(cli->config));
-	cli->opts.ca_name = cli->ca->name;
-	cli->opts.directory = cli->ca->directory;
-	cli->opts.ca_file = cli->ca->ca_file;
-	cli->opts.token_join = cli->ca->token_join;
-	switch (cli->ca->mail_timing) {
-	case ME_CONFIG_MAIL_TIMING_AUTHZ:
-		cli->opts.mail_timing = ME_MAIL_TIMING_AUTHZ;
-		break;
-	case ME_CONFIG_MAIL_TIMING_CHALLENGE:
-		cli->opts.mail_timing = ME_MAIL_TIMING_CHALLENGE;
-		break;
-	default:
-		cli->opts.mail_timing = ME_MAIL_TIMING_DETECT;
-		break;
-	}
-	cli->opts.key_type = cli->ca->key_type != ME_KEY_TYPE_UNKNOWN ? cli->ca->key_type : general->key_type;
-	cli->opts.usage = cli->ca->key_usage != ME_KEY_USAGE_UNKNOWN ? cli->ca->key_usage : general->key_usage;
-	cli->opts.contacts = (const gchar *const *)cli->ca->contact;
-	cli->opts.terms_agreed = cli->ca->agree_tos || cli->agree_tos;
-	cli->opts.eab_kid = cli->ca->eab_kid;
-	cli->opts.eab_label = cli->ca->eab_secret;
-	cli->opts.trusted_authserv_ids = (const gchar *const *)cli->ca->trusted_authserv_ids;
-	cli->opts.dns_server = cli->ca->dns_server;
+	me_enroll_options_init(&cli->opts, cli->ca, general);
+	cli->opts.terms_agreed = cli->opts.terms_agreed || cli->agree_tos;
 	return TRUE;
 }
 

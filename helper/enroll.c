@@ -78,6 +78,35 @@ me_mail_timing_to_string(MeMailTiming timing)
 	return (guint)timing < G_N_ELEMENTS(timing_names) ? timing_names[timing] : "detect";
 }
 
+/**
+ * me_enroll_options_init:
+ * @options: (out caller-allocates): the options to fill
+ * @ca: the CA profile of the configuration (kept by the caller)
+ * @general: the configuration's [general] values
+ *
+ * The engine's options as the configuration sets them; the CA's own values win.
+ */
+void
+me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const MeConfigGeneral *general)
+{
+	memset(options, 0, sizeof(*options));
+	options->ca_name = ca->name;
+	options->directory = ca->directory;
+	options->ca_file = ca->ca_file;
+	options->token_join = ca->token_join;
+	options->mail_timing = ca->mail_timing == ME_CONFIG_MAIL_TIMING_AUTHZ	     ? ME_MAIL_TIMING_AUTHZ
+			       : ca->mail_timing == ME_CONFIG_MAIL_TIMING_CHALLENGE ? ME_MAIL_TIMING_CHALLENGE
+										    : ME_MAIL_TIMING_DETECT;
+	options->key_type = ca->key_type != ME_KEY_TYPE_UNKNOWN ? ca->key_type : general->key_type;
+	options->usage = ca->key_usage != ME_KEY_USAGE_UNKNOWN ? ca->key_usage : general->key_usage;
+	options->contacts = (const gchar *const *)ca->contact;
+	options->terms_agreed = ca->agree_tos;
+	options->eab_kid = ca->eab_kid;
+	options->eab_label = ca->eab_secret;
+	options->trusted_authserv_ids = (const gchar *const *)ca->trusted_authserv_ids;
+	options->dns_server = ca->dns_server;
+}
+
 /* json-glib's getters complain about a missing member; these do not */
 static JsonObject *
 get_object(JsonObject *obj, const gchar *name)

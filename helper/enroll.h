@@ -14,6 +14,7 @@
 #include "challenge.h"
 #include "keys.h"
 #include "mail.h"
+#include "me-config.h"
 #include "me-error.h"
 #include "state.h"
 
@@ -87,6 +88,9 @@ typedef struct {
  * Progress of a long step.
  */
 typedef void (*MeEnrollProgressFunc)(MeEnrollState step, const gchar *message, gpointer user_data);
+
+void
+me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const MeConfigGeneral *general);
 
 typedef struct _MeEnroll MeEnroll;
 

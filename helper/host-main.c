@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host-methods.h"
 #include "me-config.h"
 #include "rpc.h"
 
@@ -239,9 +240,7 @@ run(void)
 	output = g_unix_output_stream_new(out_fd, TRUE);
 	state.server = me_rpc_server_new(input, output, max_inbound);
 	me_rpc_server_add_method(state.server, "ping", ping_cb, NULL, NULL);
-	/* the enrollment methods (enroll, challenge.inspect, reply.sent, status, install,
-	 * renew, revoke) and their events are registered here, by
-	 * me_host_register_methods(state.server), once that exists */
+	me_host_register_methods(state.server);
 	g_signal_connect(state.server, "closed", G_CALLBACK(closed_cb), &state);
 	term_id = g_unix_signal_add(SIGTERM, signal_cb, &state);
 	int_id = g_unix_signal_add(SIGINT, signal_cb, &state);

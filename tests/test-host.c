@@ -449,7 +449,8 @@ test_hello(void)
 	g_autoptr(JsonNode) unsupported = NULL;
 	g_autoptr(JsonNode) first = NULL;
 	g_autoptr(JsonNode) second = NULL;
-	g_autoptr(JsonNode) methods = parse("[\"hello\",\"ping\"]");
+	g_autoptr(JsonNode) methods =
+	    parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"reply.sent\",\"status\"]");
 	g_autoptr(JsonNode) supported = parse("[1]");
 	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
 	JsonObject *result;
@@ -466,7 +467,8 @@ test_hello(void)
 	g_assert_cmpint(json_object_get_int_member(result, "protocol"), ==, 1);
 	g_assert_cmpstr(json_object_get_string_member(result, "helper"), ==, helper);
 	g_assert_true(json_node_equal(json_object_get_member(result, "methods"), methods));
-	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(result, "events")), ==, 0);
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(result, "events")), ==, 1);
+	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(result, "events"), 0), ==, "progress");
 	second = host_call(host, HELLO);
 	g_assert_true(json_node_equal(first, second));
 	host_finish(host);
@@ -514,7 +516,7 @@ test_errors_keep_going(void)
 	guint32 zero_len = 0;
 
 	host_hello(host);
-	unknown = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"enroll\",\"params\":{}}");
+	unknown = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no.such.method\",\"params\":{}}");
 	error_of(unknown, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
 	bad_json = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":2,");
 	error_of(bad_json, -1, ME_RPC_ERROR_PARSE);
@@ -529,7 +531,7 @@ test_errors_keep_going(void)
 	error_of(scalar, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	/* notifications get nothing, known or not */
 	host_send(host, "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}");
-	host_send(host, "{\"jsonrpc\":\"2.0\",\"method\":\"enroll\"}");
+	host_send(host, "{\"jsonrpc\":\"2.0\",\"method\":\"no.such.method\"}");
 	host_assert_no_answer(host);
 	host_finish(host);
 }

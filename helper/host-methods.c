@@ -1,0 +1,580 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* the enrollment methods of mailenroll-helper (messaging/PROTOCOL.md §9): the engine's
+ * blocking steps run in a worker thread, answers and progress go out on the main loop */
+
+#define G_LOG_DOMAIN "MeHost"
+
+#include "config.h"
+
+#include "host-methods.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autocleanups.h"
+#include "enroll.h"
+#include "me-config.h"
+#include "store.h"
+#include "thunderbird.h"
+
+typedef enum {
+	JOB_ENROLL,
+	JOB_INSPECT,
+	JOB_REPLY_SENT,
+	JOB_INSTALL,
+} JobKind;
+
+typedef struct {
+	JobKind kind;
+	MeRpcServer *server;
+	MeRpcCall *call;
+	MeConfig *config;
+	MeEnrollOptions opts;
+	gchar *mailbox;
+	gchar *ca;
+	gchar *profile;
+	gboolean restart;
+	GBytes *message;
+	/* filled by the worker */
+	MeEnroll *enroll;
+	MeChallengeVerdict *verdict;
+	JsonNode *result;
+} Job;
+
+static void
+job_free(Job *job)
+{
+	g_object_unref(job->server);
+	me_config_free(job->config);
+	g_free(job->mailbox);
+	g_free(job->ca);
+	g_free(job->profile);
+	if (job->message != NULL)
+		g_bytes_unref(job->message);
+	me_enroll_free(job->enroll);
+	me_challenge_verdict_free(job->verdict);
+	if (job->result != NULL)
+		json_node_unref(job->result);
+	g_free(job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Job, job_free)
+
+/* ---- parameters */
+
+static gboolean
+param_string(JsonObject *params, const gchar *name, gboolean required, gchar **out, GError **error)
+{
+	JsonNode *node = params != NULL ? json_object_get_member(params, name) : NULL;
+
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
+		if (!required)
+			return TRUE;
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: a request from the extension lacks a parameter; %s is its name */
+			    _("The request lacks “%s”; update the mailenroll add-on."), name);
+		return FALSE;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
+			    _("The request's “%s” must be a string; update the mailenroll add-on."), name);
+		return FALSE;
+	}
+	*out = g_strdup(json_node_get_string(node));
+	return TRUE;
+}
+
+static gboolean
+param_bool(JsonObject *params, const gchar *name, gboolean *out, GError **error)
+{
+	JsonNode *node = params != NULL ? json_object_get_member(params, name) : NULL;
+
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
+			    _("The request's “%s” must be true or false; update the mailenroll add-on."), name);
+		return FALSE;
+	}
+	*out = json_node_get_boolean(node);
+	return TRUE;
+}
+
+/* the configuration and the CA profile, read afresh for each request */
+static Job *
+job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GError **error)
+{
+	g_autoptr(Job) job = g_new0(Job, 1);
+	JsonObject *obj = params != NULL && JSON_NODE_HOLDS_OBJECT(params) ? json_node_get_object(params) : NULL;
+	const MeCaProfile *ca;
+
+	job->kind = kind;
+	job->server = g_object_ref(server);
+	job->call = call;
+	if (params != NULL && obj == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: a request's parameters are not an object */
+				    _("The request's parameters must be an object; update the mailenroll add-on."));
+		return NULL;
+	}
+	if (!param_string(obj, "mailbox", TRUE, &job->mailbox, error) ||
+	    !param_string(obj, "ca", FALSE, &job->ca, error) ||
+	    !param_string(obj, "profile", FALSE, &job->profile, error) ||
+	    !param_bool(obj, "restart", &job->restart, error))
+		return NULL;
+	if (kind == JOB_INSPECT) {
+		g_autofree gchar *text = NULL;
+		if (!param_string(obj, "message", TRUE, &text, error))
+			return NULL;
+		job->message = g_bytes_new_take(text, strlen(text));
+		text = NULL;
+	}
+	job->config = me_config_load_default(error);
+	if (job->config == NULL)
+		return NULL;
+	ca = me_config_get_ca(job->config, job->ca);
+	if (ca == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+				    /* TRANSLATORS: no CA is configured, or several without a default */
+				    _("No certificate authority is chosen; add a [ca NAME] group to mailenroll.conf, set default-ca, or pass --ca."));
+		return NULL;
+	}
+	me_enroll_options_init(&job->opts, ca, me_config_get_general(job->config));
+	return g_steal_pointer(&job);
+}
+
+/* ---- progress: from the worker thread to the extension */
+
+typedef struct {
+	MeRpcServer *server;
+	JsonNode *params;
+} Progress;
+
+static gboolean
+progress_idle(gpointer data)
+{
+	Progress *p = data;
+	g_autoptr(GError) error = NULL;
+
+	if (!me_rpc_server_notify(p->server, "progress", p->params, &error))
+		g_debug("progress: %s", error->message);
+	g_object_unref(p->server);
+	json_node_unref(p->params);
+	g_free(p);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+progress_cb(MeEnrollState step, const gchar *message, gpointer user_data)
+{
+	Job *job = user_data;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	Progress *p = g_new0(Progress, 1);
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "mailbox");
+	json_builder_add_string_value(b, job->mailbox);
+	json_builder_set_member_name(b, "step");
+	json_builder_add_string_value(b, me_enroll_state_to_string(step));
+	json_builder_set_member_name(b, "message");
+	json_builder_add_string_value(b, message);
+	json_builder_end_object(b);
+	p->server = g_object_ref(job->server);
+	p->params = json_builder_get_root(b);
+	g_idle_add(progress_idle, p);
+}
+
+/* ---- results */
+
+static JsonNode *
+state_summary(MeState *state)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	const gchar *keys[] = {"mailbox", "ca", "state", "challenge_from", "failure"};
+	JsonObject *obj = me_state_get_object(state);
+	JsonNode *installed = json_object_get_member(obj, "installed");
+
+	json_builder_begin_object(b);
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const gchar *value = me_state_get_string(state, keys[i]);
+		if (value == NULL)
+			continue;
+		json_builder_set_member_name(b, keys[i]);
+		json_builder_add_string_value(b, value);
+	}
+	if (me_state_get_int(state, "not_after") != 0) {
+		json_builder_set_member_name(b, "not_after");
+		json_builder_add_int_value(b, me_state_get_int(state, "not_after"));
+	}
+	if (installed != NULL) {
+		json_builder_set_member_name(b, "installed");
+		json_builder_add_value(b, json_node_copy(installed));
+	}
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *
+reply_fields(const MeMailReply *reply, GBytes *raw)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "from");
+	json_builder_add_string_value(b, reply->from);
+	json_builder_set_member_name(b, "to");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < reply->to->len; i++)
+		json_builder_add_string_value(b, g_ptr_array_index(reply->to, i));
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "subject");
+	json_builder_add_string_value(b, reply->subject);
+	if (reply->in_reply_to != NULL) {
+		json_builder_set_member_name(b, "in_reply_to");
+		json_builder_add_string_value(b, reply->in_reply_to);
+	}
+	if (reply->references != NULL) {
+		json_builder_set_member_name(b, "references");
+		json_builder_add_string_value(b, reply->references);
+	}
+	json_builder_set_member_name(b, "body");
+	json_builder_add_string_value(b, reply->body);
+	json_builder_set_member_name(b, "raw");
+	{
+		/* the reply's bytes are not NUL-terminated */
+		gsize len = 0;
+		const gchar *data = g_bytes_get_data(raw, &len);
+		g_autofree gchar *text = g_strndup(data, len);
+		json_builder_add_string_value(b, text);
+	}
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/* ---- the worker */
+
+static gboolean
+install_thunderbird(Job *job, GError **error)
+{
+	g_autoptr(MeTbProfile) profile = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GPtrArray) chain = NULL;
+	g_autoptr(MeStoreInstall) inst = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	const MeCaProfile *ca = me_config_get_ca(job->config, job->ca);
+
+	/* the profile of the Thunderbird that started us, unless the add-on names one */
+	profile = job->profile != NULL ? me_tb_profile_new_for_path(job->profile, error)
+				       : me_tb_profile_find_launching(NULL, getppid(), error);
+	if (profile == NULL || !me_enroll_load_certificate(job->enroll, &key, &chain, error))
+		return FALSE;
+	progress_cb(ME_ENROLL_STATE_INSTALLED,
+		    /* TRANSLATORS: progress: the certificate is put into Thunderbird's store */
+		    _("Installing the certificate…"), job);
+	inst = me_store_install_thunderbird(profile->path, key, chain, job->mailbox, me_enroll_get_usage(job->enroll),
+					    NULL, ca->trust_ca ? ME_STORE_FLAGS_TRUST_CA : ME_STORE_FLAGS_NONE, error);
+	if (inst == NULL ||
+	    !me_enroll_mark_installed(job->enroll, "thunderbird", inst->profile, inst->nickname, inst->db_key, error))
+		return FALSE;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "state");
+	json_builder_add_string_value(b, me_enroll_state_to_string(me_enroll_get_step(job->enroll)));
+	json_builder_set_member_name(b, "profile");
+	json_builder_add_string_value(b, inst->profile);
+	json_builder_set_member_name(b, "nickname");
+	json_builder_add_string_value(b, inst->nickname);
+	json_builder_set_member_name(b, "db_key");
+	json_builder_add_string_value(b, inst->db_key);
+	json_builder_set_member_name(b, "signing");
+	json_builder_add_boolean_value(b, inst->signing);
+	json_builder_set_member_name(b, "encryption");
+	json_builder_add_boolean_value(b, inst->encryption);
+	json_builder_end_object(b);
+	job->result = json_builder_get_root(b);
+	return TRUE;
+}
+
+static gboolean
+run_job(Job *job, GError **error)
+{
+	g_autofree gchar *state_dir = g_strdup(me_config_get_state_dir(job->config));
+
+	job->enroll = me_enroll_open(state_dir, &job->opts, job->mailbox, error);
+	if (job->enroll == NULL)
+		return FALSE;
+	me_enroll_set_progress(job->enroll, progress_cb, job);
+	switch (job->kind) {
+	case JOB_ENROLL:
+		if (job->restart && !me_enroll_restart(job->enroll, error))
+			return FALSE;
+		if (!me_enroll_start(job->enroll, error))
+			return FALSE;
+		job->result = state_summary(me_enroll_get_state(job->enroll));
+		return TRUE;
+	case JOB_INSPECT:
+		job->verdict = me_enroll_inspect(job->enroll, g_bytes_get_data(job->message, NULL),
+						 g_bytes_get_size(job->message), error);
+		return job->verdict != NULL;
+	case JOB_REPLY_SENT:
+		if (!me_enroll_reply_sent(job->enroll, error) || !me_enroll_finish(job->enroll, error))
+			return FALSE;
+		if (me_enroll_get_step(job->enroll) == ME_ENROLL_STATE_INSTALLED) {
+			job->result = state_summary(me_enroll_get_state(job->enroll));
+			return TRUE;
+		}
+		return install_thunderbird(job, error);
+	case JOB_INSTALL:
+		return install_thunderbird(job, error);
+	default:
+		g_assert_not_reached();
+	}
+}
+
+static void
+worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	Job *job = task_data;
+	GError *error = NULL;
+
+	(void)source;
+	(void)cancellable;
+	if (run_job(job, &error))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, error);
+}
+
+/* ---- back on the main loop: answer, or ask the person first */
+
+static void
+answer_verdict(Job *job, gboolean approved, GBytes *raw, const MeMailReply *fields)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	const MeChallengeVerdict *v = job->verdict;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "answerable");
+	json_builder_add_boolean_value(b, v->answerable);
+	json_builder_set_member_name(b, "reason");
+	json_builder_add_string_value(b, me_challenge_reason_to_nick(v->reason));
+	json_builder_set_member_name(b, "message");
+	json_builder_add_string_value(b, v->message != NULL ? v->message : "");
+	json_builder_set_member_name(b, "state");
+	json_builder_add_string_value(b, me_enroll_state_to_string(me_enroll_get_step(job->enroll)));
+	if (v->answerable) {
+		json_builder_set_member_name(b, "approved");
+		json_builder_add_boolean_value(b, approved);
+	}
+	if (raw != NULL) {
+		json_builder_set_member_name(b, "reply");
+		json_builder_add_value(b, reply_fields(fields, raw));
+	}
+	json_builder_end_object(b);
+	me_rpc_call_return(job->call, json_builder_get_root(b));
+}
+
+static void
+approve_or_decline(Job *job, gboolean approve)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = NULL;
+	g_autoptr(MeMailReply) fields = NULL;
+
+	if (!approve) {
+		if (!me_enroll_decline(job->enroll, &error)) {
+			me_rpc_call_return_error(job->call, error);
+			return;
+		}
+		answer_verdict(job, FALSE, NULL, NULL);
+		return;
+	}
+	raw = me_enroll_approve(job->enroll, &fields, &error);
+	if (raw == NULL) {
+		me_rpc_call_return_error(job->call, error);
+		return;
+	}
+	answer_verdict(job, TRUE, raw, fields);
+}
+
+static void
+prompt_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(Job) job = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) answer = me_rpc_server_request_finish(ME_RPC_SERVER(source), res, &error);
+	JsonNode *approve = NULL;
+
+	if (answer != NULL && JSON_NODE_HOLDS_OBJECT(answer))
+		approve = json_object_get_member(json_node_get_object(answer), "approve");
+	if (approve == NULL || !JSON_NODE_HOLDS_VALUE(approve) || json_node_get_value_type(approve) != G_TYPE_BOOLEAN) {
+		/* no usable answer is no approval: the reply stays unsent and can be asked for again */
+		g_debug("prompt: %s", error != NULL ? error->message : "no boolean approve");
+		if (error == NULL)
+			g_set_error_literal(&error, ME_ERROR, ME_ERROR_INVALID_DATA,
+					    /* TRANSLATORS: the add-on's answer to the approval question was not understood */
+					    _("The add-on's answer to the approval question was not understood; update the mailenroll add-on."));
+		me_rpc_call_return_error(job->call, error);
+		return;
+	}
+	approve_or_decline(job, json_node_get_boolean(approve));
+}
+
+static void
+ask_person(Job *job)
+{
+	MeState *st = me_enroll_get_state(job->enroll);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) params = NULL;
+	g_autofree gchar *question = g_strdup_printf(
+	    /* TRANSLATORS: the approval question the add-on shows; %s are the CA's address, the mailbox and how the mail was verified */
+	    _("%s asks to confirm that you control %s (the mail passed the %s check). Send the reply?"),
+	    me_state_get_string(st, "challenge_from"), job->mailbox, me_state_get_string(st, "auth_method"));
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "mailbox");
+	json_builder_add_string_value(b, job->mailbox);
+	json_builder_set_member_name(b, "ca");
+	json_builder_add_string_value(b, job->opts.ca_name);
+	json_builder_set_member_name(b, "from");
+	json_builder_add_string_value(b, me_state_get_string(st, "challenge_from"));
+	json_builder_set_member_name(b, "auth");
+	json_builder_add_string_value(b, me_state_get_string(st, "auth_method"));
+	json_builder_set_member_name(b, "question");
+	json_builder_add_string_value(b, question);
+	json_builder_end_object(b);
+	params = json_builder_get_root(b);
+	me_rpc_server_request(job->server, "prompt", params, NULL, prompt_done, job);
+}
+
+static void
+job_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Job *job = user_data;
+	g_autoptr(GError) error = NULL;
+
+	(void)source;
+	if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+		me_rpc_call_return_error(job->call, error);
+		job_free(job);
+		return;
+	}
+	if (job->kind != JOB_INSPECT) {
+		me_rpc_call_return(job->call, g_steal_pointer(&job->result));
+		job_free(job);
+		return;
+	}
+	if (me_enroll_get_step(job->enroll) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+		answer_verdict(job, FALSE, NULL, NULL);
+		job_free(job);
+		return;
+	}
+	/* the enrollment stays open (and locked) while the person decides */
+	if (me_config_get_ca(job->config, job->ca)->auto_approve == ME_CONFIG_AUTO_APPROVE_VERIFIED) {
+		approve_or_decline(job, TRUE);
+		job_free(job);
+		return;
+	}
+	ask_person(job);
+}
+
+static void
+start_job(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call)
+{
+	g_autoptr(GError) error = NULL;
+	Job *job = job_new(kind, server, params, call, &error);
+	g_autoptr(GTask) task = NULL;
+
+	if (job == NULL) {
+		me_rpc_call_return_error(call, error);
+		return;
+	}
+	task = g_task_new(NULL, NULL, job_done, job);
+	g_task_set_task_data(task, job, NULL);
+	g_task_run_in_thread(task, worker);
+}
+
+static void
+enroll_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_ENROLL, server, params, call);
+}
+
+static void
+inspect_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_INSPECT, server, params, call);
+}
+
+static void
+reply_sent_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_REPLY_SENT, server, params, call);
+}
+
+static void
+install_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_INSTALL, server, params, call);
+}
+
+/* status reads files only: answered at once */
+static void
+status_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeConfig) config = me_config_load_default(&error);
+	g_autoptr(GPtrArray) states = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autofree gchar *mailbox = NULL;
+	JsonObject *obj = params != NULL && JSON_NODE_HOLDS_OBJECT(params) ? json_node_get_object(params) : NULL;
+
+	(void)server;
+	(void)user_data;
+	if (config == NULL || !param_string(obj, "mailbox", FALSE, &mailbox, &error) ||
+	    (states = me_state_list(me_config_get_state_dir(config), &error)) == NULL) {
+		me_rpc_call_return_error(call, error);
+		return;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "enrollments");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < states->len; i++) {
+		MeState *st = g_ptr_array_index(states, i);
+		if (mailbox != NULL && g_strcmp0(me_state_get_string(st, "mailbox"), mailbox) != 0)
+			continue;
+		json_builder_add_value(b, state_summary(st));
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	me_rpc_call_return(call, json_builder_get_root(b));
+}
+
+/**
+ * me_host_register_methods:
+ * @server: the helper's JSON-RPC server
+ *
+ * Adds the enrollment methods (`enroll`, `challenge.inspect`, `reply.sent`, `install`,
+ * `status`) and the `progress` event; the helper's own `prompt` request asks the person
+ * through the add-on before a reply is handed out.
+ */
+void
+me_host_register_methods(MeRpcServer *server)
+{
+	me_rpc_server_add_method(server, "enroll", enroll_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "challenge.inspect", inspect_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "reply.sent", reply_sent_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "install", install_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "status", status_cb, NULL, NULL);
+	me_rpc_server_add_event(server, "progress");
+}

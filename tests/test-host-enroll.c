@@ -1,0 +1,373 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* A whole enrollment through mailenroll-helper, driven by a test client that speaks
+ * native-messaging frames as the Thunderbird add-on does: hello, enroll (with progress
+ * events), challenge.inspect with the helper's prompt answered yes or no, reply.sent with
+ * the install into a profile, status.  Real parts: the RFC 8823 test CA, gnome-keyring on
+ * the private bus of dbus-run-session, dnsmasq for the CA's DKIM key, NSS checked with
+ * Thunderbird's own certutil. */
+
+#define G_LOG_DOMAIN "MeTestHostEnroll"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+
+#include "dnsmasq.h"
+#include "keyring-fixture.h"
+#include "test-util.h"
+
+#define MAILBOX "alice@example.org"
+
+typedef struct {
+	MeTestAcmeCa *ca;
+	MeTestDnsmasq *dns;
+	gchar *tmp;
+	gchar *profile;
+	GSubprocess *helper;
+	GOutputStream *to_helper;
+	GInputStream *from_helper;
+	gint64 next_id;
+	gboolean approve;
+	guint prompts;
+	guint progress;
+} Fixture;
+
+static void
+send_json(Fixture *fx, JsonNode *msg)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree gchar *text = NULL;
+	gsize len = 0;
+	guint32 n;
+	g_autoptr(GError) error = NULL;
+
+	json_generator_set_root(gen, msg);
+	text = json_generator_to_data(gen, &len);
+	n = (guint32)len;
+	g_assert_true(g_output_stream_write_all(fx->to_helper, &n, sizeof(n), NULL, NULL, &error));
+	g_assert_true(g_output_stream_write_all(fx->to_helper, text, len, NULL, NULL, &error));
+	g_assert_no_error(error);
+}
+
+static JsonNode *
+recv_json(Fixture *fx)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree gchar *body = NULL;
+	guint32 n = 0;
+	gsize got = 0;
+
+	g_assert_true(g_input_stream_read_all(fx->from_helper, &n, sizeof(n), &got, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(got, ==, sizeof(n));
+	g_assert_cmpuint(n, <=, 1024 * 1024);
+	body = g_malloc(n + 1);
+	g_assert_true(g_input_stream_read_all(fx->from_helper, body, n, &got, NULL, &error));
+	g_assert_cmpuint(got, ==, n);
+	body[n] = '\0';
+	g_assert_true(json_parser_load_from_data(parser, body, (gssize)n, &error));
+	g_assert_no_error(error);
+	return json_node_copy(json_parser_get_root(parser));
+}
+
+/* a request, and every message until its answer: progress counted, prompts answered */
+static JsonObject *
+call(Fixture *fx, const gchar *method, JsonNode *params)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) req = NULL;
+	gint64 id = ++fx->next_id;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "jsonrpc");
+	json_builder_add_string_value(b, "2.0");
+	json_builder_set_member_name(b, "id");
+	json_builder_add_int_value(b, id);
+	json_builder_set_member_name(b, "method");
+	json_builder_add_string_value(b, method);
+	if (params != NULL) {
+		json_builder_set_member_name(b, "params");
+		json_builder_add_value(b, json_node_copy(params));
+	}
+	json_builder_end_object(b);
+	req = json_builder_get_root(b);
+	send_json(fx, req);
+	for (;;) {
+		g_autoptr(JsonNode) msg = recv_json(fx);
+		JsonObject *o = json_node_get_object(msg);
+		const gchar *m = json_object_get_string_member_with_default(o, "method", NULL);
+
+		if (g_strcmp0(m, "progress") == 0) {
+			fx->progress++;
+			continue;
+		}
+		if (g_strcmp0(m, "prompt") == 0) {
+			g_autoptr(JsonBuilder) a = json_builder_new();
+			g_autoptr(JsonNode) answer = NULL;
+			JsonObject *p = json_object_get_object_member(o, "params");
+			fx->prompts++;
+			g_assert_cmpstr(json_object_get_string_member(p, "mailbox"), ==, MAILBOX);
+			g_assert_cmpstr(json_object_get_string_member(p, "auth"), ==, "DKIM");
+			g_assert_nonnull(strstr(json_object_get_string_member(p, "question"), MAILBOX));
+			json_builder_begin_object(a);
+			json_builder_set_member_name(a, "jsonrpc");
+			json_builder_add_string_value(a, "2.0");
+			json_builder_set_member_name(a, "id");
+			json_builder_add_value(a, json_node_copy(json_object_get_member(o, "id")));
+			json_builder_set_member_name(a, "result");
+			json_builder_begin_object(a);
+			json_builder_set_member_name(a, "approve");
+			json_builder_add_boolean_value(a, fx->approve);
+			json_builder_end_object(a);
+			json_builder_end_object(a);
+			answer = json_builder_get_root(a);
+			send_json(fx, answer);
+			continue;
+		}
+		g_assert_cmpint(json_object_get_int_member(o, "id"), ==, id);
+		return json_object_ref(o);
+	}
+}
+
+static JsonNode *
+params_of(const gchar *json)
+{
+	return json_from_string(json, NULL);
+}
+
+static void
+setup(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *argv[] = {"--dkim", "ed25519", NULL};
+	g_autofree gchar *txt = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *sysconf = NULL;
+	g_autofree gchar *state = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(JsonObject) hello = NULL;
+	g_autoptr(JsonNode) hp = params_of("{\"protocol\": [1], \"client\": \"test-host-enroll\"}");
+
+	(void)data;
+	fx->ca = me_test_acme_ca_start(argv, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_file_get_contents(me_test_acme_ca_get(fx->ca, "DKIM_TXT"), &txt, NULL, NULL));
+	fx->dns = me_test_dnsmasq_new();
+	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), g_strstrip(txt));
+	me_test_dnsmasq_start(fx->dns, &error);
+	g_assert_no_error(error);
+	fx->tmp = me_test_tmpdir();
+	sysconf = g_build_filename(fx->tmp, "etc", NULL);
+	state = g_build_filename(fx->tmp, "state", NULL);
+	fx->profile = g_build_filename(fx->tmp, "profile", NULL);
+	g_assert_cmpint(g_mkdir(sysconf, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(fx->profile, 0700), ==, 0);
+	conf = g_strdup_printf("[ca test]\ndirectory=%s\nca-file=%s\ndns-server=%s\nkey-type=ec-p256\nagree-tos=true\n",
+			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
+			       me_test_dnsmasq_get_nameserver(fx->dns));
+	g_free(me_test_write_tmp(sysconf, "mailenroll.conf", conf));
+
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", sysconf, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", state, TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	/* Thunderbird's argv: the manifest path and the extension id */
+	fx->helper = g_subprocess_launcher_spawn(launcher, &error, g_getenv("ME_TEST_HELPER"),
+						 "/nonexistent/org.mailenroll.helper.json", "mailenroll@mailenroll.org", NULL);
+	g_assert_no_error(error);
+	fx->to_helper = g_object_ref(g_subprocess_get_stdin_pipe(fx->helper));
+	fx->from_helper = g_object_ref(g_subprocess_get_stdout_pipe(fx->helper));
+	hello = call(fx, "hello", hp);
+	g_assert_true(json_object_has_member(hello, "result"));
+}
+
+static void
+teardown(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	/* EOF ends the helper cleanly */
+	g_output_stream_close(fx->to_helper, NULL, NULL);
+	g_assert_true(g_subprocess_wait(fx->helper, NULL, NULL));
+	g_assert_true(g_subprocess_get_if_exited(fx->helper));
+	g_assert_cmpint(g_subprocess_get_exit_status(fx->helper), ==, 0);
+	g_object_unref(fx->to_helper);
+	g_object_unref(fx->from_helper);
+	g_object_unref(fx->helper);
+	me_test_dnsmasq_free(fx->dns);
+	me_test_acme_ca_stop(fx->ca);
+	me_test_rm_rf(fx->tmp);
+	g_free(fx->tmp);
+	g_free(fx->profile);
+}
+
+static gint64
+reply_count(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+	gint64 n = 0;
+
+	for (guint i = 0; i < json_array_get_length(challenges); i++)
+		n += json_object_get_int_member(json_array_get_object_element(challenges, i), "reply_count");
+	return n;
+}
+
+static JsonObject *
+inspect(Fixture *fx, GBytes *mail)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) params = NULL;
+	g_autofree gchar *text = g_strndup(g_bytes_get_data(mail, NULL), g_bytes_get_size(mail));
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "mailbox");
+	json_builder_add_string_value(b, MAILBOX);
+	json_builder_set_member_name(b, "message");
+	json_builder_add_string_value(b, text);
+	json_builder_end_object(b);
+	params = json_builder_get_root(b);
+	return call(fx, "challenge.inspect", params);
+}
+
+static void
+test_approved(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) inspected = NULL;
+	g_autoptr(JsonObject) again = NULL;
+	g_autoptr(JsonObject) sent = NULL;
+	g_autoptr(JsonObject) status = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autofree gchar *drop_tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), ".reply", NULL);
+	g_autofree gchar *drop = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+	g_autofree gchar *sent_params = NULL;
+	g_autoptr(JsonNode) sp = NULL;
+	JsonObject *result;
+	JsonObject *reply;
+
+	(void)data;
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	result = json_object_get_object_member(enrolled, "result");
+	g_assert_nonnull(result);
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "waiting-challenge");
+	g_assert_cmpstr(json_object_get_string_member(result, "challenge_from"), ==, me_test_acme_ca_get(fx->ca, "FROM"));
+	g_assert_cmpuint(fx->progress, >=, 2);
+
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	inspected = inspect(fx, mail);
+	result = json_object_get_object_member(inspected, "result");
+	g_assert_cmpuint(fx->prompts, ==, 1);
+	g_assert_true(json_object_get_boolean_member(result, "answerable"));
+	g_assert_true(json_object_get_boolean_member(result, "approved"));
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+	reply = json_object_get_object_member(result, "reply");
+	g_assert_cmpstr(json_object_get_string_member(reply, "from"), ==, MAILBOX);
+	g_assert_true(g_str_has_prefix(json_object_get_string_member(reply, "subject"), "Re: ACME:"));
+	/* the add-on sends the reply; here it goes into the CA's drop folder */
+	g_assert_true(g_file_set_contents(drop_tmp, json_object_get_string_member(reply, "raw"), -1, NULL));
+	g_assert_cmpint(g_rename(drop_tmp, drop), ==, 0);
+
+	/* the same mail again: already answered, no prompt, no reply */
+	again = inspect(fx, mail);
+	result = json_object_get_object_member(again, "result");
+	g_assert_false(json_object_get_boolean_member(result, "answerable"));
+	g_assert_cmpstr(json_object_get_string_member(result, "reason"), ==, "already-answered");
+	g_assert_cmpuint(fx->prompts, ==, 1);
+
+	sent_params = g_strdup_printf("{\"mailbox\": \"%s\", \"profile\": \"%s\"}", MAILBOX, fx->profile);
+	sp = params_of(sent_params);
+	sent = call(fx, "reply.sent", sp);
+	result = json_object_get_object_member(sent, "result");
+	g_assert_nonnull(result);
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "installed");
+	g_assert_cmpstr(json_object_get_string_member(result, "profile"), ==, fx->profile);
+	g_assert_nonnull(json_object_get_string_member(result, "db_key"));
+	g_assert_true(json_object_get_boolean_member(result, "signing"));
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	{
+		g_autofree gchar *db = g_strconcat("sql:", fx->profile, NULL);
+		const gchar *argv[] = {"env", "LD_LIBRARY_PATH=/usr/lib/thunderbird", "certutil", "-L", "-d", db, NULL};
+		g_autofree gchar *out = NULL;
+		gint rc = -1;
+		g_assert_true(me_test_spawn_sync(argv, NULL, &out, NULL, &rc));
+		g_assert_cmpint(rc, ==, 0);
+		g_assert_nonnull(strstr(out, json_object_get_string_member(result, "nickname")));
+	}
+	status = call(fx, "status", NULL);
+	result = json_object_get_object_member(status, "result");
+	g_assert_cmpstr(json_object_get_string_member(
+			    json_array_get_object_element(json_object_get_array_member(result, "enrollments"), 0), "state"),
+			==, "installed");
+}
+
+static void
+test_declined(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) inspected = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	JsonObject *result;
+
+	(void)data;
+	fx->approve = FALSE;
+	enrolled = call(fx, "enroll", ep);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	inspected = inspect(fx, mail);
+	result = json_object_get_object_member(inspected, "result");
+	g_assert_cmpuint(fx->prompts, ==, 1);
+	g_assert_true(json_object_get_boolean_member(result, "answerable"));
+	g_assert_false(json_object_get_boolean_member(result, "approved"));
+	g_assert_false(json_object_has_member(result, "reply"));
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "waiting-challenge");
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
+static void
+test_bad_params(Fixture *fx, gconstpointer data)
+{
+	const gchar *cases[] = {"{}", "{\"mailbox\": 42}", "[1]", "{\"mailbox\": \"" MAILBOX "\", \"restart\": \"yes\"}",
+				"{\"mailbox\": \"not an address\"}"};
+
+	(void)data;
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(JsonNode) p = params_of(cases[i]);
+		g_autoptr(JsonObject) answer = call(fx, "enroll", p);
+		JsonObject *err = json_object_get_object_member(answer, "error");
+		g_assert_nonnull(err);
+		g_test_message("%s → %s", cases[i], json_object_get_string_member(err, "message"));
+		g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(err, "data"), "name"), ==,
+				"invalid-argument");
+	}
+	/* and the helper still answers */
+	{
+		g_autoptr(JsonObject) status = call(fx, "status", NULL);
+		g_assert_true(json_object_has_member(status, "result"));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	gint rc;
+
+	setlocale(LC_ALL, "");
+	g_test_init(&argc, &argv, NULL);
+	me_test_keyring_start();
+	g_test_add("/host-enroll/approved", Fixture, NULL, setup, test_approved, teardown);
+	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
+	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);
+	rc = g_test_run();
+	me_test_keyring_stop();
+	return rc;
+}
