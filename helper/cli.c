@@ -35,8 +35,9 @@
 
 /* the largest challenge message read from a file or stdin */
 #define CLI_MAIL_MAX ME_MAIL_MAX_SIZE_DEFAULT
-/* a watched Maildir is looked at this often */
-#define CLI_MAILDIR_POLL_MS 200
+/* a watched Maildir is looked at on every change (inotify), and at least this often where
+ * the file system sends no change events (network file systems) */
+#define CLI_MAILDIR_POLL_MS 1000
 
 typedef struct {
 	MeConfig *config;
@@ -414,9 +415,27 @@ read_bounded(GInputStream *in, GError **error)
 	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 }
 
+static void
+maildir_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event, gpointer user_data)
+{
+	(void)monitor;
+	(void)file;
+	(void)other;
+	(void)event;
+	*(gboolean *)user_data = TRUE;
+}
+
+static gboolean
+maildir_tick(gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_CONTINUE;
+}
+
 /* every file in Maildir new/ and cur/ not looked at yet, until the challenge is answered */
 static gboolean
-watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monitors, gboolean *changed,
+		   GError **error)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	const gchar *subdirs[] = {"new", "cur"};
@@ -429,7 +448,17 @@ watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	g_printerr("• ");
 	/* TRANSLATORS: progress: waiting for the CA's mail; %s are the folder and the seconds */
 	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
+	for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
+		g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
+		g_autoptr(GFile) file = g_file_new_for_path(dir);
+		GFileMonitor *monitor = g_file_monitor_directory(file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+		if (monitor == NULL)
+			continue;
+		g_signal_connect(monitor, "changed", G_CALLBACK(maildir_changed), changed);
+		g_ptr_array_add(monitors, monitor);
+	}
 	for (;;) {
+		*changed = FALSE;
 		for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
 			g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
 			g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
@@ -482,8 +511,28 @@ watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 				    cli->maildir, wait);
 			return FALSE;
 		}
-		g_usleep(CLI_MAILDIR_POLL_MS * 1000);
+		/* sleep until the Maildir changes or the tick comes */
+		while (!*changed)
+			g_main_context_iteration(NULL, TRUE);
 	}
+}
+
+static gboolean
+watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	g_autoptr(GPtrArray) monitors = g_ptr_array_new_with_free_func(g_object_unref);
+	GSource *tick = g_timeout_source_new(CLI_MAILDIR_POLL_MS);
+	gboolean changed = FALSE;
+	gboolean ok;
+
+	g_source_set_callback(tick, maildir_tick, &changed, NULL);
+	g_source_attach(tick, NULL);
+	ok = watch_maildir_loop(cli, e, mailbox, monitors, &changed, error);
+	g_source_destroy(tick);
+	g_source_unref(tick);
+	for (guint i = 0; i < monitors->len; i++)
+		g_signal_handlers_disconnect_by_data(g_ptr_array_index(monitors, i), &changed);
+	return ok;
 }
 
 /* ---- the verbs */
