@@ -4,7 +4,7 @@
  */
 
 /* The enrollment engine against the project's RFC 8823 test CA, with a real keyring
- * (gnome-keyring-daemon on the private bus of dbus-run-session) and dnsmasq serving the
+ * (gnome-keyring-daemon on a private session bus) and dnsmasq serving the
  * CA's DKIM key: every step persisted, resumed from a fresh process state, one reply. */
 
 #define G_LOG_DOMAIN "MeTestEnroll"

@@ -7,7 +7,7 @@
  * native-messaging frames as the Thunderbird add-on does: hello, enroll (with progress
  * events), challenge.inspect with the helper's prompt answered yes or no, reply.sent with
  * the install into a profile, status.  Real parts: the RFC 8823 test CA, gnome-keyring on
- * the private bus of dbus-run-session, dnsmasq for the CA's DKIM key, NSS checked with
+ * a private session bus, dnsmasq for the CA's DKIM key, NSS checked with
  * Thunderbird's own certutil. */
 
 #define G_LOG_DOMAIN "MeTestHostEnroll"

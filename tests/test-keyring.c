@@ -22,7 +22,7 @@
 #include "me-error.h"
 
 /* these tests talk to a real gnome-keyring-daemon, started by main() in a temporary
- * HOME on a private session bus: run under `dbus-run-session`, never on a desktop bus */
+ * HOME on a private session bus of its own, never on a desktop bus */
 
 #define CA_A		 "https://ca-a.example/directory"
 #define CA_B		 "https://ca-b.example/directory"

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-/* a real gnome-keyring-daemon for the tests, on the private bus of dbus-run-session */
+/* a real gnome-keyring-daemon for the tests, on a private session bus of their own */
 
 #include "config.h"
 
@@ -19,6 +19,26 @@
 
 static gchar *test_home;
 static GSubprocess *keyring_daemon;
+static GSubprocess *bus_daemon;
+
+/* a session bus of the test's own, so neither the user's bus nor a wrapper such as
+ * dbus-run-session is involved (and valgrind sees the test itself) */
+static void
+private_bus_start(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDataInputStream) out = NULL;
+	g_autofree gchar *address = NULL;
+
+	bus_daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--session", "--nofork",
+				      "--print-address", NULL);
+	g_assert_no_error(error);
+	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(bus_daemon));
+	address = g_data_input_stream_read_line(out, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(address);
+	g_setenv("DBUS_SESSION_BUS_ADDRESS", g_strstrip(address), TRUE);
+}
 
 static gboolean
 bus_name_has_owner(GDBusConnection *bus, const gchar *name)
@@ -75,7 +95,7 @@ update_activation_environment(GDBusConnection *bus, const gchar *runtime, const 
  *
  * A private HOME (and XDG folders) under the temporary folder and a fresh
  * gnome-keyring-daemon with an unlocked login keyring on the session bus, which must be a
- * private one (`dbus-run-session`): the user's own keyring is never touched.
+ * private one the fixture starts itself: the user's own keyring is never touched.
  *
  * Returns: (transfer none): the private HOME
  */
@@ -88,13 +108,10 @@ me_test_keyring_start(void)
 	g_autoptr(GOutputStream) stdin_pipe = NULL;
 	g_autofree gchar *runtime = NULL;
 	g_autofree gchar *data = NULL;
-	const gchar *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
 	gint64 deadline;
 
 	g_autofree gchar *daemon_path = g_find_program_in_path("gnome-keyring-daemon");
 
-	if (address == NULL)
-		g_error("run this test under dbus-run-session");
 	if (daemon_path == NULL)
 		g_error("gnome-keyring-daemon is not installed");
 
@@ -117,11 +134,12 @@ me_test_keyring_start(void)
 	g_assert_true(g_str_has_prefix(g_getenv("HOME"), g_get_tmp_dir()));
 	g_assert_true(g_str_has_prefix(g_getenv("XDG_DATA_HOME"), test_home));
 
+	private_bus_start();
 	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
 	g_assert_no_error(error);
 	/* a Secret Service already on this bus means a desktop bus, not a private one */
 	if (bus_name_has_owner(bus, SECRETS_BUS_NAME))
-		g_error("%s is already running: run this test under dbus-run-session", SECRETS_BUS_NAME);
+		g_error("%s is already running on the private bus", SECRETS_BUS_NAME);
 
 	/* should the bus ever activate a keyring daemon itself, it gets the private HOME too */
 	update_activation_environment(bus, runtime, data);
@@ -163,6 +181,11 @@ me_test_keyring_stop(void)
 		g_subprocess_send_signal(keyring_daemon, SIGTERM);
 		(void)g_subprocess_wait(keyring_daemon, NULL, NULL);
 		g_clear_object(&keyring_daemon);
+	}
+	if (bus_daemon != NULL) {
+		g_subprocess_send_signal(bus_daemon, SIGTERM);
+		(void)g_subprocess_wait(bus_daemon, NULL, NULL);
+		g_clear_object(&bus_daemon);
 	}
 	if (test_home != NULL) {
 		me_test_rm_rf(test_home);
