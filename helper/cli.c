@@ -49,6 +49,7 @@ typedef struct {
 	gboolean yes;
 	gboolean json;
 	gboolean restart;
+	gboolean force;
 	gboolean agree_tos;
 	gboolean smtp;
 	gboolean bind;
@@ -537,18 +538,64 @@ watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 
 /* ---- the verbs */
 
+static gint enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox);
+
 static gint
 cmd_enroll(Cli *cli, const gchar *mailbox)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = NULL;
-	MeEnrollState step;
 
 	e = open_enroll(cli, mailbox, &error);
 	if (e == NULL)
 		return fail(error);
 	if (cli->restart && !me_enroll_restart(e, &error))
 		return fail(error);
+	return enroll_flow(cli, e, mailbox);
+}
+
+/* renew: a new order that names the current certificate as replaced, once it is due (the
+ * CA's renewal window, else renew-fraction of the lifetime) or with --force */
+static gint
+cmd_renew(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
+	MeEnrollState step;
+	gint64 at = 0;
+
+	if (e == NULL)
+		return fail(error);
+	step = me_enroll_get_step(e);
+	/* a renewal under way goes on where it stopped */
+	if (step < ME_ENROLL_STATE_ISSUED && me_state_get_string(me_enroll_get_state(e), "replaces") != NULL)
+		return enroll_flow(cli, e, mailbox);
+	if (!me_enroll_is_renewal_due(e, &at) && !cli->force) {
+		if (at == 0) {
+			g_set_error(&error, ME_ERROR, ME_ERROR_INVALID_STATE,
+				    /* TRANSLATORS: renew was asked for, but there is no certificate yet; %s is the mailbox */
+				    _("There is no certificate for %s to renew yet; finish the enrollment first."), mailbox);
+			return fail(error);
+		}
+		{
+			g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(at);
+			g_autofree gchar *text = g_date_time_format(when, "%c");
+			/* TRANSLATORS: renew found nothing to do; %s are the mailbox and a date */
+			g_print(_("The certificate for %s is not due for renewal before %s.\n"), mailbox, text);
+		}
+		return EXIT_SUCCESS;
+	}
+	if (!me_enroll_renew(e, &error))
+		return fail(error);
+	return enroll_flow(cli, e, mailbox);
+}
+
+static gint
+enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	MeEnrollState step;
+
 	if (!me_enroll_start(e, &error))
 		return fail(error);
 	step = me_enroll_get_step(e);
@@ -664,6 +711,12 @@ cmd_status(Cli *cli, const gchar *mailbox)
 		}
 		/* TRANSLATORS: one status line: mailbox, CA, step */
 		g_print(_("%s at %s: %s\n"), mb, me_state_get_string(st, "ca"), me_state_get_string(st, "state"));
+		if (me_state_get_int(st, "renew_at") != 0 && me_state_get_string(st, "certificate") != NULL) {
+			g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(me_state_get_int(st, "renew_at"));
+			g_autofree gchar *text = g_date_time_format(when, "%c");
+			/* TRANSLATORS: status: when the certificate will be renewed; %s is a date */
+			g_print(_("  renewal due %s\n"), text);
+		}
 	}
 	json_builder_end_array(builder);
 	if (cli->json) {
@@ -865,6 +918,7 @@ static const gchar *const usage_text =
        "  challenge MAILBOX FILE|-    check the CA's challenge mail and answer it\n"
        "  continue MAILBOX            the reply was sent: finish and install\n"
        "  install MAILBOX             install the issued certificate again\n"
+       "  renew MAILBOX               renew the certificate when it is due (--force: now)\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
        "  provision smtp-password USER  store the SMTP password (from standard input)\n"
@@ -884,6 +938,7 @@ main(int argc, char **argv)
 	    {"yes", 'y', 0, G_OPTION_ARG_NONE, &cli.yes, N_("Approve the reply without asking"), NULL},
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Status as JSON"), NULL},
 	    {"restart", 0, 0, G_OPTION_ARG_NONE, &cli.restart, N_("Forget the request under way and start a new one"), NULL},
+	    {"force", 0, 0, G_OPTION_ARG_NONE, &cli.force, N_("Renew even when the certificate is not due yet"), NULL},
 	    {"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli.agree_tos, N_("Agree to the CA's terms of service"), NULL},
 	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli.maildir, N_("Watch this Maildir for the challenge mail"), N_("DIR")},
 	    {"reply-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.reply_file, N_("Write the reply to this file"), N_("FILE")},
@@ -935,6 +990,8 @@ main(int argc, char **argv)
 		return cmd_challenge(&cli, argv[2], argv[3]);
 	if (g_strcmp0(verb, "continue") == 0 && argc == 3)
 		return cmd_continue(&cli, argv[2]);
+	if (g_strcmp0(verb, "renew") == 0 && argc == 3)
+		return cmd_renew(&cli, argv[2]);
 	if (g_strcmp0(verb, "install") == 0 && argc == 3)
 		return cmd_install(&cli, argv[2]);
 	if (g_strcmp0(verb, "status") == 0 && argc <= 3)

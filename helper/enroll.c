@@ -105,6 +105,7 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->eab_label = ca->eab_secret;
 	options->trusted_authserv_ids = (const gchar *const *)ca->trusted_authserv_ids;
 	options->dns_server = ca->dns_server;
+	options->renew_fraction = general->renew_fraction;
 }
 
 /* json-glib's getters complain about a missing member; these do not */
@@ -276,13 +277,20 @@ me_enroll_restart(MeEnroll *enroll, GError **error)
 
 	JsonArray *used = get_array(me_state_get_object(enroll->state), "used_tokens");
 	g_autoptr(JsonArray) keep_used = used != NULL ? json_array_ref(used) : json_array_new();
+	JsonArray *previous = get_array(me_state_get_object(enroll->state), "previous");
+	g_autoptr(JsonArray) keep_previous = previous != NULL ? json_array_ref(previous) : NULL;
+	g_autofree gchar *keep_replaces = g_strdup(me_state_get_string(enroll->state, "replaces"));
 
 	if (!me_state_reset(enroll->state, error))
 		return FALSE;
-	/* the account outlives the order, and so does the memory of challenges seen */
+	/* the account outlives the order, and so do the memory of challenges seen and, during
+	 * a renewal, the certificates it replaces */
 	me_state_set_string(enroll->state, "account_key_fp", keep_fp);
 	me_state_set_string(enroll->state, "account_url", keep_url);
 	json_object_set_array_member(me_state_get_object(enroll->state), "used_tokens", json_array_ref(keep_used));
+	if (keep_previous != NULL)
+		json_object_set_array_member(me_state_get_object(enroll->state), "previous", json_array_ref(keep_previous));
+	me_state_set_string(enroll->state, "replaces", keep_replaces);
 	return me_state_save(enroll->state, error);
 }
 
@@ -406,7 +414,8 @@ ensure_order(MeEnroll *e, GError **error)
 	progress(e, ME_ENROLL_STATE_ORDER,
 		 /* TRANSLATORS: progress: the certificate is being requested from the CA */
 		 _("Asking the certificate authority for a certificate…"));
-	order = me_acme_client_new_order(get_client(e), &id, 1, NULL, error);
+	/* a renewal names the certificate it replaces (RFC 9773 §5) */
+	order = me_acme_client_new_order(get_client(e), &id, 1, me_state_get_string(e->state, "replaces"), error);
 	if (order == NULL)
 		return FALSE;
 	if (order->authorizations == NULL || g_strv_length(order->authorizations) != 1) {
@@ -912,6 +921,46 @@ finalize(MeEnroll *e, GError **error)
 	return save_step(e, ME_ENROLL_STATE_FINALIZED, error);
 }
 
+/* when to renew: the CA's renewal window (RFC 9773) where it offers one, else the
+ * configured part of the lifetime */
+static void
+schedule_renewal(MeEnroll *e, X509 *ee, gint64 not_before, gint64 not_after)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *cert_id = me_acme_cert_id(ee, &local);
+	const MeAcmeDirectory *dir = me_acme_client_get_directory(get_client(e), NULL);
+	gdouble fraction = e->opts->renew_fraction > 0 && e->opts->renew_fraction < 1 ? e->opts->renew_fraction : 2.0 / 3.0;
+	gint64 renew_at = not_before + (gint64)((gdouble)(not_after - not_before) * fraction);
+
+	if (cert_id != NULL)
+		me_state_set_string(e->state, "cert_id", cert_id);
+	if (cert_id != NULL && dir != NULL && dir->renewal_info != NULL) {
+		g_autoptr(MeAcmeRenewalInfo) info = me_acme_client_get_renewal_info(get_client(e), ee, &local);
+		if (info != NULL)
+			renew_at = me_acme_renewal_info_pick_time(info, now_unix(e));
+		else
+			g_debug("renewal information: %s", local->message);
+	}
+	me_state_set_int(e->state, "renew_at", renew_at);
+}
+
+/* the keys of the certificates this one replaces stay in the keyring (mail encrypted to
+ * them must stay readable), marked superseded */
+static void
+supersede_previous_keys(MeEnroll *e)
+{
+	JsonArray *previous = get_array(me_state_get_object(e->state), "previous");
+
+	for (guint i = 0; previous != NULL && i < json_array_get_length(previous); i++) {
+		JsonObject *p = json_array_get_object_element(previous, i);
+		const gchar *fp = json_object_get_string_member_with_default(p, "cert_key_fp", NULL);
+		g_autoptr(GError) local = NULL;
+		if (fp != NULL && !me_keyring_mark_superseded(ME_KEYRING_KIND_CERTIFICATE_KEY, e->mailbox,
+							      e->opts->directory, fp, &local))
+			g_debug("superseding %s: %s", fp, local->message);
+	}
+}
+
 static gboolean
 download(MeEnroll *e, GError **error)
 {
@@ -947,6 +996,8 @@ download(MeEnroll *e, GError **error)
 	me_state_set_string(e->state, "certificate", chain->pem);
 	me_state_set_int(e->state, "not_before", not_before);
 	me_state_set_int(e->state, "not_after", not_after);
+	schedule_renewal(e, ee, not_before, not_after);
+	supersede_previous_keys(e);
 	return save_step(e, ME_ENROLL_STATE_ISSUED, error);
 }
 
@@ -1003,6 +1054,70 @@ me_enroll_finish(MeEnroll *enroll, GError **error)
 		if (!ok)
 			return FALSE;
 	}
+}
+
+/**
+ * me_enroll_is_renewal_due:
+ * @enroll: an enrollment
+ * @renew_at: (out) (optional): when the certificate is due, seconds since the epoch; 0
+ *   when there is no certificate
+ *
+ * Returns: %TRUE when the enrollment has a certificate and its renewal time has come
+ */
+gboolean
+me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at)
+{
+	MeEnrollState step = me_state_get_step(enroll->state);
+	gint64 at = me_state_get_int(enroll->state, "renew_at");
+
+	if (renew_at != NULL)
+		*renew_at = step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED ? at : 0;
+	return step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED && at != 0 && at <= now_unix(enroll);
+}
+
+/**
+ * me_enroll_renew:
+ * @enroll: an enrollment with an issued certificate
+ * @error: return location for a #GError
+ *
+ * Starts the renewal: the current certificate goes into the record of previous ones (its
+ * key stays in the keyring), and a new order is prepared that names it as replaced
+ * (RFC 9773).  me_enroll_start() then goes on as for a first enrollment; the old key is
+ * marked superseded once the new certificate is issued.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_enroll_renew(MeEnroll *enroll, GError **error)
+{
+	JsonObject *obj = me_state_get_object(enroll->state);
+	JsonArray *previous = get_array(obj, "previous");
+	g_autoptr(JsonArray) keep = previous != NULL ? json_array_ref(previous) : json_array_new();
+	JsonObject *entry = json_object_new();
+	g_autofree gchar *cert_id = g_strdup(me_state_get_string(enroll->state, "cert_id"));
+	MeEnrollState step = me_state_get_step(enroll->state);
+	const gchar *keys[] = {"certificate_url", "cert_key_fp", "cert_id"};
+
+	if (step < ME_ENROLL_STATE_ISSUED || step == ME_ENROLL_STATE_FAILED) {
+		json_object_unref(entry);
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: renew was asked for, but there is no certificate yet; %s is the mailbox */
+			    _("There is no certificate for %s to renew yet; finish the enrollment first."), enroll->mailbox);
+		return FALSE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const gchar *value = me_state_get_string(enroll->state, keys[i]);
+		if (value != NULL)
+			json_object_set_string_member(entry, keys[i], value);
+	}
+	json_object_set_int_member(entry, "not_after", me_state_get_int(enroll->state, "not_after"));
+	json_array_add_object_element(keep, entry);
+	if (!me_enroll_restart(enroll, error))
+		return FALSE;
+	obj = me_state_get_object(enroll->state);
+	json_object_set_array_member(obj, "previous", json_array_ref(keep));
+	me_state_set_string(enroll->state, "replaces", cert_id);
+	return me_state_save(enroll->state, error);
 }
 
 /**

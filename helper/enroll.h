@@ -57,6 +57,8 @@ me_mail_timing_to_string(MeMailTiming timing);
  * @trusted_authserv_ids: (nullable): authserv-ids whose Authentication-Results are trusted
  * @dns_server: (nullable): `host:port` of the nameserver for DKIM keys; %NULL for the system's
  * @smime_trust_file: (nullable): PEM anchors for S/MIME-signed challenges
+ * @renew_fraction: without renewal information from the CA, renew when this part of the
+ *   lifetime has passed; 0 for the default (2/3)
  * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
  *
  * What an enrollment needs to know; the caller keeps it alive while the #MeEnroll lives.
@@ -76,6 +78,7 @@ typedef struct {
 	const gchar *const *trusted_authserv_ids;
 	const gchar *dns_server;
 	const gchar *smime_trust_file;
+	gdouble renew_fraction;
 	gint64 now;
 } MeEnrollOptions;
 
@@ -125,6 +128,10 @@ gboolean
 me_enroll_reply_sent(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at);
+gboolean
+me_enroll_renew(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, GError **error);
 gboolean

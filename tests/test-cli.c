@@ -391,6 +391,43 @@ test_register(Fixture *fx, gconstpointer data)
 	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* renew: nothing before the certificate is due; --force gets a new certificate that names
+ * the old one as replaced (the CA checks the RFC 9773 certID), the old key superseded */
+static void
+test_renew(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonObject) status = NULL;
+	JsonArray *orders;
+	const gchar *replaces = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "not due"));
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "renew", "--force", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 2);
+	g_assert_cmpint(reply_count(fx), ==, 2);
+	status = me_test_acme_ca_status(fx->ca);
+	orders = json_object_get_array_member(status, "orders");
+	for (guint i = 0; i < json_array_get_length(orders); i++) {
+		JsonObject *o = json_array_get_object_element(orders, i);
+		if (json_object_has_member(o, "replaces") && !json_object_get_null_member(o, "replaces"))
+			replaces = json_object_get_string_member(o, "replaces");
+	}
+	g_assert_nonnull(replaces);
+	assert_installed(fx);
+	g_free(out);
+	out = NULL;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "status", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "renewal due"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,6 +451,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
+	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
 		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);
 		static Scenario scenarios[G_N_ELEMENTS(kill_points)];

@@ -378,6 +378,61 @@ test_old_mail_after_restart(Fixture *fx, gconstpointer data)
 	answer_and_finish(fx, &e, new_mail, FALSE);
 }
 
+/* renewal: a new certificate that names the old one as replaced; both keys stay in the
+ * keyring, the old one marked superseded */
+static void
+test_renew(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autoptr(GBytes) first = NULL;
+	g_autoptr(GBytes) second = NULL;
+	g_autoptr(GPtrArray) keys = NULL;
+	g_autofree gchar *old_fp = NULL;
+	gint64 renew_at = 0;
+	guint superseded = 0;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	first = me_test_acme_ca_wait_mail(fx->ca);
+	answer_and_finish(fx, &e, first, FALSE);
+	/* not due yet: the CA's renewal window (or 2/3 of a year) lies ahead */
+	g_assert_false(me_enroll_is_renewal_due(e, &renew_at));
+	g_assert_cmpint(renew_at, >, g_get_real_time() / G_USEC_PER_SEC);
+	g_assert_nonnull(me_state_get_string(me_enroll_get_state(e), "cert_id"));
+	old_fp = g_strdup(me_state_get_string(me_enroll_get_state(e), "cert_key_fp"));
+
+	g_assert_true(me_enroll_renew(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(e), "replaces"), !=, NULL);
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	second = me_test_acme_ca_wait_mail(fx->ca);
+	{
+		g_autoptr(MeChallengeVerdict) v = inspect(e, second);
+		g_autoptr(GBytes) reply = NULL;
+		g_assert_true(v->answerable);
+		reply = me_enroll_approve(e, NULL, &error);
+		g_assert_no_error(error);
+		drop_reply(fx, reply);
+	}
+	g_assert_true(me_enroll_reply_sent(e, &error) && me_enroll_finish(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(e), "cert_key_fp"), !=, old_fp);
+	keys = me_keyring_list(ME_KEYRING_KIND_CERTIFICATE_KEY, MAILBOX, fx->opts.directory, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(keys->len, ==, 2);
+	for (guint i = 0; i < keys->len; i++) {
+		MeKeyringItem *item = g_ptr_array_index(keys, i);
+		if (item->superseded) {
+			superseded++;
+			g_assert_cmpstr(item->fingerprint, ==, old_fp);
+		}
+	}
+	g_assert_cmpuint(superseded, ==, 1);
+}
+
 /* one process at a time per enrollment */
 static void
 test_busy(Fixture *fx, gconstpointer data)
@@ -436,6 +491,7 @@ main(int argc, char **argv)
 	ADD("/enroll/decline", NULL, test_decline);
 	ADD("/enroll/busy", NULL, test_busy);
 	ADD("/enroll/old-mail-after-restart", NULL, test_old_mail_after_restart);
+	ADD("/enroll/renew", NULL, test_renew);
 	ADD("/enroll/eab", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", test_eab);
 #undef ADD
 	rc = g_test_run();
