@@ -50,6 +50,7 @@ typedef struct {
 	gboolean json;
 	gboolean restart;
 	gboolean force;
+	gboolean all;
 	gboolean agree_tos;
 	gboolean smtp;
 	gboolean bind;
@@ -590,6 +591,47 @@ cmd_renew(Cli *cli, const gchar *mailbox)
 	return enroll_flow(cli, e, mailbox);
 }
 
+/* renew --all, for the systemd timer: every enrollment of the CA whose certificate is due
+ * gets its renewal order; the challenge mail is then answered as for a first enrollment */
+static gint
+cmd_renew_all(Cli *cli)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) states = me_state_list(cli->state_dir, &error);
+	guint started = 0;
+	gint rc = EXIT_SUCCESS;
+
+	if (states == NULL)
+		return fail(error);
+	for (guint i = 0; i < states->len; i++) {
+		MeState *st = g_ptr_array_index(states, i);
+		const gchar *mailbox = me_state_get_string(st, "mailbox");
+		g_autoptr(MeEnroll) e = NULL;
+		g_autoptr(GError) local = NULL;
+
+		if (mailbox == NULL || g_strcmp0(me_state_get_string(st, "ca"), cli->ca->name) != 0)
+			continue;
+		e = open_enroll(cli, mailbox, &local);
+		if (e == NULL || !me_enroll_is_renewal_due(e, NULL))
+			goto next;
+		if (!me_enroll_renew(e, &local) || !me_enroll_start(e, &local))
+			goto next;
+		started++;
+		/* TRANSLATORS: renew --all started a renewal; %s are the mailbox and the CA's address */
+		g_print(_("Renewing %s: the certificate authority will mail it from %s.\n"), mailbox,
+			me_state_get_string(me_enroll_get_state(e), "challenge_from"));
+	next:
+		if (local != NULL) {
+			g_printerr("mailenroll: %s\n", local->message);
+			rc = EXIT_FAILURE;
+		}
+	}
+	if (started == 0 && rc == EXIT_SUCCESS)
+		/* TRANSLATORS: renew --all found nothing due */
+		g_print("%s\n", _("No certificate is due for renewal."));
+	return rc;
+}
+
 static gint
 enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
 {
@@ -919,6 +961,7 @@ static const gchar *const usage_text =
        "  continue MAILBOX            the reply was sent: finish and install\n"
        "  install MAILBOX             install the issued certificate again\n"
        "  renew MAILBOX               renew the certificate when it is due (--force: now)\n"
+       "  renew --all                 start the renewal of every certificate that is due\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
        "  provision smtp-password USER  store the SMTP password (from standard input)\n"
@@ -939,6 +982,7 @@ main(int argc, char **argv)
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Status as JSON"), NULL},
 	    {"restart", 0, 0, G_OPTION_ARG_NONE, &cli.restart, N_("Forget the request under way and start a new one"), NULL},
 	    {"force", 0, 0, G_OPTION_ARG_NONE, &cli.force, N_("Renew even when the certificate is not due yet"), NULL},
+	    {"all", 0, 0, G_OPTION_ARG_NONE, &cli.all, N_("Renew every certificate that is due (for the systemd timer)"), NULL},
 	    {"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli.agree_tos, N_("Agree to the CA's terms of service"), NULL},
 	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli.maildir, N_("Watch this Maildir for the challenge mail"), N_("DIR")},
 	    {"reply-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.reply_file, N_("Write the reply to this file"), N_("FILE")},
@@ -990,8 +1034,10 @@ main(int argc, char **argv)
 		return cmd_challenge(&cli, argv[2], argv[3]);
 	if (g_strcmp0(verb, "continue") == 0 && argc == 3)
 		return cmd_continue(&cli, argv[2]);
-	if (g_strcmp0(verb, "renew") == 0 && argc == 3)
+	if (g_strcmp0(verb, "renew") == 0 && argc == 3 && !cli.all)
 		return cmd_renew(&cli, argv[2]);
+	if (g_strcmp0(verb, "renew") == 0 && argc == 2 && cli.all)
+		return cmd_renew_all(&cli);
 	if (g_strcmp0(verb, "install") == 0 && argc == 3)
 		return cmd_install(&cli, argv[2]);
 	if (g_strcmp0(verb, "status") == 0 && argc <= 3)

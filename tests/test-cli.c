@@ -407,6 +407,10 @@ test_renew(Fixture *fx, gconstpointer data)
 			==, 0);
 	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", MAILBOX, NULL), ==, 0);
 	g_assert_nonnull(strstr(out, "not due"));
+	g_clear_pointer(&out, g_free);
+	/* the timer's check: nothing due, nothing ordered */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", "--all", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "No certificate is due"));
 	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
 	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "renew", "--force", "--yes", "--smtp", "--maildir",
 				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
