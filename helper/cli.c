@@ -162,8 +162,8 @@ ask_yes_no(const gchar *question, GError **error)
 		buf[0] = '\0';
 	fclose(tty);
 	g_strstrip(buf);
-	/* TRANSLATORS: the answers that mean yes to a question, separated by |; keep "y|yes" */
 	{
+		/* TRANSLATORS: the answers that mean yes to a question, separated by |; keep "y|yes" */
 		g_auto(GStrv) yes_words = g_strsplit(_("y|yes"), "|", -1);
 		for (guint i = 0; yes_words[i] != NULL; i++) {
 			if (g_ascii_strcasecmp(buf, yes_words[i]) == 0 || g_ascii_strcasecmp(buf, "y") == 0)
@@ -448,7 +448,7 @@ watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monit
 	wait = cli->ca->mail_wait != 0 ? cli->ca->mail_wait : wait;
 	deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
 	g_printerr("• ");
-	/* TRANSLATORS: progress: waiting for the CA's mail; %s are the folder and the seconds */
+	/* TRANSLATORS: progress: waiting for the CA's mail; %u is the seconds, %s the folder */
 	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
 	for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
 		g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
@@ -929,7 +929,7 @@ cmd_register(Cli *cli)
 	}
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
 		return fail(error);
-	/* TRANSLATORS: result of register; %s are the manifest and the helper */
+	/* TRANSLATORS: result of register; the %s are the host name, the manifest file and the helper program */
 	g_print(_("Registered %s for Thunderbird: %s starts %s.\n"), ME_HOST_NAME, path, helper);
 	return EXIT_SUCCESS;
 }
@@ -1026,6 +1026,13 @@ main(int argc, char **argv)
 		return cmd_register(&cli);
 	if (g_strcmp0(verb, "unregister") == 0 && argc == 2)
 		return cmd_unregister();
+	if (!g_strv_contains((const gchar *const[]){"enroll", "challenge", "continue", "renew", "install", "status",
+						     "provision", NULL},
+			     verb)) {
+		/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
+		g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
+		return EXIT_USAGE;
+	}
 	if (!load_config(&cli, &error))
 		return fail(error);
 	if (g_strcmp0(verb, "enroll") == 0 && argc == 3)
