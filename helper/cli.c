@@ -51,6 +51,7 @@ typedef struct {
 	gboolean restart;
 	gboolean force;
 	gboolean all;
+	gint reason;
 	gboolean agree_tos;
 	gboolean smtp;
 	gboolean bind;
@@ -633,6 +634,19 @@ cmd_renew_all(Cli *cli)
 }
 
 static gint
+cmd_revoke(Cli *cli, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
+
+	if (e == NULL || !me_enroll_revoke(e, cli->reason, &error))
+		return fail(error);
+	/* TRANSLATORS: result of revoke; %s is the mailbox */
+	g_print(_("The certificate for %s is revoked; its key stays in the keyring so older mail stays readable.\n"), mailbox);
+	return EXIT_SUCCESS;
+}
+
+static gint
 enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
 {
 	g_autoptr(GError) error = NULL;
@@ -962,6 +976,7 @@ static const gchar *const usage_text =
        "  install MAILBOX             install the issued certificate again\n"
        "  renew MAILBOX               renew the certificate when it is due (--force: now)\n"
        "  renew --all                 start the renewal of every certificate that is due\n"
+       "  revoke MAILBOX              revoke the certificate (--reason CODE)\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
        "  provision smtp-password USER  store the SMTP password (from standard input)\n"
@@ -982,6 +997,7 @@ main(int argc, char **argv)
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Status as JSON"), NULL},
 	    {"restart", 0, 0, G_OPTION_ARG_NONE, &cli.restart, N_("Forget the request under way and start a new one"), NULL},
 	    {"force", 0, 0, G_OPTION_ARG_NONE, &cli.force, N_("Renew even when the certificate is not due yet"), NULL},
+	    {"reason", 0, 0, G_OPTION_ARG_INT, &cli.reason, N_("With revoke: the RFC 5280 reason code (0, 1, 4 or 5)"), N_("CODE")},
 	    {"all", 0, 0, G_OPTION_ARG_NONE, &cli.all, N_("Renew every certificate that is due (for the systemd timer)"), NULL},
 	    {"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli.agree_tos, N_("Agree to the CA's terms of service"), NULL},
 	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli.maildir, N_("Watch this Maildir for the challenge mail"), N_("DIR")},
@@ -997,6 +1013,7 @@ main(int argc, char **argv)
 	    {NULL},
 	};
 
+	cli.reason = -1;
 	setlocale(LC_ALL, "");
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
@@ -1026,8 +1043,8 @@ main(int argc, char **argv)
 		return cmd_register(&cli);
 	if (g_strcmp0(verb, "unregister") == 0 && argc == 2)
 		return cmd_unregister();
-	if (!g_strv_contains((const gchar *const[]){"enroll", "challenge", "continue", "renew", "install", "status",
-						     "provision", NULL},
+	if (!g_strv_contains((const gchar *const[]){"enroll", "challenge", "continue", "renew", "install", "revoke",
+						     "status", "provision", NULL},
 			     verb)) {
 		/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
 		g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
@@ -1047,6 +1064,8 @@ main(int argc, char **argv)
 		return cmd_renew_all(&cli);
 	if (g_strcmp0(verb, "install") == 0 && argc == 3)
 		return cmd_install(&cli, argv[2]);
+	if (g_strcmp0(verb, "revoke") == 0 && argc == 3)
+		return cmd_revoke(&cli, argv[2]);
 	if (g_strcmp0(verb, "status") == 0 && argc <= 3)
 		return cmd_status(&cli, argc == 3 ? argv[2] : NULL);
 	if (g_strcmp0(verb, "provision") == 0 && argc == 4)

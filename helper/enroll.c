@@ -1121,6 +1121,56 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 }
 
 /**
+ * me_enroll_revoke:
+ * @enroll: an enrollment with an issued certificate
+ * @reason: an RFC 5280 reason code (0 unspecified, 1 keyCompromise, 4 superseded, 5
+ *   cessationOfOperation), or -1 to give none
+ * @error: return location for a #GError
+ *
+ * Asks the CA to revoke the current certificate, signed with the account key.  The key
+ * stays in the keyring (mail encrypted to it stays readable); the state records the
+ * revocation, and renewal no longer applies to it.
+ *
+ * Returns: %TRUE when the CA revoked it (%ME_ERROR_ALREADY_REVOKED when it was before)
+ */
+gboolean
+me_enroll_revoke(MeEnroll *enroll, gint reason, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GPtrArray) chain = NULL;
+	g_autoptr(GBytes) der = NULL;
+	guint8 *buf = NULL;
+	gint len;
+
+	if (reason < -1 || reason > 10 || reason == 7) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: an invalid revocation reason was given; %d is it */
+			    _("%d is not a revocation reason; use 0 (unspecified), 1 (key compromise), 4 (superseded) or 5 (no longer used)."),
+			    reason);
+		return FALSE;
+	}
+	if (!me_enroll_load_certificate(enroll, &key, &chain, error) || !ensure_account(enroll, error))
+		return FALSE;
+	len = i2d_X509(g_ptr_array_index(chain, 0), &buf);
+	if (len <= 0) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+				    /* TRANSLATORS: the certificate to revoke could not be encoded */
+				    _("The certificate cannot be encoded for the revocation; check the saved state."));
+		return FALSE;
+	}
+	der = g_bytes_new(buf, (gsize)len);
+	OPENSSL_free(buf);
+	progress(enroll, ME_ENROLL_STATE_ISSUED,
+		 /* TRANSLATORS: progress: the certificate is being revoked */
+		 _("Asking the certificate authority to revoke the certificate…"));
+	if (!me_acme_client_revoke(get_client(enroll), der, reason, NULL, error))
+		return FALSE;
+	me_state_set_int(enroll->state, "revoked_at", now_unix(enroll));
+	me_state_set_int(enroll->state, "renew_at", 0);
+	return me_state_save(enroll->state, error);
+}
+
+/**
  * me_enroll_load_certificate:
  * @enroll: an issued enrollment
  * @key: (out) (transfer full): the certificate's key, from the keyring

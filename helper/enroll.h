@@ -133,6 +133,8 @@ me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at);
 gboolean
 me_enroll_renew(MeEnroll *enroll, GError **error);
 gboolean
+me_enroll_revoke(MeEnroll *enroll, gint reason, GError **error);
+gboolean
 me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, GError **error);
 gboolean
 me_enroll_mark_installed(MeEnroll *enroll,

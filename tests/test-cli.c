@@ -432,6 +432,30 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(out, "renewal due"));
 }
 
+/* revoke: the CA revokes the certificate (signed with the account key); a second time is
+ * a clear error; a bad reason is refused before anything is sent */
+static void
+test_revoke(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonObject) status = NULL;
+	JsonObject *counters;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "revoke", "--reason", "7", MAILBOX, NULL), !=, 0);
+	g_assert_nonnull(strstr(err, "not a revocation reason"));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "revoke", "--reason", "4", MAILBOX, NULL), ==, 0);
+	status = me_test_acme_ca_status(fx->ca);
+	counters = json_object_get_object_member(status, "counters");
+	g_assert_cmpint(json_object_get_int_member(counters, "certificates_revoked"), ==, 1);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "revoke", MAILBOX, NULL), !=, 0);
+	g_assert_nonnull(strstr(err, "revoked"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -456,6 +480,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
+	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
 		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);
 		static Scenario scenarios[G_N_ELEMENTS(kill_points)];

@@ -12,10 +12,20 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include "test-util.h"
 
 #define SECRETS_BUS_NAME "org.freedesktop.secrets"
+
+/* the daemons go when the test goes, even when it aborts: nothing may hold the test's
+ * output pipes open after it (meson would wait for the timeout) */
+static void
+die_with_test(gpointer user_data)
+{
+	(void)user_data;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
 
 static gchar *test_home;
 static GSubprocess *keyring_daemon;
@@ -30,8 +40,11 @@ private_bus_start(void)
 	g_autoptr(GDataInputStream) out = NULL;
 	g_autofree gchar *address = NULL;
 
-	bus_daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--session", "--nofork",
-				      "--print-address", NULL);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+	g_subprocess_launcher_set_child_setup(launcher, die_with_test, NULL, NULL);
+	bus_daemon = g_subprocess_launcher_spawn(launcher, &error, "dbus-daemon", "--session", "--nofork",
+						 "--print-address", NULL);
 	g_assert_no_error(error);
 	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(bus_daemon));
 	address = g_data_input_stream_read_line(out, NULL, NULL, &error);
@@ -145,6 +158,7 @@ me_test_keyring_start(void)
 	update_activation_environment(bus, runtime, data);
 
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_test, NULL, NULL);
 	keyring_daemon = g_subprocess_launcher_spawn(launcher,
 						     &error,
 						     "gnome-keyring-daemon",
