@@ -27,6 +27,8 @@ typedef enum {
 	JOB_INSPECT,
 	JOB_REPLY_SENT,
 	JOB_INSTALL,
+	JOB_RENEW,
+	JOB_REVOKE,
 } JobKind;
 
 typedef struct {
@@ -39,6 +41,8 @@ typedef struct {
 	gchar *ca;
 	gchar *profile;
 	gboolean restart;
+	gboolean force;
+	gint reason;
 	GBytes *message;
 	/* filled by the worker */
 	MeEnroll *enroll;
@@ -127,8 +131,19 @@ job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GE
 	if (!param_string(obj, "mailbox", TRUE, &job->mailbox, error) ||
 	    !param_string(obj, "ca", FALSE, &job->ca, error) ||
 	    !param_string(obj, "profile", FALSE, &job->profile, error) ||
-	    !param_bool(obj, "restart", &job->restart, error))
+	    !param_bool(obj, "restart", &job->restart, error) || !param_bool(obj, "force", &job->force, error))
 		return NULL;
+	job->reason = -1;
+	if (obj != NULL && json_object_has_member(obj, "reason")) {
+		JsonNode *node = json_object_get_member(obj, "reason");
+		if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+					    /* TRANSLATORS: the revocation reason in a request is not a number */
+					    _("The request's “reason” must be a whole number; update the mailenroll add-on."));
+			return NULL;
+		}
+		job->reason = (gint)CLAMP(json_node_get_int(node), -2, 11);
+	}
 	if (kind == JOB_INSPECT) {
 		g_autofree gchar *text = NULL;
 		if (!param_string(obj, "message", TRUE, &text, error))
@@ -332,6 +347,29 @@ run_job(Job *job, GError **error)
 		return install_thunderbird(job, error);
 	case JOB_INSTALL:
 		return install_thunderbird(job, error);
+	case JOB_RENEW: {
+		gint64 at = 0;
+		gboolean due = me_enroll_is_renewal_due(job->enroll, &at);
+		MeEnrollState step = me_enroll_get_step(job->enroll);
+		/* a renewal under way goes on; otherwise only when due (or forced) */
+		gboolean under_way = step < ME_ENROLL_STATE_ISSUED &&
+				     me_state_get_string(me_enroll_get_state(job->enroll), "replaces") != NULL;
+		if (!under_way && (due || job->force) && !me_enroll_renew(job->enroll, error))
+			return FALSE;
+		if ((under_way || due || job->force) && !me_enroll_start(job->enroll, error))
+			return FALSE;
+		job->result = state_summary(me_enroll_get_state(job->enroll));
+		json_object_set_boolean_member(json_node_get_object(job->result), "renewing", under_way || due || job->force);
+		if (at != 0)
+			json_object_set_int_member(json_node_get_object(job->result), "renew_at", at);
+		return TRUE;
+	}
+	case JOB_REVOKE:
+		if (!me_enroll_revoke(job->enroll, job->reason, error))
+			return FALSE;
+		job->result = state_summary(me_enroll_get_state(job->enroll));
+		json_object_set_boolean_member(json_node_get_object(job->result), "revoked", TRUE);
+		return TRUE;
 	default:
 		g_assert_not_reached();
 	}
@@ -528,6 +566,20 @@ install_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user
 	start_job(JOB_INSTALL, server, params, call);
 }
 
+static void
+renew_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_RENEW, server, params, call);
+}
+
+static void
+revoke_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+{
+	(void)user_data;
+	start_job(JOB_REVOKE, server, params, call);
+}
+
 /* status reads files only: answered at once */
 static void
 status_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
@@ -565,7 +617,7 @@ status_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_
  * @server: the helper's JSON-RPC server
  *
  * Adds the enrollment methods (`enroll`, `challenge.inspect`, `reply.sent`, `install`,
- * `status`) and the `progress` event; the helper's own `prompt` request asks the person
+ * `renew`, `revoke`, `status`) and the `progress` event; the helper's own `prompt` request asks the person
  * through the add-on before a reply is handed out.
  */
 void
@@ -575,6 +627,8 @@ me_host_register_methods(MeRpcServer *server)
 	me_rpc_server_add_method(server, "challenge.inspect", inspect_cb, NULL, NULL);
 	me_rpc_server_add_method(server, "reply.sent", reply_sent_cb, NULL, NULL);
 	me_rpc_server_add_method(server, "install", install_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "renew", renew_cb, NULL, NULL);
+	me_rpc_server_add_method(server, "revoke", revoke_cb, NULL, NULL);
 	me_rpc_server_add_method(server, "status", status_cb, NULL, NULL);
 	me_rpc_server_add_event(server, "progress");
 }

@@ -308,6 +308,28 @@ test_approved(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(json_object_get_string_member(
 			    json_array_get_object_element(json_object_get_array_member(result, "enrollments"), 0), "state"),
 			==, "installed");
+
+	/* not due for renewal yet: nothing ordered, the due time reported */
+	{
+		g_autoptr(JsonObject) renewed = call(fx, "renew", ep);
+		result = json_object_get_object_member(renewed, "result");
+		g_assert_false(json_object_get_boolean_member(result, "renewing"));
+		g_assert_cmpint(json_object_get_int_member(result, "renew_at"), >, g_get_real_time() / G_USEC_PER_SEC);
+	}
+	/* revoke, then again: the CA's alreadyRevoked */
+	{
+		g_autoptr(JsonNode) rp = params_of("{\"mailbox\": \"" MAILBOX "\", \"reason\": 4}");
+		g_autoptr(JsonObject) revoked = call(fx, "revoke", rp);
+		g_autoptr(JsonObject) again_revoked = NULL;
+		result = json_object_get_object_member(revoked, "result");
+		g_assert_nonnull(result);
+		g_assert_true(json_object_get_boolean_member(result, "revoked"));
+		again_revoked = call(fx, "revoke", rp);
+		g_assert_cmpstr(json_object_get_string_member(
+				    json_object_get_object_member(json_object_get_object_member(again_revoked, "error"), "data"),
+				    "name"),
+				==, "already-revoked");
+	}
 }
 
 static void
