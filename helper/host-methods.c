@@ -538,46 +538,11 @@ start_job(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call)
 	g_task_run_in_thread(task, worker);
 }
 
+/* every worker method: the job kind rides in the method's user data */
 static void
-enroll_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
+job_method_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
 {
-	(void)user_data;
-	start_job(JOB_ENROLL, server, params, call);
-}
-
-static void
-inspect_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
-{
-	(void)user_data;
-	start_job(JOB_INSPECT, server, params, call);
-}
-
-static void
-reply_sent_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
-{
-	(void)user_data;
-	start_job(JOB_REPLY_SENT, server, params, call);
-}
-
-static void
-install_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
-{
-	(void)user_data;
-	start_job(JOB_INSTALL, server, params, call);
-}
-
-static void
-renew_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
-{
-	(void)user_data;
-	start_job(JOB_RENEW, server, params, call);
-}
-
-static void
-revoke_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_data)
-{
-	(void)user_data;
-	start_job(JOB_REVOKE, server, params, call);
+	start_job((JobKind)GPOINTER_TO_INT(user_data), server, params, call);
 }
 
 /* status reads files only: answered at once */
@@ -623,12 +588,16 @@ status_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_
 void
 me_host_register_methods(MeRpcServer *server)
 {
-	me_rpc_server_add_method(server, "enroll", enroll_cb, NULL, NULL);
-	me_rpc_server_add_method(server, "challenge.inspect", inspect_cb, NULL, NULL);
-	me_rpc_server_add_method(server, "reply.sent", reply_sent_cb, NULL, NULL);
-	me_rpc_server_add_method(server, "install", install_cb, NULL, NULL);
-	me_rpc_server_add_method(server, "renew", renew_cb, NULL, NULL);
-	me_rpc_server_add_method(server, "revoke", revoke_cb, NULL, NULL);
+	static const struct {
+		const gchar *name;
+		JobKind kind;
+	} jobs[] = {
+	    {"enroll", JOB_ENROLL},	  {"challenge.inspect", JOB_INSPECT}, {"reply.sent", JOB_REPLY_SENT},
+	    {"install", JOB_INSTALL}, {"renew", JOB_RENEW},		      {"revoke", JOB_REVOKE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(jobs); i++)
+		me_rpc_server_add_method(server, jobs[i].name, job_method_cb, GINT_TO_POINTER(jobs[i].kind), NULL);
 	me_rpc_server_add_method(server, "status", status_cb, NULL, NULL);
 	me_rpc_server_add_event(server, "progress");
 }
