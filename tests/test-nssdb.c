@@ -669,6 +669,17 @@ test_thunderbird_running(Fixture *fx, gconstpointer data)
 	tb = me_test_thunderbird_start(tb_home, profile, &error);
 	g_assert_no_error(error);
 	g_assert_true(me_tb_profile_is_running(profile, NULL));
+	/* as when Thunderbird starts the helper: its certificate database exists (on a fresh
+	 * profile Thunderbird creates it during start-up; importing while it is being created
+	 * failed under valgrind's load) */
+	for (guint i = 0; i < 1000; i++) {
+		g_autofree gchar *cert9 = g_build_filename(profile, "cert9.db", NULL);
+		g_autofree gchar *key4 = g_build_filename(profile, "key4.db", NULL);
+		if (g_file_test(cert9, G_FILE_TEST_EXISTS) && g_file_test(key4, G_FILE_TEST_EXISTS))
+			break;
+		g_usleep(20000);
+	}
+	g_usleep(500000);
 
 	imp = me_nssdb_import(profile, fx->ee_key, fx->chain, NULL, NULL, ME_NSSDB_IMPORT_FLAGS_TRUST_CA, &error);
 	g_assert_no_error(error);
