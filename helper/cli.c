@@ -99,8 +99,18 @@ fail(GError *error)
 
 /* ---- configuration → engine options */
 
+/* the engine options for one CA profile of the configuration */
+static void
+use_ca(Cli *cli, const MeCaProfile *ca)
+{
+	cli->ca = ca;
+	me_enroll_options_init(&cli->opts, ca, me_config_get_general(cli->config));
+	cli->opts.terms_agreed = cli->opts.terms_agreed || cli->agree_tos;
+}
+
+/* @need_ca: FALSE for verbs that go through every CA (renew --all) */
 static gboolean
-load_config(Cli *cli, GError **error)
+load_config(Cli *cli, gboolean need_ca, GError **error)
 {
 	const MeConfigGeneral *general;
 	const GPtrArray *diagnostics;
@@ -111,8 +121,12 @@ load_config(Cli *cli, GError **error)
 	diagnostics = me_config_get_diagnostics(cli->config);
 	for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
 		g_printerr("mailenroll: %s\n", (const gchar *)g_ptr_array_index(diagnostics, i));
+	general = me_config_get_general(cli->config);
+	cli->state_dir = g_strdup(me_config_get_state_dir(cli->config));
+	if (cli->maildir == NULL)
+		cli->maildir = g_strdup(general->maildir);
 	cli->ca = me_config_get_ca(cli->config, cli->ca_name);
-	if (cli->ca == NULL) {
+	if (cli->ca == NULL && (need_ca || cli->ca_name != NULL)) {
 		if (cli->ca_name != NULL)
 			g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
 				    /* TRANSLATORS: --ca named a CA the configuration does not have; %s is the name */
@@ -124,10 +138,8 @@ load_config(Cli *cli, GError **error)
 					    _("No certificate authority is chosen; add a [ca NAME] group to mailenroll.conf, set default-ca, or pass --ca."));
 		return FALSE;
 	}
-	general = me_config_get_general(cli->config);
-	cli->state_dir = g_strdup(me_config_get_state_dir(cli->config));
-	me_enroll_options_init(&cli->opts, cli->ca, general);
-	cli->opts.terms_agreed = cli->opts.terms_agreed || cli->agree_tos;
+	if (cli->ca != NULL)
+		use_ca(cli, cli->ca);
 	return TRUE;
 }
 
@@ -183,8 +195,19 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	g_autoptr(EVP_PKEY) key = NULL;
 	g_autoptr(GPtrArray) chain = NULL;
 	const gchar *store = cli->store;
+	const gchar *location = NULL;
 	gboolean trust = cli->ca->trust_ca;
+	gboolean bind = cli->bind;
+	JsonObject *last = me_enroll_get_last_install(e);
 
+	/* a renewed (or re-installed) certificate goes where the last one went, bound as it
+	 * was; a PKCS#12 file is written only where the command line says */
+	if (store == NULL && last != NULL &&
+	    g_strcmp0(json_object_get_string_member_with_default(last, "store", NULL), "pkcs12") != 0) {
+		store = json_object_get_string_member_with_default(last, "store", NULL);
+		location = json_object_get_string_member_with_default(last, "location", NULL);
+		bind = bind || json_object_get_boolean_member_with_default(last, "bound", FALSE);
+	}
 	if (store == NULL)
 		store = general->store == ME_CONFIG_STORE_NSSDB ? "nssdb"
 			: general->store == ME_CONFIG_STORE_PKCS12 ? "pkcs12"
@@ -197,9 +220,9 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	if (g_strcmp0(store, "thunderbird") == 0) {
 		g_autoptr(MeTbProfile) profile = NULL;
 		g_autoptr(MeStoreInstall) inst = NULL;
-		MeStoreFlags flags = (trust ? ME_STORE_FLAGS_TRUST_CA : 0) | (cli->bind ? ME_STORE_FLAGS_BIND_IDENTITY : 0);
-		profile = cli->profile != NULL ? me_tb_profile_new_for_path(cli->profile, error)
-					       : me_tb_profile_get_default(NULL, error);
+		MeStoreFlags flags = (trust ? ME_STORE_FLAGS_TRUST_CA : 0) | (bind ? ME_STORE_FLAGS_BIND_IDENTITY : 0);
+		const gchar *path = cli->profile != NULL ? cli->profile : location;
+		profile = path != NULL ? me_tb_profile_new_for_path(path, error) : me_tb_profile_get_default(NULL, error);
 		if (profile == NULL)
 			return FALSE;
 		inst = me_store_install_thunderbird(profile->path, key, chain, mailbox, me_enroll_get_usage(e), NULL, flags,
@@ -211,10 +234,13 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 		if (inst->bound)
 			/* TRANSLATORS: result: the certificate is bound to the identity %s for the next start */
 			g_print(_("Thunderbird will use it for identity %s from its next start.\n"), inst->identity);
-		return me_enroll_mark_installed(e, "thunderbird", inst->profile, inst->nickname, inst->db_key, error);
+		return me_enroll_mark_installed(e, "thunderbird", inst->profile, inst->nickname, inst->db_key, inst->bound,
+						error);
 	}
 	if (g_strcmp0(store, "nssdb") == 0) {
-		g_autofree gchar *dir = cli->nssdb != NULL ? g_strdup(cli->nssdb) : me_nssdb_get_user_dir();
+		g_autofree gchar *dir = cli->nssdb != NULL ? g_strdup(cli->nssdb)
+				       : location != NULL ? g_strdup(location)
+							  : me_nssdb_get_user_dir();
 		g_autoptr(MeNssdbImport) imp = me_nssdb_import(
 		    dir, key, chain, NULL, NULL, ME_NSSDB_IMPORT_FLAGS_CREATE | (trust ? ME_NSSDB_IMPORT_FLAGS_TRUST_CA : 0),
 		    error);
@@ -222,7 +248,7 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 			return FALSE;
 		/* TRANSLATORS: result: the certificate went into an NSS database; %s are the nickname and the folder */
 		g_print(_("Installed “%s” into the certificate database %s.\n"), imp->nickname, dir);
-		return me_enroll_mark_installed(e, "nssdb", dir, imp->nickname, imp->db_key, error);
+		return me_enroll_mark_installed(e, "nssdb", dir, imp->nickname, imp->db_key, FALSE, error);
 	}
 	if (g_strcmp0(store, "pkcs12") == 0) {
 		g_autoptr(MeSecretStr) password = NULL;
@@ -239,7 +265,7 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 			return FALSE;
 		/* TRANSLATORS: result: the PKCS#12 file and its password, shown only this once */
 		g_print(_("Wrote %s; its password, shown only now: %s\n"), cli->output, password);
-		return me_enroll_mark_installed(e, "pkcs12", cli->output, NULL, NULL, error);
+		return me_enroll_mark_installed(e, "pkcs12", cli->output, NULL, NULL, FALSE, error);
 	}
 	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
 		    /* TRANSLATORS: --store named an unknown store; %s is what was given */
@@ -541,6 +567,7 @@ watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 /* ---- the verbs */
 
 static gint enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox);
+static gboolean run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error);
 
 static gint
 cmd_enroll(Cli *cli, const gchar *mailbox)
@@ -592,14 +619,65 @@ cmd_renew(Cli *cli, const gchar *mailbox)
 	return enroll_flow(cli, e, mailbox);
 }
 
-/* renew --all, for the systemd timer: every enrollment of the CA whose certificate is due
- * gets its renewal order; the challenge mail is then answered as for a first enrollment */
+/* a renewal the timer can finish with no one at the keyboard: the challenge mail arrives
+ * in a Maildir, a verified challenge is approved by policy (or --yes) and the reply goes
+ * out by SMTP */
+static gboolean
+can_finish_unattended(Cli *cli)
+{
+	const MeConfigGeneral *general = me_config_get_general(cli->config);
+
+	return cli->maildir != NULL && (cli->yes || cli->ca->auto_approve == ME_CONFIG_AUTO_APPROVE_VERIFIED) &&
+	       (cli->smtp || general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP);
+}
+
+/* one enrollment for renew --all: a renewal under way goes on, a failed one is ordered
+ * again, a due certificate gets its renewal order; *acted says whether there was any */
+static gboolean
+renew_one(Cli *cli, MeEnroll *e, const gchar *mailbox, gboolean *acted, GError **error)
+{
+	MeEnrollState step = me_enroll_get_step(e);
+	gboolean renewing = me_state_get_string(me_enroll_get_state(e), "replaces") != NULL && step < ME_ENROLL_STATE_ISSUED;
+
+	*acted = FALSE;
+	if (renewing && step == ME_ENROLL_STATE_FAILED) {
+		/* an expired or refused renewal order: the certificate is still due, so order again */
+		if (!me_enroll_restart(e, error))
+			return FALSE;
+		step = me_enroll_get_step(e);
+	} else if (!renewing) {
+		if (!me_enroll_is_renewal_due(e, NULL))
+			return TRUE;
+		if (!me_enroll_renew(e, error))
+			return FALSE;
+		step = me_enroll_get_step(e);
+	}
+	*acted = TRUE;
+	/* after the reply no one is needed; before it, only where nobody has to be asked */
+	if (step >= ME_ENROLL_STATE_REPLY_SENT || can_finish_unattended(cli))
+		return run_flow(cli, e, mailbox, error);
+	if (!me_enroll_start(e, error))
+		return FALSE;
+	if (me_enroll_get_step(e) == ME_ENROLL_STATE_WAITING_CHALLENGE)
+		/* TRANSLATORS: renew --all started a renewal that needs the person; %s are the mailbox and the CA's address */
+		g_print(_("Renewing %s: answer the mail from %s in Thunderbird, or give it to “mailenroll challenge”.\n"),
+			mailbox, me_state_get_string(me_enroll_get_state(e), "challenge_from"));
+	else if (me_enroll_get_step(e) == ME_ENROLL_STATE_WAITING_APPROVAL)
+		/* TRANSLATORS: renew --all: the challenge came and waits for the person's approval; %s is the mailbox */
+		g_print(_("Renewing %s: the challenge mail waits for your approval; run “mailenroll renew %s”.\n"),
+			mailbox, mailbox);
+	return TRUE;
+}
+
+/* renew --all, for the systemd timer: every enrollment (of --ca, else of every CA) whose
+ * certificate is due is renewed; see can_finish_unattended() for when it finishes alone */
 static gint
 cmd_renew_all(Cli *cli)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) states = me_state_list(cli->state_dir, &error);
-	guint started = 0;
+	const gchar *only_ca = cli->ca != NULL && cli->ca_name != NULL ? cli->ca->name : NULL;
+	guint acted_on = 0;
 	gint rc = EXIT_SUCCESS;
 
 	if (states == NULL)
@@ -607,27 +685,34 @@ cmd_renew_all(Cli *cli)
 	for (guint i = 0; i < states->len; i++) {
 		MeState *st = g_ptr_array_index(states, i);
 		const gchar *mailbox = me_state_get_string(st, "mailbox");
+		const gchar *ca_name = me_state_get_string(st, "ca");
+		const MeCaProfile *ca = ca_name != NULL ? me_config_get_ca(cli->config, ca_name) : NULL;
 		g_autoptr(MeEnroll) e = NULL;
 		g_autoptr(GError) local = NULL;
+		gboolean acted = FALSE;
 
-		if (mailbox == NULL || g_strcmp0(me_state_get_string(st, "ca"), cli->ca->name) != 0)
+		if (mailbox == NULL || ca_name == NULL || (only_ca != NULL && g_strcmp0(ca_name, only_ca) != 0))
 			continue;
+		if (ca == NULL) {
+			g_set_error(&local, ME_ERROR, ME_ERROR_NOT_FOUND,
+				    /* TRANSLATORS: renew --all found an enrollment whose CA left the configuration; %s are the mailbox and the CA */
+				    _("The certificate for %s comes from “%s”, which is no longer in the configuration; it is not renewed."),
+				    mailbox, ca_name);
+			goto next;
+		}
+		use_ca(cli, ca);
 		e = open_enroll(cli, mailbox, &local);
-		if (e == NULL || !me_enroll_is_renewal_due(e, NULL))
+		if (e == NULL || !renew_one(cli, e, mailbox, &acted, &local))
 			goto next;
-		if (!me_enroll_renew(e, &local) || !me_enroll_start(e, &local))
-			goto next;
-		started++;
-		/* TRANSLATORS: renew --all started a renewal; %s are the mailbox and the CA's address */
-		g_print(_("Renewing %s: the certificate authority will mail it from %s.\n"), mailbox,
-			me_state_get_string(me_enroll_get_state(e), "challenge_from"));
+		acted_on += acted ? 1 : 0;
 	next:
 		if (local != NULL) {
-			g_printerr("mailenroll: %s\n", local->message);
+			/* one mailbox failing does not stop the others */
+			g_printerr(_("mailenroll: %s\n"), local->message);
 			rc = EXIT_FAILURE;
 		}
 	}
-	if (started == 0 && rc == EXIT_SUCCESS)
+	if (acted_on == 0 && rc == EXIT_SUCCESS)
 		/* TRANSLATORS: renew --all found nothing due */
 		g_print("%s\n", _("No certificate is due for renewal."));
 	return rc;
@@ -646,45 +731,47 @@ cmd_revoke(Cli *cli, const gchar *mailbox)
 	return EXIT_SUCCESS;
 }
 
-static gint
-enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
+/* from wherever the enrollment stands, as far as it can go now */
+static gboolean
+run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
-	g_autoptr(GError) error = NULL;
 	MeEnrollState step;
 
-	if (!me_enroll_start(e, &error))
-		return fail(error);
+	if (!me_enroll_start(e, error))
+		return FALSE;
 	step = me_enroll_get_step(e);
-	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE && cli->maildir != NULL) {
-		if (!watch_maildir(cli, e, mailbox, &error))
-			return fail(error);
-		return EXIT_SUCCESS;
-	}
+	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE && cli->maildir != NULL)
+		return watch_maildir(cli, e, mailbox, error);
 	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE) {
 		/* TRANSLATORS: what to do next; %s are the CA's address and the mailbox */
 		g_print(_("The certificate authority will mail %2$s from %1$s. Give that mail to “mailenroll challenge %2$s FILE” (or - for standard input).\n"),
 			me_state_get_string(me_enroll_get_state(e), "challenge_from"), mailbox);
-		return EXIT_SUCCESS;
+		return TRUE;
 	}
-	if (step == ME_ENROLL_STATE_WAITING_APPROVAL) {
-		if (!approve_and_reply(cli, e, mailbox, &error))
-			return fail(error);
-		return EXIT_SUCCESS;
-	}
+	if (step == ME_ENROLL_STATE_WAITING_APPROVAL)
+		return approve_and_reply(cli, e, mailbox, error);
 	if (step == ME_ENROLL_STATE_ANSWERED) {
-		/* TRANSLATORS: the reply was handed out but not reported sent; %s is the mailbox, three times */
-		g_printerr(_("The reply for %s was handed out but not reported as sent. If you sent it, run “mailenroll continue %s”; if it was lost, run “mailenroll enroll --restart %s”.\n"),
-			   mailbox, mailbox, mailbox);
-		return EXIT_FAILURE;
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: the reply was handed out but not reported sent; %s is the mailbox, three times */
+			    _("The reply for %s was handed out but not reported as sent. If you sent it, run “mailenroll continue %s”; if it was lost, run “mailenroll enroll --restart %s”."),
+			    mailbox, mailbox, mailbox);
+		return FALSE;
 	}
-	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED) {
-		if (!finish_and_install(cli, e, mailbox, &error))
-			return fail(error);
-		return EXIT_SUCCESS;
-	}
+	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED)
+		return finish_and_install(cli, e, mailbox, error);
 	/* TRANSLATORS: the enrollment is further along; %s are the mailbox and its step */
 	g_print(_("The enrollment for %s is at step “%s”; see “mailenroll status”.\n"), mailbox,
 		me_enroll_state_to_string(step));
+	return TRUE;
+}
+
+static gint
+enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!run_flow(cli, e, mailbox, &error))
+		return fail(error);
 	return EXIT_SUCCESS;
 }
 
@@ -975,7 +1062,7 @@ static const gchar *const usage_text =
        "  continue MAILBOX            the reply was sent: finish and install\n"
        "  install MAILBOX             install the issued certificate again\n"
        "  renew MAILBOX               renew the certificate when it is due (--force: now)\n"
-       "  renew --all                 start the renewal of every certificate that is due\n"
+       "  renew --all                 renew every certificate that is due (the timer runs this)\n"
        "  revoke MAILBOX              revoke the certificate (--reason CODE)\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
@@ -1050,7 +1137,7 @@ main(int argc, char **argv)
 		g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
 		return EXIT_USAGE;
 	}
-	if (!load_config(&cli, &error))
+	if (!load_config(&cli, !(g_strcmp0(verb, "renew") == 0 && cli.all), &error))
 		return fail(error);
 	if (g_strcmp0(verb, "enroll") == 0 && argc == 3)
 		return cmd_enroll(&cli, argv[2]);

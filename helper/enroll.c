@@ -1111,6 +1111,9 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 			json_object_set_string_member(entry, keys[i], value);
 	}
 	json_object_set_int_member(entry, "not_after", me_state_get_int(enroll->state, "not_after"));
+	/* where it went, so the renewed certificate goes to the same place */
+	if (get_array(obj, "installed") != NULL)
+		json_object_set_array_member(entry, "installed", json_array_ref(get_array(obj, "installed")));
 	json_array_add_object_element(keep, entry);
 	if (!me_enroll_restart(enroll, error))
 		return FALSE;
@@ -1213,9 +1216,11 @@ me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, 
  * @location: the profile, database folder or file
  * @nickname: (nullable): the certificate's nickname there
  * @db_key: (nullable): Thunderbird's dbKey
+ * @bound: the certificate was bound to the mailbox's identity
  * @error: return location for a #GError
  *
- * Records where the certificate went.
+ * Records where the certificate went; a renewal installs the next one there
+ * (me_enroll_get_last_install()).
  *
  * Returns: %TRUE on success
  */
@@ -1225,6 +1230,7 @@ me_enroll_mark_installed(MeEnroll *enroll,
 			 const gchar *location,
 			 const gchar *nickname,
 			 const gchar *db_key,
+			 gboolean bound,
 			 GError **error)
 {
 	JsonObject *state = me_state_get_object(enroll->state);
@@ -1241,7 +1247,43 @@ me_enroll_mark_installed(MeEnroll *enroll,
 		json_object_set_string_member(entry, "nickname", nickname);
 	if (db_key != NULL)
 		json_object_set_string_member(entry, "db_key", db_key);
+	json_object_set_boolean_member(entry, "bound", bound);
 	json_object_set_int_member(entry, "at", now_unix(enroll));
 	json_array_add_object_element(installed, entry);
 	return save_step(enroll, ME_ENROLL_STATE_INSTALLED, error);
+}
+
+static JsonObject *
+last_object(JsonArray *array)
+{
+	guint n = array != NULL ? json_array_get_length(array) : 0;
+	JsonNode *node = n > 0 ? json_array_get_element(array, n - 1) : NULL;
+
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+/**
+ * me_enroll_get_last_install:
+ * @enroll: an enrollment
+ *
+ * Where the current certificate was last installed or, while a renewal is under way and
+ * the new one is not installed yet, where the certificate it replaces was.  The members
+ * are those me_enroll_mark_installed() records: `store`, `location`, `nickname`,
+ * `db_key`, `bound`.
+ *
+ * Returns: (transfer none) (nullable): the record, or %NULL when it was never installed
+ */
+JsonObject *
+me_enroll_get_last_install(MeEnroll *enroll)
+{
+	JsonObject *obj = me_state_get_object(enroll->state);
+	JsonObject *current = last_object(get_array(obj, "installed"));
+	JsonObject *previous;
+
+	if (current != NULL)
+		return current;
+	previous = last_object(get_array(obj, "previous"));
+	if (previous == NULL || me_state_get_string(enroll->state, "replaces") == NULL)
+		return NULL;
+	return last_object(get_array(previous, "installed"));
 }

@@ -142,6 +142,9 @@ me_enroll_mark_installed(MeEnroll *enroll,
 			 const gchar *location,
 			 const gchar *nickname,
 			 const gchar *db_key,
+			 gboolean bound,
 			 GError **error);
+JsonObject *
+me_enroll_get_last_install(MeEnroll *enroll);
 
 G_END_DECLS

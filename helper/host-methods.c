@@ -296,7 +296,7 @@ install_thunderbird(Job *job, GError **error)
 	inst = me_store_install_thunderbird(profile->path, key, chain, job->mailbox, me_enroll_get_usage(job->enroll),
 					    NULL, ca->trust_ca ? ME_STORE_FLAGS_TRUST_CA : ME_STORE_FLAGS_NONE, error);
 	if (inst == NULL ||
-	    !me_enroll_mark_installed(job->enroll, "thunderbird", inst->profile, inst->nickname, inst->db_key, error))
+	    !me_enroll_mark_installed(job->enroll, "thunderbird", inst->profile, inst->nickname, inst->db_key, FALSE, error))
 		return FALSE;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "state");

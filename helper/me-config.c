@@ -407,6 +407,9 @@ static const KeyDesc keys[] = {
      .max = ME_CONFIG_MAX_FRAME_BYTES_MAX},
     {GROUP_GENERAL, "store", KIND_CHOICE, GEN(store), .choice = &choice_store},
     {GROUP_GENERAL, "trust-ca", KIND_BOOL, GEN(trust_ca)},
+    {GROUP_GENERAL, "maildir", KIND_TEXT, GEN(maildir), .check = check_absolute_path,
+     /* TRANSLATORS: what to write for a folder or file setting instead of a bad value */
+     .hint = N_("use an absolute path")},
 
     {GROUP_CA, "directory", KIND_TEXT, CA(directory), .check = check_directory_url,
      /* TRANSLATORS: what to write for a CA's ACME directory instead of a bad value; keep the addresses */
@@ -1467,6 +1470,7 @@ me_config_free(MeConfig *config)
 	g_free(config->user_path);
 	g_free(config->general.default_ca);
 	g_free(config->general.state_dir);
+	g_free(config->general.maildir);
 	g_free(config->smtp.host);
 	g_free(config->smtp.username);
 	g_free(config->smtp.password);

@@ -129,6 +129,8 @@ typedef enum {
  * @max_frame_bytes: `max-frame-bytes`, the inbound native-messaging frame cap
  * @store: `store` (default thunderbird)
  * @trust_ca: `trust-ca`: mark the issuing CA trusted for mail in the store (default false)
+ * @maildir: (nullable): `maildir`, the Maildir where the mailbox's mail arrives; the
+ *   command line watches it for challenge mail (and unattended renewals need it)
  *
  * The [general] group, defaults filled in.
  */
@@ -143,6 +145,7 @@ typedef struct {
 	guint max_frame_bytes;
 	MeConfigStore store;
 	gboolean trust_ca;
+	gchar *maildir;
 } MeConfigGeneral;
 
 /**

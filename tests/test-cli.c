@@ -22,6 +22,7 @@
 #include "autocleanups.h"
 #include "dnsmasq.h"
 #include "keyring-fixture.h"
+#include "state.h"
 #include "test-util.h"
 
 #define MAILBOX "alice@example.org"
@@ -432,6 +433,93 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(out, "renewal due"));
 }
 
+/* moves the renewal time of MAILBOX's certificate to the past, as time passing would */
+static void
+make_renewal_due(Fixture *fx)
+{
+	g_autofree gchar *dir = g_build_filename(fx->state, "mailenroll", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeState) st = me_state_open(dir, "test", MAILBOX, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(me_state_get_int(st, "renew_at"), >, g_get_real_time() / G_USEC_PER_SEC);
+	me_state_set_int(st, "renew_at", g_get_real_time() / G_USEC_PER_SEC - 1);
+	g_assert_true(me_state_save(st, &error));
+	g_assert_no_error(error);
+}
+
+static guint
+count_orders(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *orders = json_object_get_array_member(status, "orders");
+
+	return orders != NULL ? json_array_get_length(orders) : 0;
+}
+
+/* the renewal timer's `renew --all`: without a way to answer alone it orders and tells
+ * the person; once the configuration names the Maildir, SMTP and auto-approval, it
+ * finishes that same order unattended and installs where the old certificate went */
+static void
+test_renew_unattended(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *conf_path = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *conf = read_text(conf_path);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *unattended = NULL;
+	g_autofree gchar *general = NULL;
+	g_autoptr(GError) error = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	make_renewal_due(fx);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", "--all", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "Renewing " MAILBOX));
+	g_assert_cmpuint(count_orders(fx), ==, 2);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+
+	/* the Maildir, SMTP and auto-approval configured: the next run finishes it */
+	general = g_strdup_printf("store=nssdb\nmaildir=%s\nreply-method=smtp\nauto-approve=verified\n",
+				  me_test_acme_ca_get(fx->ca, "MAILDIR"));
+	{
+		GString *text = g_string_new(conf);
+		g_assert_cmpuint(g_string_replace(text, "store=nssdb\n", general, 1), ==, 1);
+		unattended = g_string_free(text, FALSE);
+	}
+	g_assert_true(g_file_set_contents(conf_path, unattended, -1, &error));
+	g_assert_no_error(error);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, &err, "renew", "--all", NULL), ==, 0);
+	g_test_message("renew --all: %s%s", out, err);
+	/* the same renewal order, one reply to it (the first challenge mail, still in the
+	 * Maildir, gets none), and the new certificate in the database the old one is in */
+	g_assert_cmpuint(count_orders(fx), ==, 2);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 2);
+	g_assert_cmpint(reply_count(fx), ==, 2);
+	assert_installed(fx);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", "--all", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "No certificate is due"));
+	g_assert_cmpuint(count_orders(fx), ==, 2);
+	{
+		g_autofree gchar *db = g_strconcat("sql:", fx->nssdb, NULL);
+		const gchar *argv[] = {"certutil", "-L", "-d", db, NULL};
+		g_autofree gchar *list = NULL;
+		gint rc = -1;
+		guint mine = 0;
+		g_auto(GStrv) lines = NULL;
+		g_assert_true(me_test_spawn_sync(argv, NULL, &list, NULL, &rc));
+		lines = g_strsplit(list, "\n", -1);
+		for (guint i = 0; lines[i] != NULL; i++)
+			mine += strstr(lines[i], "u,u,u") != NULL;
+		/* the renewed certificate beside the old one (its key kept for old mail) */
+		g_assert_cmpuint(mine, ==, 2);
+	}
+}
+
 /* revoke: the CA revokes the certificate (signed with the account key); a second time is
  * a clear error; a bad reason is refused before anything is sent */
 static void
@@ -480,6 +568,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
+	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
 		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);

@@ -128,6 +128,7 @@ assert_defaults_general(const MeConfigGeneral *general)
 	g_assert_cmpint(general->auto_approve, ==, ME_CONFIG_AUTO_APPROVE_NEVER);
 	g_assert_cmpfloat(general->renew_fraction, ==, 0.667);
 	g_assert_null(general->state_dir);
+	g_assert_null(general->maildir);
 	g_assert_cmpuint(general->max_frame_bytes, ==, 16 * 1024 * 1024);
 	g_assert_cmpint(general->store, ==, ME_CONFIG_STORE_THUNDERBIRD);
 	g_assert_false(general->trust_ca);
@@ -195,6 +196,7 @@ test_system_only(void)
 					     "auto-approve=verified\n"
 					     "renew-fraction=0.5\n"
 					     "state-dir=/var/lib/me\n"
+					     "maildir=/home/me/Maildir\n"
 					     "max-frame-bytes=1024\n"
 					     "store=pkcs12\n"
 					     "trust-ca=true\n"
@@ -234,6 +236,7 @@ test_system_only(void)
 	g_assert_cmpint(general->auto_approve, ==, ME_CONFIG_AUTO_APPROVE_VERIFIED);
 	g_assert_cmpfloat(general->renew_fraction, ==, 0.5);
 	g_assert_cmpstr(general->state_dir, ==, "/var/lib/me");
+	g_assert_cmpstr(general->maildir, ==, "/home/me/Maildir");
 	g_assert_cmpstr(me_config_get_state_dir(config), ==, "/var/lib/me");
 	g_assert_cmpuint(general->max_frame_bytes, ==, 1024);
 	g_assert_cmpint(general->store, ==, ME_CONFIG_STORE_PKCS12);
@@ -634,6 +637,7 @@ static const BadValue bad_values[] = {
      "[general] renew-fraction is “nan”; use a number greater than 0 and less than 1, such as 0.667."},
     {"general", "renew-fraction", ".", "[general] renew-fraction is “.”; use a number greater than 0 and less than 1, such as 0.667."},
     {"general", "state-dir", "state", "[general] state-dir is “state”; use an absolute path."},
+    {"general", "maildir", "Maildir", "[general] maildir is “Maildir”; use an absolute path."},
     {"general", "max-frame-bytes", "1023", "[general] max-frame-bytes is “1023”; use a whole number from 1024 to 268435456."},
     {"general", "max-frame-bytes", "268435457",
      "[general] max-frame-bytes is “268435457”; use a whole number from 1024 to 268435456."},

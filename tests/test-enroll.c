@@ -188,7 +188,7 @@ assert_issued(MeEnroll *e)
 	g_assert_no_error(error);
 	g_assert_cmpuint(chain->len, >=, 2);
 	g_assert_cmpint(X509_check_private_key(g_ptr_array_index(chain, 0), key), ==, 1);
-	g_assert_true(me_enroll_mark_installed(e, "nssdb", "/nowhere", "nick", NULL, &error));
+	g_assert_true(me_enroll_mark_installed(e, "nssdb", "/nowhere", "nick", NULL, FALSE, &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_INSTALLED);
 }
@@ -391,6 +391,7 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_autofree gchar *old_fp = NULL;
 	gint64 renew_at = 0;
 	guint superseded = 0;
+	JsonObject *last;
 
 	(void)data;
 	g_assert_true(me_enroll_start(e, &error));
@@ -402,10 +403,19 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(renew_at, >, g_get_real_time() / G_USEC_PER_SEC);
 	g_assert_nonnull(me_state_get_string(me_enroll_get_state(e), "cert_id"));
 	old_fp = g_strdup(me_state_get_string(me_enroll_get_state(e), "cert_key_fp"));
+	g_assert_null(me_enroll_get_last_install(e));
+	g_assert_true(me_enroll_mark_installed(e, "thunderbird", "/profile", "nick", "dbkey", TRUE, &error));
+	g_assert_no_error(error);
 
 	g_assert_true(me_enroll_renew(e, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(e), "replaces"), !=, NULL);
+	/* the renewal knows where the certificate it replaces went, bound as it was */
+	last = me_enroll_get_last_install(e);
+	g_assert_nonnull(last);
+	g_assert_cmpstr(json_object_get_string_member(last, "store"), ==, "thunderbird");
+	g_assert_cmpstr(json_object_get_string_member(last, "location"), ==, "/profile");
+	g_assert_true(json_object_get_boolean_member(last, "bound"));
 	g_assert_true(me_enroll_start(e, &error));
 	g_assert_no_error(error);
 	second = me_test_acme_ca_wait_mail(fx->ca);
@@ -420,6 +430,9 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_assert_true(me_enroll_reply_sent(e, &error) && me_enroll_finish(e, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(e), "cert_key_fp"), !=, old_fp);
+	g_assert_true(me_enroll_mark_installed(e, "nssdb", "/elsewhere", "nick2", NULL, FALSE, &error));
+	last = me_enroll_get_last_install(e);
+	g_assert_cmpstr(json_object_get_string_member(last, "location"), ==, "/elsewhere");
 	keys = me_keyring_list(ME_KEYRING_KIND_CERTIFICATE_KEY, MAILBOX, fx->opts.directory, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(keys->len, ==, 2);
