@@ -378,6 +378,60 @@ test_bad_params(Fixture *fx, gconstpointer data)
 	}
 }
 
+static const gchar *
+error_name(JsonObject *answer)
+{
+	JsonObject *err = json_object_get_object_member(answer, "error");
+
+	g_assert_nonnull(err);
+	g_test_message("%s", json_object_get_string_member(err, "message"));
+	return json_object_get_string_member(json_object_get_object_member(err, "data"), "name");
+}
+
+/* the keyring locked (screen lock, logout) between the order and the reply: each method
+ * that needs a key says so in a sentence, the helper keeps answering, nothing is sent
+ * and the enrollment keeps its step, so it finishes once the keyring is open again */
+static void
+test_locked_keyring(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) inspected = NULL;
+	g_autoptr(JsonObject) status = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	JsonObject *err;
+	JsonObject *enrollment;
+
+	(void)data;
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(enrolled, "result"), "state"), ==,
+			"waiting-challenge");
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	me_test_keyring_lock();
+
+	inspected = inspect(fx, mail);
+	g_assert_cmpstr(error_name(inspected), ==, "locked");
+	err = json_object_get_object_member(inspected, "error");
+	g_assert_nonnull(strstr(json_object_get_string_member(err, "message"), "keyring is locked"));
+	/* asked nothing, answered nothing */
+	g_assert_cmpuint(fx->prompts, ==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 0);
+
+	/* the helper is alive and the enrollment where it was */
+	status = call(fx, "status", NULL);
+	enrollment = json_array_get_object_element(
+	    json_object_get_array_member(json_object_get_object_member(status, "result"), "enrollments"), 0);
+	g_assert_cmpstr(json_object_get_string_member(enrollment, "state"), ==, "waiting-challenge");
+	/* and a second try is the same clear error, not a second order */
+	{
+		g_autoptr(JsonObject) again = inspect(fx, mail);
+		g_autoptr(JsonObject) status_ca = me_test_acme_ca_status(fx->ca);
+		g_assert_cmpstr(error_name(again), ==, "locked");
+		g_assert_cmpuint(json_array_get_length(json_object_get_array_member(status_ca, "orders")), ==, 1);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -389,6 +443,8 @@ main(int argc, char **argv)
 	g_test_add("/host-enroll/approved", Fixture, NULL, setup, test_approved, teardown);
 	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
 	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);
+	/* last: the keyring stays locked */
+	g_test_add("/host-enroll/locked-keyring", Fixture, NULL, setup, test_locked_keyring, teardown);
 	rc = g_test_run();
 	me_test_keyring_stop();
 	return rc;

@@ -405,28 +405,15 @@ static void
 test_locked(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SecretService) service = NULL;
-	g_autoptr(SecretCollection) collection = NULL;
 	g_autoptr(MeSecretStr) got = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(MeKeyringItem) item = me_keyring_item_new(ME_KEYRING_KIND_SMTP_PASSWORD, "henry@example.org", NULL, NULL);
 	g_autoptr(GPtrArray) items = NULL;
-	GList *objects;
 	gint64 start;
-	gint n_locked;
 
 	store_text(ME_KEYRING_KIND_SMTP_PASSWORD, "henry@example.org", CA_A, NULL, "before the lock");
 
-	service = secret_service_get_sync(SECRET_SERVICE_NONE, NULL, &error);
-	g_assert_no_error(error);
-	collection = secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(collection);
-	objects = g_list_append(NULL, collection);
-	n_locked = secret_service_lock_sync(service, objects, NULL, NULL, &error);
-	g_list_free(objects);
-	g_assert_no_error(error);
-	g_assert_cmpint(n_locked, ==, 1);
+	me_test_keyring_lock();
 
 	/* libsecret asks for an unlock prompt; with no display it must fail quickly, not hang */
 	start = g_get_monotonic_time();

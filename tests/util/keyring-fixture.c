@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libsecret/secret.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -207,3 +208,26 @@ me_test_keyring_stop(void)
 	}
 }
 
+
+/* locks the default collection, as a screen lock or a logout would; nothing in the
+ * tests can unlock it again (there is no prompter), so a test that calls this runs last */
+void
+me_test_keyring_lock(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SecretService) service = secret_service_get_sync(SECRET_SERVICE_NONE, NULL, &error);
+	g_autoptr(SecretCollection) collection = NULL;
+	GList *objects;
+	gint n_locked;
+
+	g_assert_no_error(error);
+	collection = secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL,
+						       &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(collection);
+	objects = g_list_append(NULL, collection);
+	n_locked = secret_service_lock_sync(service, objects, NULL, NULL, &error);
+	g_list_free(objects);
+	g_assert_no_error(error);
+	g_assert_cmpint(n_locked, ==, 1);
+}

@@ -13,5 +13,7 @@ const gchar *
 me_test_keyring_start(void);
 void
 me_test_keyring_stop(void);
+void
+me_test_keyring_lock(void);
 
 G_END_DECLS
