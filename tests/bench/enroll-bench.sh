@@ -3,7 +3,9 @@
 # project's RFC 8823 test CA, with no artificial delays anywhere (the CA validates and issues
 # at once): per enrollment the wall time from `mailenroll enroll` to the installed
 # certificate, the HTTP requests the CA counted, and the CLI's peak RSS.  Each run is a new
-# mailbox with a new account.  Prints a Markdown table; needs a build (BUILDDIR, default _build).
+# mailbox with a new account.  Prints a Markdown table, then where the time goes: each step the
+# CLI reports ("• ..." on stderr, stamped as it arrives) until the next one, median over the runs.
+# Needs a build (BUILDDIR, default _build).
 # MAILENROLL_KEY_TYPE picks the certificate key (default rsa-3072, whose prime search
 # dominates the time; ec-p256 shows the protocol alone).
 set -eu
@@ -28,10 +30,16 @@ while [ $i -lt "$runs" ]; do
 	i=$((i + 1))
 	before=$(counter)
 	start=$(date +%s%N)
-	/usr/bin/time -f '%M' -o "$work/rss" "$builddir/helper/mailenroll" enroll --yes --smtp \
-		--maildir "$(get MAILDIR)" --nssdb "$work/nssdb" "user$i@example.org" >/dev/null 2>"$work/err" ||
-		{ cat "$work/err" >&2; exit 1; }
+	# stderr, each line stamped (µs since the start) as it arrives
+	{ /usr/bin/time -f '%M' -o "$work/rss" "$builddir/helper/mailenroll" enroll --yes --smtp \
+		--maildir "$(get MAILDIR)" --nssdb "$work/nssdb" "user$i@example.org" 2>&1 >/dev/null
+		echo "exit $?"; } | /usr/bin/python3 -u -c '
+import sys, time
+t0 = int(sys.argv[1]) / 1000
+for line in sys.stdin:
+    print(int(time.time_ns() / 1000 - t0), line.rstrip("\n"))' "$start" >"$work/steps.$i"
 	end=$(date +%s%N)
+	grep -q ' exit 0$' "$work/steps.$i" || { cat "$work/steps.$i" >&2; exit 1; }
 	after=$(counter)
 	echo "$(((end - start) / 1000)) $((after - before)) $(cat "$work/rss")" >>"$work/results"
 done
@@ -48,4 +56,22 @@ print("|---|---|---|---|---|")
 print(f"| wall ms | {len(rows)} | {statistics.median(wall):.0f} | {min(wall):.0f} | {max(wall):.0f} |")
 print(f"| HTTP requests | {len(rows)} | {statistics.median(req):.0f} | {min(req)} | {max(req)} |")
 print(f"| peak RSS MiB | {len(rows)} | {statistics.median(rss):.1f} | {min(rss):.1f} | {max(rss):.1f} |")
+
+# where the time goes: from one reported step to the next (the last one until the exit)
+import glob, collections
+spans = collections.OrderedDict()
+spans["start-up and configuration"] = []
+for i in range(1, len(rows) + 1):
+    lines = [l.rstrip("\n").split(" ", 1) for l in open(os.path.join(os.path.dirname(sys.argv[1]), f"steps.{i}"))]
+    marks = [(0, "start-up and configuration")] + [(int(t), m[2:]) for t, m in lines if m.startswith("• ")]
+    marks.append((int(lines[-1][0]), None))
+    for (t, name), (t_next, _) in zip(marks, marks[1:]):
+        spans.setdefault(name, []).append((t_next - t) / 1000)
+total = sum(statistics.median(v) for v in spans.values())
+print()
+print("| step (as the CLI reports it) | median ms | share |")
+print("|---|---|---|")
+for name, v in spans.items():
+    m = statistics.median(v)
+    print(f"| {name.rstrip('…').replace('|', '/')} | {m:.1f} | {100 * m / total:.0f} % |")
 PY
