@@ -23,8 +23,10 @@
 
 #include "autocleanups.h"
 #include "bundle.h"
+#include "doctor.h"
 #include "enroll.h"
 #include "keyring.h"
+#include "keys.h"
 #include "me-config.h"
 #include "nssdb.h"
 #include "smtp.h"
@@ -899,13 +901,75 @@ read_secret_line(GError **error)
 	}
 }
 
+/* the largest PEM key provision reads (an RSA-4096 key is about 3.3 KiB) */
+#define CLI_PEM_MAX (64 * 1024)
+
+/* a PEM key from stdin, every line of it, in memory that is wiped */
+static MeSecretStr *
+read_secret_pem(GError **error)
+{
+	gsize cap = CLI_PEM_MAX + 1;
+	gchar *buf = g_malloc0(cap);
+	gsize len = 0;
+	gsize n;
+
+	while (len < cap - 1 && (n = fread(buf + len, 1, cap - 1 - len, stdin)) > 0)
+		len += n;
+	if (len == 0 || len >= cap - 1 || memchr(buf, '\0', len) != NULL) {
+		me_secure_free(buf, cap);
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: provision dkim expects a PEM key on standard input; %u is the limit in KiB */
+			    _("Give the DKIM private key in PEM form on standard input (at most %u KiB)."),
+			    (guint)(CLI_PEM_MAX / 1024));
+		return NULL;
+	}
+	return buf;
+}
+
+/* provision dkim: an RSA (1024 bits or more, RFC 8301) or Ed25519 key, as the DKIM signer takes */
+static gboolean
+provision_dkim(const gchar *name, GError **error)
+{
+	g_autoptr(MeSecretStr) pem = read_secret_pem(error);
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	gint type;
+
+	if (pem == NULL)
+		return FALSE;
+	key = me_key_from_pem(pem, strlen(pem), NULL);
+	if (key == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: provision dkim got something that is no PEM private key */
+				    _("That is not a private key in PEM form; give the key file whose public key your domain's DKIM record publishes."));
+		return FALSE;
+	}
+	type = EVP_PKEY_get_base_id(key);
+	if (type != EVP_PKEY_ED25519 && !(type == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= 1024)) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: provision dkim got a key DKIM signing cannot use */
+				    _("A DKIM key must be RSA of at least 1024 bits or Ed25519; give the key your domain publishes."));
+		return FALSE;
+	}
+	item = me_keyring_item_new(ME_KEYRING_KIND_DKIM_KEY, NULL, NULL, name);
+	return me_keyring_store(item, pem, strlen(pem), error);
+}
+
 static gint
 cmd_provision(Cli *cli, const gchar *what, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(MeSecretStr) secret = read_secret_line(&error);
+	g_autoptr(MeSecretStr) secret = NULL;
 	g_autoptr(MeKeyringItem) item = NULL;
 
+	if (g_strcmp0(what, "dkim") == 0) {
+		if (!provision_dkim(name, &error))
+			return fail(error);
+		/* TRANSLATORS: result of provision */
+		g_print("%s\n", _("Stored in the keyring."));
+		return EXIT_SUCCESS;
+	}
+	secret = read_secret_line(&error);
 	if (secret == NULL)
 		return fail(error);
 	if (g_strcmp0(what, "eab") == 0) {
@@ -948,7 +1012,7 @@ cmd_provision(Cli *cli, const gchar *what, const gchar *name)
 	} else {
 		g_set_error(&error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
 			    /* TRANSLATORS: provision got an unknown kind of secret; %s is what was given */
-			    _("“%s” is not something to provision; use eab or smtp-password."), what);
+			    _("“%s” is not something to provision; use eab, dkim or smtp-password."), what);
 		return fail(error);
 	}
 	/* TRANSLATORS: result of provision */
@@ -1066,9 +1130,11 @@ static const gchar *const usage_text =
        "  revoke MAILBOX              revoke the certificate (--reason CODE)\n"
        "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
        "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
+       "  provision dkim LABEL        store a DKIM signing key (PEM, from standard input)\n"
        "  provision smtp-password USER  store the SMTP password (from standard input)\n"
        "  register                    let Thunderbird start mailenroll-helper for this user\n"
-       "  unregister                  undo register");
+       "  unregister                  undo register\n"
+       "  doctor                      check the keyring, DNS, host registration and profiles");
 
 int
 main(int argc, char **argv)
@@ -1130,6 +1196,12 @@ main(int argc, char **argv)
 		return cmd_register(&cli);
 	if (g_strcmp0(verb, "unregister") == 0 && argc == 2)
 		return cmd_unregister();
+	/* before the configuration is loaded: a broken one is one of the things it reports */
+	if (g_strcmp0(verb, "doctor") == 0 && argc == 2) {
+		const MeDoctorOptions doctor = {
+		    .ca_name = cli.ca_name, .json = cli.json, .nmhostdir = NMHOSTDIR, .out = stdout};
+		return me_doctor_run(&doctor);
+	}
 	if (!g_strv_contains((const gchar *const[]){"enroll", "challenge", "continue", "renew", "install", "revoke",
 						     "status", "provision", NULL},
 			     verb)) {

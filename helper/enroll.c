@@ -17,6 +17,8 @@
 #include "acme-client.h"
 #include "autocleanups.h"
 #include "csr.h"
+#include "dkim.h"
+#include "dns.h"
 #include "jws.h"
 #include "keyring.h"
 #include "verifier.h"
@@ -105,6 +107,9 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->eab_label = ca->eab_secret;
 	options->trusted_authserv_ids = (const gchar *const *)ca->trusted_authserv_ids;
 	options->dns_server = ca->dns_server;
+	options->dkim_selector = ca->dkim_selector;
+	options->dkim_domain = ca->dkim_domain;
+	options->dkim_key_label = ca->dkim_key;
 	options->renew_fraction = general->renew_fraction;
 }
 
@@ -714,6 +719,44 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	return g_steal_pointer(&verdict);
 }
 
+/* the reply as it leaves: DKIM-signed where the CA profile names a key (RFC 8823 §3.2:
+ * d= the mailbox's domain, the 12 header fields of the reply) */
+static GBytes *
+sign_reply(MeEnroll *e, const gchar *raw, GError **error)
+{
+	g_autoptr(GBytes) message = g_bytes_new(raw, strlen(raw));
+	g_autoptr(MeSecretStr) pem = NULL;
+	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(MeDns) dns = NULL;
+	g_autoptr(MeDkim) dkim = NULL;
+	g_autoptr(GError) local = NULL;
+	const gchar *domain = e->opts->dkim_domain != NULL ? e->opts->dkim_domain : strrchr(e->mailbox, '@') + 1;
+
+	if (e->opts->dkim_selector == NULL || e->opts->dkim_key_label == NULL)
+		return g_steal_pointer(&message);
+	pem = me_keyring_lookup(ME_KEYRING_KIND_DKIM_KEY, NULL, NULL, e->opts->dkim_key_label, &local);
+	if (pem == NULL && g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: the CA's replies must be DKIM-signed, but the key is missing; %s is its label, twice */
+			    _("The DKIM key “%s” for signing the reply is not in the keyring; store it with “mailenroll provision dkim %s”."),
+			    e->opts->dkim_key_label, e->opts->dkim_key_label);
+		return NULL;
+	}
+	if (pem == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	key = me_key_from_pem(pem, strlen(pem), error);
+	if (key == NULL)
+		return NULL;
+	/* signing looks nothing up; the resolver is only what libopendkim is set up with */
+	dns = me_dns_new(e->opts->dns_server, error);
+	dkim = dns != NULL ? me_dkim_new(dns, error) : NULL;
+	if (dkim == NULL)
+		return NULL;
+	return me_dkim_sign(dkim, message, domain, e->opts->dkim_selector, key, ME_DKIM_POLICY_REPLY, error);
+}
+
 /**
  * me_enroll_approve:
  * @enroll: an enrollment that waits for approval
@@ -731,6 +774,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 {
 	JsonObject *reply = get_object(me_state_get_object(enroll->state), "reply");
 	const gchar *raw = reply != NULL ? json_object_get_string_member_with_default(reply, "raw", NULL) : NULL;
+	g_autoptr(GBytes) out = NULL;
 
 	if (me_state_get_step(enroll->state) != ME_ENROLL_STATE_WAITING_APPROVAL || raw == NULL) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
@@ -739,12 +783,16 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 			    enroll->mailbox);
 		return NULL;
 	}
+	/* signed before the step moves on: a keyring that cannot give the key hands out nothing */
+	out = sign_reply(enroll, raw, error);
+	if (out == NULL)
+		return NULL;
 	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
 	if (!save_step(enroll, ME_ENROLL_STATE_ANSWERED, error))
 		return NULL;
 	if (fields != NULL)
 		*fields = load_reply_fields(enroll);
-	return g_bytes_new(raw, strlen(raw));
+	return g_steal_pointer(&out);
 }
 
 /**

@@ -57,6 +57,11 @@ me_mail_timing_to_string(MeMailTiming timing);
  * @trusted_authserv_ids: (nullable): authserv-ids whose Authentication-Results are trusted
  * @dns_server: (nullable): `host:port` of the nameserver for DKIM keys; %NULL for the system's
  * @smime_trust_file: (nullable): PEM anchors for S/MIME-signed challenges
+ * @dkim_selector: (nullable): with @dkim_key_label, the replies are DKIM-signed with `s=`
+ *   this (for CAs that require signed replies)
+ * @dkim_domain: (nullable): their `d=`; %NULL for the mailbox's domain (RFC 8823 wants that)
+ * @dkim_key_label: (nullable): the keyring name of the signing key (kind dkim-key, this as
+ *   fingerprint; `mailenroll provision dkim` puts it there)
  * @renew_fraction: without renewal information from the CA, renew when this part of the
  *   lifetime has passed; 0 for the default (2/3)
  * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
@@ -78,6 +83,9 @@ typedef struct {
 	const gchar *const *trusted_authserv_ids;
 	const gchar *dns_server;
 	const gchar *smime_trust_file;
+	const gchar *dkim_selector;
+	const gchar *dkim_domain;
+	const gchar *dkim_key_label;
 	gdouble renew_fraction;
 	gint64 now;
 } MeEnrollOptions;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "host-methods.h"
+#include "host-test-control.h"
 #include "me-config.h"
 #include "rpc.h"
 
@@ -223,6 +224,7 @@ run(void)
 	gsize max_inbound = inbound_cap();
 	guint term_id;
 	guint int_id;
+	MeHostTestControl *control = NULL;
 
 	if (null_fd >= 0)
 		close(null_fd);
@@ -246,7 +248,15 @@ run(void)
 	int_id = g_unix_signal_add(SIGINT, signal_cb, &state);
 
 	me_rpc_server_start(state.server);
+	/* end-to-end tests only: their driver's socket (host-test-control.c) */
+	if (g_getenv(ME_HOST_TEST_CONTROL_ENV) != NULL) {
+		g_autoptr(GError) error = NULL;
+		control = me_host_test_control_start(state.server, g_getenv(ME_HOST_TEST_CONTROL_ENV), &error);
+		if (control == NULL)
+			g_message("test control: %s", error->message);
+	}
 	g_main_loop_run(loop);
+	g_clear_pointer(&control, me_host_test_control_free);
 
 	g_source_remove(term_id);
 	g_source_remove(int_id);

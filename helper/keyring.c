@@ -297,6 +297,9 @@ keyring_make_label(const MeKeyringItem *item)
 	case ME_KEYRING_KIND_EAB_MAC_KEY:
 		return g_strdup_printf("mailenroll: External Account Binding key for %s", ca);
 	case ME_KEYRING_KIND_DKIM_KEY:
+		/* provisioned by label (mailenroll provision dkim LABEL) */
+		if (item->mailbox == NULL && item->fingerprint != NULL)
+			return g_strdup_printf("mailenroll: DKIM key %s", item->fingerprint);
 		return g_strdup_printf("mailenroll: DKIM key for %s%s", mailbox, suffix);
 	case ME_KEYRING_KIND_SMTP_PASSWORD:
 		return g_strdup_printf("mailenroll: SMTP password for %s", mailbox);

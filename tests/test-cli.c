@@ -34,13 +34,44 @@ typedef struct {
 	gchar *sysconf;
 	gchar *state;
 	gchar *nssdb;
+	gchar *dkim_pem;
 } Fixture;
 
 typedef struct {
 	const gchar *ca_switches;
 	const gchar *conf_extra;
 	const gchar *kill_at;
+	gboolean reply_dkim;
 } Scenario;
+
+#define DKIM_SELECTOR "reply2026"
+#define DKIM_LABEL    "dkim-example.org"
+
+/* a DKIM key for the mailbox's domain made with the openssl CLI, and its DNS record in
+ * the file the test CA reads with --reply-dkim-keys; returns the key's PEM path */
+static gchar *
+make_reply_dkim_key(const gchar *dir, gchar **records_path)
+{
+	g_autofree gchar *pem = g_build_filename(dir, "dkim.pem", NULL);
+	g_autofree gchar *der = g_build_filename(dir, "dkim.pub.der", NULL);
+	const gchar *gen[] = {"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem, NULL};
+	const gchar *pub[] = {"openssl", "pkey", "-in", pem, "-pubout", "-outform", "DER", "-out", der, NULL};
+	g_autofree gchar *spki = NULL;
+	gsize len = 0;
+	g_autofree gchar *b64 = NULL;
+	g_autofree gchar *record = NULL;
+	gint rc = -1;
+
+	g_assert_true(me_test_spawn_sync(gen, NULL, NULL, NULL, &rc));
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_true(me_test_spawn_sync(pub, NULL, NULL, NULL, &rc));
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_true(g_file_get_contents(der, &spki, &len, NULL));
+	b64 = g_base64_encode((const guchar *)spki, len);
+	record = g_strdup_printf(DKIM_SELECTOR "._domainkey.example.org v=DKIM1; k=rsa; p=%s\n", b64);
+	*records_path = me_test_write_tmp(dir, "reply-dkim-keys", record);
+	return g_steal_pointer(&pem);
+}
 
 static gchar *
 read_text(const gchar *path)
@@ -56,12 +87,22 @@ setup(Fixture *fx, gconstpointer data)
 {
 	const Scenario *sc = data;
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *switches = g_strdup_printf("--dkim ed25519 %s", sc->ca_switches != NULL ? sc->ca_switches : "");
-	g_auto(GStrv) argv = g_strsplit(g_strstrip(switches), " ", -1);
+	g_autofree gchar *switches = NULL;
+	g_auto(GStrv) argv = NULL;
 	g_autofree gchar *txt = NULL;
 	g_autofree gchar *conf = NULL;
 	g_autofree gchar *conf_path = NULL;
 
+	fx->tmp = me_test_tmpdir();
+	if (sc->reply_dkim) {
+		/* the CA takes only replies DKIM-signed for the mailbox's domain (dkimpy checks) */
+		g_autofree gchar *records = NULL;
+		fx->dkim_pem = make_reply_dkim_key(fx->tmp, &records);
+		switches = g_strdup_printf("--dkim ed25519 --require-reply-dkim --reply-dkim-keys %s", records);
+	} else {
+		switches = g_strdup_printf("--dkim ed25519 %s", sc->ca_switches != NULL ? sc->ca_switches : "");
+	}
+	argv = g_strsplit(g_strstrip(switches), " ", -1);
 	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
 	g_assert_no_error(error);
 	txt = read_text(me_test_acme_ca_get(fx->ca, "DKIM_TXT"));
@@ -69,7 +110,6 @@ setup(Fixture *fx, gconstpointer data)
 	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), txt);
 	me_test_dnsmasq_start(fx->dns, &error);
 	g_assert_no_error(error);
-	fx->tmp = me_test_tmpdir();
 	fx->sysconf = g_build_filename(fx->tmp, "etc", NULL);
 	fx->state = g_build_filename(fx->tmp, "state", NULL);
 	fx->nssdb = g_build_filename(fx->tmp, "nssdb", NULL);
@@ -107,6 +147,7 @@ teardown(Fixture *fx, gconstpointer data)
 	g_free(fx->sysconf);
 	g_free(fx->state);
 	g_free(fx->nssdb);
+	g_free(fx->dkim_pem);
 }
 
 /* runs the CLI; returns its wait status */
@@ -520,6 +561,44 @@ test_renew_unattended(Fixture *fx, gconstpointer data)
 	}
 }
 
+/* a CA that takes only DKIM-signed replies: unsigned, the reply is refused and nothing is
+ * issued; with the domain's key provisioned (from stdin, into the keyring), the CLI signs
+ * the reply and dkimpy in the CA verifies it */
+static void
+test_reply_dkim(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *pem = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *status = NULL;
+
+	(void)data;
+	/* not provisioned yet: a clear error before anything is handed out */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			!=, 0);
+	g_test_message("%s", err);
+	g_assert_nonnull(strstr(err, "mailenroll provision dkim " DKIM_LABEL));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(status, "\"state\" : \"waiting-approval\""));
+
+	/* a key that is no PEM, then the real one */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, "not a key\n", NULL, &err, "provision", "dkim", DKIM_LABEL, NULL), !=, 0);
+	g_assert_nonnull(strstr(err, "not a private key in PEM form"));
+	g_assert_true(g_file_get_contents(fx->dkim_pem, &pem, NULL, NULL));
+	g_assert_cmpint(run_cli(fx, NULL, pem, &out, NULL, "provision", "dkim", DKIM_LABEL, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "Stored in the keyring"));
+
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	assert_installed(fx);
+}
+
 /* revoke: the CA revokes the certificate (signed with the account key); a second time is
  * a clear error; a bad reason is refused before anything is sent */
 static void
@@ -552,6 +631,9 @@ main(int argc, char **argv)
 	static const Scenario on_challenge = {"--mail-on challenge", "mail-timing=challenge\n"};
 	static const Scenario detect = {"--mail-on challenge", "mail-timing=detect\nmail-wait=1\n"};
 	static const Scenario repeated = {"--repeat-mail 3", NULL};
+	static const Scenario reply_dkim = {.reply_dkim = TRUE,
+					    .conf_extra = "dkim-selector=" DKIM_SELECTOR "\ndkim-domain=example.org\n"
+							   "dkim-key=keyring:" DKIM_LABEL "\n"};
 	static const Scenario eab = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
 	gint rc;
 
@@ -568,6 +650,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
+	g_test_add("/cli/reply-dkim", Fixture, &reply_dkim, setup, test_reply_dkim, teardown);
 	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "rpc.h"
 #include "test-util.h"
 
@@ -474,6 +476,106 @@ test_hello(void)
 	host_finish(host);
 }
 
+/* one line from the test control socket, bounded in time */
+static JsonNode *
+control_roundtrip(GSocketConnection *conn, GDataInputStream *in, const gchar *line)
+{
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *answer = NULL;
+
+	g_assert_true(g_output_stream_write_all(out, line, strlen(line), NULL, NULL, &error));
+	g_assert_no_error(error);
+	answer = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(answer);
+	return parse(answer);
+}
+
+/* the test control socket: only with MAILENROLL_TEST_CONTROL; a driver's line becomes the
+ * request test.<method> to the extension, whose answer (result or error) comes back */
+static void
+test_control(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *path = g_build_filename(dir, "control.sock", NULL);
+	g_autoptr(Host) host = NULL;
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(path);
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 deadline = g_get_monotonic_time() + scaled_ms(5000) * G_TIME_SPAN_MILLISECOND;
+
+	g_setenv("MAILENROLL_TEST_CONTROL", path, TRUE);
+	host = host_start();
+	g_unsetenv("MAILENROLL_TEST_CONTROL");
+	host_hello(host);
+	while (!g_file_test(path, G_FILE_TEST_EXISTS) && g_get_monotonic_time() < deadline)
+		g_usleep(10 * G_TIME_SPAN_MILLISECOND);
+	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(address), NULL, &error);
+	g_assert_no_error(error);
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), scaled_ms(10000) / 1000);
+	in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+
+	/* passed on, answered by the extension (this test), the answer passed back */
+	{
+		GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+		const gchar *line = "{\"method\":\"prompt.answer\",\"params\":{\"approve\":true}}\n";
+		g_autoptr(JsonNode) request = NULL;
+		g_autoptr(JsonNode) answer = NULL;
+		g_autofree gchar *reply = NULL;
+		g_autofree gchar *text = NULL;
+		JsonObject *req;
+		g_assert_true(g_output_stream_write_all(out, line, strlen(line), NULL, NULL, &error));
+		request = host_recv(host);
+		req = obj(request);
+		g_assert_cmpstr(json_object_get_string_member(req, "method"), ==, "test.prompt.answer");
+		g_assert_true(json_object_get_boolean_member(json_object_get_object_member(req, "params"), "approve"));
+		/* the helper's own ids are strings */
+		reply = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"clicked\":\"approve\"}}",
+					json_object_get_string_member(req, "id"));
+		host_send(host, reply);
+		text = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+		g_assert_no_error(error);
+		answer = parse(text);
+		g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(answer), "result"), "clicked"),
+				==, "approve");
+	}
+	/* the extension's error comes back as an error */
+	{
+		GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+		const gchar *line = "{\"method\":\"nothing\"}\n";
+		g_autoptr(JsonNode) request = NULL;
+		g_autoptr(JsonNode) answer = NULL;
+		g_autofree gchar *reply = NULL;
+		g_autofree gchar *text = NULL;
+		g_assert_true(g_output_stream_write_all(out, line, strlen(line), NULL, NULL, &error));
+		request = host_recv(host);
+		reply = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\""
+					",\"error\":{\"code\":-32601,\"message\":\"There is no test command nothing.\"}}",
+					json_object_get_string_member(obj(request), "id"));
+		host_send(host, reply);
+		text = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+		g_assert_no_error(error);
+		answer = parse(text);
+		g_assert_nonnull(strstr(json_object_get_string_member(json_object_get_object_member(obj(answer), "error"), "message"),
+					"no test command"));
+	}
+	/* a line that is no request: an error for the driver, nothing for the extension */
+	{
+		g_autoptr(JsonNode) answer = control_roundtrip(conn, in, "not json\n");
+		g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(obj(answer), "error"), "code"), ==,
+				ME_RPC_ERROR_PARSE);
+	}
+	host_assert_no_answer(host);
+	g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+	host_finish(host);
+	/* the socket goes with the helper */
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	me_test_rm_rf(dir);
+}
+
 static void
 test_ping(void)
 {
@@ -877,5 +979,6 @@ main(int argc, char **argv)
 	g_test_add_func("/host/pipelined", test_pipelined);
 	g_test_add_func("/host/garbage", test_garbage);
 	g_test_add_func("/host/protocol-doc", test_protocol_doc);
+	g_test_add_func("/host/test-control", test_control);
 	return g_test_run();
 }
