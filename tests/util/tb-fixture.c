@@ -53,7 +53,11 @@ static const gchar base_prefs[] =
     "user_pref(\"services.settings.server\", \"http://127.0.0.1:9/\");\n"
     "user_pref(\"app.donation.eoy.version.viewed\", 999);\n"
     "user_pref(\"extensions.update.enabled\", false);\n"
-    "user_pref(\"extensions.getAddons.cache.enabled\", false);\n";
+    "user_pref(\"extensions.getAddons.cache.enabled\", false);\n"
+    /* add-ons put into the profile (me_test_thunderbird_install_extension()) start enabled */
+    "user_pref(\"extensions.autoDisableScopes\", 0);\n"
+    /* console.log() of an add-on's background page goes to Thunderbird's log */
+    "user_pref(\"devtools.console.stdout.content\", true);\n";
 
 /**
  * me_test_thunderbird_base_prefs:
@@ -88,6 +92,274 @@ me_test_thunderbird_make_profile(const gchar *parent, const gchar *name, const g
 	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
 	path = me_test_write_tmp(dir, "user.js", user_js);
 	return g_steal_pointer(&dir);
+}
+
+/* a JavaScript string literal for user.js */
+static void
+append_js_string(GString *out, const gchar *text)
+{
+	g_string_append_c(out, '"');
+	for (const gchar *p = text; *p != '\0'; p++) {
+		/* a test's names and addresses; a line break would end the pref */
+		g_assert_false(g_ascii_iscntrl(*p));
+		if (*p == '"' || *p == '\\')
+			g_string_append_c(out, '\\');
+		g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}
+
+static void
+append_pref_string(GString *out, const gchar *name, const gchar *value)
+{
+	g_string_append_printf(out, "user_pref(\"%s\", ", name);
+	append_js_string(out, value);
+	g_string_append(out, ");\n");
+}
+
+static void
+append_pref(GString *out, const gchar *name, const gchar *literal)
+{
+	g_string_append_printf(out, "user_pref(\"%s\", %s);\n", name, literal);
+}
+
+static void
+append_imap_server(GString *out, const MeTestTbAccount *account, const gchar *host)
+{
+	g_autofree gchar *port = g_strdup_printf("%u", account->imap_port);
+	g_autofree gchar *dir = g_strdup_printf("[ProfD]ImapMail/%s", host);
+
+	append_pref_string(out, "mail.server.server1.type", "imap");
+	append_pref_string(out, "mail.server.server1.hostname", host);
+	append_pref(out, "mail.server.server1.port", port);
+	append_pref_string(out, "mail.server.server1.userName", account->imap_user);
+	append_pref_string(out, "mail.server.server1.name", account->email);
+	/* plain connection, password in the clear (the login seeded into logins.json) */
+	append_pref(out, "mail.server.server1.socketType", "0");
+	append_pref(out, "mail.server.server1.authMethod", "3");
+	/* log in at start-up and hear of new mail at once (IDLE), checked every minute too */
+	append_pref(out, "mail.server.server1.login_at_startup", "true");
+	append_pref(out, "mail.server.server1.use_idle", "true");
+	append_pref(out, "mail.server.server1.check_new_mail", "true");
+	append_pref(out, "mail.server.server1.check_time", "1");
+	append_pref_string(out, "mail.server.server1.directory-rel", dir);
+}
+
+/**
+ * me_test_thunderbird_account_prefs:
+ * @account: the servers and the identity
+ *
+ * user.js lines (for me_test_thunderbird_make_profile()) that define account1: IMAP on
+ * @account's host and port as server1 (folders under `PROFILE/ImapMail/<host>`), logging in
+ * at start-up and using IDLE, with the identity id1 (full name, address) sending through
+ * the SMTP server smtp1, no authentication; plus Local Folders (account2).  The IMAP
+ * password goes in with me_test_thunderbird_seed_login(), origin `imap://<host>`.
+ *
+ * Returns: (transfer full): the lines
+ */
+gchar *
+me_test_thunderbird_account_prefs(const MeTestTbAccount *account)
+{
+	const gchar *imap_host = account->imap_host != NULL ? account->imap_host : "127.0.0.1";
+	const gchar *smtp_host = account->smtp_host != NULL ? account->smtp_host : "127.0.0.1";
+	g_autofree gchar *smtp_port = g_strdup_printf("%u", account->smtp_port);
+	GString *out = g_string_new("// one IMAP account, its identity and SMTP server (mailenroll tests)\n");
+
+	append_pref_string(out, "mail.accountmanager.accounts", "account1,account2");
+	append_pref_string(out, "mail.accountmanager.defaultaccount", "account1");
+	append_pref_string(out, "mail.accountmanager.localfoldersserver", "server2");
+	append_pref_string(out, "mail.account.account1.identities", "id1");
+	append_pref_string(out, "mail.account.account1.server", "server1");
+	append_pref_string(out, "mail.account.account2.server", "server2");
+	append_pref_string(out, "mail.identity.id1.fullName", account->full_name);
+	append_pref_string(out, "mail.identity.id1.useremail", account->email);
+	append_pref_string(out, "mail.identity.id1.smtpServer", "smtp1");
+	append_pref(out, "mail.identity.id1.valid", "true");
+	append_imap_server(out, account, imap_host);
+	append_pref_string(out, "mail.server.server2.type", "none");
+	append_pref_string(out, "mail.server.server2.hostname", "Local Folders");
+	append_pref_string(out, "mail.server.server2.name", "Local Folders");
+	append_pref_string(out, "mail.server.server2.userName", "nobody");
+	append_pref_string(out, "mail.server.server2.directory-rel", "[ProfD]Mail/Local Folders");
+	append_pref_string(out, "mail.smtpservers", "smtp1");
+	append_pref_string(out, "mail.smtp.defaultserver", "smtp1");
+	append_pref_string(out, "mail.smtpserver.smtp1.type", "smtp");
+	append_pref_string(out, "mail.smtpserver.smtp1.hostname", smtp_host);
+	append_pref(out, "mail.smtpserver.smtp1.port", smtp_port);
+	/* 1: no authentication; try_ssl 0: plain */
+	append_pref(out, "mail.smtpserver.smtp1.authMethod", "1");
+	append_pref(out, "mail.smtpserver.smtp1.try_ssl", "0");
+	append_pref_string(out, "mail.smtpserver.smtp1.username", "");
+	return g_string_free(out, FALSE);
+}
+
+/* runs a tool to its end; its output goes into the error when it fails */
+static gboolean
+run_tool(const gchar *const *argv, const gchar *stdin_text, GError **error)
+{
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autofree gchar *out = NULL;
+
+	proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					   G_SUBPROCESS_FLAGS_STDERR_MERGE,
+				 error);
+	if (proc == NULL || !g_subprocess_communicate_utf8(proc, stdin_text, NULL, &out, NULL, error))
+		return FALSE;
+	if (!g_subprocess_get_if_exited(proc) || g_subprocess_get_exit_status(proc) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s failed: %s", argv[0], out);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gchar *
+login_json(const gchar *origin, const gchar *username, const gchar *password)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "origin");
+	json_builder_add_string_value(builder, origin);
+	json_builder_set_member_name(builder, "username");
+	json_builder_add_string_value(builder, username);
+	json_builder_set_member_name(builder, "password");
+	json_builder_add_string_value(builder, password);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+	json_generator_set_root(generator, root);
+	return json_generator_to_data(generator, NULL);
+}
+
+/**
+ * me_test_thunderbird_seed_login:
+ * @profile: a profile folder Thunderbird does not run on
+ * @origin: where the login is for, e.g. `imap://127.0.0.1` (an IMAP server's host, no port)
+ * @username: the user name
+ * @password: the password
+ * @error: (nullable): return location
+ *
+ * Saves a login in the profile's logins.json the way Thunderbird does, encrypted with NSS
+ * SDR under the profile's key4.db (made first with `certutil -N --empty-password` when the
+ * profile has none), by tests/util/seed-login.py on Debian's python; Thunderbird then logs
+ * in without a password prompt, which would block a headless run.  The password reaches
+ * the script on its stdin, not on a command line.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_test_thunderbird_seed_login(const gchar *profile, const gchar *origin, const gchar *username,
+			       const gchar *password, GError **error)
+{
+	g_autofree gchar *key4 = g_build_filename(profile, "key4.db", NULL);
+	g_autofree gchar *db = g_strconcat("sql:", profile, NULL);
+	g_autofree gchar *script = g_test_build_filename(G_TEST_DIST, "util", "seed-login.py", NULL);
+	g_autofree gchar *login = login_json(origin, username, password);
+	const gchar *certutil[] = {"certutil", "-N", "-d", db, "--empty-password", NULL};
+	const gchar *seed[] = {me_test_python(), script, profile, NULL};
+
+	if (!g_file_test(key4, G_FILE_TEST_EXISTS) && !run_tool(certutil, NULL, error))
+		return FALSE;
+	return run_tool(seed, login, error);
+}
+
+/**
+ * me_test_thunderbird_install_extension:
+ * @profile: a profile folder Thunderbird does not run on
+ * @extension_id: the add-on's id (`browser_specific_settings.gecko.id` in its manifest)
+ * @path: an .xpi file, or the folder of an unpacked add-on
+ * @error: (nullable): return location
+ *
+ * Installs an unsigned add-on into the profile the way Thunderbird picks it up at its next
+ * start (thunderbird.md §2.1): an .xpi is copied to `PROFILE/extensions/<id>.xpi`; for a
+ * folder, the proxy file `PROFILE/extensions/<id>` names its absolute path, so Thunderbird
+ * runs the sources in place.  The base prefs' `extensions.autoDisableScopes = 0` enables
+ * it; with `devtools.console.stdout.content` its background page's console.log() goes to
+ * Thunderbird's log.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_test_thunderbird_install_extension(const gchar *profile, const gchar *extension_id, const gchar *path,
+				      GError **error)
+{
+	g_autofree gchar *dir = g_build_filename(profile, "extensions", NULL);
+	g_autofree gchar *source = g_canonicalize_filename(path, NULL);
+
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot make %s", dir);
+		return FALSE;
+	}
+	if (g_file_test(source, G_FILE_TEST_IS_DIR)) {
+		g_autofree gchar *proxy = g_build_filename(dir, extension_id, NULL);
+		return g_file_set_contents(proxy, source, -1, error);
+	}
+	{
+		g_autofree gchar *name = g_strconcat(extension_id, ".xpi", NULL);
+		g_autofree gchar *dest = g_build_filename(dir, name, NULL);
+		g_autofree gchar *xpi = NULL;
+		gsize len = 0;
+		if (!g_file_get_contents(source, &xpi, &len, error))
+			return FALSE;
+		return g_file_set_contents(dest, xpi, (gssize)len, error);
+	}
+}
+
+/**
+ * me_test_thunderbird_write_host_manifest:
+ * @home: the home folder Thunderbird gets (me_test_thunderbird_start())
+ * @helper_path: the native host it is to start, an executable
+ * @error: (nullable): return location
+ *
+ * Writes the native-messaging host manifest of mailenroll's helper where Thunderbird looks
+ * first, `HOME/.mozilla/native-messaging-hosts/org.mailenroll.helper.json`
+ * (thunderbird.md §1.1): type stdio, the absolute @helper_path, and only mailenroll's
+ * add-on (`mailenroll@mailenroll.org`) allowed.
+ *
+ * Returns: (transfer full): the manifest's path, or %NULL with @error set
+ */
+gchar *
+me_test_thunderbird_write_host_manifest(const gchar *home, const gchar *helper_path, GError **error)
+{
+	g_autofree gchar *dir = g_build_filename(home, ".mozilla", "native-messaging-hosts", NULL);
+	g_autofree gchar *path = g_build_filename(dir, ME_HOST_NAME ".json", NULL);
+	g_autofree gchar *helper = g_canonicalize_filename(helper_path, NULL);
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+
+	/* Thunderbird tells the add-on only "An unexpected error occurred" */
+	if (!g_file_test(helper, G_FILE_TEST_IS_EXECUTABLE) || g_file_test(helper, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s is not an executable", helper);
+		return NULL;
+	}
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot make %s", dir);
+		return NULL;
+	}
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "name");
+	json_builder_add_string_value(builder, ME_HOST_NAME);
+	json_builder_set_member_name(builder, "description");
+	json_builder_add_string_value(builder, "mailenroll helper (tests)");
+	json_builder_set_member_name(builder, "path");
+	json_builder_add_string_value(builder, helper);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "stdio");
+	json_builder_set_member_name(builder, "allowed_extensions");
+	json_builder_begin_array(builder);
+	json_builder_add_string_value(builder, ME_EXTENSION_ID);
+	json_builder_end_array(builder);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+	json_generator_set_root(generator, root);
+	json_generator_set_pretty(generator, TRUE);
+	text = json_generator_to_data(generator, NULL);
+	if (!g_file_set_contents(path, text, -1, error))
+		return NULL;
+	return g_steal_pointer(&path);
 }
 
 /* runs in the child: a process group of its own, so stop can reach the content processes;

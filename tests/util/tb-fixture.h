@@ -14,10 +14,32 @@ G_BEGIN_DECLS
 
 typedef struct _MeTestThunderbird MeTestThunderbird;
 
+/* one IMAP account with one identity and one SMTP server, all plain (no TLS); SMTP
+ * without authentication */
+typedef struct {
+	const gchar *imap_host; /* %NULL: 127.0.0.1 */
+	guint16 imap_port;
+	const gchar *imap_user;
+	const gchar *full_name;
+	const gchar *email;
+	const gchar *smtp_host; /* %NULL: 127.0.0.1 */
+	guint16 smtp_port;
+} MeTestTbAccount;
+
 const gchar *
 me_test_thunderbird_base_prefs(void);
 gchar *
 me_test_thunderbird_make_profile(const gchar *parent, const gchar *name, const gchar *extra_user_js);
+gchar *
+me_test_thunderbird_account_prefs(const MeTestTbAccount *account);
+gboolean
+me_test_thunderbird_seed_login(const gchar *profile, const gchar *origin, const gchar *username,
+			       const gchar *password, GError **error);
+gboolean
+me_test_thunderbird_install_extension(const gchar *profile, const gchar *extension_id, const gchar *path,
+				      GError **error);
+gchar *
+me_test_thunderbird_write_host_manifest(const gchar *home, const gchar *helper_path, GError **error);
 MeTestThunderbird *
 me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **error);
 GPid
