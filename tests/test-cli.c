@@ -247,6 +247,15 @@ test_one_command(Fixture *fx, gconstpointer data)
 			==, 0);
 	g_assert_cmpint(reply_count(fx), ==, 1);
 	assert_installed(fx);
+	/* what went over SMTP is the reply, from the mailbox, answering the challenge's token */
+	{
+		g_autofree gchar *path = g_build_filename(me_test_acme_ca_get(fx->ca, "SMTP_RECEIVED_DIR"), "1.eml", NULL);
+		g_autofree gchar *sent = NULL;
+		g_assert_true(g_file_get_contents(path, &sent, NULL, NULL));
+		g_assert_nonnull(strstr(sent, "From: " MAILBOX));
+		g_assert_nonnull(strstr(sent, "Subject: Re: ACME: "));
+		g_assert_nonnull(strstr(sent, "-----BEGIN ACME RESPONSE-----"));
+	}
 }
 
 /* the person's own mailer: the reply to a file, sent by hand, then `continue` */

@@ -131,8 +131,9 @@ def main(argv=None):
     if cfg.maildir:
         mailout.ensure_maildir(cfg.maildir)
     os.makedirs(cfg.drop_dir, exist_ok=True)
-    smtp = intake.SmtpListener(engine, cfg.smtp_port)
+    smtp = intake.SmtpListener(engine, os.path.join(cfg.state_dir, "smtp-received"), cfg.smtp_port)
     lines = _control_lines(cfg, base_url, pki, smtp.port, dkim_files, dkim_key)
+    lines.append(("SMTP_RECEIVED_DIR", smtp.archive_dir))
     store.extra_status = {"control": dict(lines), "config": {
         k: v for k, v in vars(cfg.args).items() if k != "eab"}}
     store.extra_status["config"]["eab_kids"] = [kid for kid, _ in cfg.eab]
