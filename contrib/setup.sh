@@ -20,7 +20,7 @@ libsecret-1-dev libnss3-dev"
 # tests: real servers and independent implementations to cross-check against
 pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
 python3-dkim python3-aiosmtpd dnsmasq-base gnome-keyring dbus-daemon libnss3-tools
-thunderbird dovecot-imapd"
+thunderbird dovecot-imapd nodejs"
 # benchmarks (tests/bench/): the peer clients and the measuring tools the shared harness uses
 pkgs="$pkgs uacme lego certbot dehydrated hyperfine time strace iproute2 curl"
 

@@ -507,6 +507,23 @@ thunderbird_wait_locked(MeTestThunderbird *tb, const gchar *profile, GError **er
 MeTestThunderbird *
 me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **error)
 {
+	return me_test_thunderbird_start_with_env(home, profile, NULL, error);
+}
+
+/**
+ * me_test_thunderbird_start_with_env:
+ * @home: as for me_test_thunderbird_start()
+ * @profile: (nullable): as for me_test_thunderbird_start()
+ * @env: (nullable): `NAME=VALUE` strings added to its clean environment (the native host it
+ *   starts inherits them: the test's D-Bus session with its keyring, the helper's
+ *   configuration, its test control socket)
+ * @error: (nullable): return location
+ *
+ * Returns: (transfer full): the running Thunderbird
+ */
+MeTestThunderbird *
+me_test_thunderbird_start_with_env(const gchar *home, const gchar *profile, const gchar *const *env, GError **error)
+{
 	g_autoptr(MeTestThunderbird) tb = g_new0(MeTestThunderbird, 1);
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -521,6 +538,11 @@ me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **erro
 		return NULL;
 	}
 	launcher = thunderbird_launcher(tb, log_fd);
+	for (guint i = 0; env != NULL && env[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(env[i], "=", 2);
+		g_assert_nonnull(kv[1]);
+		g_subprocess_launcher_setenv(launcher, kv[0], kv[1], TRUE);
+	}
 	g_ptr_array_add(argv, (gpointer)(binary != NULL ? binary : THUNDERBIRD_BINARY));
 	g_ptr_array_add(argv, (gpointer) "--headless");
 	g_ptr_array_add(argv, (gpointer) "--no-remote");

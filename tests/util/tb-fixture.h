@@ -42,6 +42,8 @@ gchar *
 me_test_thunderbird_write_host_manifest(const gchar *home, const gchar *helper_path, GError **error);
 MeTestThunderbird *
 me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **error);
+MeTestThunderbird *
+me_test_thunderbird_start_with_env(const gchar *home, const gchar *profile, const gchar *const *env, GError **error);
 GPid
 me_test_thunderbird_get_pid(MeTestThunderbird *tb);
 const gchar *

@@ -89,6 +89,8 @@ def build_parser():
                    help="send each challenge mail N times (same token, new Message-ID)")
     g.add_argument("--repeat-interval", type=_nonneg, default=0.0, metavar="SECONDS",
                    help="pause between repeated mails")
+    g.add_argument("--mail-delay", type=_nonneg, default=0.0, metavar="SECONDS",
+                   help="send the challenge mail this long after it is due (a slow mail path)")
     g.add_argument("--challenge-expiry", type=_nonneg, default=86400.0, metavar="SECONDS",
                    help="lifetime of a pending authz/challenge (BR: <= 24 h)")
     g.add_argument("--validation-delay", type=_nonneg, default=0.0, metavar="SECONDS",

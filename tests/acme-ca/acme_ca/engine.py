@@ -127,12 +127,19 @@ class Engine:
 
     # -- challenge mail -------------------------------------------------------------
     def schedule_mail(self, chall):
-        """Mark the challenge mailed; the caller runs send_mail() after answering."""
+        """Mark the challenge mailed; the caller runs send_first_mail() after answering."""
         chall.mail_scheduled = True
-        now = time.time()
+        now = time.time() + self.config.mail_delay
         with self._jobs_lock:
             for n in range(1, self.config.repeat_mail):
                 self._jobs.append((now + n * self.config.repeat_interval, chall.id))
+            if self.config.mail_delay > 0:
+                self._jobs.append((now, chall.id))
+
+    def send_first_mail(self, chall_id):
+        """The first mail at once, unless --mail-delay put it on the job list."""
+        if self.config.mail_delay <= 0:
+            self.send_mail(chall_id)
 
     def send_mail(self, chall_id):
         cfg = self.config

@@ -475,7 +475,7 @@ class Acme:
                     (first_fetch or self.config.mail_on_every_fetch):
                 if first_fetch:
                     self.engine.schedule_mail(chall)
-                response.after.append(lambda: self.engine.send_mail(chall.id))
+                response.after.append(lambda: self.engine.send_first_mail(chall.id))
         else:
             if verified.payload != {"status": "deactivated"}:
                 raise malformed("an authorization takes POST-as-GET or {\"status\":\"deactivated\"}")
@@ -503,7 +503,7 @@ class Acme:
             if self.config.mail_on == "challenge" and not chall.mail_scheduled and \
                     chall.status in ("pending", "processing"):
                 self.engine.schedule_mail(chall)
-                response.after.append(lambda: self.engine.send_mail(chall.id))
+                response.after.append(lambda: self.engine.send_first_mail(chall.id))
         response.body = json_dumps(chall.to_acme())
         response.content_type = "application/json"
         response.headers["Link"] = [f'<{authz.url}>;rel="up"']

@@ -1,0 +1,943 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* global browser */
+
+// The background logic of the mailenroll MailExtension (messaging/README.md has the
+// picture): it detects challenge mails, has the helper inspect them, shows the helper's
+// questions, sends the approved reply through the person's own account, binds the
+// issued certificate to the identity, watches renewals, and serves the pages.
+
+import { isChallengeCandidate, parseAddress } from "../lib/subject.mjs";
+import { SeenMessages } from "../lib/dedup.mjs";
+import {
+  candidateEnrollments,
+  checkComposeDetails,
+  checkReply,
+  classifyVerdict,
+  composeBody,
+  encryptionOff,
+  tryNextCandidate,
+} from "../lib/challenge.mjs";
+import { bindingPlan, enrollParams, identitiesFor, installInfo, isBound, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
+import { RpcError } from "../lib/jsonrpc.mjs";
+import { HelperConnection } from "./helper.mjs";
+import { Prompts } from "./prompts.mjs";
+import { TestControl } from "./testcontrol.mjs";
+import { KEYS, boundMap, load, save } from "./store.mjs";
+
+const DAY_MS = 24 * 3600 * 1000;
+const SCAN_DAYS = 7;
+const SCAN_MAX_MESSAGES = 2000;
+const RESCAN_AFTER_MS = 10 * 60 * 1000;
+const MAX_RAW_BYTES = 8 * 1024 * 1024;
+const SEND_TIMEOUT_MS = 120 * 1000;
+const MAX_WARNINGS = 100;
+const CHECK_ALARM = "mailenroll-check";
+const CHECK_PERIOD_MIN = 6 * 60;
+// folders whose new mail is never a challenge
+const SKIP_FOLDER_USES = ["sent", "drafts", "templates", "outbox", "trash"];
+// steps after which the extension resumes the helper's work (reply.sent goes on from there)
+const RESUME_REPLY_SENT = ["reply-sent", "challenge-posted", "validated", "key-stored", "finalized"];
+
+const _ = (name, subs) => browser.i18n.getMessage(name, subs) || name;
+
+function errorText(e) {
+  if (!e) {
+    return "";
+  }
+  return e.message ? String(e.message) : String(e);
+}
+
+/** Runs jobs one after another: the helper works on one enrollment at a time. */
+class Serial {
+  constructor() {
+    this.tail = Promise.resolve();
+  }
+  run(fn) {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+}
+
+function withTimeout(promise, ms, message) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}
+
+async function listMessages(list) {
+  // a MessageList (MV3, and MV2 pages) or an array of MessageHeader
+  if (Array.isArray(list)) {
+    return list;
+  }
+  const out = [];
+  let page = list;
+  while (page) {
+    if (Array.isArray(page.messages)) {
+      out.push(...page.messages);
+    }
+    if (!page.id || out.length >= SCAN_MAX_MESSAGES) {
+      if (page.id) {
+        browser.messages.abortList(page.id).catch(() => {});
+      }
+      break;
+    }
+    page = await browser.messages.continueList(page.id);
+  }
+  return out;
+}
+
+export class App {
+  constructor() {
+    this.version = browser.runtime.getManifest().version;
+    // the last lines also stay in memory, for test.state (bg/testcontrol.mjs)
+    this.logTail = [];
+    this.log = (...args) => {
+      console.log("[mailenroll]", ...args);
+      this.logTail.push(`${new Date().toISOString()} ${args.map(a => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`);
+      if (this.logTail.length > 200) {
+        this.logTail.shift();
+      }
+    };
+    this.prompts = new Prompts({ log: this.log, onChange: () => this.broadcast({ type: "changed" }) });
+    this.helper = new HelperConnection({
+      clientName: `mailenroll-extension/${this.version}`,
+      onRequest: (method, params) => this.onHelperRequest(method, params),
+      onNotification: (method, params) => this.onHelperNotification(method, params),
+      onStateChange: conn => this.onConnectionChange(conn),
+      log: this.log,
+    });
+    this.seen = null;
+    this.inflight = new Set();
+    this.busyMailboxes = new Set();
+    this.serial = new Serial();
+    this.progress = new Map();
+    this.enrollments = [];
+    this.statusError = null;
+    this.lastStatusAt = 0;
+    this.enrollCallsInFlight = 0;
+    this.tabWarnings = new Map();
+    // compose tabs whose send timed out: if the person sends one after all, go on
+    this.lateCompose = new Map();
+    this.started = false;
+    // start() is through (with or without the helper): later connections rescan themselves
+    this.startupDone = false;
+    this.scannedOnce = false;
+  }
+
+  // ---- start-up
+
+  /** Loads what the extension keeps; cheap, and awaited by every event handler. */
+  init() {
+    if (!this._init) {
+      this._init = load(KEYS.seen, []).then(data => {
+        this.seen = SeenMessages.fromJSON(data);
+      });
+    }
+    return this._init;
+  }
+
+  /** init(), the connection to the helper, the start-up scan and check (once). */
+  start() {
+    if (!this._start) {
+      this._start = this._startOnce();
+    }
+    return this._start;
+  }
+
+  async _startOnce() {
+    this.started = true;
+    await this.init();
+    this.log("starting; experiment API", this.hasExperiment() ? "available" : "not available");
+    this.helper.start();
+    // neither may hold up the start-up scan (seen: disable() not settling right after a
+    // restart of a headless Thunderbird)
+    try {
+      await withTimeout(browser.messageDisplayAction.disable(), 2000, "messageDisplayAction.disable() did not settle");
+    } catch (e) {
+      this.log("start-up:", errorText(e));
+    }
+    try {
+      const alarm = await withTimeout(browser.alarms.get(CHECK_ALARM), 2000, "alarms.get() did not settle");
+      if (!alarm) {
+        browser.alarms.create(CHECK_ALARM, { delayInMinutes: 1, periodInMinutes: CHECK_PERIOD_MIN });
+      }
+    } catch (e) {
+      this.log("alarms unavailable:", errorText(e));
+    }
+    try {
+      await this.helper.ready(20000);
+    } catch (e) {
+      this.log("helper not available at start-up:", errorText(e));
+      this.startupDone = true;
+      return;
+    }
+    await this.refreshStatus();
+    this.log(`start-up: ${this.enrollments.length} enrollment(s)`, this.statusError || "");
+    // always at start-up: mail may have come while Thunderbird was closed
+    await this.scanRecent({ force: true });
+    this.startupDone = true;
+    this.serial.run(() => this.periodicCheck());
+  }
+
+  hasExperiment() {
+    return !!(browser.mailenrollSmime && typeof browser.mailenrollSmime.getBinding === "function");
+  }
+
+  onConnectionChange(conn) {
+    if (conn.state !== "ready") {
+      this.prompts.cancelAll(_("promptCancelledDisconnect"));
+    } else if (this.startupDone) {
+      // a helper after none or after a lost one: what waited for it can go on
+      const first = !this.scannedOnce;
+      this.refreshStatus().then(() => this.scanRecent({ force: first }));
+      if (first) {
+        this.serial.run(() => this.periodicCheck());
+      }
+    }
+    this.broadcast({ type: "changed" });
+  }
+
+  // ---- the helper's requests and events
+
+  async onHelperRequest(method, params) {
+    if (method === "prompt") {
+      this.log("helper asks the person about a challenge for", params && params.mailbox);
+      return this.prompts.ask(params);
+    }
+    if (method.startsWith("test.")) {
+      // only a helper started by an automated test sends these (PROTOCOL.md §10)
+      this.testControl = this.testControl || new TestControl(this);
+      return this.testControl.handle(method, params);
+    }
+    throw new RpcError(-32601, `The extension does not know the method ${method}.`, { name: "method-not-found", method });
+  }
+
+  onHelperNotification(method, params) {
+    if (method !== "progress" || !params || typeof params.mailbox !== "string") {
+      return;
+    }
+    const entry = {
+      mailbox: params.mailbox,
+      step: typeof params.step === "string" ? params.step : "",
+      message: typeof params.message === "string" ? params.message.slice(0, 1024) : "",
+      at: Date.now(),
+    };
+    this.progress.set(params.mailbox.toLowerCase(), entry);
+    this.broadcast({ type: "progress", progress: entry });
+  }
+
+  // ---- status
+
+  async refreshStatus() {
+    try {
+      const result = await this.helper.call("status", {});
+      this.enrollments = result && Array.isArray(result.enrollments) ? result.enrollments : [];
+      this.statusError = null;
+      this.lastStatusAt = Date.now();
+    } catch (e) {
+      this.statusError = errorText(e);
+    }
+    this.broadcast({ type: "changed" });
+    return this.enrollments;
+  }
+
+  // ---- detection
+
+  /** messages.onNewMailReceived */
+  async onNewMail(folder, list) {
+    if (folder && Array.isArray(folder.specialUse) && folder.specialUse.some(u => SKIP_FOLDER_USES.includes(u))) {
+      return;
+    }
+    let messages;
+    try {
+      messages = await listMessages(list);
+    } catch (e) {
+      this.log("could not list new mail:", errorText(e));
+      return;
+    }
+    await this.considerMessages(messages, folder);
+  }
+
+  async considerMessages(messages, folder) {
+    const own = new Set((await this.identities()).map(i => parseAddress(i.email)));
+    const candidates = messages.filter(
+      m => m && isChallengeCandidate(m.subject) && !own.has(parseAddress(m.author)) && !this.seen.has(m.headerMessageId)
+    );
+    for (const m of candidates) {
+      this.serial.run(() => this.inspect(m, m.folder || folder));
+    }
+  }
+
+  /**
+   * Looks through the last days of Inbox mail for challenges that came while Thunderbird
+   * was closed (or while the helper was away).
+   *
+   * @param {{force?: boolean, since?: number}} options since: only mail dated after this (ms)
+   */
+  async scanRecent({ force = false, since = 0 } = {}) {
+    const last = await load(KEYS.lastScan, 0);
+    if (!force && Date.now() - last < RESCAN_AFTER_MS) {
+      return;
+    }
+    await save(KEYS.lastScan, Date.now());
+    this.scannedOnce = true;
+    const query = { fromDate: new Date(Math.max(since, Date.now() - SCAN_DAYS * DAY_MS)), subject: "ACME:" };
+    try {
+      const inboxes = await browser.folders.query({ specialUse: ["inbox"] });
+      if (Array.isArray(inboxes) && inboxes.length > 0) {
+        query.folderId = inboxes.map(f => f.id);
+      }
+    } catch (e) {
+      // folders.query is missing: search every folder; the filter below still applies
+    }
+    let messages = [];
+    try {
+      this.log("scan: querying", JSON.stringify(query));
+      messages = await listMessages(await browser.messages.query(query));
+    } catch (e) {
+      this.log("start-up scan failed:", errorText(e));
+      return;
+    }
+    this.log(`scan: ${messages.length} recent message(s) with ACME: in the subject`);
+    await this.considerMessages(messages, null);
+  }
+
+  async identities() {
+    const out = [];
+    try {
+      for (const account of await browser.accounts.list(false)) {
+        for (const identity of account.identities || []) {
+          out.push({
+            id: identity.id,
+            email: identity.email,
+            name: identity.name || "",
+            label: identity.label || "",
+            accountId: account.id,
+            accountName: account.name,
+          });
+        }
+      }
+    } catch (e) {
+      this.log("accounts.list failed:", errorText(e));
+    }
+    return out;
+  }
+
+  async rawText(messageId) {
+    const file = await browser.messages.getRaw(messageId, { data_format: "File" });
+    const buffer = typeof file === "string" ? null : await file.arrayBuffer();
+    if (buffer === null) {
+      // an old binary string: one char per byte
+      return new TextDecoder("utf-8").decode(Uint8Array.from(file, c => c.charCodeAt(0) & 0xff));
+    }
+    if (buffer.byteLength > MAX_RAW_BYTES) {
+      throw new Error("message too large");
+    }
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(buffer);
+    } catch (e) {
+      // 8-bit text in another charset cannot travel in a JSON string unchanged (see README)
+      this.log("message is not UTF-8; its signature check will likely fail");
+      return new TextDecoder("utf-8").decode(buffer);
+    }
+  }
+
+  /** One candidate mail: challenge.inspect, then what the verdict asks for. */
+  async inspect(message, folder) {
+    const id = message.headerMessageId;
+    if (this.seen.has(id) || this.inflight.has(id)) {
+      return;
+    }
+    this.inflight.add(id);
+    try {
+      const enrollments = await this.refreshStatus();
+      const identities = await this.identities();
+      const accountId = (folder && folder.accountId) || (message.folder && message.folder.accountId);
+      const accountEmails = identities.filter(i => i.accountId === accountId).map(i => i.email);
+      const candidates = candidateEnrollments(enrollments, {
+        recipients: message.recipients,
+        ccList: message.ccList,
+        author: message.author,
+        accountEmails,
+      });
+      if (candidates.length === 0) {
+        if (this.statusError === null && this.enrollCallsInFlight === 0) {
+          // no request waits for mail to this address: not a challenge of ours, now or later
+          await this.markSeen(id, "no-enrollment");
+        }
+        return;
+      }
+      if (message.size > MAX_RAW_BYTES) {
+        await this.markSeen(id, "too-large");
+        return;
+      }
+      const raw = await this.rawText(message.id);
+      let verdict = null;
+      let used = null;
+      for (let i = 0; i < candidates.length; i++) {
+        used = candidates[i];
+        const params = { mailbox: used.mailbox, message: raw };
+        if (used.ca) {
+          params.ca = used.ca;
+        }
+        this.log("inspecting", id, "for", used.mailbox);
+        verdict = await this.helper.call("challenge.inspect", params);
+        if (!(tryNextCandidate(verdict) && i + 1 < candidates.length)) {
+          break;
+        }
+      }
+      const v = classifyVerdict(verdict);
+      this.log("verdict for", id, ":", v.kind, v.reason);
+      switch (v.kind) {
+        case "approved":
+          await this.markSeen(id, "approved");
+          await this.sendReply(message, used, verdict.reply);
+          break;
+        case "declined":
+          await this.markSeen(id, "declined");
+          break;
+        case "quiet":
+          await this.markSeen(id, v.reason);
+          break;
+        case "warning":
+          await this.markSeen(id, "warning");
+          await this.addWarning(message, used.mailbox, v);
+          break;
+        default:
+          this.log("unexpected challenge.inspect result", JSON.stringify(verdict).slice(0, 300));
+      }
+    } catch (e) {
+      // not marked: the next scan tries again (a dismissed prompt, the helper away, busy)
+      this.log("inspecting", id, "failed:", errorText(e));
+      if (e instanceof RpcError && e.errorName === "busy") {
+        // the helper works on this mailbox (a reply.sent under way): look again soon
+        setTimeout(() => this.considerMessages([message], folder), 60 * 1000);
+      } else if (e instanceof RpcError && e.errorName !== "dismissed") {
+        this.notify(`inspect-${id}`, _("notifyInspectFailedTitle"), e.message);
+      }
+    } finally {
+      this.inflight.delete(id);
+      this.refreshStatus();
+    }
+  }
+
+  async markSeen(id, outcome) {
+    this.seen.add(id, outcome);
+    await save(KEYS.seen, this.seen.toJSON());
+  }
+
+  // ---- warnings on messages
+
+  async addWarning(message, mailbox, verdict) {
+    const warnings = await load(KEYS.warnings, {});
+    warnings[message.headerMessageId] = {
+      mailbox,
+      reason: verdict.reason,
+      message: verdict.message,
+      author: message.author || "",
+      subject: message.subject || "",
+      at: Date.now(),
+    };
+    await save(KEYS.warnings, boundMap(warnings, MAX_WARNINGS));
+    this.notify(
+      `warning-${message.headerMessageId}`,
+      _("notifyWarningTitle"),
+      _("notifyWarningBody", [message.author || "?", mailbox, verdict.message || verdict.reason])
+    );
+  }
+
+  /** messageDisplay.onMessagesDisplayed: the action button turns into a warning sign. */
+  async onMessagesDisplayed(tab, displayed) {
+    let messages = [];
+    try {
+      messages = await listMessages(displayed);
+    } catch (e) {
+      return;
+    }
+    const warnings = await load(KEYS.warnings, {});
+    const hit = messages.map(m => warnings[m.headerMessageId]).find(Boolean) || null;
+    this.tabWarnings.set(tab.id, hit);
+    try {
+      if (hit) {
+        await browser.messageDisplayAction.enable(tab.id);
+        await browser.messageDisplayAction.setTitle({ tabId: tab.id, title: _("warningActionTitle") });
+        await browser.messageDisplayAction.setBadgeText({ tabId: tab.id, text: "!" });
+        await browser.messageDisplayAction.setBadgeBackgroundColor({ tabId: tab.id, color: "#d70022" });
+      } else {
+        await browser.messageDisplayAction.setBadgeText({ tabId: tab.id, text: "" });
+        await browser.messageDisplayAction.disable(tab.id);
+      }
+    } catch (e) {
+      this.log("message display action:", errorText(e));
+    }
+  }
+
+  // ---- sending the reply
+
+  async sendReply(message, enrollment, reply) {
+    const mailbox = enrollment.mailbox;
+    const problems = checkReply(reply, mailbox);
+    if (problems.length > 0) {
+      await this.sendFailed(mailbox, _("errorReplyUnusable", [problems.join(", ")]));
+      return;
+    }
+    const identities = identitiesFor(await this.identities(), mailbox);
+    const accountId = message.folder && message.folder.accountId;
+    const identity = identities.find(i => i.accountId === accountId) || identities[0];
+    if (!identity) {
+      await this.sendFailed(mailbox, _("errorNoIdentity", [mailbox]));
+      return;
+    }
+    let tab = null;
+    try {
+      tab = await browser.compose.beginReply(message.id, "replyToSender", {
+        isPlainText: true,
+        plainTextBody: composeBody(reply.body),
+        identityId: identity.id,
+      });
+      // exactly the helper's subject and recipients (a Reply-To must not redirect it),
+      // no copies to anyone
+      await browser.compose.setComposeDetails(tab.id, {
+        identityId: identity.id,
+        subject: reply.subject,
+        to: reply.to,
+        cc: [],
+        bcc: [],
+      });
+      let details = await browser.compose.getComposeDetails(tab.id);
+      const off = encryptionOff(details);
+      if (off) {
+        await browser.compose.setComposeDetails(tab.id, { selectedEncryptionTechnology: off });
+      }
+      for (const extra of [{ attachVCard: false }, { attachPublicPGPKey: false }, { returnReceipt: false }]) {
+        const name = Object.keys(extra)[0];
+        if (name in details && details[name] !== false) {
+          await browser.compose.setComposeDetails(tab.id, extra).catch(() => {});
+        }
+      }
+      details = await browser.compose.getComposeDetails(tab.id);
+      const wrong = checkComposeDetails(details, reply, identity.id);
+      if (wrong.length > 0) {
+        throw new Error(_("errorComposeMismatch", [wrong.join(", ")]));
+      }
+      this.log("sending the challenge reply for", mailbox, "through identity", identity.id);
+      // a failed send opens a modal error dialog and the promise never settles
+      // (docs/thunderbird.md §4): give up after a while and close the window
+      await withTimeout(
+        browser.compose.sendMessage(tab.id, { mode: "sendNow" }),
+        SEND_TIMEOUT_MS,
+        _("errorSendTimeout", [String(SEND_TIMEOUT_MS / 1000)])
+      );
+      tab = null;
+    } catch (e) {
+      if (tab) {
+        this.lateCompose.set(tab.id, { mailbox, ca: enrollment.ca });
+      }
+      await this.closeCompose(tab);
+      await this.sendFailed(mailbox, errorText(e));
+      return;
+    }
+    const failures = await load(KEYS.failures, {});
+    delete failures[mailbox.toLowerCase()];
+    await save(KEYS.failures, failures);
+    this.notify(`sent-${mailbox}`, _("notifyReplySentTitle"), _("notifyReplySentBody", [mailbox]));
+    // minutes of waiting for the CA: not in the queue of challenge mails
+    this.finishAfterReply(mailbox, enrollment.ca).catch(e => this.log("finishing failed:", errorText(e)));
+  }
+
+  async closeCompose(tab) {
+    if (!tab) {
+      return;
+    }
+    try {
+      await withTimeout(browser.compose.setComposeDetails(tab.id, { isModified: false }), 5000, "timeout");
+    } catch (e) {
+      // older Thunderbird, or a send still hangs: the window may ask whether to save
+    }
+    // while Thunderbird's send error dialog is open, the window closes only once someone
+    // dismisses the dialog (docs/thunderbird.md §4); do not wait for that
+    try {
+      await withTimeout(browser.tabs.remove(tab.id), 5000, "the compose window did not close");
+      this.log("asked the compose window to close");
+    } catch (e) {
+      this.log("could not close the compose window yet:", errorText(e));
+    }
+  }
+
+  /**
+   * compose.onAfterSend: a compose window whose send had timed out was sent after all
+   * (slowly, or by the person after Thunderbird's error dialog): the reply left, so the
+   * helper goes on.
+   */
+  async onAfterSend(tab, sendInfo) {
+    const late = tab ? this.lateCompose.get(tab.id) : null;
+    if (!late) {
+      return;
+    }
+    this.lateCompose.delete(tab.id);
+    // a failure has an `error` member (its text may be empty); only a message that
+    // really left has a headerMessageId
+    if (!sendInfo || "error" in sendInfo || sendInfo.mode !== "sendNow" || !sendInfo.headerMessageId) {
+      this.log("the timed-out challenge reply for", late.mailbox, "failed:", sendInfo && sendInfo.error);
+      return;
+    }
+    this.log("the challenge reply for", late.mailbox, "left after all");
+    const failures = await load(KEYS.failures, {});
+    delete failures[late.mailbox.toLowerCase()];
+    await save(KEYS.failures, failures);
+    await this.finishAfterReply(late.mailbox, late.ca);
+  }
+
+  async sendFailed(mailbox, why) {
+    this.log("the challenge reply for", mailbox, "was not sent:", why);
+    const failures = await load(KEYS.failures, {});
+    failures[mailbox.toLowerCase()] = { mailbox, error: why, at: Date.now() };
+    await save(KEYS.failures, boundMap(failures, 50));
+    this.notify(`sendfail-${mailbox}`, _("notifySendFailedTitle"), _("notifySendFailedBody", [mailbox, why]));
+    this.broadcast({ type: "changed" });
+  }
+
+  /** reply.sent: the helper finishes the order and installs; then the binding. */
+  async finishAfterReply(mailbox, ca) {
+    const key = mailbox.toLowerCase();
+    if (this.busyMailboxes.has(key)) {
+      return;
+    }
+    this.busyMailboxes.add(key);
+    try {
+      const params = { mailbox };
+      if (ca) {
+        params.ca = ca;
+      }
+      const result = await this.helper.call("reply.sent", params);
+      await this.installed(mailbox, result, { explicit: null });
+    } catch (e) {
+      this.log("reply.sent for", mailbox, "failed:", errorText(e));
+      this.notify(`finish-${mailbox}`, _("notifyFinishFailedTitle"), _("notifyFinishFailedBody", [mailbox, errorText(e)]));
+    } finally {
+      this.busyMailboxes.delete(key);
+      await this.refreshStatus();
+    }
+  }
+
+  // ---- binding the certificate to the identity
+
+  /**
+   * After reply.sent or install: bind the new certificate to the mailbox's identities
+   * through the Experiment API, or tell the person what to select.
+   *
+   * @param {string} mailbox
+   * @param {object} result reply.sent/install result or a status summary
+   * @param {{explicit: (string|boolean|null), quiet?: boolean}} options explicit: the
+   *   identity the person picked for this request just now (true: every identity of the
+   *   mailbox), whose own choice of certificate may then be replaced
+   */
+  async installed(mailbox, result, { explicit = null, quiet = false } = {}) {
+    const info = installInfo(result);
+    if (!info) {
+      return;
+    }
+    const key = mailbox.toLowerCase();
+    const known = await load(KEYS.known, {});
+    const before = Array.isArray(known[key]) ? known[key] : [];
+    if (!before.includes(info.dbKey)) {
+      known[key] = before.concat(info.dbKey).slice(-20);
+      await save(KEYS.known, known);
+    }
+    const explicitMap = await load(KEYS.explicit, {});
+    const picked = explicit || (explicitMap[key] && explicitMap[key].identityId) || null;
+    const boundKeys = await load(KEYS.bound, []);
+    if (quiet && !picked && boundKeys.includes(info.dbKey)) {
+      // bound once already: if the person changed the selection since, that stays
+      return;
+    }
+    const identities = identitiesFor(await this.identities(), mailbox);
+    const manual = await load(KEYS.manual, {});
+    let bound = 0;
+    let failed = null;
+    if (this.hasExperiment()) {
+      for (const identity of identities) {
+        try {
+          const current = await browser.mailenrollSmime.getBinding(identity.id);
+          if (isBound(current, info)) {
+            bound++;
+            continue;
+          }
+          const plan = bindingPlan(current, info, { known: before, explicit: picked === true || picked === identity.id });
+          if (plan.signing || plan.encryption) {
+            await browser.mailenrollSmime.bind(identity.id, info.dbKey, plan);
+            this.log("bound", info.nickname, "to identity", identity.id, JSON.stringify(plan));
+            bound++;
+          }
+        } catch (e) {
+          failed = errorText(e);
+          this.log("binding to", identity.id, "failed:", failed);
+        }
+      }
+    }
+    if (bound > 0) {
+      if (!boundKeys.includes(info.dbKey)) {
+        await save(KEYS.bound, boundKeys.concat(info.dbKey).slice(-100));
+      }
+      delete manual[key];
+      delete explicitMap[key];
+      await save(KEYS.explicit, explicitMap);
+      if (!quiet) {
+        this.notify(`installed-${mailbox}`, _("notifyInstalledTitle"), _("notifyInstalledBody", [mailbox, info.nickname]));
+      }
+    } else {
+      // the Experiment is missing (suppressed, or this build left it out) or failed
+      this.log("the person has to select", info.nickname, "for", mailbox, failed ? `(${failed})` : "(no Experiment API)");
+      manual[key] = { mailbox, nickname: info.nickname, dbKey: info.dbKey, error: failed, at: Date.now() };
+      if (!quiet) {
+        this.notify(`manual-${mailbox}`, _("notifyManualBindTitle"), _("manualBindSteps", [info.nickname]));
+      }
+    }
+    await save(KEYS.manual, boundMap(manual, 50));
+    this.broadcast({ type: "changed" });
+  }
+
+  // ---- renewal and resumption
+
+  async onAlarm(alarm) {
+    if (alarm && alarm.name === CHECK_ALARM) {
+      await this.init();
+      this.serial.run(() => this.periodicCheck());
+      await this.scanRecent({ force: true });
+    }
+  }
+
+  /**
+   * Every few hours and at start-up: notifications for what changed, renewals the helper
+   * finds due, work the helper left half done (the reply went out but Thunderbird closed
+   * before the certificate came), bindings a renewal outside Thunderbird left stale.
+   */
+  async periodicCheck() {
+    const enrollments = await this.refreshStatus();
+    if (this.statusError !== null) {
+      return;
+    }
+    const nowSec = Math.floor(Date.now() / 1000);
+    const { events, snapshot } = statusEvents(await load(KEYS.snapshot, {}), enrollments, nowSec);
+    await save(KEYS.snapshot, snapshot);
+    for (const ev of events) {
+      const date = ev.notAfter ? new Date(ev.notAfter * 1000).toLocaleDateString() : "";
+      if (ev.type === "renewed") {
+        this.notify(`renewed-${ev.mailbox}`, _("notifyRenewedTitle"), _("notifyRenewedBody", [ev.mailbox, date]));
+      } else if (ev.type === "failed") {
+        this.notify(`failed-${ev.mailbox}`, _("notifyFailedTitle"), _("notifyFailedBody", [ev.mailbox, ev.failure || ""]));
+      } else if (ev.type === "expiring") {
+        this.notify(`expiring-${ev.mailbox}`, _("notifyExpiringTitle"), _("notifyExpiringBody", [ev.mailbox, date]));
+      }
+    }
+    for (const e of enrollments) {
+      if (!e || typeof e.mailbox !== "string") {
+        continue;
+      }
+      const key = e.mailbox.toLowerCase();
+      if (this.busyMailboxes.has(key)) {
+        continue;
+      }
+      try {
+        if (RESUME_REPLY_SENT.includes(e.state)) {
+          // may take minutes: not in the queue of challenge mails
+          this.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
+        } else if (e.state === "issued") {
+          const params = { mailbox: e.mailbox };
+          if (e.ca) params.ca = e.ca;
+          await this.installed(e.mailbox, await this.helper.call("install", params), { explicit: null });
+        } else if (e.state === "installed") {
+          // a renewal the systemd timer or the CLI did: bind the new certificate
+          await this.installed(e.mailbox, e, { explicit: null, quiet: true });
+          const params = { mailbox: e.mailbox };
+          if (e.ca) params.ca = e.ca;
+          const r = await this.helper.call("renew", params);
+          if (r && r.renewing) {
+            this.log("renewal started for", e.mailbox);
+            this.notify(`renewing-${e.mailbox}`, _("notifyRenewingTitle"), _("notifyRenewingBody", [e.mailbox]));
+          }
+        }
+      } catch (err) {
+        this.log("periodic check of", e.mailbox, "failed:", errorText(err));
+      }
+    }
+    await this.refreshStatus();
+  }
+
+  // ---- notifications
+
+  notify(id, title, message) {
+    const safeId = `mailenroll-${id}`.replace(/[^A-Za-z0-9@._-]/g, "_").slice(0, 200);
+    browser.notifications
+      .create(safeId, {
+        type: "basic",
+        title: String(title).slice(0, 200),
+        message: String(message).slice(0, 1000),
+        iconUrl: browser.runtime.getURL("icons/mailenroll.svg"),
+      })
+      .catch(e => this.log("notification failed:", errorText(e)));
+  }
+
+  onNotificationClicked(id) {
+    if (typeof id === "string" && id.startsWith("mailenroll-")) {
+      browser.runtime.openOptionsPage().catch(() => {});
+      browser.notifications.clear(id).catch(() => {});
+    }
+  }
+
+  // ---- the pages
+
+  broadcast(msg) {
+    browser.runtime.sendMessage(Object.assign({ source: "mailenroll-background" }, msg)).catch(() => {
+      // no page is open
+    });
+  }
+
+  /** runtime.onMessage from the extension's own pages. */
+  onPageMessage(msg, sender) {
+    if (!msg || typeof msg.type !== "string" || !sender || sender.id !== browser.runtime.id) {
+      return undefined;
+    }
+    if (typeof sender.url === "string" && !sender.url.startsWith(browser.runtime.getURL(""))) {
+      return undefined;
+    }
+    const handlers = {
+      "state.get": () => this.pageState(),
+      "status.refresh": () => this.refreshStatus().then(() => this.pageState()),
+      "helper.reconnect": () => {
+        this.helper.connectNow();
+        return this.pageState();
+      },
+      enroll: () => this.pageEnroll(msg),
+      renew: () => this.pageRenew(msg),
+      revoke: () => this.pageRevoke(msg),
+      install: () => this.pageInstall(msg),
+      bind: () => this.pageBind(msg),
+      "prompt.get": () => Promise.resolve(this.prompts.details(String(msg.key))),
+      "prompt.answer": () => Promise.resolve(this.prompts.answer(String(msg.key), msg.approve === true)),
+      "warning.get": () => Promise.resolve(this.tabWarnings.get(msg.tabId) || null),
+      "scan.now": () => this.scanRecent({ force: true }).then(() => true),
+    };
+    const handler = handlers[msg.type];
+    if (!handler) {
+      return undefined;
+    }
+    return this.init()
+      .then(handler)
+      .then(
+        result => ({ ok: true, result }),
+        e => ({ ok: false, error: errorText(e), name: e instanceof RpcError ? e.errorName : null })
+      );
+  }
+
+  async pageState() {
+    const identities = await this.identities();
+    const bindings = {};
+    if (this.hasExperiment()) {
+      for (const i of identities) {
+        try {
+          bindings[i.id] = await browser.mailenrollSmime.getBinding(i.id);
+        } catch (e) {
+          bindings[i.id] = null;
+        }
+      }
+    }
+    return {
+      version: this.version,
+      connection: this.helper.describe(),
+      experiment: this.hasExperiment(),
+      identities,
+      bindings,
+      enrollments: this.enrollments,
+      statusError: this.statusError,
+      progress: Object.fromEntries(this.progress),
+      failures: await load(KEYS.failures, {}),
+      manual: await load(KEYS.manual, {}),
+      busy: [...this.busyMailboxes],
+      prompts: this.prompts.count,
+    };
+  }
+
+  async pageEnroll(msg) {
+    const { params, problem } = enrollParams(msg.form);
+    if (!params) {
+      throw new Error(_(problem === "ca" ? "errorBadCa" : "errorBadMailbox"));
+    }
+    const key = params.mailbox.toLowerCase();
+    if (typeof msg.identityId === "string") {
+      const explicitMap = await load(KEYS.explicit, {});
+      explicitMap[key] = { identityId: msg.identityId, at: Date.now() };
+      await save(KEYS.explicit, boundMap(explicitMap, 50));
+    }
+    const failures = await load(KEYS.failures, {});
+    delete failures[key];
+    await save(KEYS.failures, failures);
+    const started = Date.now();
+    this.enrollCallsInFlight++;
+    let result;
+    try {
+      result = await this.helper.call("enroll", params, { now: true });
+    } finally {
+      this.enrollCallsInFlight--;
+    }
+    await this.refreshStatus();
+    // a challenge that came while the order was being made, or an older copy
+    for (const [id, outcome] of this.seen.toJSON().map(r => [r[0], r[2]])) {
+      if (outcome === "no-enrollment") {
+        this.seen.delete(id);
+      }
+    }
+    await this.scanRecent({ force: true, since: started - 10 * 60 * 1000 });
+    return result;
+  }
+
+  async pageRenew(msg) {
+    const params = { mailbox: String(msg.mailbox || ""), force: msg.force === true };
+    if (msg.ca) params.ca = String(msg.ca);
+    const result = await this.helper.call("renew", params, { now: true });
+    await this.refreshStatus();
+    await this.scanRecent({ force: true, since: Date.now() - 10 * 60 * 1000 });
+    return result;
+  }
+
+  async pageRevoke(msg) {
+    const reason = Number(msg.reason);
+    if (!REVOCATION_REASONS.includes(reason)) {
+      throw new Error(_("errorBadReason"));
+    }
+    const params = { mailbox: String(msg.mailbox || ""), reason };
+    if (msg.ca) params.ca = String(msg.ca);
+    const result = await this.helper.call("revoke", params, { now: true });
+    await this.refreshStatus();
+    return result;
+  }
+
+  async pageInstall(msg) {
+    const mailbox = String(msg.mailbox || "");
+    const params = { mailbox };
+    if (msg.ca) params.ca = String(msg.ca);
+    const result = await this.helper.call("install", params, { now: true });
+    await this.installed(mailbox, result, { explicit: typeof msg.identityId === "string" ? msg.identityId : null });
+    await this.refreshStatus();
+    return result;
+  }
+
+  async pageBind(msg) {
+    const mailbox = String(msg.mailbox || "");
+    const e = this.enrollments.find(x => x && typeof x.mailbox === "string" && x.mailbox.toLowerCase() === mailbox.toLowerCase());
+    if (!e) {
+      throw new Error(_("errorNoCertificate", [mailbox]));
+    }
+    await this.installed(mailbox, e, { explicit: typeof msg.identityId === "string" ? msg.identityId : true });
+    return true;
+  }
+}

@@ -1,0 +1,142 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* global browser */
+
+// The helper's `test.*` requests (messaging/PROTOCOL.md §10). The helper sends them only
+// when an automated test started Thunderbird with MAILENROLL_TEST_CONTROL; they let the
+// test do in a headless Thunderbird what a person does with the mouse, through the same
+// functions the pages use:
+//
+//   test.state          counts the test waits on: identities, open prompts, warnings,
+//                       and whether the helper connection is ready
+//   test.enroll         {mailbox, ca?}: the options page's "Request a certificate"
+//   test.prompt.answer  {approve}: a click on Approve or Decline in the open prompt window
+//   test.identity       {mailbox}: the identity's S/MIME binding (Experiment)
+//   test.sendSigned     {mailbox, to, subject, body}: a new message from the identity,
+//                       S/MIME-signed, sent now
+//
+// Anything else is method-not-found, as for any unknown request.
+
+import { RpcError } from "../lib/jsonrpc.mjs";
+import { KEYS, load } from "./store.mjs";
+
+const CLICK_TIMEOUT_MS = 20000;
+const SEND_TIMEOUT_MS = 60000;
+
+function str(v, max = 1024) {
+  return typeof v === "string" ? v.slice(0, max) : "";
+}
+
+function sleep(ms) {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+export class TestControl {
+  constructor(app) {
+    this.app = app;
+  }
+
+  async handle(method, params) {
+    const p = params && typeof params === "object" ? params : {};
+    const handlers = {
+      "test.state": () => this.state(),
+      "test.enroll": () => this.app.pageEnroll({ form: { mailbox: str(p.mailbox, 320), ca: str(p.ca, 64) } }),
+      "test.prompt.answer": () => this.answerPrompt(p.approve === true),
+      "test.identity": () => this.binding(str(p.mailbox, 320)),
+      "test.sendSigned": () => this.sendSigned(p),
+    };
+    const handler = handlers[method];
+    if (!handler) {
+      throw new RpcError(-32601, `There is no test command ${method}.`, { name: "method-not-found", method });
+    }
+    await this.app.init();
+    return handler();
+  }
+
+  async state() {
+    const identities = await this.app.identities();
+    const warnings = await load(KEYS.warnings, {});
+    return {
+      connected: this.app.helper.describe().state === "ready",
+      identities: identities.length,
+      prompts: this.app.prompts.count,
+      warnings: Object.keys(warnings).length,
+      experiment: this.app.hasExperiment(),
+      log: this.app.logTail.slice(-50),
+    };
+  }
+
+  // the prompt page listens for this and clicks its own button, so the click runs the
+  // page's code (pages/prompt.js) exactly as a person's would
+  async answerPrompt(approve) {
+    const before = this.app.prompts.count;
+    if (before === 0) {
+      throw new RpcError(-32602, "No prompt is open.", { name: "invalid-params" });
+    }
+    const deadline = Date.now() + CLICK_TIMEOUT_MS;
+    // the window may still be loading: click again until its page has the listener
+    for (let tick = 0; this.app.prompts.count >= before; tick++) {
+      if (Date.now() > deadline) {
+        throw new RpcError(-32603, "The prompt window did not answer the click.", { name: "internal-error" });
+      }
+      if (tick % 10 === 0) {
+        this.app.broadcast({ type: "test.click", button: approve ? "approve" : "decline" });
+      }
+      await sleep(50);
+    }
+    return { clicked: approve ? "approve" : "decline" };
+  }
+
+  async identityFor(mailbox) {
+    const want = mailbox.toLowerCase();
+    const identity = (await this.app.identities()).find(i => (i.email || "").toLowerCase() === want);
+    if (!identity) {
+      throw new RpcError(-32602, `No identity has the address ${mailbox}.`, { name: "invalid-params" });
+    }
+    return identity;
+  }
+
+  async binding(mailbox) {
+    const identity = await this.identityFor(mailbox);
+    if (!this.app.hasExperiment()) {
+      throw new RpcError(-32603, "The Experiment API is not available.", { name: "internal-error" });
+    }
+    const b = await browser.mailenrollSmime.getBinding(identity.id);
+    return {
+      identity: identity.id,
+      signing_cert_name: b.signingCertName || null,
+      signing_cert_dbkey: b.signingDbKey || null,
+      signing_found: b.signingFound === true,
+      encryption_cert_dbkey: b.encryptionDbKey || null,
+    };
+  }
+
+  async sendSigned(p) {
+    const identity = await this.identityFor(str(p.mailbox, 320));
+    const tab = await browser.compose.beginNew({
+      identityId: identity.id,
+      to: [str(p.to, 320)],
+      subject: str(p.subject, 200),
+      isPlainText: true,
+      plainTextBody: str(p.body, 4096),
+    });
+    try {
+      await browser.compose.setComposeDetails(tab.id, {
+        selectedEncryptionTechnology: { name: "S/MIME", signMessage: true, encryptBody: false },
+      });
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new RpcError(-32603, "Sending the signed message timed out.", { name: "internal-error" })), SEND_TIMEOUT_MS);
+      });
+      const sent = await Promise.race([browser.compose.sendMessage(tab.id, { mode: "sendNow" }), timeout]);
+      clearTimeout(timer);
+      return { headerMessageId: sent && sent.headerMessageId ? sent.headerMessageId : null };
+    } catch (e) {
+      browser.tabs.remove(tab.id).catch(() => {});
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// Copyright 2026 The mailenroll authors
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// the built .xpi files (messaging/meson.build): manifest.json at the root, every file of
+// messaging/extension/ and nothing else; the no-experiment variant without the Experiment
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
+import { join, dirname, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { inflateRawSync } from "node:zlib";
+
+const ext = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "messaging", "extension");
+const XPI = process.env.MAILENROLL_XPI;
+const XPI_NOEXP = process.env.MAILENROLL_XPI_NO_EXPERIMENT;
+
+// a small zip reader: the central directory, then each entry's data
+function readZip(path) {
+  const buf = readFileSync(path);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  assert.ok(eocd >= 0, "no end of central directory");
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const entries = new Map();
+  for (let n = 0; n < count; n++) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50, "central directory entry");
+    const method = buf.readUInt16LE(p + 10);
+    const csize = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString("utf8", p + 46, p + 46 + nameLen);
+    assert.equal(buf.readUInt32LE(local), 0x04034b50, "local header");
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(start, start + csize);
+    entries.set(name, method === 8 ? inflateRawSync(raw) : Buffer.from(raw));
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+function sourceFiles(dir = ext) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else out.push(relative(ext, p).split(sep).join("/"));
+  }
+  return out.sort();
+}
+
+test("the xpi holds the extension's files with manifest.json at its root", { skip: !XPI || !existsSync(XPI || "") }, () => {
+  const zip = readZip(XPI);
+  assert.deepEqual([...zip.keys()].sort(), sourceFiles());
+  for (const [name, data] of zip) {
+    assert.deepEqual(data, readFileSync(join(ext, name)), name);
+  }
+  const manifest = JSON.parse(zip.get("manifest.json"));
+  assert.equal(manifest.browser_specific_settings.gecko.id, "mailenroll@mailenroll.org");
+  assert.ok(manifest.experiment_apis.mailenrollSmime);
+});
+
+test("the no-experiment xpi leaves the Experiment out and nothing else", { skip: !XPI_NOEXP || !existsSync(XPI_NOEXP || "") }, () => {
+  const zip = readZip(XPI_NOEXP);
+  assert.deepEqual([...zip.keys()].sort(), sourceFiles().filter(f => !f.startsWith("experiment/")));
+  const manifest = JSON.parse(zip.get("manifest.json"));
+  const original = JSON.parse(readFileSync(join(ext, "manifest.json"), "utf8"));
+  delete original.experiment_apis;
+  assert.deepEqual(manifest, original);
+});
