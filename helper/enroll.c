@@ -820,6 +820,35 @@ me_enroll_decline(MeEnroll *enroll, GError **error)
 }
 
 /**
+ * me_enroll_reply_failed:
+ * @enroll: an answered enrollment
+ * @error: return location for a #GError
+ *
+ * The mail client says the reply handed out by me_enroll_approve() could not be sent (its
+ * send failed; not a send that only took long).  Nothing reached the CA, so the enrollment
+ * waits for approval again with the same reply: the same challenge mail may be approved
+ * and answered once more.  Already waiting for approval is not an error.
+ *
+ * Returns: %TRUE on success; %ME_ERROR_INVALID_STATE when no reply is out
+ */
+gboolean
+me_enroll_reply_failed(MeEnroll *enroll, GError **error)
+{
+	MeEnrollState step = me_state_get_step(enroll->state);
+
+	if (step == ME_ENROLL_STATE_WAITING_APPROVAL)
+		return TRUE;
+	if (step != ME_ENROLL_STATE_ANSWERED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: reply.failed came, but no reply was handed out (or it was reported sent); %s is the mailbox */
+			    _("No reply for %s is waiting to be sent, so there is no failed send to record."), enroll->mailbox);
+		return FALSE;
+	}
+	me_state_set_int(enroll->state, "send_failed_at", now_unix(enroll));
+	return save_step(enroll, ME_ENROLL_STATE_WAITING_APPROVAL, error);
+}
+
+/**
  * me_enroll_reply_sent:
  * @enroll: an answered enrollment
  * @error: return location for a #GError

@@ -135,6 +135,8 @@ me_enroll_decline(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_reply_sent(MeEnroll *enroll, GError **error);
 gboolean
+me_enroll_reply_failed(MeEnroll *enroll, GError **error);
+gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at);

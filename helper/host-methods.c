@@ -26,6 +26,7 @@ typedef enum {
 	JOB_ENROLL,
 	JOB_INSPECT,
 	JOB_REPLY_SENT,
+	JOB_REPLY_FAILED,
 	JOB_INSTALL,
 	JOB_RENEW,
 	JOB_REVOKE,
@@ -345,6 +346,11 @@ run_job(Job *job, GError **error)
 			return TRUE;
 		}
 		return install_thunderbird(job, error);
+	case JOB_REPLY_FAILED:
+		if (!me_enroll_reply_failed(job->enroll, error))
+			return FALSE;
+		job->result = state_summary(me_enroll_get_state(job->enroll));
+		return TRUE;
 	case JOB_INSTALL:
 		return install_thunderbird(job, error);
 	case JOB_RENEW: {
@@ -593,7 +599,8 @@ me_host_register_methods(MeRpcServer *server)
 		JobKind kind;
 	} jobs[] = {
 	    {"enroll", JOB_ENROLL},	  {"challenge.inspect", JOB_INSPECT}, {"reply.sent", JOB_REPLY_SENT},
-	    {"install", JOB_INSTALL}, {"renew", JOB_RENEW},		      {"revoke", JOB_REVOKE},
+	    {"reply.failed", JOB_REPLY_FAILED}, {"install", JOB_INSTALL}, {"renew", JOB_RENEW},
+	    {"revoke", JOB_REVOKE},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(jobs); i++)

@@ -355,6 +355,70 @@ test_declined(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(reply_count(fx), ==, 0);
 }
 
+/* the extension could not send the approved reply: reply.failed puts the enrollment back
+ * to waiting for approval, the same mail asks again, and the second approval's reply is the
+ * one the CA gets, once */
+static void
+test_reply_failed(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) first = NULL;
+	g_autoptr(JsonObject) failed = NULL;
+	g_autoptr(JsonObject) again_failed = NULL;
+	g_autoptr(JsonObject) second = NULL;
+	g_autoptr(JsonObject) sent = NULL;
+	g_autoptr(JsonObject) too_late = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autofree gchar *drop_tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), ".reply", NULL);
+	g_autofree gchar *drop = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+	g_autofree gchar *sent_params = g_strdup_printf("{\"mailbox\": \"%s\", \"profile\": \"%s\"}", MAILBOX, fx->profile);
+	g_autoptr(JsonNode) sp = params_of(sent_params);
+	JsonObject *result;
+
+	(void)data;
+	/* nothing handed out yet: nothing to take back */
+	failed = call(fx, "reply.failed", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(json_object_get_object_member(failed, "error"), "data"), "name"),
+			==, "invalid-state");
+	g_clear_pointer(&failed, json_object_unref);
+
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	first = inspect(fx, mail);
+	result = json_object_get_object_member(first, "result");
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+
+	/* the send failed: back to waiting for approval; a second report changes nothing */
+	failed = call(fx, "reply.failed", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(failed, "result"), "state"), ==,
+			"waiting-approval");
+	again_failed = call(fx, "reply.failed", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(again_failed, "result"), "state"), ==,
+			"waiting-approval");
+	g_assert_cmpint(reply_count(fx), ==, 0);
+
+	/* the same mail: asked again, approved, handed out again */
+	second = inspect(fx, mail);
+	result = json_object_get_object_member(second, "result");
+	g_assert_cmpuint(fx->prompts, ==, 2);
+	g_assert_true(json_object_get_boolean_member(result, "approved"));
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+	g_assert_true(g_file_set_contents(drop_tmp,
+					  json_object_get_string_member(json_object_get_object_member(result, "reply"), "raw"), -1,
+					  NULL));
+	g_assert_cmpint(g_rename(drop_tmp, drop), ==, 0);
+	sent = call(fx, "reply.sent", sp);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(sent, "result"), "state"), ==,
+			"installed");
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	/* once sent, a late failure report cannot reopen it */
+	too_late = call(fx, "reply.failed", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(json_object_get_object_member(too_late, "error"), "data"), "name"),
+			==, "invalid-state");
+}
+
 static void
 test_bad_params(Fixture *fx, gconstpointer data)
 {
@@ -442,6 +506,7 @@ main(int argc, char **argv)
 	me_test_keyring_start();
 	g_test_add("/host-enroll/approved", Fixture, NULL, setup, test_approved, teardown);
 	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
+	g_test_add("/host-enroll/reply-failed", Fixture, NULL, setup, test_reply_failed, teardown);
 	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);
 	/* last: the keyring stays locked */
 	g_test_add("/host-enroll/locked-keyring", Fixture, NULL, setup, test_locked_keyring, teardown);

@@ -452,7 +452,7 @@ test_hello(void)
 	g_autoptr(JsonNode) first = NULL;
 	g_autoptr(JsonNode) second = NULL;
 	g_autoptr(JsonNode) methods =
-	    parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.sent\",\"revoke\",\"status\"]");
+	    parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.failed\",\"reply.sent\",\"revoke\",\"status\"]");
 	g_autoptr(JsonNode) supported = parse("[1]");
 	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
 	JsonObject *result;

@@ -86,7 +86,7 @@ test("hello, then the methods the extension uses; an EOF ends the helper cleanly
     const hello = await h.peer.request("hello", { protocol: PROTOCOL_VERSIONS, client: "mailenroll-extension/test" });
     assert.equal(hello.protocol, 1);
     assert.match(hello.helper, /^mailenroll /);
-    for (const m of ["challenge.inspect", "enroll", "install", "renew", "reply.sent", "revoke", "status"]) {
+    for (const m of ["challenge.inspect", "enroll", "install", "renew", "reply.failed", "reply.sent", "revoke", "status"]) {
       assert.ok(hello.methods.includes(m), `helper has ${m}`);
       assert.ok(TIMEOUTS[m] > 0, `the extension has a timeout for ${m}`);
     }

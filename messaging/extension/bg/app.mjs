@@ -487,6 +487,7 @@ export class App {
     const mailbox = enrollment.mailbox;
     const problems = checkReply(reply, mailbox);
     if (problems.length > 0) {
+      await this.replyNotSent(message, enrollment);
       await this.sendFailed(mailbox, _("errorReplyUnusable", [problems.join(", ")]));
       return;
     }
@@ -494,9 +495,11 @@ export class App {
     const accountId = message.folder && message.folder.accountId;
     const identity = identities.find(i => i.accountId === accountId) || identities[0];
     if (!identity) {
+      await this.replyNotSent(message, enrollment);
       await this.sendFailed(mailbox, _("errorNoIdentity", [mailbox]));
       return;
     }
+    const timeoutText = _("errorSendTimeout", [String(SEND_TIMEOUT_MS / 1000)]);
     let tab = null;
     try {
       tab = await browser.compose.beginReply(message.id, "replyToSender", {
@@ -532,17 +535,19 @@ export class App {
       this.log("sending the challenge reply for", mailbox, "through identity", identity.id);
       // a failed send opens a modal error dialog and the promise never settles
       // (docs/thunderbird.md §4): give up after a while and close the window
-      await withTimeout(
-        browser.compose.sendMessage(tab.id, { mode: "sendNow" }),
-        SEND_TIMEOUT_MS,
-        _("errorSendTimeout", [String(SEND_TIMEOUT_MS / 1000)])
-      );
+      await withTimeout(browser.compose.sendMessage(tab.id, { mode: "sendNow" }), SEND_TIMEOUT_MS, timeoutText);
       tab = null;
     } catch (e) {
-      if (tab) {
+      const timedOut = e instanceof Error && e.message === timeoutText;
+      if (tab && timedOut) {
+        // it may still leave (a modal error dialog waits for someone): onAfterSend goes on
         this.lateCompose.set(tab.id, { mailbox, ca: enrollment.ca });
       }
       await this.closeCompose(tab);
+      if (!timedOut) {
+        // it certainly did not leave: the helper takes the reply back, the mail asks again
+        await this.replyNotSent(message, enrollment);
+      }
       await this.sendFailed(mailbox, errorText(e));
       return;
     }
@@ -552,6 +557,21 @@ export class App {
     this.notify(`sent-${mailbox}`, _("notifyReplySentTitle"), _("notifyReplySentBody", [mailbox]));
     // minutes of waiting for the CA: not in the queue of challenge mails
     this.finishAfterReply(mailbox, enrollment.ca).catch(e => this.log("finishing failed:", errorText(e)));
+  }
+
+  /** The helper's reply did not leave: reply.failed, and the mail is asked about again. */
+  async replyNotSent(message, enrollment) {
+    const params = { mailbox: enrollment.mailbox };
+    if (enrollment.ca) {
+      params.ca = enrollment.ca;
+    }
+    try {
+      await this.helper.call("reply.failed", params);
+      this.seen.delete(message.headerMessageId);
+      await save(KEYS.seen, this.seen.toJSON());
+    } catch (e) {
+      this.log("reply.failed:", errorText(e));
+    }
   }
 
   async closeCompose(tab) {

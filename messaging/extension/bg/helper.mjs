@@ -29,6 +29,7 @@ export const TIMEOUTS = Object.freeze({
   "challenge.inspect": 120000,
   // the CA checks the reply, the key is made, the order finalized and downloaded
   "reply.sent": 15 * 60 * 1000,
+  "reply.failed": 30000,
 });
 
 export class HelperConnection {
