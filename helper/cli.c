@@ -592,33 +592,26 @@ cmd_renew(Cli *cli, const gchar *mailbox)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
-	MeEnrollState step;
+	gboolean renewing = FALSE;
 	gint64 at = 0;
 
-	if (e == NULL)
+	if (e == NULL || !me_enroll_begin_renewal(e, cli->force, &renewing, &error))
 		return fail(error);
-	step = me_enroll_get_step(e);
-	/* a renewal under way goes on where it stopped */
-	if (step < ME_ENROLL_STATE_ISSUED && me_state_get_string(me_enroll_get_state(e), "replaces") != NULL)
+	if (renewing)
 		return enroll_flow(cli, e, mailbox);
-	if (!me_enroll_is_renewal_due(e, &at) && !cli->force) {
-		if (at == 0) {
-			g_set_error(&error, ME_ERROR, ME_ERROR_INVALID_STATE,
-				    /* TRANSLATORS: renew was asked for, but there is no certificate yet; %s is the mailbox */
-				    _("There is no certificate for %s to renew yet; finish the enrollment first."), mailbox);
-			return fail(error);
-		}
-		{
-			g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(at);
-			g_autofree gchar *text = g_date_time_format(when, "%c");
-			/* TRANSLATORS: renew found nothing to do; %s are the mailbox and a date */
-			g_print(_("The certificate for %s is not due for renewal before %s.\n"), mailbox, text);
-		}
-		return EXIT_SUCCESS;
-	}
-	if (!me_enroll_renew(e, &error))
+	if (!me_enroll_is_renewal_due(e, &at) && at == 0) {
+		g_set_error(&error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: renew was asked for, but there is no certificate yet; %s is the mailbox */
+			    _("There is no certificate for %s to renew yet; finish the enrollment first."), mailbox);
 		return fail(error);
-	return enroll_flow(cli, e, mailbox);
+	}
+	{
+		g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(at);
+		g_autofree gchar *text = g_date_time_format(when, "%c");
+		/* TRANSLATORS: renew found nothing to do; %s are the mailbox and a date */
+		g_print(_("The certificate for %s is not due for renewal before %s.\n"), mailbox, text);
+	}
+	return EXIT_SUCCESS;
 }
 
 /* a renewal the timer can finish with no one at the keyboard: the challenge mail arrives
@@ -633,28 +626,18 @@ can_finish_unattended(Cli *cli)
 	       (cli->smtp || general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP);
 }
 
-/* one enrollment for renew --all: a renewal under way goes on, a failed one is ordered
- * again, a due certificate gets its renewal order; *acted says whether there was any */
+/* one enrollment for renew --all (me_enroll_begin_renewal() decides); *acted says whether
+ * there was a renewal to work on */
 static gboolean
 renew_one(Cli *cli, MeEnroll *e, const gchar *mailbox, gboolean *acted, GError **error)
 {
-	MeEnrollState step = me_enroll_get_step(e);
-	gboolean renewing = me_state_get_string(me_enroll_get_state(e), "replaces") != NULL && step < ME_ENROLL_STATE_ISSUED;
+	MeEnrollState step;
 
-	*acted = FALSE;
-	if (renewing && step == ME_ENROLL_STATE_FAILED) {
-		/* an expired or refused renewal order: the certificate is still due, so order again */
-		if (!me_enroll_restart(e, error))
-			return FALSE;
-		step = me_enroll_get_step(e);
-	} else if (!renewing) {
-		if (!me_enroll_is_renewal_due(e, NULL))
-			return TRUE;
-		if (!me_enroll_renew(e, error))
-			return FALSE;
-		step = me_enroll_get_step(e);
-	}
-	*acted = TRUE;
+	if (!me_enroll_begin_renewal(e, FALSE, acted, error))
+		return FALSE;
+	if (!*acted)
+		return TRUE;
+	step = me_enroll_get_step(e);
 	/* after the reply no one is needed; before it, only where nobody has to be asked */
 	if (step >= ME_ENROLL_STATE_REPLY_SENT || can_finish_unattended(cli))
 		return run_flow(cli, e, mailbox, error);

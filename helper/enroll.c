@@ -413,6 +413,8 @@ ensure_order(MeEnroll *e, GError **error)
 {
 	MeAcmeIdentifier id = {(gchar *)"email", e->mailbox};
 	g_autoptr(MeAcmeOrder) order = NULL;
+	g_autoptr(GError) local = NULL;
+	const gchar *replaces = me_state_get_string(e->state, "replaces");
 
 	if (me_state_get_string(e->state, "order_url") != NULL)
 		return TRUE;
@@ -420,9 +422,18 @@ ensure_order(MeEnroll *e, GError **error)
 		 /* TRANSLATORS: progress: the certificate is being requested from the CA */
 		 _("Asking the certificate authority for a certificate…"));
 	/* a renewal names the certificate it replaces (RFC 9773 §5) */
-	order = me_acme_client_new_order(get_client(e), &id, 1, me_state_get_string(e->state, "replaces"), error);
-	if (order == NULL)
+	order = me_acme_client_new_order(get_client(e), &id, 1, replaces, &local);
+	if (order == NULL && replaces != NULL && g_error_matches(local, ME_ERROR, ME_ERROR_ALREADY_REPLACED)) {
+		/* an earlier renewal order that failed here still counts as the replacement at
+		 * the CA; the certificate must be renewed all the same, and the hint is optional */
+		g_debug("%s: %s; ordering without replaces", e->mailbox, local->message);
+		g_clear_error(&local);
+		order = me_acme_client_new_order(get_client(e), &id, 1, NULL, &local);
+	}
+	if (order == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
+	}
 	if (order->authorizations == NULL || g_strv_length(order->authorizations) != 1) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: the CA's order does not have exactly one authorization */
@@ -1198,6 +1209,41 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 	json_object_set_array_member(obj, "previous", json_array_ref(keep));
 	me_state_set_string(enroll->state, "replaces", cert_id);
 	return me_state_save(enroll->state, error);
+}
+
+/**
+ * me_enroll_begin_renewal:
+ * @enroll: an enrollment
+ * @force: renew even when the certificate is not due yet
+ * @renewing: (out): whether a renewal is under way afterwards
+ * @error: return location for a #GError
+ *
+ * The one place that decides about renewing (the CLI's `renew` and `renew --all`, the
+ * host's `renew`): a renewal under way goes on; a renewal whose order failed or expired
+ * is ordered again (the certificate it replaces is still due); otherwise a renewal starts
+ * when the certificate is due, or with @force (me_enroll_renew()).  Nothing is sent to the
+ * CA here; me_enroll_start() goes on from the step this leaves.
+ *
+ * Returns: %TRUE on success, also when nothing is due (*@renewing is then %FALSE)
+ */
+gboolean
+me_enroll_begin_renewal(MeEnroll *enroll, gboolean force, gboolean *renewing, GError **error)
+{
+	MeEnrollState step = me_state_get_step(enroll->state);
+	gboolean replacing = me_state_get_string(enroll->state, "replaces") != NULL;
+
+	*renewing = FALSE;
+	if (replacing && step == ME_ENROLL_STATE_FAILED) {
+		if (!me_enroll_restart(enroll, error))
+			return FALSE;
+	} else if (!(replacing && step < ME_ENROLL_STATE_ISSUED)) {
+		if (!force && !me_enroll_is_renewal_due(enroll, NULL))
+			return TRUE;
+		if (!me_enroll_renew(enroll, error))
+			return FALSE;
+	}
+	*renewing = TRUE;
+	return TRUE;
 }
 
 /**

@@ -143,6 +143,8 @@ me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at);
 gboolean
 me_enroll_renew(MeEnroll *enroll, GError **error);
 gboolean
+me_enroll_begin_renewal(MeEnroll *enroll, gboolean force, gboolean *renewing, GError **error);
+gboolean
 me_enroll_revoke(MeEnroll *enroll, gint reason, GError **error);
 gboolean
 me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, GError **error);

@@ -355,17 +355,15 @@ run_job(Job *job, GError **error)
 		return install_thunderbird(job, error);
 	case JOB_RENEW: {
 		gint64 at = 0;
-		gboolean due = me_enroll_is_renewal_due(job->enroll, &at);
-		MeEnrollState step = me_enroll_get_step(job->enroll);
-		/* a renewal under way goes on; otherwise only when due (or forced) */
-		gboolean under_way = step < ME_ENROLL_STATE_ISSUED &&
-				     me_state_get_string(me_enroll_get_state(job->enroll), "replaces") != NULL;
-		if (!under_way && (due || job->force) && !me_enroll_renew(job->enroll, error))
+		gboolean renewing = FALSE;
+		/* when the current certificate is due, reported also once its renewal began */
+		(void)me_enroll_is_renewal_due(job->enroll, &at);
+		if (!me_enroll_begin_renewal(job->enroll, job->force, &renewing, error))
 			return FALSE;
-		if ((under_way || due || job->force) && !me_enroll_start(job->enroll, error))
+		if (renewing && !me_enroll_start(job->enroll, error))
 			return FALSE;
 		job->result = state_summary(me_enroll_get_state(job->enroll));
-		json_object_set_boolean_member(json_node_get_object(job->result), "renewing", under_way || due || job->force);
+		json_object_set_boolean_member(json_node_get_object(job->result), "renewing", renewing);
 		if (at != 0)
 			json_object_set_int_member(json_node_get_object(job->result), "renew_at", at);
 		return TRUE;

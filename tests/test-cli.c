@@ -570,6 +570,44 @@ test_renew_unattended(Fixture *fx, gconstpointer data)
 	}
 }
 
+/* a renewal order that failed or expired is ordered again by the timer (and by renew):
+ * the certificate it replaces is still due */
+static void
+test_renew_failed_retry(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *dir = g_build_filename(fx->state, "mailenroll", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *status = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	make_renewal_due(fx);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", "--all", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "Renewing " MAILBOX));
+	g_assert_cmpuint(count_orders(fx), ==, 2);
+	/* the renewal order fails (as an expired one does) */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MeState) st = me_state_open(dir, "test", MAILBOX, &error);
+		g_assert_no_error(error);
+		g_assert_nonnull(me_state_get_string(st, "replaces"));
+		me_state_set_step(st, ME_ENROLL_STATE_FAILED);
+		g_assert_true(me_state_save(st, &error));
+		g_assert_no_error(error);
+	}
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", "--all", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "Renewing " MAILBOX));
+	g_assert_cmpuint(count_orders(fx), ==, 3);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(status, "\"state\" : \"waiting-challenge\""));
+	g_assert_nonnull(strstr(status, "\"replaces\""));
+	/* nothing was answered on the way */
+	g_assert_cmpint(reply_count(fx), ==, 1);
+}
+
 /* a CA that takes only DKIM-signed replies: unsigned, the reply is refused and nothing is
  * issued; with the domain's key provisioned (from stdin, into the keyring), the CLI signs
  * the reply and dkimpy in the CA verifies it */
@@ -660,6 +698,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
 	g_test_add("/cli/reply-dkim", Fixture, &reply_dkim, setup, test_reply_dkim, teardown);
+	g_test_add("/cli/renew-failed-retry", Fixture, &plain, setup, test_renew_failed_retry, teardown);
 	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
