@@ -32,10 +32,10 @@ step() { printf '\n== %s\n' "$*"; }
 . "$top/contrib/test-ca-env.sh"
 
 step "mailenroll enroll $mailbox (the demo approves the reply with --yes)"
-"$builddir/helper/mailenroll" enroll --yes --smtp --maildir "$(get MAILDIR)" --nssdb "$work/nssdb" "$mailbox"
+"$builddir/helper/cli/mailenroll" enroll --yes --smtp --maildir "$(get MAILDIR)" --nssdb "$work/nssdb" "$mailbox"
 
 step "mailenroll status"
-"$builddir/helper/mailenroll" status
+"$builddir/helper/cli/mailenroll" status
 
 step "The certificate in the NSS database (certutil)"
 certutil -L -d "sql:$work/nssdb"

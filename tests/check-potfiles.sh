@@ -5,7 +5,7 @@ set -eu
 src=${1:-.}
 cd "$src"
 status=0
-for f in $(grep -l -E '\b_\(|\bN_\(' helper/*.c 2>/dev/null); do
+for f in $(grep -l -E '\b_\(|\bN_\(' helper/*/*.c 2>/dev/null); do
 	if ! grep -qx "$f" po/POTFILES.in; then
 		echo "not ok: $f has translatable strings but is missing from po/POTFILES.in"
 		status=1

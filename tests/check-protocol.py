@@ -2,7 +2,7 @@
 # Copyright 2026 The mailenroll authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# check-protocol.py --helper PATH --doc messaging/PROTOCOL.md --error-header helper/me-error.h
+# check-protocol.py --helper PATH --doc messaging/PROTOCOL.md --error-header helper/lib/me-error.h
 #
 # Checks messaging/PROTOCOL.md against the real mailenroll-helper:
 #  1. every "```json request" / "```text request" block is sent, in document order, on one
@@ -11,7 +11,7 @@
 #     (a ping sent after it must be answered first);
 #  2. the error table of section 7 lists exactly the codes of --dump-error-codes, with the
 #     same names, MeError values and meanings;
-#  3. every MeError value in helper/me-error.h has a row.
+#  3. every MeError value in helper/lib/me-error.h has a row.
 # Run by tests/test-host.c; prints TAP-like lines and exits 1 on the first mismatch.
 
 import argparse

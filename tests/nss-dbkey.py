@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Print Thunderbird's nsIX509Cert.dbKey of the PEM certificate on stdin, computed with
-python3-cryptography alone, as an independent check of helper/nssdb.c:
+python3-cryptography alone, as an independent check of helper/lib/nssdb.c:
 base64(be32 0, be32 0, be32 len(serial), be32 len(issuer), serial DER contents, issuer DER)
 (nsNSSCertificate::GetDbKey; thunderbird.md §5)."""
 import base64

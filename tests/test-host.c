@@ -936,7 +936,7 @@ test_protocol_doc(void)
 {
 	g_autofree gchar *script = g_test_build_filename(G_TEST_DIST, "check-protocol.py", NULL);
 	g_autofree gchar *doc = g_test_build_filename(G_TEST_DIST, "..", "messaging", "PROTOCOL.md", NULL);
-	g_autofree gchar *header = g_test_build_filename(G_TEST_DIST, "..", "helper", "me-error.h", NULL);
+	g_autofree gchar *header = g_test_build_filename(G_TEST_DIST, "..", "helper", "lib", "me-error.h", NULL);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GBytes) out = NULL;
 	g_autoptr(GError) error = NULL;

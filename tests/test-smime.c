@@ -18,7 +18,7 @@
 /*
  * Fixtures are made at test time, so nothing expires: certificates with the OpenSSL C API
  * (which lets one be expired on purpose), signatures mostly with the `openssl cms` CLI, an
- * implementation independent of helper/smime.c.  RFC 7508 attributes need the C API, since
+ * implementation independent of helper/lib/smime.c.  RFC 7508 attributes need the C API, since
  * the CLI cannot add a signed attribute; their DER is built by hand here.
  */
 

@@ -31,7 +31,7 @@ while [ $i -lt "$runs" ]; do
 	before=$(counter)
 	start=$(date +%s%N)
 	# stderr, each line stamped (µs since the start) as it arrives
-	{ /usr/bin/time -f '%M' -o "$work/rss" "$builddir/helper/mailenroll" enroll --yes --smtp \
+	{ /usr/bin/time -f '%M' -o "$work/rss" "$builddir/helper/cli/mailenroll" enroll --yes --smtp \
 		--maildir "$(get MAILDIR)" --nssdb "$work/nssdb" "user$i@example.org" 2>&1 >/dev/null
 		echo "exit $?"; } | /usr/bin/python3 -u -c '
 import sys, time

@@ -12,7 +12,7 @@ import { addressesOf, parseAddress } from "./subject.mjs";
 /** Enrollment states in which a challenge mail is expected (PROTOCOL.md §9). */
 export const WAITING_STATES = Object.freeze(["waiting-challenge", "waiting-approval"]);
 
-// verdict reasons (helper/challenge.c) that are not worth a warning: ordinary mail, a
+// verdict reasons (helper/lib/challenge.c) that are not worth a warning: ordinary mail, a
 // reply, something already dealt with, or mail for another request
 const QUIET_REASONS = new Set(["not-challenge", "reply", "no-pending", "already-answered", "to-mismatch"]);
 

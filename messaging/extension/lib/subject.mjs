@@ -5,7 +5,7 @@
 
 // The cheap first look at a message, before its raw text is fetched and handed to the
 // helper: RFC 8823 §3.1 challenge mails have a Subject that starts with "ACME: " and a
-// token. The helper's own first pass (helper/challenge.c, me_challenge_quick_check)
+// token. The helper's own first pass (helper/lib/challenge.c, me_challenge_quick_check)
 // lets through every Subject that contains "ACME:" or an RFC 2047 encoded-word, and its
 // full check then refuses text before "ACME:" as a reply. Thunderbird hands us the
 // Subject already decoded, so here a Subject is a candidate when, after decoding any

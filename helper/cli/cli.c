@@ -1012,13 +1012,14 @@ manifest_path(void)
 	return g_build_filename(g_get_home_dir(), ".mozilla", "native-messaging-hosts", name, NULL);
 }
 
-/* the installed helper, else the one beside this binary (a build tree) */
+/* the given helper, else the one in this binary's build tree (helper/cli/mailenroll and
+ * helper/host/mailenroll-helper), else the installed one */
 static gchar *
 find_helper(const gchar *given, GError **error)
 {
 	g_autofree gchar *self = g_file_read_link("/proc/self/exe", NULL);
 	g_autofree gchar *self_dir = self != NULL ? g_path_get_dirname(self) : NULL;
-	g_autofree gchar *beside = self_dir != NULL ? g_build_filename(self_dir, "mailenroll-helper", NULL) : NULL;
+	g_autofree gchar *beside = self_dir != NULL ? g_canonicalize_filename("../host/mailenroll-helper", self_dir) : NULL;
 	g_autofree gchar *installed = g_build_filename(LIBEXECDIR, "mailenroll-helper", NULL);
 	const gchar *candidates[] = {given, beside, installed};
 
