@@ -170,12 +170,12 @@ order_and_authz(Fixture *fx, MeAcmeOrder **order_out)
 {
 	g_autoptr(GError) error = NULL;
 	MeAcmeIdentifier id = {.type = (gchar *)"email", .value = (gchar *)MAILBOX};
-	MeAcmeOrder *order = me_acme_client_new_order(fx->client, &id, 1, NULL, &error);
+	MeAcmeOrder *order = me_acme_order_new(fx->client, &id, 1, NULL, &error);
 	MeAcmeAuthz *authz;
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(order->status, ==, "pending");
-	authz = me_acme_client_get_authz(fx->client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(fx->client, order->authorizations[0], &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(authz->identifier.type, ==, "email");
 	g_assert_cmpstr(authz->identifier.value, ==, MAILBOX);
@@ -194,10 +194,10 @@ check_renewal_order(Fixture *fx, X509 *cert)
 	g_autoptr(MeAcmeOrder) again = NULL;
 
 	g_assert_no_error(error);
-	renewal = me_acme_client_new_order(fx->client, &id, 1, cert_id, &error);
+	renewal = me_acme_order_new(fx->client, &id, 1, cert_id, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(renewal->replaces, ==, cert_id);
-	again = me_acme_client_new_order(fx->client, &id, 1, cert_id, &error);
+	again = me_acme_order_new(fx->client, &id, 1, cert_id, &error);
 	g_assert_null(again);
 	g_assert_error(error, ME_ERROR, ME_ERROR_ALREADY_REPLACED);
 }
@@ -229,19 +229,19 @@ test_email_issuance(Fixture *fx, gconstpointer data)
 
 	mail = wait_for_mail(fx);
 	drop_reply(fx, mail, from, challenge->token);
-	answered = me_acme_client_respond_challenge(fx->client, challenge->url, &error);
+	answered = me_acme_challenge_respond(fx->client, challenge->url, &error);
 	g_assert_no_error(error);
-	valid = me_acme_client_poll_authz(fx->client, authz->url, &error);
+	valid = me_acme_authz_poll(fx->client, authz->url, &error);
 	g_assert_no_error(error);
-	done = me_acme_client_finalize(fx->client, order, csr, &error);
+	done = me_acme_order_finalize(fx->client, order, csr, &error);
 	g_assert_no_error(error);
-	chain = me_acme_client_download_certificate(fx->client, done->certificate, &error);
+	chain = me_acme_order_download(fx->client, done->certificate, &error);
 	g_assert_no_error(error);
 	check_certificate(fx, chain, cert_key);
 	check_replied_once(fx);
 
 	/* the CA offers renewal information for what it issued */
-	ari = me_acme_client_get_renewal_info(fx->client, g_ptr_array_index(chain->certs, 0), &error);
+	ari = me_acme_renewal_info_get(fx->client, g_ptr_array_index(chain->certs, 0), &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(ari->end, >, ari->start);
 	g_test_message("%u requests, %u connection(s), %u badNonce retries",
@@ -270,11 +270,11 @@ test_retry_after(Fixture *fx, gconstpointer data)
 	challenge = me_acme_authz_find_challenge(authz, "email-reply-00");
 	mail = wait_for_mail(fx);
 	drop_reply(fx, mail, me_acme_challenge_get_member(challenge, "from"), challenge->token);
-	answered = me_acme_client_respond_challenge(fx->client, challenge->url, &error);
+	answered = me_acme_challenge_respond(fx->client, challenge->url, &error);
 	g_assert_no_error(error);
 	/* the CA keeps the challenge processing for 1.5 s and asks for 1 s between polls */
 	start = g_get_monotonic_time();
-	valid = me_acme_client_poll_authz(fx->client, authz->url, &error);
+	valid = me_acme_authz_poll(fx->client, authz->url, &error);
 	elapsed = (g_get_monotonic_time() - start) / 1e6;
 	g_assert_no_error(error);
 	g_test_message("validated after %.2f s", elapsed);
@@ -290,7 +290,7 @@ test_rejects_dns(Fixture *fx, gconstpointer data)
 	g_autoptr(MeAcmeOrder) order = NULL;
 
 	account_new(fx);
-	order = me_acme_client_new_order(fx->client, &id, 1, NULL, &error);
+	order = me_acme_order_new(fx->client, &id, 1, NULL, &error);
 	g_assert_null(order);
 	g_assert_error(error, ME_ERROR, ME_ERROR_REJECTED_IDENTIFIER);
 }

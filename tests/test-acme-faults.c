@@ -305,7 +305,7 @@ static MeAcmeOrder *
 fixture_new_order(Fixture *f, GError **error)
 {
 	MeAcmeIdentifier id = {.type = (gchar *)"email", .value = (gchar *)"alice@example.test"};
-	return me_acme_client_new_order(f->client, &id, 1, NULL, error);
+	return me_acme_order_new(f->client, &id, 1, NULL, error);
 }
 
 /* ---- a well-behaved run, so the faults below are known to be the only difference */
@@ -341,7 +341,7 @@ test_ok_flow(Fixture *f, gconstpointer user_data)
 	g_assert_cmpuint(g_strv_length(order->authorizations), ==, 1);
 	g_assert_cmpstr(order->authorizations[0], ==, authz_url);
 
-	authz = me_acme_client_get_authz(f->client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(f->client, order->authorizations[0], &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(authz->status, ==, "pending");
 	g_assert_cmpstr(authz->identifier.value, ==, "alice@example.test");
@@ -349,19 +349,19 @@ test_ok_flow(Fixture *f, gconstpointer user_data)
 	g_assert_nonnull(challenge);
 	g_assert_cmpstr(me_acme_challenge_get_member(challenge, "from"), ==, "acme-challenge@ca.example.test");
 
-	answered = me_acme_client_respond_challenge(f->client, challenge->url, &error);
+	answered = me_acme_challenge_respond(f->client, challenge->url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(answered->status, ==, "processing");
-	valid = me_acme_client_poll_authz(f->client, authz->url, &error);
+	valid = me_acme_authz_poll(f->client, authz->url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(valid->status, ==, "valid");
 
 	csr = me_test_csr_dns(cert_key, "alice.example.test");
-	done = me_acme_client_finalize(f->client, order, csr, &error);
+	done = me_acme_order_finalize(f->client, order, csr, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(done->status, ==, "valid");
 	g_assert_nonnull(done->certificate);
-	chain = me_acme_client_download_certificate(f->client, done->certificate, &error);
+	chain = me_acme_order_download(f->client, done->certificate, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(chain->certs->len, ==, 2);
 	g_assert_cmpuint(g_strv_length(chain->alternates), ==, 0);
@@ -689,7 +689,7 @@ test_bad_nonce_header(Fixture *f, gconstpointer user_data)
 	g_assert_nonnull(account);
 	order = fixture_new_order(f, &error);
 	g_assert_no_error(error);
-	authz = me_acme_client_get_authz(f->client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(f->client, order->authorizations[0], &error);
 	g_assert_no_error(error);
 	/* every Replay-Nonce but newNonce's was invalid and ignored: one HEAD per POST, and
 	 * the server never saw one of its invalid values come back */
@@ -709,7 +709,7 @@ test_cert_refused(Fixture *f, gconstpointer user_data)
 	g_autofree gchar *url = g_strdup_printf("%s/cert/1", f->server->base);
 
 	fixture_use_account(f);
-	chain = me_acme_client_download_certificate(f->client, url, &error);
+	chain = me_acme_order_download(f->client, url, &error);
 	g_assert_null(chain);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 	me_test_assert_sentence(error);
@@ -726,7 +726,7 @@ test_cert_alternates(Fixture *f, gconstpointer user_data)
 	g_autofree gchar *alt2 = g_strdup_printf("%s/cert/1/alt/2", f->server->base);
 
 	fixture_use_account(f);
-	chain = me_acme_client_download_certificate(f->client, url, &error);
+	chain = me_acme_order_download(f->client, url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(chain->certs->len, ==, 2);
 	/* end-entity first, issued by the second */
@@ -752,7 +752,7 @@ test_order_invalid(Fixture *f, gconstpointer user_data)
 	fixture_use_account(f);
 	order = fixture_new_order(f, &error);
 	g_assert_no_error(error);
-	polled = me_acme_client_poll_order(f->client, order->url, &error);
+	polled = me_acme_order_poll(f->client, order->url, &error);
 	g_assert_null(polled);
 	me_test_assert_sentence(error);
 	problem = me_error_get_problem(error);
@@ -780,7 +780,7 @@ test_authz_invalid(Fixture *f, gconstpointer user_data)
 	const MeAcmeProblem *problem;
 
 	fixture_use_account(f);
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	g_assert_null(authz);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INCORRECT_RESPONSE);
 	me_test_assert_sentence(error);
@@ -818,7 +818,7 @@ test_poll_retry_after(Fixture *f, gconstpointer user_data)
 
 	fixture_use_account(f);
 	start = g_get_monotonic_time();
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	ms = elapsed_ms(start);
 	g_assert_no_error(error);
 	g_assert_cmpstr(authz->status, ==, "valid");
@@ -847,7 +847,7 @@ test_poll_no_retry_after(Fixture *f, gconstpointer user_data)
 
 	fixture_use_account(f);
 	start = g_get_monotonic_time();
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	ms = elapsed_ms(start);
 	g_assert_no_error(error);
 	g_assert_cmpstr(authz->status, ==, "valid");
@@ -878,7 +878,7 @@ test_poll_backoff(Fixture *f, gconstpointer user_data)
 	g_assert_no_error(error);
 	/* the server's time.monotonic() and g_get_monotonic_time() read the same clock */
 	start_ms = (gdouble)g_get_monotonic_time() / 1000.0;
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	g_assert_no_error(error);
 	times = fault_server_times_ms(f->server, "POST", "/authz/1");
 	g_assert_cmpuint(times->len, ==, 4);
@@ -918,7 +918,7 @@ test_poll_work_in_between(Fixture *f, gconstpointer user_data)
 	 * that time counts, so the first poll goes out at once */
 	g_usleep(200 * 1000);
 	call_ms = (gdouble)g_get_monotonic_time() / 1000.0;
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	g_assert_no_error(error);
 	times = fault_server_times_ms(f->server, "POST", "/authz/1");
 	first = g_array_index(times, gdouble, 0) - call_ms;
@@ -942,7 +942,7 @@ test_poll_expires(Fixture *f, gconstpointer user_data)
 	me_acme_client_set_poll_policy(f->client, &policy);
 	fixture_use_account(f);
 	start = g_get_monotonic_time();
-	authz = me_acme_client_poll_authz(f->client, url, &error);
+	authz = me_acme_authz_poll(f->client, url, &error);
 	ms = elapsed_ms(start);
 	g_assert_null(authz);
 	g_assert_error(error, ME_ERROR, ME_ERROR_TIMED_OUT);
@@ -997,7 +997,7 @@ test_ari_ok(Fixture *f, gconstpointer user_data)
 	g_autoptr(MeAcmeRenewalInfo) info = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	info = me_acme_client_get_renewal_info(f->client, cert, &error);
+	info = me_acme_renewal_info_get(f->client, cert, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(info->retry_after, ==, 3600);
 	g_assert_cmpint(info->start, >=, now + 86400 - 60);
@@ -1021,7 +1021,7 @@ test_ari_bad_window(Fixture *f, gconstpointer user_data)
 	g_autoptr(X509) cert = make_ari_cert();
 	g_autoptr(MeAcmeRenewalInfo) info = NULL;
 
-	info = me_acme_client_get_renewal_info(f->client, cert, &error);
+	info = me_acme_renewal_info_get(f->client, cert, &error);
 	g_assert_null(info);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 	me_test_assert_sentence(error);

@@ -111,25 +111,25 @@ issue_dns(MeAcmeClient *client, const gchar *name, EVP_PKEY *cert_key)
 	const MeAcmeChallenge *challenge;
 	MeAcmeChain *chain;
 
-	order = me_acme_client_new_order(client, &id, 1, NULL, &error);
+	order = me_acme_order_new(client, &id, 1, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(order->status, ==, "pending");
 	g_assert_cmpuint(g_strv_length(order->authorizations), ==, 1);
-	authz = me_acme_client_get_authz(client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(client, order->authorizations[0], &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(authz->identifier.value, ==, name);
 	challenge = me_acme_authz_find_challenge(authz, "http-01");
 	g_assert_nonnull(challenge);
-	answered = me_acme_client_respond_challenge(client, challenge->url, &error);
+	answered = me_acme_challenge_respond(client, challenge->url, &error);
 	g_assert_no_error(error);
-	valid = me_acme_client_poll_authz(client, authz->url, &error);
+	valid = me_acme_authz_poll(client, authz->url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(valid->status, ==, "valid");
 	csr = me_test_csr_dns(cert_key, name);
-	done = me_acme_client_finalize(client, order, csr, &error);
+	done = me_acme_order_finalize(client, order, csr, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(done->status, ==, "valid");
-	chain = me_acme_client_download_certificate(client, done->certificate, &error);
+	chain = me_acme_order_download(client, done->certificate, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(chain->certs->len, >=, 2);
 	return chain;
@@ -493,16 +493,16 @@ test_revoke(Fixture *fx, gconstpointer data)
 	g_autoptr(MeAcmeClient) stranger = NULL;
 
 	/* by the account key (kid), with a reason */
-	g_assert_true(me_acme_client_revoke(client, der1, 4, NULL, &error));
+	g_assert_true(me_acme_cert_revoke(client, der1, 4, NULL, &error));
 	g_assert_no_error(error);
-	g_assert_false(me_acme_client_revoke(client, der1, 4, NULL, &error));
+	g_assert_false(me_acme_cert_revoke(client, der1, 4, NULL, &error));
 	g_assert_error(error, ME_ERROR, ME_ERROR_ALREADY_REVOKED);
 	g_clear_error(&error);
 
 	/* by the certificate's own key (jwk), from a client with no account at all */
 	stranger = me_acme_client_new(fx->pebble->directory_url);
 	me_http_set_ca_file(me_acme_client_get_http(stranger), fx->pebble->ca_file);
-	g_assert_true(me_acme_client_revoke(stranger, der2, 1, key2, &error));
+	g_assert_true(me_acme_cert_revoke(stranger, der2, 1, key2, &error));
 	g_assert_no_error(error);
 }
 
@@ -559,7 +559,7 @@ test_update_and_deactivate(Fixture *fx, gconstpointer data)
 
 	g_assert_true(me_acme_client_deactivate_account(client, &error));
 	g_assert_no_error(error);
-	order = me_acme_client_new_order(client, &id, 1, NULL, &error);
+	order = me_acme_order_new(client, &id, 1, NULL, &error);
 	g_assert_null(order);
 	g_assert_error(error, ME_ERROR, ME_ERROR_UNAUTHORIZED);
 }
@@ -574,7 +574,7 @@ test_bad_csr(Fixture *fx, gconstpointer data)
 	g_autoptr(MeAcmeAccount) account = account_new(client);
 	g_autofree gchar *name = random_name();
 	MeAcmeIdentifier id = {.type = (gchar *)"dns", .value = name};
-	g_autoptr(MeAcmeOrder) order = me_acme_client_new_order(client, &id, 1, NULL, &error);
+	g_autoptr(MeAcmeOrder) order = me_acme_order_new(client, &id, 1, NULL, &error);
 	g_autoptr(MeAcmeOrder) ready = NULL;
 	g_autoptr(MeAcmeOrder) done = NULL;
 	g_autoptr(MeAcmeChallenge) answered = NULL;
@@ -584,25 +584,25 @@ test_bad_csr(Fixture *fx, gconstpointer data)
 	g_autoptr(GBytes) right = me_test_csr_dns(cert_key, name);
 
 	g_assert_no_error(error);
-	authz = me_acme_client_get_authz(client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(client, order->authorizations[0], &error);
 	g_assert_no_error(error);
-	answered = me_acme_client_respond_challenge(client, me_acme_authz_find_challenge(authz, "http-01")->url, &error);
+	answered = me_acme_challenge_respond(client, me_acme_authz_find_challenge(authz, "http-01")->url, &error);
 	g_assert_no_error(error);
-	ready = me_acme_client_poll_order(client, order->url, &error);
+	ready = me_acme_order_poll(client, order->url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(ready->status, ==, "ready");
 	/* a CSR for another name is refused (Pebble calls it unauthorized) ... */
-	g_assert_null(me_acme_client_finalize(client, ready, wrong, &error));
+	g_assert_null(me_acme_order_finalize(client, ready, wrong, &error));
 	g_assert_nonnull(me_error_get_problem(error));
 	g_test_message("wrong name: %s", error->message);
 	g_clear_error(&error);
 	/* ... and one with the account's own key is a badCSR callers can tell apart */
-	g_assert_null(me_acme_client_finalize(client, ready, account_csr, &error));
+	g_assert_null(me_acme_order_finalize(client, ready, account_csr, &error));
 	g_test_message("account key: %s", error->message);
 	g_assert_error(error, ME_ERROR, ME_ERROR_BAD_CSR);
 	g_clear_error(&error);
 	/* the order stayed ready for a corrected request */
-	done = me_acme_client_finalize(client, ready, right, &error);
+	done = me_acme_order_finalize(client, ready, right, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(done->status, ==, "valid");
 }

@@ -23,7 +23,6 @@
 #include "test-util.h"
 
 /* OpenSSL types autocleanups.h does not cover */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PKCS12, PKCS12_free)
 
 #define MAILBOX "alice@example.org"
 /* not ASCII, to see that the friendly name is carried as UTF-8 */

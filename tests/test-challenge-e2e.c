@@ -138,9 +138,9 @@ order_email(Fixture *fx, Pending *p)
 
 	account = me_acme_client_new_account(fx->client, &req, &error);
 	g_assert_no_error(error);
-	p->order = me_acme_client_new_order(fx->client, &id, 1, NULL, &error);
+	p->order = me_acme_order_new(fx->client, &id, 1, NULL, &error);
 	g_assert_no_error(error);
-	p->authz = me_acme_client_get_authz(fx->client, p->order->authorizations[0], &error);
+	p->authz = me_acme_authz_get(fx->client, p->order->authorizations[0], &error);
 	g_assert_no_error(error);
 	p->challenge = me_acme_authz_find_challenge(p->authz, "email-reply-00");
 	g_assert_nonnull(p->challenge);
@@ -214,9 +214,9 @@ finish_and_check(Fixture *fx, Pending *p)
 	g_autoptr(JsonObject) status = NULL;
 	JsonObject *challenge;
 
-	answered = me_acme_client_respond_challenge(fx->client, p->challenge->url, &error);
+	answered = me_acme_challenge_respond(fx->client, p->challenge->url, &error);
 	g_assert_no_error(error);
-	valid = me_acme_client_poll_authz(fx->client, p->authz->url, &error);
+	valid = me_acme_authz_poll(fx->client, p->authz->url, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(valid->status, ==, "valid");
 	status = me_test_acme_ca_status(fx->ca);

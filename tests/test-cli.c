@@ -593,7 +593,7 @@ test_renew_failed_retry(Fixture *fx, gconstpointer data)
 		g_autoptr(MeState) st = me_state_open(dir, "test", MAILBOX, &error);
 		g_assert_no_error(error);
 		g_assert_nonnull(me_state_get_string(st, "replaces"));
-		me_state_set_step(st, ME_ENROLL_STATE_FAILED);
+		me_state_set_step(st, ME_STATE_STEP_FAILED);
 		g_assert_true(me_state_save(st, &error));
 		g_assert_no_error(error);
 	}

@@ -20,16 +20,6 @@
 #include "me-error.h"
 #include "test-util.h"
 
-/* OpenSSL types autocleanups.h does not cover */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_BIT_STRING, ASN1_BIT_STRING_free)
-typedef STACK_OF(X509_EXTENSION) TestExtStack;
-static void
-test_ext_stack_free(TestExtStack *stack)
-{
-	sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestExtStack, test_ext_stack_free)
-
 #define MAILBOX "alice@example.com"
 
 /* ---- keys: each type is generated once; RSA-4096 is slow, so it is skipped under valgrind */
@@ -204,7 +194,7 @@ parse_csr(GBytes *der)
 }
 
 static const X509_EXTENSION *
-find_ext(const TestExtStack *exts, gint nid)
+find_ext(const MeX509ExtStack *exts, gint nid)
 {
 	for (gint i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		const X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
@@ -218,7 +208,7 @@ find_ext(const TestExtStack *exts, gint nid)
 static void
 assert_csr_structure(X509_REQ *req, EVP_PKEY *key, guint32 ku_bits, gboolean empty_subject)
 {
-	g_autoptr(TestExtStack) exts = X509_REQ_get_extensions(req);
+	g_autoptr(MeX509ExtStack) exts = X509_REQ_get_extensions(req);
 	const X509_EXTENSION *san;
 	const X509_EXTENSION *ku;
 	g_autoptr(ASN1_BIT_STRING) bits = NULL;
@@ -254,7 +244,7 @@ assert_csr_structure(X509_REQ *req, EVP_PKEY *key, guint32 ku_bits, gboolean emp
 static GENERAL_NAMES *
 csr_san(X509_REQ *req)
 {
-	g_autoptr(TestExtStack) exts = X509_REQ_get_extensions(req);
+	g_autoptr(MeX509ExtStack) exts = X509_REQ_get_extensions(req);
 	const X509_EXTENSION *san = find_ext(exts, NID_subject_alt_name);
 	GENERAL_NAMES *names;
 
@@ -493,7 +483,7 @@ assert_smtputf8_csr(Fixture *fx, const gchar *mailbox, const gchar *expected)
 	EVP_PKEY *key = get_key(ME_KEY_TYPE_EC_P256);
 	g_autoptr(GBytes) der = me_csr_new(key, mailbox, ME_KEY_USAGE_DUAL, ME_CSR_FLAGS_NONE, &error);
 	g_autoptr(X509_REQ) req = NULL;
-	g_autoptr(TestExtStack) exts = NULL;
+	g_autoptr(MeX509ExtStack) exts = NULL;
 	g_autoptr(GByteArray) want = smtputf8_der(expected);
 	g_autofree gchar *san_path = NULL;
 	g_autofree gchar *asn1 = NULL;

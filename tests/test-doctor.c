@@ -287,7 +287,7 @@ make_issued_state(Fixture *fx, const gchar *mailbox)
 	g_autoptr(MeState) st = me_state_open(dir, "test", mailbox, &error);
 
 	g_assert_no_error(error);
-	me_state_set_step(st, ME_ENROLL_STATE_ISSUED);
+	me_state_set_step(st, ME_STATE_STEP_ISSUED);
 	me_state_set_string(st, "certificate", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
 	g_assert_true(me_state_save(st, &error));
 	g_assert_no_error(error);

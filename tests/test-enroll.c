@@ -62,8 +62,8 @@ setup(Fixture *fx, gconstpointer data)
 	fx->opts.directory = me_test_acme_ca_get(fx->ca, "DIRECTORY");
 	fx->opts.ca_file = me_test_acme_ca_get(fx->ca, "CA_FILE");
 	fx->opts.token_join = data != NULL && strstr(data, "binary") != NULL ? ME_TOKEN_JOIN_BINARY : ME_TOKEN_JOIN_STRING;
-	fx->opts.mail_timing = data != NULL && strstr(data, "--mail-on challenge") != NULL ? ME_MAIL_TIMING_CHALLENGE
-										      : ME_MAIL_TIMING_AUTHZ;
+	fx->opts.mail_timing = data != NULL && strstr(data, "--mail-on challenge") != NULL ? ME_ENROLL_MAIL_TIMING_CHALLENGE
+										      : ME_ENROLL_MAIL_TIMING_AUTHZ;
 	fx->opts.key_type = ME_KEY_TYPE_EC_P256;
 	fx->opts.usage = ME_KEY_USAGE_DUAL;
 	fx->opts.terms_agreed = TRUE;
@@ -146,7 +146,7 @@ answer_and_finish(Fixture *fx, MeEnroll **e, GBytes *mail, gboolean reopen)
 	g_autoptr(MeMailReply) fields = NULL;
 
 	g_assert_true(v->answerable);
-	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_WAITING_APPROVAL);
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_STATE_STEP_WAITING_APPROVAL);
 	if (reopen) {
 		me_enroll_free(*e);
 		*e = open_enroll(fx);
@@ -155,7 +155,7 @@ answer_and_finish(Fixture *fx, MeEnroll **e, GBytes *mail, gboolean reopen)
 	g_assert_no_error(error);
 	g_assert_cmpstr(fields->from, ==, MAILBOX);
 	g_assert_true(g_str_has_prefix(fields->subject, "Re: ACME:"));
-	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_ANSWERED);
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_STATE_STEP_ANSWERED);
 	/* handed out once, never again */
 	again = me_enroll_approve(*e, NULL, &error);
 	g_assert_null(again);
@@ -172,7 +172,7 @@ answer_and_finish(Fixture *fx, MeEnroll **e, GBytes *mail, gboolean reopen)
 	}
 	g_assert_true(me_enroll_finish(*e, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_ENROLL_STATE_ISSUED);
+	g_assert_cmpint(me_enroll_get_step(*e), ==, ME_STATE_STEP_ISSUED);
 	g_assert_cmpint(reply_count(fx), ==, 1);
 	assert_state_has_no_secret(*e);
 }
@@ -190,7 +190,7 @@ assert_issued(MeEnroll *e)
 	g_assert_cmpint(X509_check_private_key(g_ptr_array_index(chain, 0), key), ==, 1);
 	g_assert_true(me_enroll_mark_installed(e, "nssdb", "/nowhere", "nick", NULL, FALSE, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_INSTALLED);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_INSTALLED);
 }
 
 static void
@@ -204,7 +204,7 @@ test_full(Fixture *fx, gconstpointer data)
 	(void)data;
 	g_assert_true(me_enroll_start(e, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	/* starting again does nothing: no second order */
 	g_assert_true(me_enroll_start(e, &error));
 	assert_state_has_no_secret(e);
@@ -230,7 +230,7 @@ test_resume(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	me_enroll_free(e);
 	e = open_enroll(fx);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	mail = me_test_acme_ca_wait_mail(fx->ca);
 	answer_and_finish(fx, &e, mail, TRUE);
 	me_enroll_free(e);
@@ -316,7 +316,7 @@ test_forged_first(Fixture *fx, gconstpointer data)
 	forged = g_bytes_new(text->str, text->len);
 	v = inspect(e, forged);
 	g_assert_false(v->answerable);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	answer_and_finish(fx, &e, mail, FALSE);
 }
 
@@ -338,10 +338,10 @@ test_decline(Fixture *fx, gconstpointer data)
 	g_assert_true(v1->answerable);
 	g_assert_true(me_enroll_decline(e, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	v2 = inspect(e, mail);
 	g_assert_false(v2->answerable);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	g_assert_cmpint(reply_count(fx), ==, 0);
 }
 
@@ -374,7 +374,7 @@ test_old_mail_after_restart(Fixture *fx, gconstpointer data)
 	new_mail = me_test_acme_ca_wait_mail(fx->ca);
 	v2 = inspect(e, old_mail);
 	g_assert_false(v2->answerable);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 	answer_and_finish(fx, &e, new_mail, FALSE);
 }
 
@@ -483,7 +483,7 @@ test_eab(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_true(me_enroll_start(e, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(me_enroll_get_step(e), ==, ME_ENROLL_STATE_WAITING_CHALLENGE);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 }
 
 int

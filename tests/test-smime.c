@@ -28,8 +28,6 @@
 #define BODY "This is an automatically generated ACME challenge for your address.\r\n"
 #define OID_SECURE_HEADERS "1.2.840.113549.1.9.16.2.55"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CMS_ContentInfo, CMS_ContentInfo_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
 
 typedef struct {
 	X509 *cert;

@@ -401,9 +401,9 @@ order_challenge(Fixture *fx)
 	me_acme_client_set_account_key(client, key);
 	account = me_acme_client_new_account(client, &req, &error);
 	g_assert_no_error(error);
-	order = me_acme_client_new_order(client, &id, 1, NULL, &error);
+	order = me_acme_order_new(client, &id, 1, NULL, &error);
 	g_assert_no_error(error);
-	authz = me_acme_client_get_authz(client, order->authorizations[0], &error);
+	authz = me_acme_authz_get(client, order->authorizations[0], &error);
 	g_assert_no_error(error);
 	/* the CA sends the mail after its response; the status file has it once it is written */
 	for (guint i = 0; i < 250; i++) {

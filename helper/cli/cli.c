@@ -84,7 +84,7 @@ cli_clear(Cli *cli)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
 
 static void
-progress_cb(MeEnrollState step, const gchar *message, gpointer user_data)
+progress_cb(MeStateStep step, const gchar *message, gpointer user_data)
 {
 	(void)step;
 	(void)user_data;
@@ -282,7 +282,7 @@ finish_and_install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
 	if (!me_enroll_finish(e, error))
 		return FALSE;
-	if (me_enroll_get_step(e) == ME_ENROLL_STATE_INSTALLED) {
+	if (me_enroll_get_step(e) == ME_STATE_STEP_INSTALLED) {
 		/* TRANSLATORS: result: nothing left to do for the mailbox %s */
 		g_print(_("The certificate for %s is issued and installed.\n"), mailbox);
 		return TRUE;
@@ -412,7 +412,7 @@ handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, g
 	*done = FALSE;
 	if (verdict == NULL)
 		return FALSE;
-	if (me_enroll_get_step(e) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+	if (me_enroll_get_step(e) != ME_STATE_STEP_WAITING_APPROVAL) {
 		if (verdict->is_challenge)
 			/* TRANSLATORS: a mail that looks like a challenge gets no answer; %s is why */
 			g_printerr(_("Not answered: %s\n"), verdict->message);
@@ -528,7 +528,7 @@ watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monit
 		}
 		if (g_get_monotonic_time() > deadline) {
 			/* a CA that mails only after the challenge POST: go ahead, then wait again */
-			if (cli->opts.mail_timing == ME_MAIL_TIMING_DETECT && !posted_early &&
+			if (cli->opts.mail_timing == ME_ENROLL_MAIL_TIMING_DETECT && !posted_early &&
 			    !me_state_get_bool(me_enroll_get_state(e), "challenge_posted")) {
 				if (!me_enroll_post_challenge(e, error))
 					return FALSE;
@@ -631,7 +631,7 @@ can_finish_unattended(Cli *cli)
 static gboolean
 renew_one(Cli *cli, MeEnroll *e, const gchar *mailbox, gboolean *acted, GError **error)
 {
-	MeEnrollState step;
+	MeStateStep step;
 
 	if (!me_enroll_begin_renewal(e, FALSE, acted, error))
 		return FALSE;
@@ -639,15 +639,15 @@ renew_one(Cli *cli, MeEnroll *e, const gchar *mailbox, gboolean *acted, GError *
 		return TRUE;
 	step = me_enroll_get_step(e);
 	/* after the reply no one is needed; before it, only where nobody has to be asked */
-	if (step >= ME_ENROLL_STATE_REPLY_SENT || can_finish_unattended(cli))
+	if (step >= ME_STATE_STEP_REPLY_SENT || can_finish_unattended(cli))
 		return run_flow(cli, e, mailbox, error);
 	if (!me_enroll_start(e, error))
 		return FALSE;
-	if (me_enroll_get_step(e) == ME_ENROLL_STATE_WAITING_CHALLENGE)
+	if (me_enroll_get_step(e) == ME_STATE_STEP_WAITING_CHALLENGE)
 		/* TRANSLATORS: renew --all started a renewal that needs the person; %s are the mailbox and the CA's address */
 		g_print(_("Renewing %s: answer the mail from %s in Thunderbird, or give it to “mailenroll challenge”.\n"),
 			mailbox, me_state_get_string(me_enroll_get_state(e), "challenge_from"));
-	else if (me_enroll_get_step(e) == ME_ENROLL_STATE_WAITING_APPROVAL)
+	else if (me_enroll_get_step(e) == ME_STATE_STEP_WAITING_APPROVAL)
 		/* TRANSLATORS: renew --all: the challenge came and waits for the person's approval; %s is the mailbox */
 		g_print(_("Renewing %s: the challenge mail waits for your approval; run “mailenroll renew %s”.\n"),
 			mailbox, mailbox);
@@ -720,33 +720,33 @@ cmd_revoke(Cli *cli, const gchar *mailbox)
 static gboolean
 run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
-	MeEnrollState step;
+	MeStateStep step;
 
 	if (!me_enroll_start(e, error))
 		return FALSE;
 	step = me_enroll_get_step(e);
-	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE && cli->maildir != NULL)
+	if (step == ME_STATE_STEP_WAITING_CHALLENGE && cli->maildir != NULL)
 		return watch_maildir(cli, e, mailbox, error);
-	if (step == ME_ENROLL_STATE_WAITING_CHALLENGE) {
+	if (step == ME_STATE_STEP_WAITING_CHALLENGE) {
 		/* TRANSLATORS: what to do next; %s are the CA's address and the mailbox */
 		g_print(_("The certificate authority will mail %2$s from %1$s. Give that mail to “mailenroll challenge %2$s FILE” (or - for standard input).\n"),
 			me_state_get_string(me_enroll_get_state(e), "challenge_from"), mailbox);
 		return TRUE;
 	}
-	if (step == ME_ENROLL_STATE_WAITING_APPROVAL)
+	if (step == ME_STATE_STEP_WAITING_APPROVAL)
 		return approve_and_reply(cli, e, mailbox, error);
-	if (step == ME_ENROLL_STATE_ANSWERED) {
+	if (step == ME_STATE_STEP_ANSWERED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the reply was handed out but not reported sent; %s is the mailbox, three times */
 			    _("The reply for %s was handed out but not reported as sent. If you sent it, run “mailenroll continue %s”; if it was lost, run “mailenroll enroll --restart %s”."),
 			    mailbox, mailbox, mailbox);
 		return FALSE;
 	}
-	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED)
+	if (step >= ME_STATE_STEP_REPLY_SENT && step != ME_STATE_STEP_FAILED)
 		return finish_and_install(cli, e, mailbox, error);
 	/* TRANSLATORS: the enrollment is further along; %s are the mailbox and its step */
 	g_print(_("The enrollment for %s is at step “%s”; see “mailenroll status”.\n"), mailbox,
-		me_enroll_state_to_string(step));
+		me_state_step_to_string(step));
 	return TRUE;
 }
 

@@ -188,7 +188,7 @@ progress_idle(gpointer data)
 }
 
 static void
-progress_cb(MeEnrollState step, const gchar *message, gpointer user_data)
+progress_cb(MeStateStep step, const gchar *message, gpointer user_data)
 {
 	Job *job = user_data;
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -198,7 +198,7 @@ progress_cb(MeEnrollState step, const gchar *message, gpointer user_data)
 	json_builder_set_member_name(b, "mailbox");
 	json_builder_add_string_value(b, job->mailbox);
 	json_builder_set_member_name(b, "step");
-	json_builder_add_string_value(b, me_enroll_state_to_string(step));
+	json_builder_add_string_value(b, me_state_step_to_string(step));
 	json_builder_set_member_name(b, "message");
 	json_builder_add_string_value(b, message);
 	json_builder_end_object(b);
@@ -291,7 +291,7 @@ install_thunderbird(Job *job, GError **error)
 				       : me_tb_profile_find_launching(NULL, getppid(), error);
 	if (profile == NULL || !me_enroll_load_certificate(job->enroll, &key, &chain, error))
 		return FALSE;
-	progress_cb(ME_ENROLL_STATE_INSTALLED,
+	progress_cb(ME_STATE_STEP_INSTALLED,
 		    /* TRANSLATORS: progress: the certificate is put into Thunderbird's store */
 		    _("Installing the certificate…"), job);
 	inst = me_store_install_thunderbird(profile->path, key, chain, job->mailbox, me_enroll_get_usage(job->enroll),
@@ -301,7 +301,7 @@ install_thunderbird(Job *job, GError **error)
 		return FALSE;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, me_enroll_state_to_string(me_enroll_get_step(job->enroll)));
+	json_builder_add_string_value(b, me_state_step_to_string(me_enroll_get_step(job->enroll)));
 	json_builder_set_member_name(b, "profile");
 	json_builder_add_string_value(b, inst->profile);
 	json_builder_set_member_name(b, "nickname");
@@ -341,7 +341,7 @@ run_job(Job *job, GError **error)
 	case JOB_REPLY_SENT:
 		if (!me_enroll_reply_sent(job->enroll, error) || !me_enroll_finish(job->enroll, error))
 			return FALSE;
-		if (me_enroll_get_step(job->enroll) == ME_ENROLL_STATE_INSTALLED) {
+		if (me_enroll_get_step(job->enroll) == ME_STATE_STEP_INSTALLED) {
 			job->result = state_summary(me_enroll_get_state(job->enroll));
 			return TRUE;
 		}
@@ -409,7 +409,7 @@ answer_verdict(Job *job, gboolean approved, GBytes *raw, const MeMailReply *fiel
 	json_builder_set_member_name(b, "message");
 	json_builder_add_string_value(b, v->message != NULL ? v->message : "");
 	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, me_enroll_state_to_string(me_enroll_get_step(job->enroll)));
+	json_builder_add_string_value(b, me_state_step_to_string(me_enroll_get_step(job->enroll)));
 	if (v->answerable) {
 		json_builder_set_member_name(b, "approved");
 		json_builder_add_boolean_value(b, approved);
@@ -512,7 +512,7 @@ job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		job_free(job);
 		return;
 	}
-	if (me_enroll_get_step(job->enroll) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+	if (me_enroll_get_step(job->enroll) != ME_STATE_STEP_WAITING_APPROVAL) {
 		answer_verdict(job, FALSE, NULL, NULL);
 		job_free(job);
 		return;

@@ -29,13 +29,13 @@ G_BEGIN_DECLS
  *   client = me_acme_client_new(directory_url);
  *   me_acme_client_set_account_key(client, account_key);
  *   account = me_acme_client_new_account(client, &(MeAcmeAccountRequest){.terms_agreed = TRUE}, &error);
- *   order = me_acme_client_new_order(client, ids, 1, NULL, &error);
- *   authz = me_acme_client_get_authz(client, order->authorizations[0], &error);
+ *   order = me_acme_order_new(client, ids, 1, NULL, &error);
+ *   authz = me_acme_authz_get(client, order->authorizations[0], &error);
  *   ... prove control of the identifier ...
- *   me_acme_client_respond_challenge(client, challenge->url, &error);
- *   authz = me_acme_client_poll_authz(client, authz->url, &error);
- *   order = me_acme_client_finalize(client, order, csr_der, &error);
- *   chain = me_acme_client_download_certificate(client, order->certificate, &error);
+ *   me_acme_challenge_respond(client, challenge->url, &error);
+ *   authz = me_acme_authz_poll(client, authz->url, &error);
+ *   order = me_acme_order_finalize(client, order, csr_der, &error);
+ *   chain = me_acme_order_download(client, order->certificate, &error);
  */
 
 typedef struct _MeAcmeClient MeAcmeClient;
@@ -221,34 +221,34 @@ gboolean
 me_acme_client_change_key(MeAcmeClient *client, EVP_PKEY *new_key, GError **error);
 
 MeAcmeOrder *
-me_acme_client_new_order(MeAcmeClient *client,
+me_acme_order_new(MeAcmeClient *client,
 			 const MeAcmeIdentifier *identifiers,
 			 guint n_identifiers,
 			 const gchar *replaces,
 			 GError **error);
 MeAcmeOrder *
-me_acme_client_get_order(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_order_get(MeAcmeClient *client, const gchar *url, GError **error);
 MeAcmeOrder *
-me_acme_client_poll_order(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_order_poll(MeAcmeClient *client, const gchar *url, GError **error);
 MeAcmeAuthz *
-me_acme_client_get_authz(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_authz_get(MeAcmeClient *client, const gchar *url, GError **error);
 MeAcmeAuthz *
-me_acme_client_poll_authz(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_authz_poll(MeAcmeClient *client, const gchar *url, GError **error);
 MeAcmeChallenge *
-me_acme_client_respond_challenge(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_challenge_respond(MeAcmeClient *client, const gchar *url, GError **error);
 MeAcmeOrder *
-me_acme_client_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *csr_der, GError **error);
+me_acme_order_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *csr_der, GError **error);
 MeAcmeChain *
-me_acme_client_download_certificate(MeAcmeClient *client, const gchar *url, GError **error);
+me_acme_order_download(MeAcmeClient *client, const gchar *url, GError **error);
 gboolean
-me_acme_client_revoke(MeAcmeClient *client, GBytes *cert_der, gint reason, EVP_PKEY *cert_key, GError **error);
+me_acme_cert_revoke(MeAcmeClient *client, GBytes *cert_der, gint reason, EVP_PKEY *cert_key, GError **error);
 
 MeAcmeChain *
 me_acme_chain_parse(GBytes *pem, GError **error);
 gchar *
 me_acme_cert_id(X509 *cert, GError **error);
 MeAcmeRenewalInfo *
-me_acme_client_get_renewal_info(MeAcmeClient *client, X509 *cert, GError **error);
+me_acme_renewal_info_get(MeAcmeClient *client, X509 *cert, GError **error);
 gint64
 me_acme_renewal_info_pick_time(const MeAcmeRenewalInfo *info, gint64 now_unix);
 

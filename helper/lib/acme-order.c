@@ -374,7 +374,7 @@ new_order_payload(const MeAcmeIdentifier *ids, guint n_ids, const gchar *replace
 }
 
 /**
- * me_acme_client_new_order:
+ * me_acme_order_new:
  * @client: a client with an account
  * @identifiers: (array length=n_identifiers): what the certificate is for; type `email`
  *   for mailboxes (RFC 8823), `dns` for the conformance tests against Pebble
@@ -386,7 +386,7 @@ new_order_payload(const MeAcmeIdentifier *ids, guint n_ids, const gchar *replace
  * Returns: (transfer full): the new order, or %NULL with @error set
  */
 MeAcmeOrder *
-me_acme_client_new_order(MeAcmeClient *client,
+me_acme_order_new(MeAcmeClient *client,
 			 const MeAcmeIdentifier *identifiers,
 			 guint n_identifiers,
 			 const gchar *replaces,
@@ -429,7 +429,7 @@ me_acme_client_new_order(MeAcmeClient *client,
 }
 
 /**
- * me_acme_client_get_order:
+ * me_acme_order_get:
  * @client: a client with an account
  * @url: the order URL
  * @error: (nullable): return location
@@ -437,7 +437,7 @@ me_acme_client_new_order(MeAcmeClient *client,
  * Returns: (transfer full): the order as it is now, or %NULL with @error set
  */
 MeAcmeOrder *
-me_acme_client_get_order(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_order_get(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	g_autoptr(MeHttpResponse) response = NULL;
 
@@ -449,7 +449,7 @@ me_acme_client_get_order(MeAcmeClient *client, const gchar *url, GError **error)
 }
 
 /**
- * me_acme_client_get_authz:
+ * me_acme_authz_get:
  * @client: a client with an account
  * @url: the authorization URL
  * @error: (nullable): return location
@@ -459,7 +459,7 @@ me_acme_client_get_order(MeAcmeClient *client, const gchar *url, GError **error)
  * Returns: (transfer full): the authorization, or %NULL with @error set
  */
 MeAcmeAuthz *
-me_acme_client_get_authz(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_authz_get(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	g_autoptr(MeHttpResponse) response = NULL;
 
@@ -471,7 +471,7 @@ me_acme_client_get_authz(MeAcmeClient *client, const gchar *url, GError **error)
 }
 
 /**
- * me_acme_client_respond_challenge:
+ * me_acme_challenge_respond:
  * @client: a client with an account
  * @url: the challenge URL
  * @error: (nullable): return location
@@ -481,7 +481,7 @@ me_acme_client_get_authz(MeAcmeClient *client, const gchar *url, GError **error)
  * Returns: (transfer full): the challenge as the CA now sees it, or %NULL with @error set
  */
 MeAcmeChallenge *
-me_acme_client_respond_challenge(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_challenge_respond(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	g_autoptr(MeHttpResponse) response = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -543,20 +543,20 @@ authz_problem(const MeAcmeAuthz *authz)
 }
 
 /**
- * me_acme_client_poll_authz:
+ * me_acme_authz_poll:
  * @client: a client with an account
  * @url: the authorization URL
  * @error: (nullable): return location
  *
  * Polls until the authorization leaves `pending`, as the polling policy says (see
  * me_acme_client_wait()), never past the poll timeout or the authorization's expiry.
- * Call it right after me_acme_client_respond_challenge().
+ * Call it right after me_acme_challenge_respond().
  *
  * Returns: (transfer full): the valid authorization, or %NULL with @error set (the
  * challenge's own problem when the CA attached one, e.g. `incorrectResponse`)
  */
 MeAcmeAuthz *
-me_acme_client_poll_authz(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_authz_poll(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	g_autoptr(MeAcmeAuthz) authz = NULL;
 	gint64 deadline = poll_deadline(client, 0);
@@ -570,7 +570,7 @@ me_acme_client_poll_authz(MeAcmeClient *client, const gchar *url, GError **error
 			return NULL;
 		}
 		g_clear_pointer(&authz, me_acme_authz_free);
-		authz = me_acme_client_get_authz(client, url, error);
+		authz = me_acme_authz_get(client, url, error);
 		if (authz == NULL)
 			return NULL;
 		if (g_strcmp0(authz->status, "valid") == 0)
@@ -606,7 +606,7 @@ order_poll_from(MeAcmeClient *client, MeAcmeOrder *current, GError **error)
 			return NULL;
 		}
 		g_clear_pointer(&order, me_acme_order_free);
-		order = me_acme_client_get_order(client, url, error);
+		order = me_acme_order_get(client, url, error);
 		if (order == NULL)
 			return NULL;
 	}
@@ -618,7 +618,7 @@ order_poll_from(MeAcmeClient *client, MeAcmeOrder *current, GError **error)
 }
 
 /**
- * me_acme_client_poll_order:
+ * me_acme_order_poll:
  * @client: a client with an account
  * @url: the order URL
  * @error: (nullable): return location
@@ -628,19 +628,19 @@ order_poll_from(MeAcmeClient *client, MeAcmeOrder *current, GError **error)
  * Returns: (transfer full): the order (`ready` or `valid`), or %NULL with @error set
  */
 MeAcmeOrder *
-me_acme_client_poll_order(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_order_poll(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	MeAcmeOrder *order;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	order = me_acme_client_get_order(client, url, error);
+	order = me_acme_order_get(client, url, error);
 	if (order == NULL)
 		return NULL;
 	return order_poll_from(client, order, error);
 }
 
 /**
- * me_acme_client_finalize:
+ * me_acme_order_finalize:
  * @client: a client with an account
  * @order: a `ready` order (a `valid` one is returned again, so a resumed enrollment
  *   does not finalize twice)
@@ -653,7 +653,7 @@ me_acme_client_poll_order(MeAcmeClient *client, const gchar *url, GError **error
  * Returns: (transfer full): the `valid` order with its certificate URL, or %NULL
  */
 MeAcmeOrder *
-me_acme_client_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *csr_der, GError **error)
+me_acme_order_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *csr_der, GError **error)
 {
 	g_autoptr(MeHttpResponse) response = NULL;
 	g_autofree gchar *csr = NULL;
@@ -662,7 +662,7 @@ me_acme_client_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (g_strcmp0(order->status, "valid") == 0 && order->certificate != NULL)
-		return me_acme_client_get_order(client, order->url, error);
+		return me_acme_order_get(client, order->url, error);
 	csr = me_b64u_encode_bytes(csr_der);
 	payload = g_strdup_printf("{\"csr\":\"%s\"}", csr);
 	response = me_acme_client_post(client, order->finalize, payload, NULL, "application/json", error);
@@ -750,7 +750,7 @@ me_acme_chain_parse(GBytes *pem, GError **error)
 }
 
 /**
- * me_acme_client_download_certificate:
+ * me_acme_order_download:
  * @client: a client with an account
  * @url: the certificate URL of a valid order
  * @error: (nullable): return location
@@ -758,7 +758,7 @@ me_acme_chain_parse(GBytes *pem, GError **error)
  * Returns: (transfer full): the checked chain with the URLs of alternate chains, or %NULL
  */
 MeAcmeChain *
-me_acme_client_download_certificate(MeAcmeClient *client, const gchar *url, GError **error)
+me_acme_order_download(MeAcmeClient *client, const gchar *url, GError **error)
 {
 	g_autoptr(MeHttpResponse) response = NULL;
 	MeAcmeChain *chain;
@@ -776,7 +776,7 @@ me_acme_client_download_certificate(MeAcmeClient *client, const gchar *url, GErr
 }
 
 /**
- * me_acme_client_revoke:
+ * me_acme_cert_revoke:
  * @client: a client
  * @cert_der: the certificate, DER
  * @reason: an RFC 5280 reason code, or -1 to leave it out
@@ -787,7 +787,7 @@ me_acme_client_download_certificate(MeAcmeClient *client, const gchar *url, GErr
  * Returns: %TRUE if the CA revoked the certificate
  */
 gboolean
-me_acme_client_revoke(MeAcmeClient *client, GBytes *cert_der, gint reason, EVP_PKEY *cert_key, GError **error)
+me_acme_cert_revoke(MeAcmeClient *client, GBytes *cert_der, gint reason, EVP_PKEY *cert_key, GError **error)
 {
 	const MeAcmeDirectory *dir;
 	g_autofree gchar *cert = NULL;
@@ -888,7 +888,7 @@ renewal_info_parse(MeHttpResponse *response, GError **error)
 }
 
 /**
- * me_acme_client_get_renewal_info:
+ * me_acme_renewal_info_get:
  * @client: a client
  * @cert: the certificate to ask about
  * @error: (nullable): return location
@@ -898,7 +898,7 @@ renewal_info_parse(MeHttpResponse *response, GError **error)
  * Returns: (transfer full): the suggested window, or %NULL with @error set
  */
 MeAcmeRenewalInfo *
-me_acme_client_get_renewal_info(MeAcmeClient *client, X509 *cert, GError **error)
+me_acme_renewal_info_get(MeAcmeClient *client, X509 *cert, GError **error)
 {
 	const MeAcmeDirectory *dir;
 	g_autofree gchar *cert_id = NULL;

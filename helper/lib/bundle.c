@@ -22,7 +22,6 @@
 #include "keys.h"
 
 /* OpenSSL types autocleanups.h does not cover */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PKCS12, PKCS12_free)
 
 static gboolean
 check_password(const gchar *password, GError **error)

@@ -25,18 +25,6 @@
 #define ME_CSR_DOMAIN_MAX 253
 #define ME_CSR_LABEL_MAX 63
 
-/* OpenSSL types autocleanups.h does not cover, used only here */
-typedef STACK_OF(X509_EXTENSION) MeCsrExtStack;
-static void
-csr_ext_stack_free(MeCsrExtStack *stack)
-{
-	sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeCsrExtStack, csr_ext_stack_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GENERAL_NAME, GENERAL_NAME_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_TYPE, ASN1_TYPE_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_STRING, ASN1_STRING_free)
-
 static gpointer
 invalid_argument(GError **error, const gchar *message)
 {
@@ -194,7 +182,7 @@ san_name_new(const gchar *mailbox, gboolean smtputf8)
 }
 
 static gboolean
-add_san(MeCsrExtStack **exts, const gchar *mailbox, gboolean smtputf8, gboolean critical)
+add_san(MeX509ExtStack **exts, const gchar *mailbox, gboolean smtputf8, gboolean critical)
 {
 	g_autoptr(GENERAL_NAMES) names = sk_GENERAL_NAME_new_null();
 	GENERAL_NAME *name = san_name_new(mailbox, smtputf8);
@@ -208,7 +196,7 @@ add_san(MeCsrExtStack **exts, const gchar *mailbox, gboolean smtputf8, gboolean 
 
 /* KU_* flags hold bit n of the named bit list at 0x80 >> n, and decipherOnly (n = 8) at 0x8000 */
 static gboolean
-add_key_usage(MeCsrExtStack **exts, guint32 bits)
+add_key_usage(MeX509ExtStack **exts, guint32 bits)
 {
 	g_autoptr(ASN1_STRING) str = ASN1_STRING_type_new(V_ASN1_BIT_STRING);
 
@@ -226,7 +214,7 @@ add_key_usage(MeCsrExtStack **exts, guint32 bits)
 static gboolean
 add_extensions(X509_REQ *req, const gchar *mailbox, gboolean smtputf8, guint32 ku, gboolean san_critical)
 {
-	g_autoptr(MeCsrExtStack) exts = NULL;
+	g_autoptr(MeX509ExtStack) exts = NULL;
 
 	if (!add_san(&exts, mailbox, smtputf8, san_critical) || !add_key_usage(&exts, ku))
 		return FALSE;

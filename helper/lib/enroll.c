@@ -50,18 +50,18 @@ struct _MeEnroll {
 static const gchar *const timing_names[] = {"detect", "authz", "challenge"};
 
 /**
- * me_mail_timing_from_string:
+ * me_enroll_mail_timing_from_string:
  * @text: `detect`, `authz` or `challenge`
  * @timing: (out): the timing
  *
  * Returns: %TRUE if @text names a timing
  */
 gboolean
-me_mail_timing_from_string(const gchar *text, MeMailTiming *timing)
+me_enroll_mail_timing_from_string(const gchar *text, MeEnrollMailTiming *timing)
 {
 	for (guint i = 0; text != NULL && i < G_N_ELEMENTS(timing_names); i++) {
 		if (g_strcmp0(text, timing_names[i]) == 0) {
-			*timing = (MeMailTiming)i;
+			*timing = (MeEnrollMailTiming)i;
 			return TRUE;
 		}
 	}
@@ -69,13 +69,13 @@ me_mail_timing_from_string(const gchar *text, MeMailTiming *timing)
 }
 
 /**
- * me_mail_timing_to_string:
+ * me_enroll_mail_timing_to_string:
  * @timing: a timing
  *
  * Returns: its name
  */
 const gchar *
-me_mail_timing_to_string(MeMailTiming timing)
+me_enroll_mail_timing_to_string(MeEnrollMailTiming timing)
 {
 	return (guint)timing < G_N_ELEMENTS(timing_names) ? timing_names[timing] : "detect";
 }
@@ -96,9 +96,9 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->directory = ca->directory;
 	options->ca_file = ca->ca_file;
 	options->token_join = ca->token_join;
-	options->mail_timing = ca->mail_timing == ME_CONFIG_MAIL_TIMING_AUTHZ	     ? ME_MAIL_TIMING_AUTHZ
-			       : ca->mail_timing == ME_CONFIG_MAIL_TIMING_CHALLENGE ? ME_MAIL_TIMING_CHALLENGE
-										    : ME_MAIL_TIMING_DETECT;
+	options->mail_timing = ca->mail_timing == ME_CONFIG_MAIL_TIMING_AUTHZ	     ? ME_ENROLL_MAIL_TIMING_AUTHZ
+			       : ca->mail_timing == ME_CONFIG_MAIL_TIMING_CHALLENGE ? ME_ENROLL_MAIL_TIMING_CHALLENGE
+										    : ME_ENROLL_MAIL_TIMING_DETECT;
 	options->key_type = ca->key_type != ME_KEY_TYPE_UNKNOWN ? ca->key_type : general->key_type;
 	options->usage = ca->key_usage != ME_KEY_USAGE_UNKNOWN ? ca->key_usage : general->key_usage;
 	options->contacts = (const gchar *const *)ca->contact;
@@ -135,9 +135,9 @@ now_unix(MeEnroll *e)
 }
 
 static void
-progress(MeEnroll *e, MeEnrollState step, const gchar *message)
+progress(MeEnroll *e, MeStateStep step, const gchar *message)
 {
-	g_debug("%s: %s: %s", e->mailbox, me_enroll_state_to_string(step), message);
+	g_debug("%s: %s: %s", e->mailbox, me_state_step_to_string(step), message);
 	if (e->progress != NULL)
 		e->progress(step, message, e->progress_data);
 }
@@ -145,16 +145,16 @@ progress(MeEnroll *e, MeEnrollState step, const gchar *message)
 /* the kill tests stop the process the moment a step is saved: a kill at an exact point
  * is a fault no real part produces on demand (tests/test-cli.c) */
 static void
-test_kill_point(MeEnrollState step)
+test_kill_point(MeStateStep step)
 {
 	const gchar *at = g_getenv("MAILENROLL_TEST_KILL_AFTER");
 
-	if (at != NULL && g_strcmp0(at, me_enroll_state_to_string(step)) == 0)
+	if (at != NULL && g_strcmp0(at, me_state_step_to_string(step)) == 0)
 		raise(SIGKILL);
 }
 
 static gboolean
-save_step(MeEnroll *e, MeEnrollState step, GError **error)
+save_step(MeEnroll *e, MeStateStep step, GError **error)
 {
 	me_state_set_step(e->state, step);
 	if (!me_state_save(e->state, error))
@@ -193,7 +193,7 @@ me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gch
 		return NULL;
 	saved_dir = me_state_get_string(e->state, "directory");
 	if (saved_dir != NULL && g_strcmp0(saved_dir, options->directory) != 0 &&
-	    me_state_get_step(e->state) < ME_ENROLL_STATE_INSTALLED) {
+	    me_state_get_step(e->state) < ME_STATE_STEP_INSTALLED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the CA profile's directory changed while an enrollment was under way; %s is the mailbox */
 			    _("The CA's address changed while the certificate for %s was being requested; start again with --restart."),
@@ -255,7 +255,7 @@ me_enroll_get_state(MeEnroll *enroll)
  *
  * Returns: the step reached
  */
-MeEnrollState
+MeStateStep
 me_enroll_get_step(MeEnroll *enroll)
 {
 	return me_state_get_step(enroll->state);
@@ -370,7 +370,7 @@ ensure_account(MeEnroll *e, GError **error)
 		me_acme_client_set_account_url(client, url);
 		return TRUE;
 	}
-	progress(e, ME_ENROLL_STATE_ACCOUNT,
+	progress(e, ME_STATE_STEP_ACCOUNT,
 		 /* TRANSLATORS: progress: an account at the certificate authority is being set up */
 		 _("Setting up the account at the certificate authority…"));
 	if (e->opts->eab_kid != NULL) {
@@ -384,7 +384,7 @@ ensure_account(MeEnroll *e, GError **error)
 	if (account == NULL)
 		return FALSE;
 	me_state_set_string(e->state, "account_url", account->url);
-	return save_step(e, ME_ENROLL_STATE_ACCOUNT, error);
+	return save_step(e, ME_STATE_STEP_ACCOUNT, error);
 }
 
 /* ---- order and authorization */
@@ -396,11 +396,11 @@ check_not_expired(MeEnroll *e, GError **error)
 	g_autoptr(GDateTime) when = NULL;
 	g_autofree gchar *text = NULL;
 
-	if (expires == 0 || expires > now_unix(e) || me_state_get_step(e->state) >= ME_ENROLL_STATE_ISSUED)
+	if (expires == 0 || expires > now_unix(e) || me_state_get_step(e->state) >= ME_STATE_STEP_ISSUED)
 		return TRUE;
 	when = g_date_time_new_from_unix_local(expires);
 	text = g_date_time_format(when, "%c");
-	me_state_set_step(e->state, ME_ENROLL_STATE_FAILED);
+	me_state_set_step(e->state, ME_STATE_STEP_FAILED);
 	(void)me_state_save(e->state, NULL);
 	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 		    /* TRANSLATORS: the CA's order expired; %s is the mailbox, %s the date */
@@ -418,17 +418,17 @@ ensure_order(MeEnroll *e, GError **error)
 
 	if (me_state_get_string(e->state, "order_url") != NULL)
 		return TRUE;
-	progress(e, ME_ENROLL_STATE_ORDER,
+	progress(e, ME_STATE_STEP_ORDER,
 		 /* TRANSLATORS: progress: the certificate is being requested from the CA */
 		 _("Asking the certificate authority for a certificate…"));
 	/* a renewal names the certificate it replaces (RFC 9773 §5) */
-	order = me_acme_client_new_order(get_client(e), &id, 1, replaces, &local);
+	order = me_acme_order_new(get_client(e), &id, 1, replaces, &local);
 	if (order == NULL && replaces != NULL && g_error_matches(local, ME_ERROR, ME_ERROR_ALREADY_REPLACED)) {
 		/* an earlier renewal order that failed here still counts as the replacement at
 		 * the CA; the certificate must be renewed all the same, and the hint is optional */
 		g_debug("%s: %s; ordering without replaces", e->mailbox, local->message);
 		g_clear_error(&local);
-		order = me_acme_client_new_order(get_client(e), &id, 1, NULL, &local);
+		order = me_acme_order_new(get_client(e), &id, 1, NULL, &local);
 	}
 	if (order == NULL) {
 		g_propagate_error(error, g_steal_pointer(&local));
@@ -443,7 +443,7 @@ ensure_order(MeEnroll *e, GError **error)
 	me_state_set_string(e->state, "order_url", order->url);
 	me_state_set_string(e->state, "authz_url", order->authorizations[0]);
 	me_state_set_int(e->state, "order_expires", order->expires);
-	return save_step(e, ME_ENROLL_STATE_ORDER, error);
+	return save_step(e, ME_STATE_STEP_ORDER, error);
 }
 
 static gboolean
@@ -453,11 +453,11 @@ ensure_authz(MeEnroll *e, GError **error)
 	const MeAcmeChallenge *challenge;
 	const gchar *from;
 
-	authz = me_acme_client_get_authz(get_client(e), me_state_get_string(e->state, "authz_url"), error);
+	authz = me_acme_authz_get(get_client(e), me_state_get_string(e->state, "authz_url"), error);
 	if (authz == NULL)
 		return FALSE;
 	if (g_strcmp0(authz->status, "valid") == 0)
-		return save_step(e, ME_ENROLL_STATE_VALIDATED, error);
+		return save_step(e, ME_STATE_STEP_VALIDATED, error);
 	challenge = me_acme_authz_find_challenge(authz, "email-reply-00");
 	from = challenge != NULL ? me_acme_challenge_get_member(challenge, "from") : NULL;
 	if (challenge == NULL || from == NULL || challenge->token == NULL || g_strcmp0(authz->status, "pending") != 0) {
@@ -473,9 +473,9 @@ ensure_authz(MeEnroll *e, GError **error)
 	me_state_set_string(e->state, "token_join", e->opts->token_join == ME_TOKEN_JOIN_BINARY ? "binary" : "string");
 	me_state_set_int(e->state, "authz_expires", authz->expires);
 	me_state_set_int(e->state, "authz_fetched_at", now_unix(e));
-	if (!save_step(e, ME_ENROLL_STATE_WAITING_CHALLENGE, error))
+	if (!save_step(e, ME_STATE_STEP_WAITING_CHALLENGE, error))
 		return FALSE;
-	if (e->opts->mail_timing == ME_MAIL_TIMING_CHALLENGE)
+	if (e->opts->mail_timing == ME_ENROLL_MAIL_TIMING_CHALLENGE)
 		return me_enroll_post_challenge(e, error);
 	return TRUE;
 }
@@ -486,7 +486,7 @@ ensure_authz(MeEnroll *e, GError **error)
  * @error: return location for a #GError
  *
  * Does what can be done before the CA's mail: the account (key into the keyring first),
- * the order, the authorization; with %ME_MAIL_TIMING_CHALLENGE also the challenge POST.
+ * the order, the authorization; with %ME_ENROLL_MAIL_TIMING_CHALLENGE also the challenge POST.
  * Returns at once when the enrollment is further along.
  *
  * Returns: %TRUE when the enrollment waits for the challenge mail or is further along
@@ -494,9 +494,9 @@ ensure_authz(MeEnroll *e, GError **error)
 gboolean
 me_enroll_start(MeEnroll *enroll, GError **error)
 {
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 
-	if (step == ME_ENROLL_STATE_FAILED) {
+	if (step == ME_STATE_STEP_FAILED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the last request failed; %s is the mailbox */
 			    _("The last certificate request for %s failed; start again with --restart."), enroll->mailbox);
@@ -504,7 +504,7 @@ me_enroll_start(MeEnroll *enroll, GError **error)
 	}
 	if (!check_not_expired(enroll, error))
 		return FALSE;
-	if (step >= ME_ENROLL_STATE_WAITING_CHALLENGE)
+	if (step >= ME_STATE_STEP_WAITING_CHALLENGE)
 		return TRUE;
 	me_state_set_string(enroll->state, "directory", enroll->opts->directory);
 	me_state_set_string(enroll->state, "key_type", me_key_type_to_string(enroll->opts->key_type));
@@ -518,7 +518,7 @@ me_enroll_start(MeEnroll *enroll, GError **error)
  * @error: return location for a #GError
  *
  * Tells the CA to go ahead with the challenge before the reply left, for CAs that send
- * their mail only then (%ME_MAIL_TIMING_CHALLENGE, or %ME_MAIL_TIMING_DETECT after the
+ * their mail only then (%ME_ENROLL_MAIL_TIMING_CHALLENGE, or %ME_ENROLL_MAIL_TIMING_DETECT after the
  * wait).  Doing it twice is harmless.
  *
  * Returns: %TRUE on success
@@ -532,10 +532,10 @@ me_enroll_post_challenge(MeEnroll *enroll, GError **error)
 		return TRUE;
 	if (!ensure_account(enroll, error))
 		return FALSE;
-	progress(enroll, ME_ENROLL_STATE_CHALLENGE_POSTED,
+	progress(enroll, ME_STATE_STEP_CHALLENGE_POSTED,
 		 /* TRANSLATORS: progress: the CA is told to send or check its challenge */
 		 _("Telling the certificate authority to go ahead with the challenge…"));
-	challenge = me_acme_client_respond_challenge(get_client(enroll), me_state_get_string(enroll->state, "challenge_url"),
+	challenge = me_acme_challenge_respond(get_client(enroll), me_state_get_string(enroll->state, "challenge_url"),
 						     error);
 	if (challenge == NULL)
 		return FALSE;
@@ -597,7 +597,7 @@ pending_from_state(MeEnroll *e, MePendingChallenge *pending)
 	pending->expires = me_state_get_int(e->state, "authz_expires");
 	pending->fetched_at = me_state_get_int(e->state, "authz_fetched_at");
 	pending->token_join = join;
-	pending->answered = me_state_get_step(e->state) >= ME_ENROLL_STATE_ANSWERED;
+	pending->answered = me_state_get_step(e->state) >= ME_STATE_STEP_ANSWERED;
 }
 
 static void
@@ -674,10 +674,10 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	g_autoptr(MeMailReply) reply = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autofree gchar *thumb = NULL;
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 	const gchar *declined;
 
-	if (step < ME_ENROLL_STATE_WAITING_CHALLENGE) {
+	if (step < ME_STATE_STEP_WAITING_CHALLENGE) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: a challenge mail came before the certificate was requested; %s is the mailbox */
 			    _("No certificate request for %s is waiting for a challenge; start the enrollment first."),
@@ -700,14 +700,14 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 		/* TRANSLATORS: the person already said no to this challenge mail */
 		verdict->message = g_strdup(_("You declined this challenge before; it gets no answer."));
 	}
-	if (verdict->answerable && step == ME_ENROLL_STATE_WAITING_CHALLENGE && token_used(enroll, verdict->token_part1)) {
+	if (verdict->answerable && step == ME_STATE_STEP_WAITING_CHALLENGE && token_used(enroll, verdict->token_part1)) {
 		verdict->answerable = FALSE;
 		verdict->reason = ME_CHALLENGE_REASON_ALREADY_ANSWERED;
 		g_free(verdict->message);
 		/* TRANSLATORS: the mail is the challenge of an earlier request, which is never answered again */
 		verdict->message = g_strdup(_("This challenge mail belongs to an earlier request; it gets no answer."));
 	}
-	if (!verdict->answerable || step != ME_ENROLL_STATE_WAITING_CHALLENGE)
+	if (!verdict->answerable || step != ME_STATE_STEP_WAITING_CHALLENGE)
 		return g_steal_pointer(&verdict);
 
 	if (!load_account_key(enroll, error))
@@ -725,7 +725,7 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	token_remember(enroll, verdict->token_part1);
 	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
 	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
-	if (!save_step(enroll, ME_ENROLL_STATE_WAITING_APPROVAL, error))
+	if (!save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error))
 		return NULL;
 	return g_steal_pointer(&verdict);
 }
@@ -787,7 +787,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 	const gchar *raw = reply != NULL ? json_object_get_string_member_with_default(reply, "raw", NULL) : NULL;
 	g_autoptr(GBytes) out = NULL;
 
-	if (me_state_get_step(enroll->state) != ME_ENROLL_STATE_WAITING_APPROVAL || raw == NULL) {
+	if (me_state_get_step(enroll->state) != ME_STATE_STEP_WAITING_APPROVAL || raw == NULL) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: there is no reply waiting for approval; %s is the mailbox */
 			    _("No reply for %s is waiting for approval; a challenge is answered only once, so start again with --restart if the reply was lost."),
@@ -799,7 +799,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 	if (out == NULL)
 		return NULL;
 	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
-	if (!save_step(enroll, ME_ENROLL_STATE_ANSWERED, error))
+	if (!save_step(enroll, ME_STATE_STEP_ANSWERED, error))
 		return NULL;
 	if (fields != NULL)
 		*fields = load_reply_fields(enroll);
@@ -819,7 +819,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 gboolean
 me_enroll_decline(MeEnroll *enroll, GError **error)
 {
-	if (me_state_get_step(enroll->state) != ME_ENROLL_STATE_WAITING_APPROVAL) {
+	if (me_state_get_step(enroll->state) != ME_STATE_STEP_WAITING_APPROVAL) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: there is no reply waiting for approval; %s is the mailbox */
 			    _("No reply for %s is waiting for approval."), enroll->mailbox);
@@ -827,7 +827,7 @@ me_enroll_decline(MeEnroll *enroll, GError **error)
 	}
 	me_state_set_string(enroll->state, "declined_message_id", me_state_get_string(enroll->state, "challenge_message_id"));
 	json_object_remove_member(me_state_get_object(enroll->state), "reply");
-	return save_step(enroll, ME_ENROLL_STATE_WAITING_CHALLENGE, error);
+	return save_step(enroll, ME_STATE_STEP_WAITING_CHALLENGE, error);
 }
 
 /**
@@ -845,18 +845,18 @@ me_enroll_decline(MeEnroll *enroll, GError **error)
 gboolean
 me_enroll_reply_failed(MeEnroll *enroll, GError **error)
 {
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 
-	if (step == ME_ENROLL_STATE_WAITING_APPROVAL)
+	if (step == ME_STATE_STEP_WAITING_APPROVAL)
 		return TRUE;
-	if (step != ME_ENROLL_STATE_ANSWERED) {
+	if (step != ME_STATE_STEP_ANSWERED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: reply.failed came, but no reply was handed out (or it was reported sent); %s is the mailbox */
 			    _("No reply for %s is waiting to be sent, so there is no failed send to record."), enroll->mailbox);
 		return FALSE;
 	}
 	me_state_set_int(enroll->state, "send_failed_at", now_unix(enroll));
-	return save_step(enroll, ME_ENROLL_STATE_WAITING_APPROVAL, error);
+	return save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error);
 }
 
 /**
@@ -871,18 +871,18 @@ me_enroll_reply_failed(MeEnroll *enroll, GError **error)
 gboolean
 me_enroll_reply_sent(MeEnroll *enroll, GError **error)
 {
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 
-	if (step >= ME_ENROLL_STATE_REPLY_SENT && step != ME_ENROLL_STATE_FAILED)
+	if (step >= ME_STATE_STEP_REPLY_SENT && step != ME_STATE_STEP_FAILED)
 		return TRUE;
-	if (step != ME_ENROLL_STATE_ANSWERED) {
+	if (step != ME_STATE_STEP_ANSWERED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the person said the reply was sent, but no reply was handed out; %s is the mailbox */
 			    _("No reply for %s was handed out yet; approve the challenge first."), enroll->mailbox);
 		return FALSE;
 	}
 	me_state_set_int(enroll->state, "reply_sent_at", now_unix(enroll));
-	return save_step(enroll, ME_ENROLL_STATE_REPLY_SENT, error);
+	return save_step(enroll, ME_STATE_STEP_REPLY_SENT, error);
 }
 
 /* ---- after the reply: validation, key, CSR, certificate */
@@ -893,22 +893,22 @@ wait_validated(MeEnroll *e, GError **error)
 	g_autoptr(MeAcmeAuthz) authz = NULL;
 	g_autoptr(GError) local = NULL;
 
-	progress(e, ME_ENROLL_STATE_VALIDATED,
+	progress(e, ME_STATE_STEP_VALIDATED,
 		 /* TRANSLATORS: progress: waiting for the CA to receive and check the reply */
 		 _("Waiting for the certificate authority to check the reply…"));
-	authz = me_acme_client_poll_authz(get_client(e), me_state_get_string(e->state, "authz_url"), &local);
+	authz = me_acme_authz_poll(get_client(e), me_state_get_string(e->state, "authz_url"), &local);
 	if (authz == NULL) {
 		/* a refused challenge ends this order; a network failure does not */
 		if (local->domain == ME_ERROR &&
 		    (local->code == ME_ERROR_INCORRECT_RESPONSE || local->code == ME_ERROR_INVALID_STATE ||
 		     local->code == ME_ERROR_UNAUTHORIZED || local->code == ME_ERROR_REJECTED_IDENTIFIER)) {
 			me_state_set_string(e->state, "failure", local->message);
-			(void)save_step(e, ME_ENROLL_STATE_FAILED, NULL);
+			(void)save_step(e, ME_STATE_STEP_FAILED, NULL);
 		}
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	return save_step(e, ME_ENROLL_STATE_VALIDATED, error);
+	return save_step(e, ME_STATE_STEP_VALIDATED, error);
 }
 
 static EVP_PKEY *
@@ -931,7 +931,7 @@ make_cert_key(MeEnroll *e, GError **error)
 	g_autoptr(MeKeyringItem) item = NULL;
 	MeKeyType type = me_key_type_from_string(me_state_get_string(e->state, "key_type"));
 
-	progress(e, ME_ENROLL_STATE_KEY_STORED,
+	progress(e, ME_STATE_STEP_KEY_STORED,
 		 /* TRANSLATORS: progress: the certificate's private key is being made and stored in the keyring */
 		 _("Making the private key and storing it in the keyring…"));
 	key = me_key_generate(type != ME_KEY_TYPE_UNKNOWN ? type : e->opts->key_type, error);
@@ -951,7 +951,7 @@ make_cert_key(MeEnroll *e, GError **error)
 	if (!me_keyring_store(item, pem, strlen(pem), error))
 		return FALSE;
 	me_state_set_string(e->state, "cert_key_fp", thumb);
-	return save_step(e, ME_ENROLL_STATE_KEY_STORED, error);
+	return save_step(e, ME_STATE_STEP_KEY_STORED, error);
 }
 
 static MeKeyUsage
@@ -983,10 +983,10 @@ finalize(MeEnroll *e, GError **error)
 	g_autoptr(EVP_PKEY) key = NULL;
 	g_autoptr(GBytes) csr = NULL;
 
-	progress(e, ME_ENROLL_STATE_FINALIZED,
+	progress(e, ME_STATE_STEP_FINALIZED,
 		 /* TRANSLATORS: progress: the certificate request (CSR) is sent */
 		 _("Sending the certificate request…"));
-	order = me_acme_client_poll_order(client, me_state_get_string(e->state, "order_url"), error);
+	order = me_acme_order_poll(client, me_state_get_string(e->state, "order_url"), error);
 	if (order == NULL)
 		return FALSE;
 	if (g_strcmp0(order->status, "ready") == 0) {
@@ -996,7 +996,7 @@ finalize(MeEnroll *e, GError **error)
 		csr = me_csr_new(key, e->mailbox, state_usage(e), ME_CSR_FLAGS_NONE, error);
 		if (csr == NULL)
 			return FALSE;
-		done = me_acme_client_finalize(client, order, csr, error);
+		done = me_acme_order_finalize(client, order, csr, error);
 		if (done == NULL)
 			return FALSE;
 	} else if (g_strcmp0(order->status, "valid") != 0) {
@@ -1006,7 +1006,7 @@ finalize(MeEnroll *e, GError **error)
 			    e->mailbox, order->status);
 		return FALSE;
 	}
-	return save_step(e, ME_ENROLL_STATE_FINALIZED, error);
+	return save_step(e, ME_STATE_STEP_FINALIZED, error);
 }
 
 /* when to renew: the CA's renewal window (RFC 9773) where it offers one, else the
@@ -1023,7 +1023,7 @@ schedule_renewal(MeEnroll *e, X509 *ee, gint64 not_before, gint64 not_after)
 	if (cert_id != NULL)
 		me_state_set_string(e->state, "cert_id", cert_id);
 	if (cert_id != NULL && dir != NULL && dir->renewal_info != NULL) {
-		g_autoptr(MeAcmeRenewalInfo) info = me_acme_client_get_renewal_info(get_client(e), ee, &local);
+		g_autoptr(MeAcmeRenewalInfo) info = me_acme_renewal_info_get(get_client(e), ee, &local);
 		if (info != NULL)
 			renew_at = me_acme_renewal_info_pick_time(info, now_unix(e));
 		else
@@ -1060,15 +1060,15 @@ download(MeEnroll *e, GError **error)
 	gint64 not_before = 0, not_after = 0;
 	gint day = 0, sec = 0;
 
-	progress(e, ME_ENROLL_STATE_ISSUED,
+	progress(e, ME_STATE_STEP_ISSUED,
 		 /* TRANSLATORS: progress: the issued certificate is downloaded and checked */
 		 _("Downloading and checking the certificate…"));
-	order = me_acme_client_poll_order(client, me_state_get_string(e->state, "order_url"), error);
+	order = me_acme_order_poll(client, me_state_get_string(e->state, "order_url"), error);
 	if (order == NULL)
 		return FALSE;
 	if (g_strcmp0(order->status, "valid") != 0 || order->certificate == NULL)
 		return finalize(e, error) && download(e, error);
-	chain = me_acme_client_download_certificate(client, order->certificate, error);
+	chain = me_acme_order_download(client, order->certificate, error);
 	if (chain == NULL)
 		return FALSE;
 	key = load_cert_key(e, error);
@@ -1086,7 +1086,7 @@ download(MeEnroll *e, GError **error)
 	me_state_set_int(e->state, "not_after", not_after);
 	schedule_renewal(e, ee, not_before, not_after);
 	supersede_previous_keys(e);
-	return save_step(e, ME_ENROLL_STATE_ISSUED, error);
+	return save_step(e, ME_STATE_STEP_ISSUED, error);
 }
 
 /**
@@ -1105,35 +1105,35 @@ gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error)
 {
 	for (;;) {
-		MeEnrollState step = me_state_get_step(enroll->state);
+		MeStateStep step = me_state_get_step(enroll->state);
 		gboolean ok;
 
-		if (step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED)
+		if (step >= ME_STATE_STEP_ISSUED && step != ME_STATE_STEP_FAILED)
 			return TRUE;
-		if (step < ME_ENROLL_STATE_REPLY_SENT || step == ME_ENROLL_STATE_FAILED) {
+		if (step < ME_STATE_STEP_REPLY_SENT || step == ME_STATE_STEP_FAILED) {
 			g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 				    /* TRANSLATORS: the certificate cannot be finished yet; %s is the mailbox, %s the step it is at */
 				    _("The certificate for %s cannot be finished at this step (%s); see “mailenroll status”."),
-				    enroll->mailbox, me_enroll_state_to_string(step));
+				    enroll->mailbox, me_state_step_to_string(step));
 			return FALSE;
 		}
 		if (!check_not_expired(enroll, error) || !ensure_account(enroll, error))
 			return FALSE;
 		switch (step) {
-		case ME_ENROLL_STATE_REPLY_SENT:
+		case ME_STATE_STEP_REPLY_SENT:
 			ok = me_enroll_post_challenge(enroll, error) &&
-			     save_step(enroll, ME_ENROLL_STATE_CHALLENGE_POSTED, error);
+			     save_step(enroll, ME_STATE_STEP_CHALLENGE_POSTED, error);
 			break;
-		case ME_ENROLL_STATE_CHALLENGE_POSTED:
+		case ME_STATE_STEP_CHALLENGE_POSTED:
 			ok = wait_validated(enroll, error);
 			break;
-		case ME_ENROLL_STATE_VALIDATED:
+		case ME_STATE_STEP_VALIDATED:
 			ok = make_cert_key(enroll, error);
 			break;
-		case ME_ENROLL_STATE_KEY_STORED:
+		case ME_STATE_STEP_KEY_STORED:
 			ok = finalize(enroll, error);
 			break;
-		case ME_ENROLL_STATE_FINALIZED:
+		case ME_STATE_STEP_FINALIZED:
 			ok = download(enroll, error);
 			break;
 		default:
@@ -1155,12 +1155,12 @@ me_enroll_finish(MeEnroll *enroll, GError **error)
 gboolean
 me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at)
 {
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 	gint64 at = me_state_get_int(enroll->state, "renew_at");
 
 	if (renew_at != NULL)
-		*renew_at = step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED ? at : 0;
-	return step >= ME_ENROLL_STATE_ISSUED && step != ME_ENROLL_STATE_FAILED && at != 0 && at <= now_unix(enroll);
+		*renew_at = step >= ME_STATE_STEP_ISSUED && step != ME_STATE_STEP_FAILED ? at : 0;
+	return step >= ME_STATE_STEP_ISSUED && step != ME_STATE_STEP_FAILED && at != 0 && at <= now_unix(enroll);
 }
 
 /**
@@ -1183,10 +1183,10 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 	g_autoptr(JsonArray) keep = previous != NULL ? json_array_ref(previous) : json_array_new();
 	JsonObject *entry = json_object_new();
 	g_autofree gchar *cert_id = g_strdup(me_state_get_string(enroll->state, "cert_id"));
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 	const gchar *keys[] = {"certificate_url", "cert_key_fp", "cert_id"};
 
-	if (step < ME_ENROLL_STATE_ISSUED || step == ME_ENROLL_STATE_FAILED) {
+	if (step < ME_STATE_STEP_ISSUED || step == ME_STATE_STEP_FAILED) {
 		json_object_unref(entry);
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: renew was asked for, but there is no certificate yet; %s is the mailbox */
@@ -1229,14 +1229,14 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 gboolean
 me_enroll_begin_renewal(MeEnroll *enroll, gboolean force, gboolean *renewing, GError **error)
 {
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 	gboolean replacing = me_state_get_string(enroll->state, "replaces") != NULL;
 
 	*renewing = FALSE;
-	if (replacing && step == ME_ENROLL_STATE_FAILED) {
+	if (replacing && step == ME_STATE_STEP_FAILED) {
 		if (!me_enroll_restart(enroll, error))
 			return FALSE;
-	} else if (!(replacing && step < ME_ENROLL_STATE_ISSUED)) {
+	} else if (!(replacing && step < ME_STATE_STEP_ISSUED)) {
 		if (!force && !me_enroll_is_renewal_due(enroll, NULL))
 			return TRUE;
 		if (!me_enroll_renew(enroll, error))
@@ -1286,10 +1286,10 @@ me_enroll_revoke(MeEnroll *enroll, gint reason, GError **error)
 	}
 	der = g_bytes_new(buf, (gsize)len);
 	OPENSSL_free(buf);
-	progress(enroll, ME_ENROLL_STATE_ISSUED,
+	progress(enroll, ME_STATE_STEP_ISSUED,
 		 /* TRANSLATORS: progress: the certificate is being revoked */
 		 _("Asking the certificate authority to revoke the certificate…"));
-	if (!me_acme_client_revoke(get_client(enroll), der, reason, NULL, error))
+	if (!me_acme_cert_revoke(get_client(enroll), der, reason, NULL, error))
 		return FALSE;
 	me_state_set_int(enroll->state, "revoked_at", now_unix(enroll));
 	me_state_set_int(enroll->state, "renew_at", 0);
@@ -1313,9 +1313,9 @@ me_enroll_load_certificate(MeEnroll *enroll, EVP_PKEY **key, GPtrArray **chain, 
 	const gchar *pem = me_state_get_string(enroll->state, "certificate");
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(MeAcmeChain) parsed = NULL;
-	MeEnrollState step = me_state_get_step(enroll->state);
+	MeStateStep step = me_state_get_step(enroll->state);
 
-	if (pem == NULL || step < ME_ENROLL_STATE_ISSUED || step == ME_ENROLL_STATE_FAILED) {
+	if (pem == NULL || step < ME_STATE_STEP_ISSUED || step == ME_STATE_STEP_FAILED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
 			    /* TRANSLATORS: there is no issued certificate to install; %s is the mailbox */
 			    _("There is no issued certificate for %s yet; finish the enrollment first."), enroll->mailbox);
@@ -1373,7 +1373,7 @@ me_enroll_mark_installed(MeEnroll *enroll,
 	json_object_set_boolean_member(entry, "bound", bound);
 	json_object_set_int_member(entry, "at", now_unix(enroll));
 	json_array_add_object_element(installed, entry);
-	return save_step(enroll, ME_ENROLL_STATE_INSTALLED, error);
+	return save_step(enroll, ME_STATE_STEP_INSTALLED, error);
 }
 
 static JsonObject *

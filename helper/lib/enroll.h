@@ -21,24 +21,24 @@
 G_BEGIN_DECLS
 
 /**
- * MeMailTiming:
- * @ME_MAIL_TIMING_DETECT: wait for the mail after the authorization is fetched; if none
+ * MeEnrollMailTiming:
+ * @ME_ENROLL_MAIL_TIMING_DETECT: wait for the mail after the authorization is fetched; if none
  *   comes within the profile's wait, POST the challenge and wait again
- * @ME_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched
- * @ME_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
+ * @ME_ENROLL_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched
+ * @ME_ENROLL_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
  *
  * When a CA sends its challenge mail (DESIGN.md §3); a per-CA setting.
  */
 typedef enum {
-	ME_MAIL_TIMING_DETECT = 0,
-	ME_MAIL_TIMING_AUTHZ,
-	ME_MAIL_TIMING_CHALLENGE,
-} MeMailTiming;
+	ME_ENROLL_MAIL_TIMING_DETECT = 0,
+	ME_ENROLL_MAIL_TIMING_AUTHZ,
+	ME_ENROLL_MAIL_TIMING_CHALLENGE,
+} MeEnrollMailTiming;
 
 gboolean
-me_mail_timing_from_string(const gchar *text, MeMailTiming *timing);
+me_enroll_mail_timing_from_string(const gchar *text, MeEnrollMailTiming *timing);
 const gchar *
-me_mail_timing_to_string(MeMailTiming timing);
+me_enroll_mail_timing_to_string(MeEnrollMailTiming timing);
 
 /**
  * MeEnrollOptions:
@@ -73,7 +73,7 @@ typedef struct {
 	const gchar *directory;
 	const gchar *ca_file;
 	MeTokenJoin token_join;
-	MeMailTiming mail_timing;
+	MeEnrollMailTiming mail_timing;
 	MeKeyType key_type;
 	MeKeyUsage usage;
 	const gchar *const *contacts;
@@ -98,7 +98,7 @@ typedef struct {
  *
  * Progress of a long step.
  */
-typedef void (*MeEnrollProgressFunc)(MeEnrollState step, const gchar *message, gpointer user_data);
+typedef void (*MeEnrollProgressFunc)(MeStateStep step, const gchar *message, gpointer user_data);
 
 void
 me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const MeConfigGeneral *general);
@@ -115,7 +115,7 @@ void
 me_enroll_set_progress(MeEnroll *enroll, MeEnrollProgressFunc func, gpointer user_data);
 MeState *
 me_enroll_get_state(MeEnroll *enroll);
-MeEnrollState
+MeStateStep
 me_enroll_get_step(MeEnroll *enroll);
 MeKeyUsage
 me_enroll_get_usage(MeEnroll *enroll);

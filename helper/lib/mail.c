@@ -16,6 +16,7 @@
 #include "me-error.h"
 
 /* GMime declares no autoptr cleanups of its own */
+/* GMime is included by this file only, so its cleanups live here (CONTRIBUTING.md, "Cleanups") */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeMessage, g_object_unref)

@@ -36,6 +36,7 @@
  */
 static GMutex nss_mutex;
 
+/* NSS is included by this file only, so its cleanups live here (CONTRIBUTING.md, "Cleanups") */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertificate, CERT_DestroyCertificate)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertList, CERT_DestroyCertList)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PK11SlotInfo, PK11_FreeSlot)

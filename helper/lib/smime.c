@@ -45,8 +45,6 @@
 /* RFC 7508 HeaderFieldStatus; blocks of real header fields are always "duplicated" */
 #define ME_SMIME_FIELD_DUPLICATED 0
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CMS_ContentInfo, CMS_ContentInfo_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
 
 typedef struct {
 	gchar *name;

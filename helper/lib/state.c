@@ -26,30 +26,30 @@ struct _MeState {
 };
 
 static const gchar *const state_names[] = {
-    [ME_ENROLL_STATE_NEW] = "new",
-    [ME_ENROLL_STATE_ACCOUNT] = "account",
-    [ME_ENROLL_STATE_ORDER] = "order",
-    [ME_ENROLL_STATE_WAITING_CHALLENGE] = "waiting-challenge",
-    [ME_ENROLL_STATE_WAITING_APPROVAL] = "waiting-approval",
-    [ME_ENROLL_STATE_ANSWERED] = "answered",
-    [ME_ENROLL_STATE_REPLY_SENT] = "reply-sent",
-    [ME_ENROLL_STATE_CHALLENGE_POSTED] = "challenge-posted",
-    [ME_ENROLL_STATE_VALIDATED] = "validated",
-    [ME_ENROLL_STATE_KEY_STORED] = "key-stored",
-    [ME_ENROLL_STATE_FINALIZED] = "finalized",
-    [ME_ENROLL_STATE_ISSUED] = "issued",
-    [ME_ENROLL_STATE_INSTALLED] = "installed",
-    [ME_ENROLL_STATE_FAILED] = "failed",
+    [ME_STATE_STEP_NEW] = "new",
+    [ME_STATE_STEP_ACCOUNT] = "account",
+    [ME_STATE_STEP_ORDER] = "order",
+    [ME_STATE_STEP_WAITING_CHALLENGE] = "waiting-challenge",
+    [ME_STATE_STEP_WAITING_APPROVAL] = "waiting-approval",
+    [ME_STATE_STEP_ANSWERED] = "answered",
+    [ME_STATE_STEP_REPLY_SENT] = "reply-sent",
+    [ME_STATE_STEP_CHALLENGE_POSTED] = "challenge-posted",
+    [ME_STATE_STEP_VALIDATED] = "validated",
+    [ME_STATE_STEP_KEY_STORED] = "key-stored",
+    [ME_STATE_STEP_FINALIZED] = "finalized",
+    [ME_STATE_STEP_ISSUED] = "issued",
+    [ME_STATE_STEP_INSTALLED] = "installed",
+    [ME_STATE_STEP_FAILED] = "failed",
 };
 
 /**
- * me_enroll_state_to_string:
+ * me_state_step_to_string:
  * @state: a step
  *
  * Returns: the step's stable name, as in the state file and the protocol
  */
 const gchar *
-me_enroll_state_to_string(MeEnrollState state)
+me_state_step_to_string(MeStateStep state)
 {
 	if ((guint)state >= G_N_ELEMENTS(state_names))
 		return "unknown";
@@ -57,18 +57,18 @@ me_enroll_state_to_string(MeEnrollState state)
 }
 
 /**
- * me_enroll_state_from_string:
- * @text: a name from me_enroll_state_to_string()
+ * me_state_step_from_string:
+ * @text: a name from me_state_step_to_string()
  * @state: (out): the step
  *
  * Returns: %TRUE if @text names a step
  */
 gboolean
-me_enroll_state_from_string(const gchar *text, MeEnrollState *state)
+me_state_step_from_string(const gchar *text, MeStateStep *state)
 {
 	for (guint i = 0; text != NULL && i < G_N_ELEMENTS(state_names); i++) {
 		if (g_strcmp0(text, state_names[i]) == 0) {
-			*state = (MeEnrollState)i;
+			*state = (MeStateStep)i;
 			return TRUE;
 		}
 	}
@@ -124,7 +124,7 @@ parse_state(const gchar *path, GError **error)
 	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 	JsonNode *root;
 	JsonObject *obj;
-	MeEnrollState step;
+	MeStateStep step;
 	GStatBuf st;
 
 	if (g_stat(path, &st) != 0)
@@ -148,7 +148,7 @@ parse_state(const gchar *path, GError **error)
 	}
 	obj = json_node_get_object(root);
 	if (json_object_get_int_member_with_default(obj, "version", 0) < 1 ||
-	    !me_enroll_state_from_string(json_object_get_string_member_with_default(obj, "state", NULL), &step)) {
+	    !me_state_step_from_string(json_object_get_string_member_with_default(obj, "state", NULL), &step)) {
 		set_damaged_error(error, path);
 		return NULL;
 	}
@@ -223,7 +223,7 @@ me_state_open(const gchar *state_dir, const gchar *ca, const gchar *mailbox, GEr
 		}
 	} else {
 		state->obj = json_object_new();
-		json_object_set_string_member(state->obj, "state", me_enroll_state_to_string(ME_ENROLL_STATE_NEW));
+		json_object_set_string_member(state->obj, "state", me_state_step_to_string(ME_STATE_STEP_NEW));
 	}
 	json_object_set_string_member(state->obj, "ca", ca);
 	json_object_set_string_member(state->obj, "mailbox", mailbox);
@@ -339,7 +339,7 @@ me_state_reset(MeState *state, GError **error)
 	state->obj = json_object_new();
 	json_object_set_string_member(state->obj, "ca", state->ca);
 	json_object_set_string_member(state->obj, "mailbox", state->mailbox);
-	json_object_set_string_member(state->obj, "state", me_enroll_state_to_string(ME_ENROLL_STATE_NEW));
+	json_object_set_string_member(state->obj, "state", me_state_step_to_string(ME_STATE_STEP_NEW));
 	return me_state_save(state, error);
 }
 
@@ -361,12 +361,12 @@ me_state_get_path(MeState *state)
  *
  * Returns: the step the enrollment has reached
  */
-MeEnrollState
+MeStateStep
 me_state_get_step(MeState *state)
 {
-	MeEnrollState step = ME_ENROLL_STATE_NEW;
+	MeStateStep step = ME_STATE_STEP_NEW;
 
-	me_enroll_state_from_string(me_state_get_string(state, "state"), &step);
+	me_state_step_from_string(me_state_get_string(state, "state"), &step);
 	return step;
 }
 
@@ -378,9 +378,9 @@ me_state_get_step(MeState *state)
  * Records @step; me_state_save() persists it.
  */
 void
-me_state_set_step(MeState *state, MeEnrollState step)
+me_state_set_step(MeState *state, MeStateStep step)
 {
-	me_state_set_string(state, "state", me_enroll_state_to_string(step));
+	me_state_set_string(state, "state", me_state_step_to_string(step));
 }
 
 /**

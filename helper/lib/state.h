@@ -21,47 +21,47 @@ G_BEGIN_DECLS
 #define ME_STATE_VERSION 1
 
 /**
- * MeEnrollState:
- * @ME_ENROLL_STATE_NEW: nothing done yet
- * @ME_ENROLL_STATE_ACCOUNT: the ACME account exists
- * @ME_ENROLL_STATE_ORDER: the order was created
- * @ME_ENROLL_STATE_WAITING_CHALLENGE: the authorization is known; waiting for the CA's mail
- * @ME_ENROLL_STATE_WAITING_APPROVAL: a challenge mail passed every check; the reply is
+ * MeStateStep:
+ * @ME_STATE_STEP_NEW: nothing done yet
+ * @ME_STATE_STEP_ACCOUNT: the ACME account exists
+ * @ME_STATE_STEP_ORDER: the order was created
+ * @ME_STATE_STEP_WAITING_CHALLENGE: the authorization is known; waiting for the CA's mail
+ * @ME_STATE_STEP_WAITING_APPROVAL: a challenge mail passed every check; the reply is
  *   composed and waits for the person's approval
- * @ME_ENROLL_STATE_ANSWERED: approved: the challenge counts as answered from here on, and
+ * @ME_STATE_STEP_ANSWERED: approved: the challenge counts as answered from here on, and
  *   the reply was handed out to be sent
- * @ME_ENROLL_STATE_REPLY_SENT: the reply left
- * @ME_ENROLL_STATE_CHALLENGE_POSTED: the challenge was POSTed to the CA
- * @ME_ENROLL_STATE_VALIDATED: the authorization is valid
- * @ME_ENROLL_STATE_KEY_STORED: the certificate key is made and in the keyring
- * @ME_ENROLL_STATE_FINALIZED: the CSR was sent
- * @ME_ENROLL_STATE_ISSUED: the certificate is downloaded and checked
- * @ME_ENROLL_STATE_INSTALLED: the certificate is installed into the mail client's store
- * @ME_ENROLL_STATE_FAILED: the CA refused or the order expired; start again
+ * @ME_STATE_STEP_REPLY_SENT: the reply left
+ * @ME_STATE_STEP_CHALLENGE_POSTED: the challenge was POSTed to the CA
+ * @ME_STATE_STEP_VALIDATED: the authorization is valid
+ * @ME_STATE_STEP_KEY_STORED: the certificate key is made and in the keyring
+ * @ME_STATE_STEP_FINALIZED: the CSR was sent
+ * @ME_STATE_STEP_ISSUED: the certificate is downloaded and checked
+ * @ME_STATE_STEP_INSTALLED: the certificate is installed into the mail client's store
+ * @ME_STATE_STEP_FAILED: the CA refused or the order expired; start again
  *
  * The steps of an enrollment, in order.  Each is persisted when it is reached.
  */
 typedef enum {
-	ME_ENROLL_STATE_NEW = 0,
-	ME_ENROLL_STATE_ACCOUNT,
-	ME_ENROLL_STATE_ORDER,
-	ME_ENROLL_STATE_WAITING_CHALLENGE,
-	ME_ENROLL_STATE_WAITING_APPROVAL,
-	ME_ENROLL_STATE_ANSWERED,
-	ME_ENROLL_STATE_REPLY_SENT,
-	ME_ENROLL_STATE_CHALLENGE_POSTED,
-	ME_ENROLL_STATE_VALIDATED,
-	ME_ENROLL_STATE_KEY_STORED,
-	ME_ENROLL_STATE_FINALIZED,
-	ME_ENROLL_STATE_ISSUED,
-	ME_ENROLL_STATE_INSTALLED,
-	ME_ENROLL_STATE_FAILED,
-} MeEnrollState;
+	ME_STATE_STEP_NEW = 0,
+	ME_STATE_STEP_ACCOUNT,
+	ME_STATE_STEP_ORDER,
+	ME_STATE_STEP_WAITING_CHALLENGE,
+	ME_STATE_STEP_WAITING_APPROVAL,
+	ME_STATE_STEP_ANSWERED,
+	ME_STATE_STEP_REPLY_SENT,
+	ME_STATE_STEP_CHALLENGE_POSTED,
+	ME_STATE_STEP_VALIDATED,
+	ME_STATE_STEP_KEY_STORED,
+	ME_STATE_STEP_FINALIZED,
+	ME_STATE_STEP_ISSUED,
+	ME_STATE_STEP_INSTALLED,
+	ME_STATE_STEP_FAILED,
+} MeStateStep;
 
 const gchar *
-me_enroll_state_to_string(MeEnrollState state);
+me_state_step_to_string(MeStateStep state);
 gboolean
-me_enroll_state_from_string(const gchar *text, MeEnrollState *state);
+me_state_step_from_string(const gchar *text, MeStateStep *state);
 
 typedef struct _MeState MeState;
 
@@ -79,10 +79,10 @@ gboolean
 me_state_reset(MeState *state, GError **error);
 const gchar *
 me_state_get_path(MeState *state);
-MeEnrollState
+MeStateStep
 me_state_get_step(MeState *state);
 void
-me_state_set_step(MeState *state, MeEnrollState step);
+me_state_set_step(MeState *state, MeStateStep step);
 const gchar *
 me_state_get_string(MeState *state, const gchar *key);
 void

@@ -36,12 +36,12 @@ typedef struct {
 static gboolean
 finish(MeAcmeClient *client, MeAcmeOrder *order, GBytes *csr, const gchar *cert_path, GError **error)
 {
-	g_autoptr(MeAcmeOrder) done = me_acme_client_finalize(client, order, csr, error);
+	g_autoptr(MeAcmeOrder) done = me_acme_order_finalize(client, order, csr, error);
 	g_autoptr(MeAcmeChain) chain = NULL;
 
 	if (done == NULL)
 		return FALSE;
-	chain = me_acme_client_download_certificate(client, done->certificate, error);
+	chain = me_acme_order_download(client, done->certificate, error);
 	if (chain == NULL)
 		return FALSE;
 	return g_file_set_contents(cert_path, chain->pem, -1, error);
@@ -59,10 +59,10 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 	g_autoptr(GBytes) csr = NULL;
 	const MeAcmeChallenge *challenge;
 
-	order = me_acme_client_new_order(client, &id, 1, NULL, error);
+	order = me_acme_order_new(client, &id, 1, NULL, error);
 	if (order == NULL)
 		return FALSE;
-	authz = me_acme_client_get_authz(client, order->authorizations[0], error);
+	authz = me_acme_authz_get(client, order->authorizations[0], error);
 	if (authz == NULL)
 		return FALSE;
 	/* a CA may hand out an authorization that is valid already: nothing to prove */
@@ -78,7 +78,7 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED, "no http-01 challenge");
 		return FALSE;
 	}
-	answered = me_acme_client_respond_challenge(client, challenge->url, error);
+	answered = me_acme_challenge_respond(client, challenge->url, error);
 	if (answered == NULL)
 		return FALSE;
 	/* the key and the CSR are made while the CA validates; the poll's first wait counts
@@ -89,7 +89,7 @@ issue(MeAcmeClient *client, const gchar *name, const gchar *cert_path, GError **
 	csr = me_test_csr_dns(cert_key, name);
 	/* a challenge that is already valid needs no poll */
 	if (g_strcmp0(answered->status, "valid") != 0) {
-		valid = me_acme_client_poll_authz(client, authz->url, error);
+		valid = me_acme_authz_poll(client, authz->url, error);
 		if (valid == NULL)
 			return FALSE;
 	}
