@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
-#include <gio/gunixinputstream.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -23,6 +22,7 @@
 
 #include "autocleanups.h"
 #include "bundle.h"
+#include "file.h"
 #include "doctor.h"
 #include "enroll.h"
 #include "keyring.h"
@@ -422,28 +422,33 @@ handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, g
 	return approve_and_reply(cli, e, mailbox, error);
 }
 
+/* a mail from @fd, or from @path when @fd is -1: at most CLI_MAIL_MAX bytes */
 static GBytes *
-read_bounded(GInputStream *in, GError **error)
+read_mail(gint fd, const gchar *path, GError **error)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_new();
-	guint8 chunk[65536];
+	g_autofree gchar *display = NULL;
+	gchar *data;
+	gsize len = 0;
+	gint errnum = 0;
 
-	for (;;) {
-		gssize n = g_input_stream_read(in, chunk, sizeof(chunk), NULL, error);
-		if (n < 0)
-			return NULL;
-		if (n == 0)
-			break;
-		if (buf->len + (gsize)n > CLI_MAIL_MAX) {
-			g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
-				    /* TRANSLATORS: the message given is larger than any challenge mail; %u is the limit in MiB */
-				    _("The message is larger than %u MiB, so it is no challenge mail; give the CA's mail."),
-				    (guint)(CLI_MAIL_MAX / (1024 * 1024)));
-			return NULL;
-		}
-		g_byte_array_append(buf, chunk, (guint)n);
+	if (fd >= 0)
+		data = me_file_read_fd_bounded(fd, 0, CLI_MAIL_MAX, &len, &errnum);
+	else
+		data = me_file_read_bounded(path, CLI_MAIL_MAX, &len, NULL, &errnum);
+	if (data != NULL)
+		return g_bytes_new_take(data, len);
+	if (errnum == EFBIG) {
+		g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
+			    /* TRANSLATORS: the message given is larger than any challenge mail; %u is the limit in MiB */
+			    _("The message is larger than %u MiB, so it is no challenge mail; give the CA's mail."),
+			    (guint)(CLI_MAIL_MAX / (1024 * 1024)));
+		return NULL;
 	}
-	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+	display = g_filename_display_name(fd >= 0 ? "-" : path);
+	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
+		    /* TRANSLATORS: a mail file cannot be read; %s is its name, then the system's reason */
+		    _("The mail %s cannot be read (%s)."), display, g_strerror(errnum));
+	return NULL;
 }
 
 static void
@@ -497,8 +502,6 @@ watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monit
 			while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
 				g_autofree gchar *key = g_strconcat(subdirs[s], "/", name, NULL);
 				g_autofree gchar *path = g_build_filename(dir, name, NULL);
-				g_autoptr(GFile) file = NULL;
-				g_autoptr(GFileInputStream) in = NULL;
 				g_autoptr(GBytes) msg = NULL;
 				g_autoptr(GError) local = NULL;
 				gboolean done = FALSE;
@@ -510,9 +513,7 @@ watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monit
 				if (g_hash_table_contains(seen, base))
 					continue;
 				g_hash_table_add(seen, g_steal_pointer(&base));
-				file = g_file_new_for_path(path);
-				in = g_file_read(file, NULL, &local);
-				msg = in != NULL ? read_bounded(G_INPUT_STREAM(in), &local) : NULL;
+				msg = read_mail(-1, path, &local);
 				if (msg == NULL) {
 					g_debug("%s: %s", key, local->message);
 					continue;
@@ -765,7 +766,6 @@ cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = NULL;
-	g_autoptr(GInputStream) in = NULL;
 	g_autoptr(GBytes) msg = NULL;
 	gboolean done = FALSE;
 
@@ -773,14 +773,20 @@ cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
 	if (e == NULL)
 		return fail(error);
 	if (g_strcmp0(source, "-") == 0) {
-		in = g_unix_input_stream_new(STDIN_FILENO, FALSE);
+		msg = read_mail(STDIN_FILENO, NULL, &error);
 	} else {
-		g_autoptr(GFile) file = g_file_new_for_commandline_arg(source);
-		in = G_INPUT_STREAM(g_file_read(file, NULL, &error));
-		if (in == NULL)
+		/* a FIFO or a process substitution is a mail too: read it as it comes */
+		gint fd = g_open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+		if (fd < 0) {
+			gint errnum = errno;
+			g_autofree gchar *display = g_filename_display_name(source);
+			g_set_error(&error, ME_ERROR, ME_ERROR_FAILED, _("The mail %s cannot be read (%s)."), display,
+				    g_strerror(errnum));
 			return fail(error);
+		}
+		msg = read_mail(fd, source, &error);
+		close(fd);
 	}
-	msg = read_bounded(in, &error);
 	if (msg == NULL)
 		return fail(error);
 	if (!handle_message(cli, e, mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), &done, &error))

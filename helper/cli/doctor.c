@@ -26,6 +26,7 @@
 
 #include "acme-client.h"
 #include "dns.h"
+#include "file.h"
 #include "keyring.h"
 #include "me-config.h"
 #include "rpc.h"
@@ -497,27 +498,20 @@ check_dns(Doctor *doc, const MeCaProfile *ca)
 static gchar *
 read_bounded(const gchar *path, gsize max, GError **error)
 {
-	g_autoptr(GFile) file = g_file_new_for_path(path);
-	g_autoptr(GFileInputStream) in = NULL;
-	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *buf = g_malloc(max + 1);
 	gsize len = 0;
+	gint errnum = 0;
+	gchar *data = me_file_read_bounded(path, max, &len, NULL, &errnum);
 
-	in = g_file_read(file, NULL, &error_local);
-	if (in == NULL || !g_input_stream_read_all(G_INPUT_STREAM(in), buf, max + 1, &len, NULL, &error_local)) {
-		g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
-			    /* TRANSLATORS: doctor: part of a sentence, why a host manifest is broken; %s is the system's reason */
-			    _("it cannot be read (%s)"), error_local->message);
-		return NULL;
-	}
-	if (len > max) {
+	if (data == NULL && errnum == EFBIG) {
 		g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
 			    /* TRANSLATORS: doctor: part of a sentence, why a host manifest is broken; %u is the limit */
 			    _("it is larger than %u bytes"), (guint)max);
-		return NULL;
+	} else if (data == NULL) {
+		g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
+			    /* TRANSLATORS: doctor: part of a sentence, why a host manifest is broken; %s is the system's reason */
+			    _("it cannot be read (%s)"), g_strerror(errnum));
 	}
-	buf[len] = '\0';
-	return g_steal_pointer(&buf);
+	return data;
 }
 
 static const gchar *

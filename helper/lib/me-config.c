@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /*
  * How the two files combine:
  *
@@ -737,73 +739,19 @@ set_read_error(GError **error, const gchar *path, gint errnum)
 		    g_strerror(errnum));
 }
 
-static gboolean
-read_fd(gint fd, gsize size_hint, gchar **data_out, gsize *len_out, gint *errnum)
-{
-	gsize cap = MIN(size_hint, (gsize)ME_CONFIG_FILE_MAX) + 1;
-	g_autofree gchar *data = g_malloc(cap + 1);
-	gsize used = 0;
-
-	for (;;) {
-		gssize n;
-		if (used == cap) {
-			/* never more than the limit and one byte to notice it was passed */
-			cap = MIN(cap * 2, (gsize)ME_CONFIG_FILE_MAX + 1);
-			data = g_realloc(data, cap + 1);
-		}
-		n = read(fd, data + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errnum = errno;
-			return FALSE;
-		}
-		if (n == 0)
-			break;
-		used += (gsize)n;
-		if (used > ME_CONFIG_FILE_MAX) {
-			*errnum = EFBIG;
-			return FALSE;
-		}
-	}
-	data[used] = '\0';
-	*data_out = g_steal_pointer(&data);
-	*len_out = used;
-	return TRUE;
-}
-
 /* the bytes of @path, NUL-terminated; %NULL with *missing when there is no such file, %NULL
  * with @error set when it cannot be used */
 static gchar *
 read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
 {
-	gchar *data = NULL;
-	struct stat st;
+	gchar *data;
 	gint errnum = 0;
-	gint fd;
 
 	*missing = FALSE;
-	/* O_NONBLOCK: a FIFO put in place of the file must not hang the open */
-	fd = g_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0) {
-		errnum = errno;
-		if (errnum == ENOENT) {
-			*missing = TRUE;
-			return NULL;
-		}
-		set_read_error(error, path, errnum);
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0)
-		errnum = errno;
-	else if (!S_ISREG(st.st_mode))
-		errnum = EINVAL;
-	else if (st.st_size < 0 || (guint64)st.st_size > ME_CONFIG_FILE_MAX)
-		errnum = EFBIG;
-	if (errnum == 0)
-		(void)read_fd(fd, (gsize)st.st_size, &data, len, &errnum);
-	close(fd);
-	if (data == NULL)
+	data = me_file_read_bounded(path, ME_CONFIG_FILE_MAX, len, NULL, &errnum);
+	if (data == NULL && errnum == ENOENT)
+		*missing = TRUE;
+	else if (data == NULL)
 		set_read_error(error, path, errnum);
 	return data;
 }

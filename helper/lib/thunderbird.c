@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "mail.h"
 
 /* the longest path taken from profiles.ini, installs.ini or a command line */
@@ -31,69 +32,6 @@
 #define TB_LOCK_TARGET_MAX 128
 /* the longest keyword of the prefs syntax (sticky_pref) with room to spare */
 #define TB_PREFS_KEYWORD_MAX 16
-
-/* ---- bounded reading */
-
-/* a regular file of at most @max bytes, NUL-terminated; on failure *errnum says why: ENOENT,
- * EFBIG (larger than @max), EINVAL (not a regular file) or the errno of open() or read() */
-static gchar *
-read_bounded(const gchar *path, gsize max, gsize *len_out, guint *mode_out, gint *errnum)
-{
-	g_autofree gchar *data = NULL;
-	struct stat st;
-	gsize used = 0;
-	gsize cap;
-	gint fd;
-
-	/* O_NONBLOCK: a FIFO put in place of the file must not hang the open */
-	fd = g_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0) {
-		*errnum = errno;
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0) {
-		*errnum = errno;
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (guint64)st.st_size > max) {
-		*errnum = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		close(fd);
-		return NULL;
-	}
-	/* files in /proc say 0 bytes: grow as the data comes, never past max + 1 */
-	cap = (gsize)st.st_size + 1;
-	data = g_malloc(cap + 1);
-	for (;;) {
-		gssize n;
-		if (used == cap) {
-			cap = MIN(cap * 2, max + 1);
-			data = g_realloc(data, cap + 1);
-		}
-		n = read(fd, data + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errnum = errno;
-			close(fd);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		used += (gsize)n;
-		if (used > max) {
-			*errnum = EFBIG;
-			close(fd);
-			return NULL;
-		}
-	}
-	close(fd);
-	data[used] = '\0';
-	*len_out = used;
-	if (mode_out != NULL)
-		*mode_out = st.st_mode & 07777;
-	return g_steal_pointer(&data);
-}
 
 static gint
 file_error_to_errno(const GError *error)
@@ -334,7 +272,7 @@ load_ini(const gchar *path, GKeyFile **ini, GError **error)
 	gint errnum = 0;
 
 	*ini = NULL;
-	data = read_bounded(path, ME_TB_PROFILES_INI_MAX, &len, NULL, &errnum);
+	data = me_file_read_bounded(path, ME_TB_PROFILES_INI_MAX, &len, NULL, &errnum);
 	if (data == NULL) {
 		if (errnum == ENOENT) {
 			g_debug("%s is not there", path);
@@ -717,7 +655,7 @@ read_cmdline(GPid pid)
 	gsize len = 0;
 	gint errnum = 0;
 
-	data = read_bounded(path, ME_TB_CMDLINE_MAX, &len, NULL, &errnum);
+	data = me_file_read_bounded(path, ME_TB_CMDLINE_MAX, &len, NULL, &errnum);
 	if (data == NULL) {
 		g_debug("%s: %s", path, g_strerror(errnum));
 		return NULL;
@@ -1261,7 +1199,7 @@ prefs_load_into(GHashTable *prefs, const gchar *path, gboolean missing_ok, GErro
 	gint errnum = 0;
 	guint line = 0;
 
-	data = read_bounded(path, ME_TB_PREFS_FILE_MAX, &len, NULL, &errnum);
+	data = me_file_read_bounded(path, ME_TB_PREFS_FILE_MAX, &len, NULL, &errnum);
 	if (data == NULL) {
 		if (errnum == ENOENT && missing_ok) {
 			g_debug("%s is not there", path);
@@ -1671,7 +1609,7 @@ user_js_read(const gchar *path, gsize *len, guint *mode, GError **error)
 	gchar *data;
 	gint errnum = 0;
 
-	data = read_bounded(path, ME_TB_PREFS_FILE_MAX, len, mode, &errnum);
+	data = me_file_read_bounded(path, ME_TB_PREFS_FILE_MAX, len, mode, &errnum);
 	if (data == NULL && errnum == ENOENT) {
 		*len = 0;
 		*mode = 0600;
