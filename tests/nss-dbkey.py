@@ -3,7 +3,7 @@
 """Print Thunderbird's nsIX509Cert.dbKey of the PEM certificate on stdin, computed with
 python3-cryptography alone, as an independent check of helper/lib/nssdb.c:
 base64(be32 0, be32 0, be32 len(serial), be32 len(issuer), serial DER contents, issuer DER)
-(nsNSSCertificate::GetDbKey; thunderbird.md §5)."""
+(nsNSSCertificate::GetDbKey; docs/thunderbird.md §5)."""
 import base64
 import struct
 import sys

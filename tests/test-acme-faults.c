@@ -967,7 +967,7 @@ test_ari_cert_id(void)
 	g_auto(GStrv) parts = NULL;
 
 	g_assert_no_error(error);
-	/* standards.md §2.7 */
+	/* docs/standards.md §2.7 */
 	id = me_acme_cert_id(cert, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(id, ==, ARI_CERT_ID);

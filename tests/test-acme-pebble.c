@@ -177,7 +177,7 @@ check_chain_with_openssl(Fixture *fx, MeAcmeChain *chain, const gchar *name)
 }
 
 /* exactly one of every request an issuance needs; only the polls may repeat, and only
- * when the CA had not finished yet (standards.md §3.2) */
+ * when the CA had not finished yet (docs/standards.md §3.2) */
 static void
 assert_request_sequence(Fixture *fx, guint new_accounts)
 {
@@ -214,7 +214,7 @@ test_new_account_issuance(Fixture *fx, gconstpointer data)
 	chain = issue_dns(client, name, cert_key);
 	check_chain_in_c(chain, cert_key, name);
 	check_chain_with_openssl(fx, chain, name);
-	/* the fewest requests the protocol allows, on one connection (standards.md §3.2) */
+	/* the fewest requests the protocol allows, on one connection (docs/standards.md §3.2) */
 	g_test_message("new account: %u requests, %u connections", me_http_get_request_count(http),
 		       me_http_get_connection_count(http));
 	g_assert_cmpuint(me_http_get_connection_count(http), ==, 1);

@@ -439,7 +439,7 @@ test_limit_depth(void)
 	assert_parse_fails(ok, strlen(ok), &(MeMailLimits){.max_depth = 4}, ME_ERROR_TOO_LARGE);
 }
 
-/* a stream that hands out one byte per read (style.md §3.20) */
+/* a stream that hands out one byte per read (CONTRIBUTING.md, "Tests") */
 typedef struct {
 	GInputStream parent_instance;
 	GBytes *bytes;

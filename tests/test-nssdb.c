@@ -645,7 +645,7 @@ test_thunderbird_nss(Fixture *fx, gconstpointer data)
 		g_assert_cmpstr(g_hash_table_lookup(certs, nickname), ==, "u,u,u");
 		g_assert_cmpuint(g_strv_length(keys), ==, 1);
 	}
-	/* trust written by NSS 3.125 is not readable by 3.87 (thunderbird.md §5b): only
+	/* trust written by NSS 3.125 is not readable by 3.87 (docs/thunderbird.md §5b): only
 	 * Thunderbird's NSS is asked about it */
 	g_assert_cmpstr(g_hash_table_lookup(certs, "Test Root"), ==, ",C,");
 }

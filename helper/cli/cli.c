@@ -1009,7 +1009,7 @@ cmd_provision(Cli *cli, const gchar *what, const gchar *name)
 	return EXIT_SUCCESS;
 }
 
-/* ---- the native-messaging host manifest for this user (thunderbird.md §1.1, §1.2) */
+/* ---- the native-messaging host manifest for this user (docs/thunderbird.md §1.1, §1.2) */
 
 static gchar *
 manifest_path(void)

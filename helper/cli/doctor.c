@@ -561,7 +561,7 @@ manifest_allows_extension(JsonObject *obj)
 	return FALSE;
 }
 
-/* the fields Thunderbird reads (thunderbird.md §1.1); @helper points into @obj */
+/* the fields Thunderbird reads (docs/thunderbird.md §1.1); @helper points into @obj */
 static gboolean
 manifest_validate(JsonObject *obj, const gchar **helper, GError **error)
 {
@@ -762,7 +762,7 @@ helper_stop(GSubprocess *proc)
 	(void)g_subprocess_wait(proc, NULL, NULL);
 }
 
-/* starts @helper as Thunderbird does (thunderbird.md §1.2) and says hello */
+/* starts @helper as Thunderbird does (docs/thunderbird.md §1.2) and says hello */
 static gboolean
 helper_hello(const gchar *helper, const gchar *manifest, gint64 *protocol, GError **error)
 {

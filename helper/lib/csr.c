@@ -120,7 +120,7 @@ check_mailbox_text(const gchar *mailbox, GError **error)
  * @error: (nullable): return location
  *
  * Puts a mailbox in the one form used in the order, the CSR and the issued certificate
- * (RFC 9598, standards.md §4.6): the local part unchanged, the domain as lowercase
+ * (RFC 9598, docs/standards.md §4.6): the local part unchanged, the domain as lowercase
  * A-labels.  With an ASCII local part the result goes into an rfc822Name; otherwise
  * (@smtputf8) into an otherName SmtpUTF8Mailbox.
  *
@@ -210,7 +210,7 @@ add_key_usage(MeX509ExtStack **exts, guint32 bits)
 	return X509V3_add1_i2d(exts, NID_key_usage, str, 1, X509V3_ADD_APPEND) == 1;
 }
 
-/* exactly SAN and KU, and nothing else: CAs refuse other extensions (standards.md §4.5) */
+/* exactly SAN and KU, and nothing else: CAs refuse other extensions (docs/standards.md §4.5) */
 static gboolean
 add_extensions(X509_REQ *req, const gchar *mailbox, gboolean smtputf8, guint32 ku, gboolean san_critical)
 {
@@ -292,7 +292,7 @@ requested_bits(EVP_PKEY *cert_key, MeKeyUsage usage, GError **error)
  * @flags: #MeCsrFlags
  * @error: (nullable): return location
  *
- * Makes the PKCS#10 request of standards.md §4.5: subject `CN=<mailbox>` or empty, and an
+ * Makes the PKCS#10 request of docs/standards.md §4.5: subject `CN=<mailbox>` or empty, and an
  * extensionRequest holding exactly a subjectAltName with the normalized @mailbox
  * (rfc822Name, or otherName SmtpUTF8Mailbox for a non-ASCII local part) and a critical
  * keyUsage from the table at #MeKeyUsage; no extended key usage and nothing else.  It is
@@ -495,7 +495,7 @@ check_ee_readable(X509 *ee, GError **error)
  * @usage: the usage the request asked for
  * @error: (nullable): return location
  *
- * Checks an issued certificate before it is used or installed (standards.md §7 I-01):
+ * Checks an issued certificate before it is used or installed (docs/standards.md §7 I-01):
  * its public key is @cert_key; its subjectAltName holds exactly the one normalized
  * @mailbox (rfc822Name or SmtpUTF8Mailbox as in me_csr_new(); the local part compared
  * octet for octet, the domain without regard to case); its extended key usage has

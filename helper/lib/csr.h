@@ -6,7 +6,7 @@
 #pragma once
 
 /* the PKCS#10 request for an S/MIME certificate, and the check of what the CA issued
- * (S/MIME BR mailbox-validated profile, RFC 8823, RFC 9598; standards.md §4) */
+ * (S/MIME BR mailbox-validated profile, RFC 8823, RFC 9598; docs/standards.md §4) */
 
 #include <glib.h>
 #include <openssl/evp.h>

@@ -30,7 +30,7 @@
  *
  *  - keys go into the keyring before anything refers to them, and their fingerprint into
  *    the state right after; a kill in between leaves an unused key, never a missing one;
- *  - "answered" is saved before the reply is handed out (DESIGN.md §3): a kill can lose a
+ *  - "answered" is saved before the reply is handed out (docs/design.md §3): a kill can lose a
  *    reply, never send two;
  *  - the order is read back before finalizing, so a CSR is never sent twice;
  *  - the one window that cannot be closed is between the CA creating an order and the

@@ -27,7 +27,7 @@ G_BEGIN_DECLS
  * @ME_ENROLL_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched
  * @ME_ENROLL_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
  *
- * When a CA sends its challenge mail (DESIGN.md §3); a per-CA setting.
+ * When a CA sends its challenge mail (docs/design.md §3); a per-CA setting.
  */
 typedef enum {
 	ME_ENROLL_MAIL_TIMING_DETECT = 0,

@@ -25,7 +25,7 @@ typedef enum {
 
 /* the ACME account key: always P-256, and never the certificate key (RFC 8555 §11.1) */
 #define ME_KEY_TYPE_ACCOUNT ME_KEY_TYPE_EC_P256
-/* the certificate key when the user chose none: RSA works with every mail client (standards.md §4.2) */
+/* the certificate key when the user chose none: RSA works with every mail client (docs/standards.md §4.2) */
 #define ME_KEY_TYPE_CERTIFICATE_DEFAULT ME_KEY_TYPE_RSA_3072
 
 /**
@@ -36,7 +36,7 @@ typedef enum {
  * @ME_KEY_USAGE_DUAL: both
  *
  * What the user wants the S/MIME certificate for.  The Key Usage bits this asks for
- * (S/MIME BR §7.1.2.3(e), standards.md §4.3; me_key_usage_get_bits()) are:
+ * (S/MIME BR §7.1.2.3(e), docs/standards.md §4.3; me_key_usage_get_bits()) are:
  *
  * |                 | RSA (2048, 3072, 4096)               | EC (P-256, P-384)                 |
  * |-----------------|--------------------------------------|-----------------------------------|

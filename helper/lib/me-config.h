@@ -94,7 +94,7 @@ typedef enum {
  * @ME_CONFIG_MAIL_TIMING_DETECT: wait `mail-wait` seconds for the mail after the
  *   authorization fetch, then POST the challenge and wait again
  *
- * `mail-timing`: when a CA sends the challenge mail (DESIGN.md §3).
+ * `mail-timing`: when a CA sends the challenge mail (docs/design.md §3).
  */
 typedef enum {
 	ME_CONFIG_MAIL_TIMING_AUTHZ = 0,

@@ -30,7 +30,7 @@
  * NSS keeps one global state per process.  Each import opens the database with
  * NSS_InitContext() and closes it again, so the process never holds a profile's database
  * open while Thunderbird works on it, and the mutex keeps two imports from sharing it.  The
- * `sql:` database is made for several processes at once (thunderbird.md §5b); the module
+ * `sql:` database is made for several processes at once (docs/thunderbird.md §5b); the module
  * database (pkcs11.txt) is not opened, so a profile's smart-card modules are neither loaded
  * nor rewritten.
  */

@@ -381,7 +381,7 @@ def make_csr(addresses, key=None, key_usage="default", cn=True, extra_ext=None, 
 
 
 def verify_chain(ca, pem_chain, address, cert_key):
-    """What mailenroll must check after issuance (standards.md §3.6, §4)."""
+    """What mailenroll must check after issuance (docs/standards.md §3.6, §4)."""
     check(pem_chain.count("-----BEGIN ") == pem_chain.count("-----BEGIN CERTIFICATE-----"),
           "non-CERTIFICATE PEM block in the chain")
     certs = x509.load_pem_x509_certificates(pem_chain.encode()) \
@@ -452,7 +452,7 @@ def validate_authz(ca, cli, address, join="string", via="smtp", mail_on="authz")
 # Cases
 # --------------------------------------------------------------------------------------
 def case_digest_vectors():
-    """standards.md §2.2-2.5, §2.7 against the CA's own functions."""
+    """docs/standards.md §2.2-2.5, §2.7 against the CA's own functions."""
     from acme_ca import pki, rfc8823, util
     rfc_p1, rfc_p2 = "LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=", "DGyRejmCefe7v4NfDGDKfA"
     jwk_22 = {"e": "AQAB", "kty": "RSA", "n": "27Z2spNnDcdfd-LSXjIAblFX-fCXimg85H7TfEe-1BJ50tfU"

@@ -7,7 +7,7 @@ The login (JSON on stdin, so the password is never on a command line) is added t
 PROFILE/logins.json.  Its user name and password are encrypted with NSS's SDR
 (PK11SDR_Encrypt) under the key in PROFILE/key4.db, which must exist with an empty password
 (`certutil -N -d sql:PROFILE --empty-password`).  Thunderbird's own NSS reads what the system
-NSS writes here (docs: thunderbird.md §3.2).  For an IMAP account the origin is
+NSS writes here (docs: docs/thunderbird.md §3.2).  For an IMAP account the origin is
 `imap://HOST` without the port; Thunderbird then logs in without asking.
 
 Prints nothing on success; on failure, the reason to stderr and a non-zero exit status.

@@ -272,7 +272,7 @@ me_test_thunderbird_seed_login(const gchar *profile, const gchar *origin, const 
  * @error: (nullable): return location
  *
  * Installs an unsigned add-on into the profile the way Thunderbird picks it up at its next
- * start (thunderbird.md §2.1): an .xpi is copied to `PROFILE/extensions/<id>.xpi`; for a
+ * start (docs/thunderbird.md §2.1): an .xpi is copied to `PROFILE/extensions/<id>.xpi`; for a
  * folder, the proxy file `PROFILE/extensions/<id>` names its absolute path, so Thunderbird
  * runs the sources in place.  The base prefs' `extensions.autoDisableScopes = 0` enables
  * it; with `devtools.console.stdout.content` its background page's console.log() goes to
@@ -314,7 +314,7 @@ me_test_thunderbird_install_extension(const gchar *profile, const gchar *extensi
  *
  * Writes the native-messaging host manifest of mailenroll's helper where Thunderbird looks
  * first, `HOME/.mozilla/native-messaging-hosts/org.mailenroll.helper.json`
- * (thunderbird.md §1.1): type stdio, the absolute @helper_path, and only mailenroll's
+ * (docs/thunderbird.md §1.1): type stdio, the absolute @helper_path, and only mailenroll's
  * add-on (`mailenroll@mailenroll.org`) allowed.
  *
  * Returns: (transfer full): the manifest's path, or %NULL with @error set
