@@ -19,7 +19,7 @@
 
 #include <gio/gunixsocketaddress.h>
 
-#include "rpc.h"
+#include "rpc-server.h"
 #include "test-util.h"
 
 /* the real mailenroll-helper, spawned with pipes as Thunderbird does, and the test speaking

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "me-error.h"
-#include "rpc.h"
+#include "rpc-server.h"
 #include "test-util.h"
 
 /* how long a test waits for an answer before it fails */

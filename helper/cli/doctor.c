@@ -29,7 +29,7 @@
 #include "file.h"
 #include "keyring.h"
 #include "me-config.h"
-#include "rpc.h"
+#include "rpc-server.h"
 #include "state.h"
 #include "thunderbird.h"
 

@@ -29,7 +29,7 @@
 #include "host-methods.h"
 #include "host-test-control.h"
 #include "me-config.h"
-#include "rpc.h"
+#include "rpc-server.h"
 
 /* how long output may take to drain at the end: Thunderbird sends SIGTERM 3 s after it
  * closed our stdin, and SIGKILL 3 s after that */

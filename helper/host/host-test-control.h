@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include "rpc.h"
+#include "rpc-server.h"
 
 G_BEGIN_DECLS
 

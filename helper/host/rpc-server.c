@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#include "rpc.h"
+#include "rpc-server.h"
 
 #include <glib/gi18n-lib.h>
 #include <math.h>
