@@ -19,7 +19,9 @@
 
 #include <gio/gunixsocketaddress.h>
 
-#include "rpc-server.h"
+#include "frame.h"
+#include "me-config.h"
+#include "rpc-error.h"
 #include "test-util.h"
 
 /* the real mailenroll-helper, spawned with pipes as Thunderbird does, and the test speaking
@@ -254,7 +256,7 @@ host_recv_text(Host *host, gsize *len_out)
 	}
 	memcpy(&len, host->rx->data, 4);
 	g_assert_cmpuint(len, >, 0);
-	g_assert_cmpuint(len, <=, ME_RPC_MAX_OUTBOUND);
+	g_assert_cmpuint(len, <=, ME_FRAME_MAX_OUTBOUND);
 	text = g_strndup((const gchar *)host->rx->data + 4, len);
 	g_assert_cmpuint(strlen(text), ==, len);
 	g_assert_true(g_utf8_validate(text, len, NULL));
@@ -683,20 +685,20 @@ test_outbound_limit(void)
 	g_clear_pointer(&text, g_free);
 
 	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\",\"params\":{\"size\":%" G_GSIZE_FORMAT "}}",
-			      ME_RPC_MAX_OUTBOUND - overhead);
+			      ME_FRAME_MAX_OUTBOUND - overhead);
 	host_send(host, req);
 	text = host_recv_text(host, &len);
 	/* exactly 1 MiB: the largest frame Thunderbird takes */
-	g_assert_cmpuint(len, ==, ME_RPC_MAX_OUTBOUND);
+	g_assert_cmpuint(len, ==, ME_FRAME_MAX_OUTBOUND);
 	at_limit = parse(text);
 	result_of(at_limit, 8);
 	g_clear_pointer(&req, g_free);
 
 	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":{\"size\":%" G_GSIZE_FORMAT "}}",
-			      ME_RPC_MAX_OUTBOUND - overhead + 1);
+			      ME_FRAME_MAX_OUTBOUND - overhead + 1);
 	over = host_call(host, req);
 	data = error_of(over, 9, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
-	g_assert_cmpint(json_object_get_int_member(data, "size"), ==, ME_RPC_MAX_OUTBOUND + 1);
+	g_assert_cmpint(json_object_get_int_member(data, "size"), ==, ME_FRAME_MAX_OUTBOUND + 1);
 	host_finish(host);
 }
 
@@ -734,7 +736,7 @@ test_oversized_frame(void)
 	data = error_of(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(data, "reason"), ==, "frame-too-large");
 	g_assert_cmpint(json_object_get_int_member(data, "length"), ==, G_MAXUINT32);
-	g_assert_cmpint(json_object_get_int_member(data, "limit"), ==, ME_RPC_DEFAULT_MAX_INBOUND);
+	g_assert_cmpint(json_object_get_int_member(data, "limit"), ==, ME_CONFIG_MAX_FRAME_BYTES_DEFAULT);
 	/* it closes on its own, without waiting for the end of its input */
 	g_assert_cmpint(host_wait(host, scaled_ms(5000)), ==, 1);
 	g_assert_null(host_recv_text(host, NULL));

@@ -433,7 +433,7 @@ test_frame_encode(void)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) msg = parse("{\"a\":\"é\"}");
-	g_autoptr(GBytes) frame = me_rpc_frame_encode(msg, ME_RPC_MAX_OUTBOUND, &error);
+	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
 	g_autoptr(JsonNode) scalar = parse("1");
 	g_autoptr(JsonNode) big = NULL;
 	g_autoptr(JsonNode) bad = NULL;
@@ -452,23 +452,23 @@ test_frame_encode(void)
 	g_assert_cmpmem(data + 4, len - 4, "{\"a\":\"é\"}", strlen("{\"a\":\"é\"}"));
 
 	/* exactly at the limit is fine, one byte more is not */
-	none = me_rpc_frame_encode(msg, len - 4, &error);
+	none = me_frame_encode(msg, len - 4, &error);
 	g_assert_no_error(error);
 	g_clear_pointer(&none, g_bytes_unref);
-	none = me_rpc_frame_encode(msg, len - 5, &error);
+	none = me_frame_encode(msg, len - 5, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
 	me_test_assert_sentence(error);
 	g_assert_null(none);
 	g_clear_error(&error);
 
-	none = me_rpc_frame_encode(scalar, ME_RPC_MAX_OUTBOUND, &error);
+	none = me_frame_encode(scalar, ME_FRAME_MAX_OUTBOUND, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 	g_clear_error(&error);
 
 	big = json_node_new(JSON_NODE_ARRAY);
 	json_node_take_array(big, json_array_new());
 	json_array_add_double_element(json_node_get_array(big), INFINITY);
-	none = me_rpc_frame_encode(big, ME_RPC_MAX_OUTBOUND, &error);
+	none = me_frame_encode(big, ME_FRAME_MAX_OUTBOUND, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 	me_test_assert_sentence(error);
 	g_clear_error(&error);
@@ -476,7 +476,7 @@ test_frame_encode(void)
 	bad = json_node_new(JSON_NODE_ARRAY);
 	json_node_take_array(bad, json_array_new());
 	json_array_add_string_element(json_node_get_array(bad), "\xc3\x28");
-	none = me_rpc_frame_encode(bad, ME_RPC_MAX_OUTBOUND, &error);
+	none = me_frame_encode(bad, ME_FRAME_MAX_OUTBOUND, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 }
 
@@ -512,6 +512,17 @@ test_error_table(void)
 	g_assert_cmpstr(me_rpc_error_name(me_rpc_error_code_from_gerror(io)), ==, "not-found");
 	g_assert_cmpint(me_rpc_error_code_from_gerror(odd), ==, -32010);
 	g_assert_null(me_rpc_error_name(-31999));
+	/* and back, for the extension's answers to the helper's requests */
+	for (gsize i = 0; i < n; i++) {
+		if (table[i].me_error != 0)
+			g_assert_cmpint(me_rpc_error_code_to_me_error(table[i].code), ==, table[i].me_error);
+	}
+	g_assert_cmpint(me_rpc_error_code_to_me_error(ME_RPC_ERROR_METHOD_NOT_FOUND), ==, ME_ERROR_NOT_SUPPORTED);
+	g_assert_cmpint(me_rpc_error_code_to_me_error(ME_RPC_ERROR_INVALID_PARAMS), ==, ME_ERROR_INVALID_ARGUMENT);
+	g_assert_cmpint(me_rpc_error_code_to_me_error(ME_RPC_ERROR_PARSE), ==, ME_ERROR_FAILED);
+	g_assert_cmpint(me_rpc_error_code_to_me_error(G_MAXINT64), ==, ME_ERROR_FAILED);
+	/* a code that cut to 32 bits would be invalid-data's */
+	g_assert_cmpint(me_rpc_error_code_to_me_error(-32012 - ((gint64)1 << 32)), ==, ME_ERROR_FAILED);
 	g_assert_cmpuint(json_array_get_length(json_node_get_array(dump)), ==, n);
 }
 

@@ -27,9 +27,9 @@
 #include "acme-client.h"
 #include "dns.h"
 #include "file.h"
+#include "frame.h"
 #include "keyring.h"
 #include "me-config.h"
-#include "rpc-server.h"
 #include "state.h"
 #include "thunderbird.h"
 
@@ -624,7 +624,7 @@ hello_frame(GError **error)
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
-	return me_rpc_frame_encode(root, ME_RPC_MAX_OUTBOUND, error);
+	return me_frame_encode(root, ME_FRAME_MAX_OUTBOUND, error);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "host-methods.h"
 #include "host-test-control.h"
 #include "me-config.h"
+#include "rpc-error.h"
 #include "rpc-server.h"
 
 /* how long output may take to drain at the end: Thunderbird sends SIGTERM 3 s after it

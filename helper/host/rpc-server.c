@@ -33,242 +33,10 @@
 /* subproblems of an ACME problem passed on */
 #define RPC_SUBPROBLEMS_MAX 32
 
-/* ---- the error table */
-
-/* the codes are part of the wire contract: never renumber, only add (PROTOCOL.md §Errors) */
-static const MeRpcErrorInfo error_table[] = {
-    {ME_RPC_ERROR_PARSE, "parse-error", 0, "the message is not valid UTF-8 JSON"},
-    {ME_RPC_ERROR_INVALID_REQUEST, "invalid-request", 0,
-     "not a JSON-RPC 2.0 request; also an empty, oversized or too deeply nested frame, an empty or too large batch"},
-    {ME_RPC_ERROR_METHOD_NOT_FOUND, "method-not-found", 0, "no such method"},
-    {ME_RPC_ERROR_INVALID_PARAMS, "invalid-params", 0, "the parameters do not fit the method"},
-    {ME_RPC_ERROR_INTERNAL, "internal-error", 0, "the helper could not produce a valid answer (a bug)"},
-    {ME_RPC_ERROR_PROTOCOL_UNSUPPORTED, "protocol-unsupported", 0, "hello: no protocol version in common"},
-    {ME_RPC_ERROR_HELLO_REQUIRED, "hello-required", 0, "a method other than hello was called before hello"},
-    {ME_RPC_ERROR_RESPONSE_TOO_LARGE, "response-too-large", 0,
-     "the answer would exceed the 1 MiB a host may send; it was replaced by this error"},
-    {-32010, "failed", ME_ERROR_FAILED, "the operation failed"},
-    {-32011, "invalid-argument", ME_ERROR_INVALID_ARGUMENT, "an argument is not acceptable"},
-    {-32012, "invalid-data", ME_ERROR_INVALID_DATA, "data (a message, a file, an answer) is malformed"},
-    {-32013, "too-large", ME_ERROR_TOO_LARGE, "something is larger than its limit"},
-    {-32014, "network", ME_ERROR_NETWORK, "the network failed"},
-    {-32015, "timed-out", ME_ERROR_TIMED_OUT, "an operation timed out"},
-    {-32016, "tls", ME_ERROR_TLS, "a TLS connection could not be established or verified"},
-    {-32017, "crypto", ME_ERROR_CRYPTO, "a cryptographic operation failed"},
-    {-32018, "not-supported", ME_ERROR_NOT_SUPPORTED, "not supported"},
-    {-32019, "not-found", ME_ERROR_NOT_FOUND, "not found"},
-    {-32020, "server", ME_ERROR_SERVER, "the CA answered with an error status and no problem document"},
-    {-32021, "acme", ME_ERROR_ACME, "the CA sent an ACME problem of another type"},
-    {-32022, "bad-nonce", ME_ERROR_BAD_NONCE, "ACME badNonce"},
-    {-32023, "rate-limited", ME_ERROR_RATE_LIMITED, "ACME rateLimited or HTTP 429"},
-    {-32024, "user-action-required", ME_ERROR_USER_ACTION_REQUIRED, "ACME userActionRequired"},
-    {-32025, "external-account-required", ME_ERROR_EXTERNAL_ACCOUNT_REQUIRED, "ACME externalAccountRequired"},
-    {-32026, "bad-csr", ME_ERROR_BAD_CSR, "ACME badCSR"},
-    {-32027, "account-does-not-exist", ME_ERROR_ACCOUNT_DOES_NOT_EXIST, "ACME accountDoesNotExist"},
-    {-32028, "unauthorized", ME_ERROR_UNAUTHORIZED, "ACME unauthorized"},
-    {-32029, "order-not-ready", ME_ERROR_ORDER_NOT_READY, "ACME orderNotReady"},
-    {-32030, "already-revoked", ME_ERROR_ALREADY_REVOKED, "ACME alreadyRevoked"},
-    {-32031, "already-replaced", ME_ERROR_ALREADY_REPLACED, "ACME alreadyReplaced"},
-    {-32032, "incorrect-response", ME_ERROR_INCORRECT_RESPONSE, "ACME incorrectResponse"},
-    {-32033, "rejected-identifier", ME_ERROR_REJECTED_IDENTIFIER, "ACME rejectedIdentifier or unsupportedIdentifier"},
-    {-32034, "invalid-state", ME_ERROR_INVALID_STATE, "an order or authorization ended in a state other than valid"},
-    {-32035, "locked", ME_ERROR_LOCKED, "the keyring holding a secret is locked"},
-    {-32036, "busy", ME_ERROR_BUSY, "something else is using the resource"},
-};
-
-/* every MeError value has exactly one row (checked again by the tests) */
-G_STATIC_ASSERT(G_N_ELEMENTS(error_table) == 8 + ME_ERROR_BUSY);
-
-/**
- * me_rpc_error_table:
- * @n_entries: (out): the number of rows
- *
- * The JSON-RPC error codes the helper sends: the protocol's own (#MeRpcErrorCode) and one
- * per #MeError value.
- *
- * Returns: (transfer none) (array length=n_entries): the table
- */
-const MeRpcErrorInfo *
-me_rpc_error_table(gsize *n_entries)
-{
-	g_return_val_if_fail(n_entries != NULL, NULL);
-	*n_entries = G_N_ELEMENTS(error_table);
-	return error_table;
-}
-
-static const MeRpcErrorInfo *
-error_info_for_code(gint code)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(error_table); i++) {
-		if (error_table[i].code == code)
-			return &error_table[i];
-	}
-	return NULL;
-}
-
-static const MeRpcErrorInfo *
-error_info_for_me_error(gint me_error)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(error_table); i++) {
-		if (error_table[i].me_error != 0 && error_table[i].me_error == me_error)
-			return &error_table[i];
-	}
-	return NULL;
-}
-
-/**
- * me_rpc_error_name:
- * @code: a JSON-RPC error code
- *
- * Returns: (nullable): the stable name of @code (`error.data.name`), or %NULL for a code
- *   outside the table
- */
-const gchar *
-me_rpc_error_name(gint code)
-{
-	const MeRpcErrorInfo *info = error_info_for_code(code);
-	return info != NULL ? info->name : NULL;
-}
-
-/**
- * me_rpc_error_code_from_gerror:
- * @error: an error
- *
- * Maps @error to the JSON-RPC code it is sent with: an #ME_ERROR code through the table,
- * any other domain first through me_error_convert().
- *
- * Returns: a code in -32010..-32099 (-32010, "failed", for a code the table lacks)
- */
-gint
-me_rpc_error_code_from_gerror(const GError *error)
-{
-	const MeRpcErrorInfo *info;
-	gint me_code;
-
-	g_return_val_if_fail(error != NULL, -32010);
-	if (error->domain == ME_ERROR) {
-		me_code = error->code;
-	} else {
-		g_autoptr(GError) copy = g_error_copy(error);
-		me_error_convert(&copy);
-		me_code = copy->code;
-	}
-	info = error_info_for_me_error(me_code);
-	return info != NULL ? info->code : -32010;
-}
-
-static const gchar *
-me_error_enum_nick(gint code)
-{
-	/* MeError has no GType; the names are kept here for --dump-error-codes only */
-	static const gchar *const names[] = {
-	    NULL,
-	    "ME_ERROR_FAILED",
-	    "ME_ERROR_INVALID_ARGUMENT",
-	    "ME_ERROR_INVALID_DATA",
-	    "ME_ERROR_TOO_LARGE",
-	    "ME_ERROR_NETWORK",
-	    "ME_ERROR_TIMED_OUT",
-	    "ME_ERROR_TLS",
-	    "ME_ERROR_CRYPTO",
-	    "ME_ERROR_NOT_SUPPORTED",
-	    "ME_ERROR_NOT_FOUND",
-	    "ME_ERROR_SERVER",
-	    "ME_ERROR_ACME",
-	    "ME_ERROR_BAD_NONCE",
-	    "ME_ERROR_RATE_LIMITED",
-	    "ME_ERROR_USER_ACTION_REQUIRED",
-	    "ME_ERROR_EXTERNAL_ACCOUNT_REQUIRED",
-	    "ME_ERROR_BAD_CSR",
-	    "ME_ERROR_ACCOUNT_DOES_NOT_EXIST",
-	    "ME_ERROR_UNAUTHORIZED",
-	    "ME_ERROR_ORDER_NOT_READY",
-	    "ME_ERROR_ALREADY_REVOKED",
-	    "ME_ERROR_ALREADY_REPLACED",
-	    "ME_ERROR_INCORRECT_RESPONSE",
-	    "ME_ERROR_REJECTED_IDENTIFIER",
-	    "ME_ERROR_INVALID_STATE",
-	    "ME_ERROR_LOCKED",
-	    "ME_ERROR_BUSY",
-	};
-	G_STATIC_ASSERT(G_N_ELEMENTS(names) == ME_ERROR_BUSY + 1);
-	if (code <= 0 || (gsize)code >= G_N_ELEMENTS(names))
-		return NULL;
-	return names[code];
-}
-
-/**
- * me_rpc_error_table_to_json:
- *
- * The error table as a JSON array of `{"code", "name", "meError", "meaning"}` objects
- * (`meError` is the C name of the #MeError value, or null), for tools that check
- * PROTOCOL.md against the code.
- *
- * Returns: (transfer full): an array node
- */
-JsonNode *
-me_rpc_error_table_to_json(void)
-{
-	g_autoptr(JsonArray) array = json_array_new();
-	JsonNode *node = json_node_new(JSON_NODE_ARRAY);
-
-	for (gsize i = 0; i < G_N_ELEMENTS(error_table); i++) {
-		JsonObject *obj = json_object_new();
-		const gchar *nick = me_error_enum_nick(error_table[i].me_error);
-		json_object_set_int_member(obj, "code", error_table[i].code);
-		json_object_set_string_member(obj, "name", error_table[i].name);
-		if (nick != NULL)
-			json_object_set_string_member(obj, "meError", nick);
-		else
-			json_object_set_null_member(obj, "meError");
-		json_object_set_string_member(obj, "meaning", error_table[i].meaning);
-		json_array_add_object_element(array, obj);
-	}
-	json_node_take_array(node, g_steal_pointer(&array));
-	return node;
-}
+/* an answer may wrap inbound data, which is nested at most ME_RPC_MAX_DEPTH deep */
+G_STATIC_ASSERT(2 * ME_RPC_MAX_DEPTH <= ME_FRAME_MAX_DEPTH);
 
 /* ---- JSON helpers */
-
-/* whether @node can be written as valid JSON: json-glib would write invalid UTF-8 as is and
- * NaN or infinity as bare words, either of which makes Thunderbird drop the port; the depth
- * bound keeps the recursion finite and leaves room to wrap inbound data in an answer */
-static gboolean
-node_is_sendable(JsonNode *node, guint depth)
-{
-	if (node == NULL || depth > 2 * ME_RPC_MAX_DEPTH)
-		return node == NULL;
-	switch (json_node_get_node_type(node)) {
-	case JSON_NODE_OBJECT: {
-		JsonObjectIter iter;
-		const gchar *name;
-		JsonNode *member;
-		json_object_iter_init(&iter, json_node_get_object(node));
-		while (json_object_iter_next(&iter, &name, &member)) {
-			if (!g_utf8_validate(name, -1, NULL) || !node_is_sendable(member, depth + 1))
-				return FALSE;
-		}
-		return TRUE;
-	}
-	case JSON_NODE_ARRAY: {
-		JsonArray *array = json_node_get_array(node);
-		for (guint i = 0; i < json_array_get_length(array); i++) {
-			if (!node_is_sendable(json_array_get_element(array, i), depth + 1))
-				return FALSE;
-		}
-		return TRUE;
-	}
-	case JSON_NODE_VALUE:
-		if (json_node_get_value_type(node) == G_TYPE_STRING)
-			return g_utf8_validate(json_node_get_string(node), -1, NULL);
-		if (json_node_get_value_type(node) == G_TYPE_DOUBLE)
-			return isfinite(json_node_get_double(node));
-		return TRUE;
-	case JSON_NODE_NULL:
-	default:
-		return TRUE;
-	}
-}
 
 static gchar *
 node_to_string(JsonNode *node, gsize *len)
@@ -276,70 +44,6 @@ node_to_string(JsonNode *node, gsize *len)
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	json_generator_set_root(gen, node);
 	return json_generator_to_data(gen, len);
-}
-
-static GBytes *
-frame_new(const gchar *text, gsize len)
-{
-	guint32 len32 = (guint32)len;
-	guint8 *buf = g_malloc(len + 4);
-
-	/* native byte order, as Thunderbird reads it with a Uint32Array */
-	memcpy(buf, &len32, 4);
-	memcpy(buf + 4, text, len);
-	return g_bytes_new_take(buf, len + 4);
-}
-
-static void
-set_too_large_error(GError **error, gsize size, gsize limit)
-{
-	g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
-		    /* TRANSLATORS: a message for the mail client is too large; the first %lu is its size, the second the limit, both in bytes */
-		    _("The message for the mail client is %lu bytes, more than its limit of %lu bytes; send less data at a time."),
-		    (gulong)size, (gulong)limit);
-}
-
-/**
- * me_rpc_frame_encode:
- * @message: the message, an object or an array
- * @max_bytes: the largest JSON text allowed, usually %ME_RPC_MAX_OUTBOUND
- * @error: (nullable): return location
- *
- * Writes @message as one native-messaging frame: a 4-byte length in native byte order and
- * the compact UTF-8 JSON text.
- *
- * Returns: (transfer full): the frame, or %NULL with @error set to %ME_ERROR_TOO_LARGE
- *   (the text exceeds @max_bytes) or %ME_ERROR_INVALID_DATA (@message holds a string
- *   that is not UTF-8 or a number that is not finite)
- */
-GBytes *
-me_rpc_frame_encode(JsonNode *message, gsize max_bytes, GError **error)
-{
-	g_autofree gchar *text = NULL;
-	gsize len = 0;
-
-	g_return_val_if_fail(message != NULL, NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-	if (!JSON_NODE_HOLDS_OBJECT(message) && !JSON_NODE_HOLDS_ARRAY(message)) {
-		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
-				    /* TRANSLATORS: a programming error: only JSON objects and arrays may be sent */
-				    _("The message for the mail client is not a JSON object or array; report this as a bug."));
-		return NULL;
-	}
-	if (!node_is_sendable(message, 0)) {
-		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
-				    /* TRANSLATORS: a programming error: the message holds text that is not UTF-8 or a number that is not finite */
-				    _("The message for the mail client holds data that JSON cannot carry; report this as a bug."));
-		return NULL;
-	}
-	text = node_to_string(message, &len);
-	if (len > max_bytes || len > G_MAXUINT32) {
-		set_too_large_error(error, len, MIN(max_bytes, G_MAXUINT32));
-		return NULL;
-	}
-	/* success */
-	return frame_new(text, len);
 }
 
 /* the deepest nesting and the number of values in @text, stopping early past the limits;
@@ -533,7 +237,7 @@ response_text(JsonNode *id, JsonNode *result, JsonObject *error_obj, gsize *len)
 	g_autoptr(JsonNode) node = response_new(id, result, error_obj);
 	gchar *text;
 
-	if (!node_is_sendable(node, 0)) {
+	if (!me_frame_can_carry(node)) {
 		g_message("an answer holds invalid UTF-8 or a number that is not finite; sending internal-error");
 		return error_response_text(id, ME_RPC_ERROR_INTERNAL,
 					   /* TRANSLATORS: a bug: the helper's answer cannot be written as JSON */
@@ -778,7 +482,7 @@ send_text(MeRpcServer *self, gchar *text, gsize len)
 		g_free(text);
 		return;
 	}
-	frame = frame_new(text, len);
+	frame = me_frame_encode_data(text, len);
 	g_free(text);
 	self->out_queued += g_bytes_get_size(frame);
 	g_queue_push_tail(&self->outq, frame);
@@ -1414,8 +1118,7 @@ remote_error(JsonNode *error_node)
 	JsonObject *obj;
 	JsonNode *code_node;
 	JsonNode *message_node;
-	const MeRpcErrorInfo *info = NULL;
-	gint code = ME_ERROR_FAILED;
+	MeError code;
 	const gchar *message = NULL;
 
 	if (error_node == NULL || !JSON_NODE_HOLDS_OBJECT(error_node))
@@ -1426,14 +1129,7 @@ remote_error(JsonNode *error_node)
 	if (code_node == NULL || json_node_get_value_type(code_node) != G_TYPE_INT64 || message_node == NULL ||
 	    json_node_get_value_type(message_node) != G_TYPE_STRING)
 		return NULL;
-	if (json_node_get_int(code_node) >= G_MININT && json_node_get_int(code_node) <= G_MAXINT)
-		info = error_info_for_code((gint)json_node_get_int(code_node));
-	if (info != NULL && info->me_error != 0)
-		code = info->me_error;
-	else if (json_node_get_int(code_node) == ME_RPC_ERROR_METHOD_NOT_FOUND)
-		code = ME_ERROR_NOT_SUPPORTED;
-	else if (json_node_get_int(code_node) == ME_RPC_ERROR_INVALID_PARAMS)
-		code = ME_ERROR_INVALID_ARGUMENT;
+	code = me_rpc_error_code_to_me_error(json_node_get_int(code_node));
 	message = json_node_get_string(message_node);
 	if (message[0] != '\0' && strlen(message) <= RPC_REMOTE_MESSAGE_MAX)
 		return g_error_new_literal(ME_ERROR, code, message);
@@ -1512,7 +1208,7 @@ send_message(MeRpcServer *self, JsonNode *message, GError **error)
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED, msg_write_broken());
 		return FALSE;
 	}
-	frame = me_rpc_frame_encode(message, ME_RPC_MAX_OUTBOUND, error);
+	frame = me_frame_encode(message, ME_RPC_MAX_OUTBOUND, error);
 	if (frame == NULL)
 		return FALSE;
 	self->out_queued += g_bytes_get_size(frame);
