@@ -194,6 +194,14 @@ send_frame(Fixture *fx, const gchar *json)
 	send_frame_len(fx, json, strlen(json));
 }
 
+/* appends @json to @wire as one frame */
+static void
+append_frame(GString *wire, const gchar *json)
+{
+	g_autoptr(GBytes) frame = me_frame_encode_data(json, strlen(json));
+	g_string_append_len(wire, g_bytes_get_data(frame, NULL), (gssize)g_bytes_get_size(frame));
+}
+
 /* the next frame's text, or NULL at the end of the stream */
 static gchar *
 recv_text(Fixture *fx, gsize *len_out)
@@ -478,6 +486,339 @@ test_frame_encode(void)
 	json_array_add_string_element(json_node_get_array(bad), "\xc3\x28");
 	none = me_frame_encode(bad, ME_FRAME_MAX_OUTBOUND, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+}
+
+/* the frame of @json, as the wire carries it */
+static GBytes *
+wire_frame(const gchar *json)
+{
+	return me_frame_encode_data(json, strlen(json));
+}
+
+/* the next frame of @decoder as text; NULL when it needs more input */
+static gchar *
+take_text(MeFrameDecoder *decoder)
+{
+	g_autoptr(GBytes) frame = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(me_frame_decoder_next(decoder, &frame, &error));
+	g_assert_no_error(error);
+	if (frame == NULL)
+		return NULL;
+	return g_strndup(g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
+}
+
+static void
+test_frame_round_trip(void)
+{
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
+	g_autoptr(JsonNode) msg = parse("{\"jsonrpc\":\"2.0\",\"id\":\"é\",\"result\":[1,2.5,null,{\"a\":true}]}");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
+	g_autoptr(GBytes) empty = me_frame_encode_data("", 0);
+	g_autoptr(GBytes) decoded = NULL;
+	g_autoptr(GBytes) decoded_empty = NULL;
+	g_autoptr(JsonNode) back = NULL;
+	g_autofree gchar *text = NULL;
+
+	g_assert_no_error(error);
+	me_frame_decoder_feed(decoder, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
+	g_assert_true(me_frame_decoder_is_ready(decoder));
+	g_assert_true(me_frame_decoder_next(decoder, &decoded, &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(decoded);
+	g_assert_cmpuint(g_bytes_get_size(decoded), ==, g_bytes_get_size(frame) - ME_FRAME_HEADER_SIZE);
+	text = g_strndup(g_bytes_get_data(decoded, NULL), g_bytes_get_size(decoded));
+	back = parse(text);
+	g_assert_true(json_node_equal(msg, back));
+	g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, 0);
+	g_assert_false(me_frame_decoder_is_ready(decoder));
+
+	/* a frame of length 0 is a frame: what it means is for the caller to say */
+	me_frame_decoder_feed(decoder, g_bytes_get_data(empty, NULL), g_bytes_get_size(empty));
+	g_assert_cmpuint(g_bytes_get_size(empty), ==, ME_FRAME_HEADER_SIZE);
+	g_assert_true(me_frame_decoder_next(decoder, &decoded_empty, &error));
+	g_assert_nonnull(decoded_empty);
+	g_assert_cmpuint(g_bytes_get_size(decoded_empty), ==, 0);
+	g_assert_true(me_frame_decoder_end(decoder, &error));
+	g_assert_no_error(error);
+}
+
+/* frames cut into single bytes come out whole, each once its last byte is in */
+static void
+test_frame_one_byte_feeds(void)
+{
+	const gchar *texts[] = {"{\"a\":1}", "[]", "{\"b\":\"0123456789\"}"};
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(64);
+	g_autoptr(GString) wire = g_string_new(NULL);
+	g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+	guint taken = 0;
+
+	for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+		append_frame(wire, texts[i]);
+		g_array_append_val(ends, wire->len);
+	}
+	for (gsize i = 0; i < wire->len; i++) {
+		g_autofree gchar *text = NULL;
+		me_frame_decoder_feed(decoder, wire->str + i, 1);
+		text = take_text(decoder);
+		if (i + 1 == g_array_index(ends, gsize, taken)) {
+			g_assert_cmpstr(text, ==, texts[taken]);
+			taken++;
+		} else {
+			g_assert_null(text);
+		}
+	}
+	g_assert_cmpuint(taken, ==, G_N_ELEMENTS(texts));
+	g_assert_true(me_frame_decoder_end(decoder, NULL));
+}
+
+/* one read may bring many frames and the start of the next */
+static void
+test_frame_several_in_one_feed(void)
+{
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
+	g_autoptr(GString) wire = g_string_new(NULL);
+	g_autofree gchar *tail = NULL;
+	guint32 len = 0;
+
+	for (guint i = 0; i < 100; i++) {
+		g_autofree gchar *req = g_strdup_printf("{\"id\":%u}", i);
+		append_frame(wire, req);
+	}
+	append_frame(wire, "{\"id\":\"last\"}");
+	/* all but the last 3 bytes in one go */
+	me_frame_decoder_feed(decoder, wire->str, wire->len - 3);
+	for (guint i = 0; i < 100; i++) {
+		g_autofree gchar *expected = g_strdup_printf("{\"id\":%u}", i);
+		g_autofree gchar *text = take_text(decoder);
+		g_assert_cmpstr(text, ==, expected);
+	}
+	g_assert_null(take_text(decoder));
+	g_assert_false(me_frame_decoder_is_ready(decoder));
+	g_assert_true(me_frame_decoder_peek_length(decoder, &len));
+	g_assert_cmpuint(len, ==, strlen("{\"id\":\"last\"}"));
+	g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, ME_FRAME_HEADER_SIZE + len - 3);
+	me_frame_decoder_feed(decoder, wire->str + wire->len - 3, 3);
+	tail = take_text(decoder);
+	g_assert_cmpstr(tail, ==, "{\"id\":\"last\"}");
+	g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, 0);
+}
+
+/* large frames, alone in the buffer or with the next one behind them */
+static void
+test_frame_large(void)
+{
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
+	g_autofree gchar *big = g_strnfill(300 * 1024, 'x');
+	g_autoptr(GBytes) frame = wire_frame(big);
+	g_autoptr(GString) wire = g_string_new(NULL);
+	const gchar *data = g_bytes_get_data(frame, NULL);
+	gsize size = g_bytes_get_size(frame);
+	g_autofree gchar *alone = NULL;
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *second = NULL;
+
+	/* fed in pieces, as reads bring it */
+	for (gsize off = 0; off < size; off += 7000)
+		me_frame_decoder_feed(decoder, data + off, MIN(7000, size - off));
+	alone = take_text(decoder);
+	/* compared as bytes: a failure would print 300 KiB */
+	g_assert_cmpmem(alone, strlen(alone), big, strlen(big));
+	g_assert_null(take_text(decoder));
+	g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, 0);
+
+	/* with a small frame right behind it, in the same feed */
+	g_string_append_len(wire, data, (gssize)size);
+	append_frame(wire, "{}");
+	me_frame_decoder_feed(decoder, wire->str, wire->len);
+	first = take_text(decoder);
+	g_assert_cmpmem(first, strlen(first), big, strlen(big));
+	second = take_text(decoder);
+	g_assert_cmpstr(second, ==, "{}");
+	g_assert_true(me_frame_decoder_end(decoder, NULL));
+}
+
+/* a length above the limit is refused from its four bytes alone, and nothing after it is
+ * kept: a 4 GiB length allocates nothing, even for the largest limit a decoder takes */
+static void
+test_frame_refused(void)
+{
+	const guint8 huge[] = {0xff, 0xff, 0xff, 0xff};
+	gsize limits[] = {ME_FRAME_MAX_OUTBOUND, G_MAXUINT32 - ME_FRAME_HEADER_SIZE};
+
+	for (guint i = 0; i < G_N_ELEMENTS(limits); i++) {
+		g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(limits[i]);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) frame = NULL;
+		guint32 len = 0;
+
+		me_frame_decoder_feed(decoder, huge, sizeof(huge));
+		g_assert_true(me_frame_decoder_is_ready(decoder));
+		g_assert_false(me_frame_decoder_next(decoder, &frame, &error));
+		g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+		me_test_assert_sentence(error);
+		g_assert_null(frame);
+		g_assert_true(me_frame_decoder_peek_length(decoder, &len));
+		g_assert_cmpuint(len, ==, G_MAXUINT32);
+		/* what follows is dropped, and the refusal stays */
+		me_frame_decoder_feed(decoder, "{\"jsonrpc\":\"2.0\"}", 17);
+		g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, sizeof(huge));
+		g_clear_error(&error);
+		g_assert_false(me_frame_decoder_next(decoder, &frame, &error));
+		g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	}
+}
+
+/* the limit is the largest frame taken: exactly at it passes, one byte more does not */
+static void
+test_frame_limit(void)
+{
+	g_autoptr(MeFrameDecoder) at = me_frame_decoder_new(10);
+	g_autoptr(MeFrameDecoder) over = me_frame_decoder_new(10);
+	g_autoptr(GBytes) ten = wire_frame("[1,2,3,45]");
+	g_autoptr(GBytes) eleven = wire_frame("[1,2,3,456]");
+	g_autoptr(GBytes) frame = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+
+	me_frame_decoder_feed(at, g_bytes_get_data(ten, NULL), g_bytes_get_size(ten));
+	text = take_text(at);
+	g_assert_cmpstr(text, ==, "[1,2,3,45]");
+	/* refused before the body is in */
+	me_frame_decoder_feed(over, g_bytes_get_data(eleven, NULL), ME_FRAME_HEADER_SIZE);
+	g_assert_false(me_frame_decoder_next(over, &frame, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+	g_assert_nonnull(strstr(error->message, "11"));
+	g_assert_nonnull(strstr(error->message, "10"));
+}
+
+/* the end of the stream inside a length or a body is an error; between frames it is not */
+static void
+test_frame_truncated(void)
+{
+	g_autoptr(MeFrameDecoder) in_header = me_frame_decoder_new(1024);
+	g_autoptr(MeFrameDecoder) in_body = me_frame_decoder_new(1024);
+	g_autoptr(MeFrameDecoder) clean = me_frame_decoder_new(1024);
+	g_autoptr(GBytes) frame = wire_frame("{\"jsonrpc\":\"2.0\"}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	guint32 len = 0;
+
+	me_frame_decoder_feed(in_header, g_bytes_get_data(frame, NULL), 3);
+	g_assert_null(take_text(in_header));
+	g_assert_false(me_frame_decoder_peek_length(in_header, &len));
+	g_assert_false(me_frame_decoder_end(in_header, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	me_test_assert_sentence(error);
+	g_clear_error(&error);
+
+	me_frame_decoder_feed(in_body, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame) - 1);
+	g_assert_null(take_text(in_body));
+	g_assert_true(me_frame_decoder_peek_length(in_body, &len));
+	g_assert_cmpuint(len, ==, 17);
+	g_assert_cmpuint(me_frame_decoder_get_buffered(in_body), ==, ME_FRAME_HEADER_SIZE + 16);
+	g_assert_false(me_frame_decoder_end(in_body, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	g_clear_error(&error);
+
+	me_frame_decoder_feed(clean, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
+	text = take_text(clean);
+	g_assert_cmpstr(text, ==, "{\"jsonrpc\":\"2.0\"}");
+	g_assert_true(me_frame_decoder_end(clean, &error));
+	g_assert_no_error(error);
+}
+
+static void
+write_all(gint fd, const void *data, gsize len)
+{
+	g_assert_cmpint(write(fd, data, len), ==, (gssize)len);
+}
+
+/* the blocking reader: frames from a pipe, a deadline, the end of the pipe */
+static void
+test_frame_read_fd(void)
+{
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(1024);
+	g_autoptr(GString) wire = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+	gint fds[2];
+
+	g_assert_true(g_unix_open_pipe(fds, FD_CLOEXEC, NULL));
+	append_frame(wire, "{\"n\":1}");
+	append_frame(wire, "{\"n\":2}");
+	append_frame(wire, "{\"n\":3}");
+	/* two frames and part of the third in one write */
+	write_all(fds[1], wire->str, wire->len - 2);
+	for (guint i = 1; i <= 2; i++) {
+		g_autoptr(GBytes) frame = NULL;
+		g_autofree gchar *expected = g_strdup_printf("{\"n\":%u}", i);
+		g_assert_true(me_frame_decoder_read_fd(decoder, fds[0], g_get_monotonic_time() + 5 * G_USEC_PER_SEC, &frame,
+						       &error));
+		g_assert_no_error(error);
+		g_assert_cmpmem(g_bytes_get_data(frame, NULL), g_bytes_get_size(frame), expected, strlen(expected));
+	}
+	/* the rest of the third does not come in time */
+	{
+		g_autoptr(GBytes) frame = NULL;
+		gint64 start = g_get_monotonic_time();
+		g_assert_false(me_frame_decoder_read_fd(decoder, fds[0], start + 50 * 1000, &frame, &error));
+		g_assert_error(error, ME_ERROR, ME_ERROR_TIMED_OUT);
+		me_test_assert_sentence(error);
+		g_assert_cmpint(g_get_monotonic_time() - start, >=, 50 * 1000);
+		g_assert_null(frame);
+		g_clear_error(&error);
+	}
+	/* then it does; the end of the pipe after it is a clean end */
+	write_all(fds[1], wire->str + wire->len - 2, 2);
+	close(fds[1]);
+	{
+		g_autoptr(GBytes) frame = NULL;
+		g_autoptr(GBytes) none = NULL;
+		g_assert_true(me_frame_decoder_read_fd(decoder, fds[0], g_get_monotonic_time() + 5 * G_USEC_PER_SEC, &frame,
+						       &error));
+		g_assert_cmpmem(g_bytes_get_data(frame, NULL), g_bytes_get_size(frame), "{\"n\":3}", 7);
+		g_assert_true(me_frame_decoder_read_fd(decoder, fds[0], g_get_monotonic_time() + 5 * G_USEC_PER_SEC, &none,
+						       &error));
+		g_assert_no_error(error);
+		g_assert_null(none);
+	}
+	close(fds[0]);
+}
+
+/* what the blocking reader refuses: an end inside a frame, a length above the limit */
+static void
+test_frame_read_fd_errors(void)
+{
+	guint32 huge = 1025;
+	gint fds[2];
+
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(1024);
+		g_autoptr(GBytes) frame = NULL;
+		g_autoptr(GError) error = NULL;
+
+		g_assert_true(g_unix_open_pipe(fds, FD_CLOEXEC, NULL));
+		if (i == 0) {
+			write_all(fds[1], "\x20\x00\x00\x00{\"jsonrpc\"", 14);
+			close(fds[1]);
+		} else {
+			/* one byte above the limit; the pipe stays open */
+			write_all(fds[1], &huge, sizeof(huge));
+		}
+		g_assert_false(me_frame_decoder_read_fd(decoder, fds[0], g_get_monotonic_time() + 5 * G_USEC_PER_SEC,
+							&frame, &error));
+		g_assert_null(frame);
+		if (i == 0) {
+			g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+		} else {
+			g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
+			close(fds[1]);
+		}
+		me_test_assert_sentence(error);
+		close(fds[0]);
+	}
 }
 
 static void
@@ -1516,6 +1857,15 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 
 	g_test_add_func("/rpc/frame/encode", test_frame_encode);
+	g_test_add_func("/rpc/frame/round-trip", test_frame_round_trip);
+	g_test_add_func("/rpc/frame/one-byte-feeds", test_frame_one_byte_feeds);
+	g_test_add_func("/rpc/frame/several-in-one-feed", test_frame_several_in_one_feed);
+	g_test_add_func("/rpc/frame/large", test_frame_large);
+	g_test_add_func("/rpc/frame/refused", test_frame_refused);
+	g_test_add_func("/rpc/frame/limit", test_frame_limit);
+	g_test_add_func("/rpc/frame/truncated", test_frame_truncated);
+	g_test_add_func("/rpc/frame/read-fd", test_frame_read_fd);
+	g_test_add_func("/rpc/frame/read-fd-errors", test_frame_read_fd_errors);
 	g_test_add_func("/rpc/error-table", test_error_table);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/rpc/hello/required", test_hello_required);

@@ -308,9 +308,8 @@ struct _MeRpcServer {
 	GPtrArray *events;
 
 	/* input */
-	GByteArray *inbuf;
-	gsize inpos;
-	gboolean inbuf_big;
+	MeFrameDecoder *decoder;
+	guint8 *readbuf; /* RPC_READ_CHUNK bytes, what one read brings */
 	gboolean started;
 	gboolean reading;
 	gboolean eof;
@@ -951,52 +950,40 @@ handle_message(MeRpcServer *self, const gchar *text, gsize len)
 
 /* ---- reading */
 
-typedef enum {
-	FRAME_DONE,
-	FRAME_NEED_MORE,
-	FRAME_FATAL,
-} FrameResult;
-
-static FrameResult
-next_frame(MeRpcServer *self)
+/* a length above the cap: what follows cannot be skipped without reading it, so answer
+ * and stop */
+static void
+refuse_frame(MeRpcServer *self)
 {
-	gsize avail = self->inbuf->len - self->inpos;
-	const guint8 *head = self->inbuf->data + self->inpos;
-	guint32 len;
+	JsonObject *data = data_with_reason("frame-too-large");
+	g_autofree gchar *msg = NULL;
+	guint32 len = 0;
 
-	if (avail < 4)
-		return FRAME_NEED_MORE;
-	memcpy(&len, head, 4);
-	if (len > self->max_inbound) {
-		JsonObject *data = data_with_reason("frame-too-large");
-		g_autofree gchar *msg =
-		    /* TRANSLATORS: %u is the size of the message Thunderbird sent, %lu the limit, both in bytes */
-		    g_strdup_printf(_("The mail client sent a message of %u bytes, more than the limit of %lu bytes; send less data at a time or raise max-frame-bytes in the configuration."),
-				    len, (gulong)self->max_inbound);
-		json_object_set_int_member(data, "length", len);
-		json_object_set_int_member(data, "limit", (gint64)self->max_inbound);
-		g_message("a frame of %u bytes exceeds the limit of %" G_GSIZE_FORMAT " bytes; closing", len,
-			  self->max_inbound);
-		/* what follows cannot be skipped without reading it: answer, then stop */
-		send_error(self, NULL, ME_RPC_ERROR_INVALID_REQUEST, msg, data);
-		close_with_error(self, g_error_new_literal(ME_ERROR, ME_ERROR_TOO_LARGE, msg));
-		return FRAME_FATAL;
-	}
-	if (len > RPC_READ_CHUNK)
-		self->inbuf_big = TRUE;
+	(void)me_frame_decoder_peek_length(self->decoder, &len);
+	/* TRANSLATORS: %u is the size of the message Thunderbird sent, %lu the limit, both in bytes */
+	msg = g_strdup_printf(_("The mail client sent a message of %u bytes, more than the limit of %lu bytes; send less data at a time or raise max-frame-bytes in the configuration."),
+			      len, (gulong)self->max_inbound);
+	json_object_set_int_member(data, "length", len);
+	json_object_set_int_member(data, "limit", (gint64)self->max_inbound);
+	g_message("a frame of %u bytes exceeds the limit of %" G_GSIZE_FORMAT " bytes; closing", len, self->max_inbound);
+	send_error(self, NULL, ME_RPC_ERROR_INVALID_REQUEST, msg, data);
+	close_with_error(self, g_error_new_literal(ME_ERROR, ME_ERROR_TOO_LARGE, msg));
+}
+
+static void
+handle_frame(MeRpcServer *self, GBytes *frame)
+{
+	gsize len = 0;
+	const gchar *text = g_bytes_get_data(frame, &len);
+
 	if (len == 0) {
-		self->inpos += 4;
 		send_error(self, NULL, ME_RPC_ERROR_INVALID_REQUEST,
 			   /* TRANSLATORS: Thunderbird sent a message of length zero */
 			   _("The mail client sent an empty message; send a JSON-RPC 2.0 request in every message."),
 			   data_with_reason("empty-frame"));
-		return FRAME_DONE;
+		return;
 	}
-	if (avail - 4 < len)
-		return FRAME_NEED_MORE;
-	self->inpos += 4 + (gsize)len;
-	handle_message(self, (const gchar *)head + 4, len);
-	return FRAME_DONE;
+	handle_message(self, text, len);
 }
 
 static void
@@ -1005,46 +992,29 @@ read_cb(GObject *source, GAsyncResult *res, gpointer user_data);
 static void
 start_read(MeRpcServer *self)
 {
-	gsize old_len;
-
 	if (self->reading || self->eof || self->closed)
 		return;
-	/* what was handled so far goes, so the buffer never holds more than one frame */
-	if (self->inpos > 0) {
-		g_byte_array_remove_range(self->inbuf, 0, (guint)self->inpos);
-		self->inpos = 0;
-	}
-	/* give back the room a large frame took */
-	if (self->inbuf_big && self->inbuf->len == 0) {
-		g_byte_array_unref(self->inbuf);
-		self->inbuf = g_byte_array_new();
-		self->inbuf_big = FALSE;
-	}
-	old_len = self->inbuf->len;
-	g_byte_array_set_size(self->inbuf, (guint)(old_len + RPC_READ_CHUNK));
-	g_byte_array_set_size(self->inbuf, (guint)old_len);
 	self->reading = TRUE;
-	g_input_stream_read_async(self->input, self->inbuf->data + old_len, RPC_READ_CHUNK, G_PRIORITY_DEFAULT,
-				  self->cancellable, read_cb, g_object_ref(self));
+	g_input_stream_read_async(self->input, self->readbuf, RPC_READ_CHUNK, G_PRIORITY_DEFAULT, self->cancellable,
+				  read_cb, g_object_ref(self));
 }
 
 static void
 handle_eof(MeRpcServer *self)
 {
-	gsize left = self->inbuf->len - self->inpos;
+	gsize left = me_frame_decoder_get_buffered(self->decoder);
+	guint32 len = 0;
 
-	if (left == 0) {
+	/* the decoder's sentence is for a generic peer: the mail client gets its own below */
+	if (me_frame_decoder_end(self->decoder, NULL)) {
 		g_debug("the mail client closed the connection");
 		close_with_error(self, NULL);
 		return;
 	}
-	if (left < 4) {
+	if (!me_frame_decoder_peek_length(self->decoder, &len))
 		g_message("the input ended inside a frame header (%" G_GSIZE_FORMAT " of 4 bytes); closing", left);
-	} else {
-		guint32 len;
-		memcpy(&len, self->inbuf->data + self->inpos, 4);
+	else
 		g_message("the input ended inside a frame (%" G_GSIZE_FORMAT " of %u bytes); closing", left - 4, len);
-	}
 	close_with_error(self, g_error_new_literal(ME_ERROR, ME_ERROR_INVALID_DATA,
 						   /* TRANSLATORS: Thunderbird closed the connection in the middle of a message */
 						   _("The mail client closed the connection in the middle of a message; restart the mail client.")));
@@ -1070,7 +1040,7 @@ read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (n == 0)
 		self->eof = TRUE;
 	else
-		g_byte_array_set_size(self->inbuf, self->inbuf->len + (guint)n);
+		me_frame_decoder_feed(self->decoder, self->readbuf, (gsize)n);
 	pump(self);
 }
 
@@ -1083,16 +1053,20 @@ pump(MeRpcServer *self)
 	self->in_pump = TRUE;
 	g_object_ref(self);
 	while (!self->closed && !input_paused(self)) {
-		FrameResult result = next_frame(self);
-		if (result == FRAME_FATAL)
-			break;
-		if (result == FRAME_NEED_MORE) {
-			if (self->eof)
-				handle_eof(self);
-			else
-				start_read(self);
+		g_autoptr(GBytes) frame = NULL;
+		if (!me_frame_decoder_next(self->decoder, &frame, NULL)) {
+			refuse_frame(self);
 			break;
 		}
+		if (frame != NULL) {
+			handle_frame(self, frame);
+			continue;
+		}
+		if (self->eof)
+			handle_eof(self);
+		else
+			start_read(self);
+		break;
 	}
 	self->in_pump = FALSE;
 	g_object_unref(self);
@@ -1498,7 +1472,8 @@ me_rpc_server_finalize(GObject *object)
 	g_main_context_unref(self->context);
 	g_hash_table_unref(self->methods);
 	g_ptr_array_unref(self->events);
-	g_byte_array_unref(self->inbuf);
+	me_frame_decoder_free(self->decoder);
+	g_free(self->readbuf);
 	g_queue_clear_full(&self->outq, (GDestroyNotify)g_bytes_unref);
 	g_clear_pointer(&self->in_flight, g_bytes_unref);
 	g_ptr_array_unref(self->flush_tasks);
@@ -1536,7 +1511,7 @@ me_rpc_server_init(MeRpcServer *self)
 	self->cancellable = g_cancellable_new();
 	self->methods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rpc_method_free);
 	self->events = g_ptr_array_new_with_free_func(g_free);
-	self->inbuf = g_byte_array_new();
+	self->readbuf = g_malloc(RPC_READ_CHUNK);
 	g_queue_init(&self->outq);
 	self->flush_tasks = g_ptr_array_new_with_free_func(g_object_unref);
 	self->requests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)out_request_free);
@@ -1569,6 +1544,7 @@ me_rpc_server_new(GInputStream *input, GOutputStream *output, gsize max_inbound)
 	self->input = g_object_ref(input);
 	self->output = g_object_ref(output);
 	self->max_inbound = max_inbound;
+	self->decoder = me_frame_decoder_new(max_inbound);
 	me_rpc_server_add_method(self, "hello", hello_cb, NULL, NULL);
 	return self;
 }
