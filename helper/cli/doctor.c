@@ -14,11 +14,9 @@
 
 #include "doctor.h"
 
-#include <errno.h>
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <glib/gi18n-lib.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -635,62 +633,45 @@ set_no_answer_error(GError **error)
 		    _("it did not answer hello within %u seconds"), (guint)(DOCTOR_HELLO_TIMEOUT_MS / 1000));
 }
 
-/* reads exactly @len bytes from @fd before @deadline (monotonic microseconds) */
-static gboolean
-read_exact(gint fd, guint8 *buf, gsize len, gint64 deadline, GError **error)
+static void
+set_invalid_answer_error(GError **error)
 {
-	gsize done = 0;
-
-	while (done < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
-		gssize n;
-		gint rc;
-
-		rc = left_ms > 0 ? poll(&pfd, 1, (gint)MIN(left_ms, G_MAXINT)) : 0;
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc == 0) {
-			set_no_answer_error(error);
-			return FALSE;
-		}
-		n = rc > 0 ? read(fd, buf + done, len - done) : -1;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
-					    /* TRANSLATORS: doctor: part of a sentence, why the helper does not work */
-					    _("it ended without answering hello"));
-			return FALSE;
-		}
-		done += (gsize)n;
-	}
-	return TRUE;
+	g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+			    /* TRANSLATORS: doctor: part of a sentence, why the helper does not work */
+			    _("its answer to hello is not a valid message"));
 }
 
+/* the text of the helper's first frame; the library's reasons become doctor's sentences */
 static gchar *
 read_frame(gint fd, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)DOCTOR_HELLO_TIMEOUT_MS * 1000;
-	g_autofree gchar *body = NULL;
-	guint8 header[4];
-	guint32 len;
+	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(DOCTOR_HELLO_REPLY_MAX);
+	g_autoptr(GBytes) frame = NULL;
+	g_autoptr(GError) error_local = NULL;
 
-	if (!read_exact(fd, header, sizeof(header), deadline, error))
-		return NULL;
-	/* native byte order, as Thunderbird writes it */
-	memcpy(&len, header, sizeof(len));
-	if (len == 0 || len > DOCTOR_HELLO_REPLY_MAX) {
+	if (!me_frame_decoder_read_fd(decoder, fd, deadline, &frame, &error_local)) {
+		g_debug("reading the answer to hello: %s", error_local->message);
+		if (g_error_matches(error_local, ME_ERROR, ME_ERROR_TIMED_OUT)) {
+			set_no_answer_error(error);
+			return NULL;
+		}
+		if (g_error_matches(error_local, ME_ERROR, ME_ERROR_TOO_LARGE)) {
+			set_invalid_answer_error(error);
+			return NULL;
+		}
+	}
+	if (frame == NULL) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: doctor: part of a sentence, why the helper does not work */
-				    _("its answer to hello is not a valid message"));
+				    _("it ended without answering hello"));
 		return NULL;
 	}
-	body = g_malloc((gsize)len + 1);
-	if (!read_exact(fd, (guint8 *)body, len, deadline, error))
+	if (g_bytes_get_size(frame) == 0) {
+		set_invalid_answer_error(error);
 		return NULL;
-	body[len] = '\0';
-	return g_steal_pointer(&body);
+	}
+	return g_strndup(g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 }
 
 /* the agreed protocol version from a hello answer, or -1 */
