@@ -34,7 +34,7 @@ typedef struct {
 	GSubprocess *proc;
 	gint in_fd;  /* the helper's stdin */
 	gint out_fd; /* the helper's stdout */
-	GByteArray *rx;
+	MeFrameDecoder *rx; /* the helper's stdout */
 	gboolean rx_eof;
 	gchar *dir;
 	gchar *stderr_path;
@@ -114,7 +114,7 @@ host_start_with_config(const gchar *config)
 	host->out_fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(host->proc)));
 	g_assert_true(g_unix_set_fd_nonblocking(host->in_fd, TRUE, NULL));
 	g_assert_true(g_unix_set_fd_nonblocking(host->out_fd, TRUE, NULL));
-	host->rx = g_byte_array_new();
+	host->rx = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
 	return host;
 }
 
@@ -144,7 +144,7 @@ host_free(Host *host)
 		g_subprocess_wait(host->proc, NULL, NULL);
 	}
 	g_object_unref(host->proc);
-	g_byte_array_unref(host->rx);
+	me_frame_decoder_free(host->rx);
 	me_test_rm_rf(host->dir);
 	g_free(host->dir);
 	g_free(host->stderr_path);
@@ -181,7 +181,7 @@ host_pump(Host *host, gboolean want_write, gint timeout_ms)
 		guint8 buf[65536];
 		gssize got = read(host->out_fd, buf, sizeof(buf));
 		if (got > 0)
-			g_byte_array_append(host->rx, buf, (guint)got);
+			me_frame_decoder_feed(host->rx, buf, (gsize)got);
 		else if (got == 0 || (errno != EAGAIN && errno != EINTR))
 			host->rx_eof = TRUE;
 	}
@@ -214,11 +214,8 @@ host_send_raw(Host *host, const void *data, gsize len)
 static void
 host_send_frame_len(Host *host, const gchar *body, gsize len)
 {
-	g_autoptr(GByteArray) frame = g_byte_array_sized_new((guint)len + 4);
-	guint32 len32 = (guint32)len;
-	g_byte_array_append(frame, (const guint8 *)&len32, 4);
-	g_byte_array_append(frame, (const guint8 *)body, (guint)len);
-	host_send_raw(host, frame->data, frame->len);
+	g_autoptr(GBytes) frame = me_frame_encode_data(body, len);
+	host_send_raw(host, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 }
 
 static void
@@ -227,43 +224,15 @@ host_send(Host *host, const gchar *json)
 	host_send_frame_len(host, json, strlen(json));
 }
 
-static gboolean
-host_have_frame(Host *host)
-{
-	guint32 len;
-	if (host->rx->len < 4)
-		return FALSE;
-	memcpy(&len, host->rx->data, 4);
-	return host->rx->len >= 4 + (gsize)len;
-}
-
 /* the next frame's text (NULL if the helper closed stdout first); checks every frame is
  * within the 1 MiB limit and is a JSON object or array in valid UTF-8 */
 static gchar *
 host_recv_text(Host *host, gsize *len_out)
 {
-	gint64 deadline = g_get_monotonic_time() + scaled_ms(20000) * G_TIME_SPAN_MILLISECOND;
-	guint32 len;
-	gchar *text;
+	gchar *text = me_test_frame_read_text(host->rx, host->out_fd, scaled_ms(20000), len_out);
 
-	while (!host_have_frame(host) && !host->rx_eof) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		host_pump(host, FALSE, 100);
-	}
-	if (!host_have_frame(host)) {
-		g_assert_cmpuint(host->rx->len, ==, 0);
-		return NULL;
-	}
-	memcpy(&len, host->rx->data, 4);
-	g_assert_cmpuint(len, >, 0);
-	g_assert_cmpuint(len, <=, ME_FRAME_MAX_OUTBOUND);
-	text = g_strndup((const gchar *)host->rx->data + 4, len);
-	g_assert_cmpuint(strlen(text), ==, len);
-	g_assert_true(g_utf8_validate(text, len, NULL));
-	g_assert_true(text[0] == '{' || text[0] == '[');
-	g_byte_array_remove_range(host->rx, 0, len + 4);
-	if (len_out != NULL)
-		*len_out = len;
+	if (text != NULL)
+		g_assert_true(text[0] == '{' || text[0] == '[');
 	return text;
 }
 
@@ -879,9 +848,8 @@ test_pipelined(void)
 	host_hello(host);
 	for (guint i = 0; i < 1000; i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i);
-		guint32 len = (guint32)strlen(req);
-		g_byte_array_append(burst, (const guint8 *)&len, 4);
-		g_byte_array_append(burst, (const guint8 *)req, len);
+		g_autoptr(GBytes) frame = me_frame_encode_data(req, strlen(req));
+		g_byte_array_append(burst, g_bytes_get_data(frame, NULL), (guint)g_bytes_get_size(frame));
 	}
 	/* one write */
 	host_send_raw(host, burst->data, burst->len);
@@ -911,7 +879,7 @@ test_garbage(void)
 		host_send_frame_len(host, (const gchar *)body, len);
 		while (host_pump(host, FALSE, 0))
 			;
-		while (host_have_frame(host)) {
+		while (me_frame_decoder_is_ready(host->rx)) {
 			g_autofree gchar *text = host_recv_text(host, NULL);
 			g_autoptr(JsonNode) node = parse(text);
 			answers++;

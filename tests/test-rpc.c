@@ -31,7 +31,7 @@
 typedef struct {
 	gint fds[2];
 	MeRpcServer *server;
-	GByteArray *rx;
+	MeFrameDecoder *rx; /* what the server wrote */
 	guint rx_source;
 	gboolean rx_eof;
 	guint closed_count;
@@ -49,7 +49,7 @@ rx_cb(gint fd, GIOCondition condition, gpointer user_data)
 	for (;;) {
 		gssize n = read(fd, buf, sizeof(buf));
 		if (n > 0) {
-			g_byte_array_append(fx->rx, buf, (guint)n);
+			me_frame_decoder_feed(fx->rx, buf, (gsize)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -97,11 +97,7 @@ wait_for(Fixture *fx, gboolean (*done)(Fixture *fx), guint ms)
 static gboolean
 have_frame(Fixture *fx)
 {
-	guint32 len;
-	if (fx->rx->len < 4)
-		return fx->rx_eof;
-	memcpy(&len, fx->rx->data, 4);
-	return fx->rx->len >= 4 + (gsize)len || fx->rx_eof;
+	return me_frame_decoder_is_ready(fx->rx) || fx->rx_eof;
 }
 
 static gboolean
@@ -122,7 +118,7 @@ fixture_setup_with_cap(Fixture *fx, gsize cap)
 	in = g_unix_input_stream_new(fx->fds[0], FALSE);
 	out = g_unix_output_stream_new(fx->fds[0], FALSE);
 	fx->server = me_rpc_server_new(in, out, cap);
-	fx->rx = g_byte_array_new();
+	fx->rx = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
 	fx->rx_source = g_unix_fd_add(fx->fds[1], G_IO_IN | G_IO_HUP | G_IO_ERR, rx_cb, fx);
 	fx->held = g_ptr_array_new();
 	g_signal_connect(fx->server, "closed", G_CALLBACK(closed_cb), fx);
@@ -156,7 +152,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 		g_source_remove(fx->rx_source);
 	close(fx->fds[0]);
 	close(fx->fds[1]);
-	g_byte_array_unref(fx->rx);
+	me_frame_decoder_free(fx->rx);
 	g_clear_error(&fx->closed_error);
 }
 
@@ -183,9 +179,8 @@ send_raw(Fixture *fx, const void *data, gsize len)
 static void
 send_frame_len(Fixture *fx, const gchar *body, gsize len)
 {
-	guint32 len32 = (guint32)len;
-	send_raw(fx, &len32, 4);
-	send_raw(fx, body, len);
+	g_autoptr(GBytes) frame = me_frame_encode_data(body, len);
+	send_raw(fx, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 }
 
 static void
@@ -202,27 +197,18 @@ append_frame(GString *wire, const gchar *json)
 	g_string_append_len(wire, g_bytes_get_data(frame, NULL), (gssize)g_bytes_get_size(frame));
 }
 
-/* the next frame's text, or NULL at the end of the stream */
+/* the next frame's text, or NULL at the end of the stream (which must not cut a frame) */
 static gchar *
 recv_text(Fixture *fx, gsize *len_out)
 {
-	guint32 len;
 	gchar *text;
 
 	g_assert_true(wait_for(fx, have_frame, WAIT_MS));
-	if (fx->rx->len < 4) {
+	text = me_test_frame_take_text(fx->rx, len_out);
+	if (text == NULL) {
 		g_assert_true(fx->rx_eof);
-		return NULL;
+		g_assert_true(me_frame_decoder_end(fx->rx, NULL));
 	}
-	memcpy(&len, fx->rx->data, 4);
-	g_assert_cmpuint(len, <=, ME_RPC_MAX_OUTBOUND);
-	g_assert_cmpuint(fx->rx->len, >=, 4 + (gsize)len);
-	text = g_strndup((const gchar *)fx->rx->data + 4, len);
-	g_assert_cmpuint(strlen(text), ==, len);
-	g_assert_true(g_utf8_validate(text, len, NULL));
-	g_byte_array_remove_range(fx->rx, 0, 4 + len);
-	if (len_out != NULL)
-		*len_out = len;
 	return text;
 }
 
@@ -1154,9 +1140,7 @@ test_backpressure(Fixture *fx, gconstpointer data)
 	start_hello(fx);
 	for (guint i = 0; i < total; i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"hold\"}", i);
-		guint32 len = (guint32)strlen(req);
-		g_string_append_len(burst, (const gchar *)&len, 4);
-		g_string_append(burst, req);
+		append_frame(burst, req);
 	}
 	send_raw(fx, burst->str, burst->len);
 	for (guint i = 0; i < 200; i++)
@@ -1276,7 +1260,7 @@ test_frame_oversized(Fixture *fx, gconstpointer data)
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
 	for (guint i = 0; i < 50; i++)
 		g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(fx->rx->len, ==, 0);
+	g_assert_cmpuint(me_frame_decoder_get_buffered(fx->rx), ==, 0);
 }
 
 /* exactly at the cap is still read */
@@ -1345,11 +1329,8 @@ test_one_byte_reads(Fixture *fx, gconstpointer data)
 	g_autoptr(GString) wire = g_string_new(NULL);
 
 	start(fx);
-	for (guint i = 0; i < G_N_ELEMENTS(reqs); i++) {
-		guint32 len = (guint32)strlen(reqs[i]);
-		g_string_append_len(wire, (const gchar *)&len, 4);
-		g_string_append(wire, reqs[i]);
-	}
+	for (guint i = 0; i < G_N_ELEMENTS(reqs); i++)
+		append_frame(wire, reqs[i]);
 	for (gsize i = 0; i < wire->len; i++) {
 		send_raw(fx, wire->str + i, 1);
 		while (g_main_context_iteration(NULL, FALSE))
@@ -1425,11 +1406,11 @@ test_batch_async(Fixture *fx, gconstpointer data)
 		g_main_context_iteration(NULL, TRUE);
 	for (guint i = 0; i < 20; i++)
 		g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(fx->rx->len, ==, 0);
+	g_assert_cmpuint(me_frame_decoder_get_buffered(fx->rx), ==, 0);
 	me_rpc_call_return(g_ptr_array_index(fx->held, 1), json_node_init_int(json_node_alloc(), 30));
 	for (guint i = 0; i < 20; i++)
 		g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(fx->rx->len, ==, 0);
+	g_assert_cmpuint(me_frame_decoder_get_buffered(fx->rx), ==, 0);
 	me_rpc_call_return(g_ptr_array_index(fx->held, 0), json_node_init_int(json_node_alloc(), 10));
 	g_ptr_array_set_size(fx->held, 0);
 	answer = recv_node(fx);
@@ -1726,9 +1707,7 @@ test_pipelined(Fixture *fx, gconstpointer data)
 	start_hello(fx);
 	for (guint i = 0; i < 1000; i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i);
-		guint32 len = (guint32)strlen(req);
-		g_string_append_len(burst, (const gchar *)&len, 4);
-		g_string_append(burst, req);
+		append_frame(burst, req);
 	}
 	send_raw(fx, burst->str, burst->len);
 	for (gint64 i = 0; i < 1000; i++) {
@@ -1784,7 +1763,7 @@ test_fuzz_frames(Fixture *fx, gconstpointer data)
 		/* every answer is a JSON object or array within the limit (recv_text checks) */
 		while (g_main_context_iteration(NULL, FALSE))
 			;
-		while (have_frame(fx) && fx->rx->len > 0) {
+		while (me_frame_decoder_is_ready(fx->rx)) {
 			g_autofree gchar *text = recv_text(fx, NULL);
 			g_autoptr(JsonNode) node = parse(text);
 			g_assert_true(JSON_NODE_HOLDS_OBJECT(node) || JSON_NODE_HOLDS_ARRAY(node));
@@ -1832,7 +1811,7 @@ test_flush_and_close(Fixture *fx, gconstpointer data)
 	/* the request sent before close was never read: nothing comes */
 	for (guint i = 0; i < 20; i++)
 		g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(fx->rx->len, ==, 0);
+	g_assert_cmpuint(me_frame_decoder_get_buffered(fx->rx), ==, 0);
 }
 
 /* the extension went away: writing fails, the server closes with an error */

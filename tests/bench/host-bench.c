@@ -24,13 +24,14 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "test-util.h"
 
 #define HELLO "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"host-bench/1\"}}"
 /* a run that takes longer than this is broken */
@@ -50,7 +51,7 @@ typedef struct {
 	GPid pid;
 	gint in_fd;
 	gint out_fd;
-	GByteArray *rx;
+	MeFrameDecoder *rx; /* the host's stdout */
 } Proc;
 
 static void
@@ -70,50 +71,23 @@ write_all(gint fd, const guint8 *data, gsize len)
 static void
 send_frame(Proc *proc, const gchar *json)
 {
-	guint32 len = (guint32)strlen(json);
-	g_autoptr(GByteArray) frame = g_byte_array_sized_new(len + 4);
-	g_byte_array_append(frame, (const guint8 *)&len, 4);
-	g_byte_array_append(frame, (const guint8 *)json, len);
-	write_all(proc->in_fd, frame->data, frame->len);
+	g_autoptr(GBytes) frame = me_frame_encode_data(json, strlen(json));
+	write_all(proc->in_fd, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 }
 
-/* reads until @n_frames whole frames arrived; returns the text of the last one */
+/* reads until @n_frames whole frames arrived, each within BENCH_TIMEOUT_MS; returns the
+ * text of the last one */
 static gchar *
 recv_frames(Proc *proc, guint n_frames)
 {
-	guint8 buf[65536];
 	gchar *last = NULL;
-	gsize pos = 0;
-	guint seen = 0;
 
-	while (seen < n_frames) {
-		guint32 len;
-		struct pollfd pfd = {.fd = proc->out_fd, .events = POLLIN};
-		gssize n;
-		if (proc->rx->len - pos >= 4) {
-			memcpy(&len, proc->rx->data + pos, 4);
-			if (proc->rx->len - pos - 4 >= len) {
-				seen++;
-				if (seen == n_frames)
-					last = g_strndup((const gchar *)proc->rx->data + pos + 4, len);
-				pos += 4 + (gsize)len;
-				continue;
-			}
-		}
-		if (pos > 0) {
-			g_byte_array_remove_range(proc->rx, 0, (guint)pos);
-			pos = 0;
-		}
-		if (poll(&pfd, 1, BENCH_TIMEOUT_MS) <= 0)
-			g_error("the host did not answer within %d ms", BENCH_TIMEOUT_MS);
-		n = read(proc->out_fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	for (guint seen = 0; seen < n_frames; seen++) {
+		g_free(last);
+		last = me_test_frame_read_text(proc->rx, proc->out_fd, BENCH_TIMEOUT_MS, NULL);
+		if (last == NULL)
 			g_error("the host closed its output after %u of %u answers", seen, n_frames);
-		g_byte_array_append(proc->rx, buf, (guint)n);
 	}
-	g_byte_array_remove_range(proc->rx, 0, (guint)pos);
 	return last;
 }
 
@@ -126,7 +100,7 @@ proc_spawn(Subject *subject)
 	if (!g_spawn_async_with_pipes(NULL, subject->argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
 				      NULL, NULL, &proc->pid, &proc->in_fd, &proc->out_fd, NULL, &error))
 		g_error("cannot start %s: %s", subject->argv[0], error->message);
-	proc->rx = g_byte_array_new();
+	proc->rx = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
 	return proc;
 }
 
@@ -159,7 +133,7 @@ proc_finish(Proc *proc)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		g_error("the host ended with status %d", status);
 	close(proc->out_fd);
-	g_byte_array_unref(proc->rx);
+	me_frame_decoder_free(proc->rx);
 	g_free(proc);
 	return (gdouble)usage.ru_maxrss;
 }
@@ -204,9 +178,8 @@ run_once(Subject *subject, guint pings, gboolean record)
 
 	for (guint i = 0; i < pings; i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i + 1);
-		guint32 len = (guint32)strlen(req);
-		g_string_append_len(burst, (const gchar *)&len, 4);
-		g_string_append(burst, req);
+		g_autoptr(GBytes) frame = me_frame_encode_data(req, strlen(req));
+		g_string_append_len(burst, g_bytes_get_data(frame, NULL), (gssize)g_bytes_get_size(frame));
 	}
 	job.fd = proc->in_fd;
 	job.data = burst;

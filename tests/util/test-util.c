@@ -326,6 +326,68 @@ me_test_write_tmp(const gchar *dir, const gchar *name, const gchar *contents)
 	return path;
 }
 
+/* the text of a frame from the helper: never empty, UTF-8 without a NUL byte */
+static gchar *
+frame_text(GBytes *frame, gsize *len)
+{
+	gsize size = 0;
+	const gchar *data = g_bytes_get_data(frame, &size);
+	gchar *text;
+
+	g_assert_cmpuint(size, >, 0);
+	text = g_strndup(data, size);
+	g_assert_cmpuint(strlen(text), ==, size);
+	g_assert_true(g_utf8_validate(text, (gssize)size, NULL));
+	if (len != NULL)
+		*len = size;
+	return text;
+}
+
+/**
+ * me_test_frame_take_text:
+ * @decoder: the decoder of what the test read from the helper
+ * @len: (out) (optional): the length of the text
+ *
+ * Takes the next whole frame out of @decoder.  The test fails if its length is above the
+ * decoder's limit, or if it is empty, not UTF-8 or holds a NUL byte.
+ *
+ * Returns: (transfer full) (nullable): its text, or %NULL when no whole frame is buffered
+ */
+gchar *
+me_test_frame_take_text(MeFrameDecoder *decoder, gsize *len)
+{
+	g_autoptr(GBytes) frame = NULL;
+	g_autoptr(GError) error = NULL;
+
+	me_frame_decoder_next(decoder, &frame, &error);
+	g_assert_no_error(error);
+	return frame != NULL ? frame_text(frame, len) : NULL;
+}
+
+/**
+ * me_test_frame_read_text:
+ * @decoder: the decoder of the stream on @fd
+ * @fd: the helper's output, blocking or not
+ * @timeout_ms: how long the frame may take
+ * @len: (out) (optional): the length of the text
+ *
+ * Reads the next frame from @fd, or fails the test: on a timeout, a length above the
+ * decoder's limit, an end inside a frame, and the frames me_test_frame_take_text() refuses.
+ *
+ * Returns: (transfer full) (nullable): its text, or %NULL when @fd ended between frames
+ */
+gchar *
+me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsize *len)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+	g_autoptr(GBytes) frame = NULL;
+	g_autoptr(GError) error = NULL;
+
+	me_frame_decoder_read_fd(decoder, fd, deadline, &frame, &error);
+	g_assert_no_error(error);
+	return frame != NULL ? frame_text(frame, len) : NULL;
+}
+
 static gchar *
 pebble_config(MeTestPebble *pebble, const gchar *cert, const gchar *key, const gchar *eab_keys_json)
 {

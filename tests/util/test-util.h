@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "frame.h"
+
 G_BEGIN_DECLS
 
 void
@@ -35,6 +37,12 @@ gboolean
 me_test_spawn_sync(const gchar *const *argv, const gchar *stdin_text, gchar **out, gchar **err, gint *status);
 gchar *
 me_test_write_tmp(const gchar *dir, const gchar *name, const gchar *contents);
+
+/* native-messaging frames from the helper, through the library's decoder */
+gchar *
+me_test_frame_take_text(MeFrameDecoder *decoder, gsize *len);
+gchar *
+me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsize *len);
 
 typedef struct {
 	GSubprocess *proc;
