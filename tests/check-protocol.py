@@ -9,8 +9,8 @@
 #     connection; the "```json response" block right after it must equal the answer
 #     ("<any>" matches any value); a request without a response block must get no answer
 #     (a ping sent after it must be answered first);
-#  2. the error table of section 7 lists exactly the codes of --dump-error-codes, with the
-#     same names, MeError values and meanings;
+#  2. the error table of section 7 lists exactly the codes of --dump-error-codes (the table
+#     in helper/lib/rpc-error.c), with the same names, MeError values and meanings;
 #  3. every MeError value in helper/lib/me-error.h has a row.
 # Run by tests/test-host.c; prints TAP-like lines and exits 1 on the first mismatch.
 
