@@ -241,7 +241,7 @@ me_frame_decoder_peek_length(MeFrameDecoder *decoder, guint32 *length)
 	return TRUE;
 }
 
-/* drops what was taken, so the buffer holds at most one frame and what came after it */
+/* drops the frames already taken, so the buffer holds only what is still to be read */
 static void
 decoder_compact(MeFrameDecoder *self)
 {
