@@ -559,7 +559,7 @@ manifest_allows_extension(JsonObject *obj)
 	return FALSE;
 }
 
-/* the fields Thunderbird reads (docs/thunderbird.md §1.1); @helper points into @obj */
+/* the fields Thunderbird reads (docs/thunderbird.md §1.2); @helper points into @obj */
 static gboolean
 manifest_validate(JsonObject *obj, const gchar **helper, GError **error)
 {
