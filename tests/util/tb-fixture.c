@@ -34,7 +34,7 @@ struct _MeTestThunderbird {
 };
 
 /* what the probe found keeps a headless Thunderbird quiet and off the network
- * (docs/thunderbird.md, base-user.js) */
+ * (docs/thunderbird.md §2.2) */
 static const gchar base_prefs[] =
     "// written by the mailenroll tests\n"
     "user_pref(\"mail.provider.suppress_dialog_on_startup\", true);\n"
