@@ -21,17 +21,14 @@
 #include <unistd.h>
 
 #include "autocleanups.h"
-#include "bundle.h"
-#include "file.h"
 #include "doctor.h"
 #include "enroll.h"
+#include "file.h"
+#include "install.h"
 #include "keyring.h"
 #include "keys.h"
 #include "me-config.h"
-#include "nssdb.h"
 #include "smtp.h"
-#include "store.h"
-#include "thunderbird.h"
 
 #define EXIT_USAGE 2
 
@@ -190,89 +187,46 @@ ask_yes_no(const gchar *question, GError **error)
 
 /* ---- installing */
 
-static gboolean
-install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+static void
+print_installed(const MeInstallResult *inst)
 {
-	const MeConfigGeneral *general = me_config_get_general(cli->config);
-	g_autoptr(EVP_PKEY) key = NULL;
-	g_autoptr(GPtrArray) chain = NULL;
-	const gchar *store = cli->store;
-	const gchar *location = NULL;
-	gboolean trust = cli->ca->trust_ca;
-	gboolean bind = cli->bind;
-	JsonObject *last = me_enroll_get_last_install(e);
-
-	/* a renewed (or re-installed) certificate goes where the last one went, bound as it
-	 * was; a PKCS#12 file is written only where the command line says */
-	if (store == NULL && last != NULL &&
-	    g_strcmp0(json_object_get_string_member_with_default(last, "store", NULL), "pkcs12") != 0) {
-		store = json_object_get_string_member_with_default(last, "store", NULL);
-		location = json_object_get_string_member_with_default(last, "location", NULL);
-		bind = bind || json_object_get_boolean_member_with_default(last, "bound", FALSE);
-	}
-	if (store == NULL)
-		store = general->store == ME_CONFIG_STORE_NSSDB ? "nssdb"
-			: general->store == ME_CONFIG_STORE_PKCS12 ? "pkcs12"
-								     : "thunderbird";
-	if (!me_enroll_load_certificate(e, &key, &chain, error))
-		return FALSE;
-	g_printerr("• %s\n",
-		   /* TRANSLATORS: progress: the certificate is put into the mail program's store */
-		   _("Installing the certificate…"));
-	if (g_strcmp0(store, "thunderbird") == 0) {
-		g_autoptr(MeTbProfile) profile = NULL;
-		g_autoptr(MeStoreInstall) inst = NULL;
-		MeStoreFlags flags = (trust ? ME_STORE_FLAGS_TRUST_CA : 0) | (bind ? ME_STORE_FLAGS_BIND_IDENTITY : 0);
-		const gchar *path = cli->profile != NULL ? cli->profile : location;
-		profile = path != NULL ? me_tb_profile_new_for_path(path, error) : me_tb_profile_get_default(NULL, error);
-		if (profile == NULL)
-			return FALSE;
-		inst = me_store_install_thunderbird(profile->path, key, chain, mailbox, me_enroll_get_usage(e), NULL, flags,
-						    error);
-		if (inst == NULL)
-			return FALSE;
+	if (inst->store == ME_INSTALL_STORE_THUNDERBIRD) {
 		/* TRANSLATORS: result: where the certificate went; %s are the nickname and the profile */
-		g_print(_("Installed “%s” into the Thunderbird profile %s.\n"), inst->nickname, inst->profile);
+		g_print(_("Installed “%s” into the Thunderbird profile %s.\n"), inst->nickname, inst->location);
 		if (inst->bound)
 			/* TRANSLATORS: result: the certificate is bound to the identity %s for the next start */
 			g_print(_("Thunderbird will use it for identity %s from its next start.\n"), inst->identity);
-		return me_enroll_mark_installed(e, "thunderbird", inst->profile, inst->nickname, inst->db_key, inst->bound,
-						error);
-	}
-	if (g_strcmp0(store, "nssdb") == 0) {
-		g_autofree gchar *dir = cli->nssdb != NULL ? g_strdup(cli->nssdb)
-				       : location != NULL ? g_strdup(location)
-							  : me_nssdb_get_user_dir();
-		g_autoptr(MeNssdbImport) imp = me_nssdb_import(
-		    dir, key, chain, NULL, NULL, ME_NSSDB_IMPORT_FLAGS_CREATE | (trust ? ME_NSSDB_IMPORT_FLAGS_TRUST_CA : 0),
-		    error);
-		if (imp == NULL)
-			return FALSE;
+	} else if (inst->store == ME_INSTALL_STORE_NSSDB) {
 		/* TRANSLATORS: result: the certificate went into an NSS database; %s are the nickname and the folder */
-		g_print(_("Installed “%s” into the certificate database %s.\n"), imp->nickname, dir);
-		return me_enroll_mark_installed(e, "nssdb", dir, imp->nickname, imp->db_key, FALSE, error);
-	}
-	if (g_strcmp0(store, "pkcs12") == 0) {
-		g_autoptr(MeSecretStr) password = NULL;
-		g_autoptr(GBytes) p12 = NULL;
-		if (cli->output == NULL) {
-			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-					    /* TRANSLATORS: a PKCS#12 export needs --output */
-					    _("Say where the certificate file goes with --output FILE."));
-			return FALSE;
-		}
-		password = me_bundle_generate_password();
-		p12 = me_bundle_pkcs12_new(key, chain, mailbox, password, error);
-		if (p12 == NULL || !me_bundle_write_pkcs12(cli->output, p12, ME_BUNDLE_WRITE_FLAGS_NONE, error))
-			return FALSE;
+		g_print(_("Installed “%s” into the certificate database %s.\n"), inst->nickname, inst->location);
+	} else {
 		/* TRANSLATORS: result: the PKCS#12 file and its password, shown only this once */
-		g_print(_("Wrote %s; its password, shown only now: %s\n"), cli->output, password);
-		return me_enroll_mark_installed(e, "pkcs12", cli->output, NULL, NULL, FALSE, error);
+		g_print(_("Wrote %s; its password, shown only now: %s\n"), inst->location, inst->password);
 	}
-	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-		    /* TRANSLATORS: --store named an unknown store; %s is what was given */
-		    _("“%s” is not a store; use thunderbird, nssdb or pkcs12."), store);
-	return FALSE;
+}
+
+static gboolean
+install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	MeInstallOptions options = {
+	    .configured_store = me_config_get_general(cli->config)->store,
+	    .profile = cli->profile,
+	    .nssdb = cli->nssdb,
+	    .output = cli->output,
+	    .bind = cli->bind,
+	    .trust_ca = cli->ca->trust_ca,
+	    .progress = progress_cb,
+	    .progress_data = cli,
+	};
+	g_autoptr(MeInstallResult) inst = NULL;
+
+	if (cli->store != NULL && !me_install_store_from_string(cli->store, &options.store, error))
+		return FALSE;
+	inst = me_install_certificate(e, mailbox, &options, error);
+	if (inst == NULL)
+		return FALSE;
+	print_installed(inst);
+	return TRUE;
 }
 
 /* ---- after the reply: finish and install */

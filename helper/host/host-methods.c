@@ -16,11 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "autocleanups.h"
 #include "enroll.h"
+#include "install.h"
 #include "me-config.h"
-#include "store.h"
-#include "thunderbird.h"
 
 typedef enum {
 	JOB_ENROLL,
@@ -276,34 +274,30 @@ reply_fields(const MeMailReply *reply, GBytes *raw)
 
 /* ---- the worker */
 
+/* into the profile of the Thunderbird that started us, unless the add-on names one; the
+ * binding is the add-on's, which sees the result */
 static gboolean
-install_thunderbird(Job *job, GError **error)
+install_certificate(Job *job, GError **error)
 {
-	g_autoptr(MeTbProfile) profile = NULL;
-	g_autoptr(EVP_PKEY) key = NULL;
-	g_autoptr(GPtrArray) chain = NULL;
-	g_autoptr(MeStoreInstall) inst = NULL;
-	g_autoptr(JsonBuilder) b = json_builder_new();
 	const MeCaProfile *ca = me_config_get_ca(job->config, job->ca);
+	const MeInstallOptions options = {
+	    .store = ME_INSTALL_STORE_THUNDERBIRD,
+	    .profile = job->profile,
+	    .launcher = getppid(),
+	    .trust_ca = ca->trust_ca,
+	    .progress = progress_cb,
+	    .progress_data = job,
+	};
+	g_autoptr(MeInstallResult) inst = me_install_certificate(job->enroll, job->mailbox, &options, error);
+	g_autoptr(JsonBuilder) b = json_builder_new();
 
-	/* the profile of the Thunderbird that started us, unless the add-on names one */
-	profile = job->profile != NULL ? me_tb_profile_new_for_path(job->profile, error)
-				       : me_tb_profile_find_launching(NULL, getppid(), error);
-	if (profile == NULL || !me_enroll_load_certificate(job->enroll, &key, &chain, error))
-		return FALSE;
-	progress_cb(ME_STATE_STEP_INSTALLED,
-		    /* TRANSLATORS: progress: the certificate is put into Thunderbird's store */
-		    _("Installing the certificate…"), job);
-	inst = me_store_install_thunderbird(profile->path, key, chain, job->mailbox, me_enroll_get_usage(job->enroll),
-					    NULL, ca->trust_ca ? ME_STORE_FLAGS_TRUST_CA : ME_STORE_FLAGS_NONE, error);
-	if (inst == NULL ||
-	    !me_enroll_mark_installed(job->enroll, "thunderbird", inst->profile, inst->nickname, inst->db_key, FALSE, error))
+	if (inst == NULL)
 		return FALSE;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "state");
 	json_builder_add_string_value(b, me_state_step_to_string(me_enroll_get_step(job->enroll)));
 	json_builder_set_member_name(b, "profile");
-	json_builder_add_string_value(b, inst->profile);
+	json_builder_add_string_value(b, inst->location);
 	json_builder_set_member_name(b, "nickname");
 	json_builder_add_string_value(b, inst->nickname);
 	json_builder_set_member_name(b, "db_key");
@@ -345,14 +339,14 @@ run_job(Job *job, GError **error)
 			job->result = state_summary(me_enroll_get_state(job->enroll));
 			return TRUE;
 		}
-		return install_thunderbird(job, error);
+		return install_certificate(job, error);
 	case JOB_REPLY_FAILED:
 		if (!me_enroll_reply_failed(job->enroll, error))
 			return FALSE;
 		job->result = state_summary(me_enroll_get_state(job->enroll));
 		return TRUE;
 	case JOB_INSTALL:
-		return install_thunderbird(job, error);
+		return install_certificate(job, error);
 	case JOB_RENEW: {
 		gint64 at = 0;
 		gboolean renewing = FALSE;
