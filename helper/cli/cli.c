@@ -28,7 +28,7 @@
 #include "keyring.h"
 #include "keys.h"
 #include "me-config.h"
-#include "smtp.h"
+#include "submission.h"
 
 #define EXIT_USAGE 2
 
@@ -244,21 +244,6 @@ finish_and_install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	return install(cli, e, mailbox, error);
 }
 
-static gboolean
-smtp_password(const MeConfigSmtp *smtp, gchar **password, GError **error)
-{
-	g_autoptr(MeSecretStr) secret = NULL;
-
-	*password = NULL;
-	if (smtp->username == NULL)
-		return TRUE;
-	secret = me_keyring_lookup(ME_KEYRING_KIND_SMTP_PASSWORD, smtp->username, smtp->host, NULL, error);
-	if (secret == NULL)
-		return FALSE;
-	*password = g_steal_pointer(&secret);
-	return TRUE;
-}
-
 /* hands the approved reply over: SMTP, a file, or stdout for the person's own mailer */
 static gboolean
 deliver_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const MeMailReply *fields, GError **error)
@@ -267,33 +252,13 @@ deliver_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const 
 	gboolean smtp = cli->smtp || (cli->reply_file == NULL && general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP);
 
 	if (smtp) {
-		const MeConfigSmtp *conf = me_config_get_smtp(cli->config);
-		g_autoptr(MeSecretStr) password = NULL;
-		g_autoptr(GPtrArray) to = g_ptr_array_new();
-		MeSmtpServer server = {0};
-
-		if (conf == NULL || conf->host == NULL) {
-			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-					    /* TRANSLATORS: SMTP was asked for but not configured */
-					    _("No SMTP server is configured; add an [smtp] group to mailenroll.conf."));
+		g_autoptr(MeSubmission) submission = me_submission_new(me_config_get_smtp(cli->config), error);
+		if (submission == NULL)
 			return FALSE;
-		}
-		if (!smtp_password(conf, &password, error))
-			return FALSE;
-		server.host = conf->host;
-		server.port = conf->port;
-		server.security = conf->security == ME_CONFIG_SMTP_SECURITY_TLS	   ? ME_SMTP_SECURITY_TLS
-				  : conf->security == ME_CONFIG_SMTP_SECURITY_NONE ? ME_SMTP_SECURITY_NONE
-										   : ME_SMTP_SECURITY_STARTTLS;
-		server.username = conf->username;
-		server.password = password;
-		for (guint i = 0; i < fields->to->len; i++)
-			g_ptr_array_add(to, g_ptr_array_index(fields->to, i));
-		g_ptr_array_add(to, NULL);
 		g_printerr("• %s\n",
 			   /* TRANSLATORS: progress: the reply is sent by SMTP */
 			   _("Sending the reply…"));
-		if (!me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, error))
+		if (!me_submission_send(submission, fields, reply, error))
 			return FALSE;
 		if (!me_enroll_reply_sent(e, error))
 			return FALSE;
