@@ -27,16 +27,14 @@
 #include "install.h"
 #include "keyring.h"
 #include "keys.h"
+#include "maildir.h"
 #include "me-config.h"
 #include "submission.h"
 
 #define EXIT_USAGE 2
 
-/* the largest challenge message read from a file or stdin */
+/* the largest challenge message read from a file, stdin or the Maildir */
 #define CLI_MAIL_MAX ME_MAIL_MAX_SIZE_DEFAULT
-/* a watched Maildir is looked at on every change (inotify), and at least this often where
- * the file system sends no change events (network file systems) */
-#define CLI_MAILDIR_POLL_MS 1000
 
 typedef struct {
 	MeConfig *config;
@@ -341,19 +339,16 @@ handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, g
 	return approve_and_reply(cli, e, mailbox, error);
 }
 
-/* a mail from @fd, or from @path when @fd is -1: at most CLI_MAIL_MAX bytes */
+/* a mail from @fd (@name says which for the person): at most CLI_MAIL_MAX bytes */
 static GBytes *
-read_mail(gint fd, const gchar *path, GError **error)
+read_mail(gint fd, const gchar *name, GError **error)
 {
 	g_autofree gchar *display = NULL;
 	gchar *data;
 	gsize len = 0;
 	gint errnum = 0;
 
-	if (fd >= 0)
-		data = me_file_read_fd_bounded(fd, 0, CLI_MAIL_MAX, &len, &errnum);
-	else
-		data = me_file_read_bounded(path, CLI_MAIL_MAX, &len, NULL, &errnum);
+	data = me_file_read_fd_bounded(fd, 0, CLI_MAIL_MAX, &len, &errnum);
 	if (data != NULL)
 		return g_bytes_new_take(data, len);
 	if (errnum == EFBIG) {
@@ -363,127 +358,66 @@ read_mail(gint fd, const gchar *path, GError **error)
 			    (guint)(CLI_MAIL_MAX / (1024 * 1024)));
 		return NULL;
 	}
-	display = g_filename_display_name(fd >= 0 ? "-" : path);
+	display = g_filename_display_name(name);
 	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
 		    /* TRANSLATORS: a mail file cannot be read; %s is its name, then the system's reason */
 		    _("The mail %s cannot be read (%s)."), display, g_strerror(errnum));
 	return NULL;
 }
 
-static void
-maildir_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event, gpointer user_data)
-{
-	(void)monitor;
-	(void)file;
-	(void)other;
-	(void)event;
-	*(gboolean *)user_data = TRUE;
-}
+/* one message of the watched Maildir: a candidate is handled like a challenge given by hand */
+typedef struct {
+	Cli *cli;
+	MeEnroll *e;
+	const gchar *mailbox;
+} MailWatch;
 
 static gboolean
-maildir_tick(gpointer user_data)
+maildir_message_cb(GBytes *msg, gboolean *done, gpointer user_data, GError **error)
 {
-	*(gboolean *)user_data = TRUE;
-	return G_SOURCE_CONTINUE;
+	MailWatch *watch = user_data;
+
+	if (!me_challenge_quick_check(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)))
+		return TRUE;
+	return handle_message(watch->cli, watch->e, watch->mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg),
+			      done, error);
 }
 
-/* every file in Maildir new/ and cur/ not looked at yet, until the challenge is answered */
-static gboolean
-watch_maildir_loop(Cli *cli, MeEnroll *e, const gchar *mailbox, GPtrArray *monitors, gboolean *changed,
-		   GError **error)
-{
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	const gchar *subdirs[] = {"new", "cur"};
-	guint wait = 300;
-	gint64 deadline;
-	gboolean posted_early = FALSE;
-
-	wait = cli->ca->mail_wait != 0 ? cli->ca->mail_wait : wait;
-	deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
-	g_printerr("• ");
-	/* TRANSLATORS: progress: waiting for the CA's mail; %u is the seconds, %s the folder */
-	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
-	for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
-		g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
-		g_autoptr(GFile) file = g_file_new_for_path(dir);
-		GFileMonitor *monitor = g_file_monitor_directory(file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
-		if (monitor == NULL)
-			continue;
-		g_signal_connect(monitor, "changed", G_CALLBACK(maildir_changed), changed);
-		g_ptr_array_add(monitors, monitor);
-	}
-	for (;;) {
-		*changed = FALSE;
-		for (guint s = 0; s < G_N_ELEMENTS(subdirs); s++) {
-			g_autofree gchar *dir = g_build_filename(cli->maildir, subdirs[s], NULL);
-			g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-			const gchar *name;
-			while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-				g_autofree gchar *key = g_strconcat(subdirs[s], "/", name, NULL);
-				g_autofree gchar *path = g_build_filename(dir, name, NULL);
-				g_autoptr(GBytes) msg = NULL;
-				g_autoptr(GError) local = NULL;
-				gboolean done = FALSE;
-				/* a mail reader moving new/X to cur/X:2,S is the same message */
-				g_autofree gchar *base = g_strdup(name);
-				gchar *colon = strchr(base, ':');
-				if (colon != NULL)
-					*colon = '\0';
-				if (g_hash_table_contains(seen, base))
-					continue;
-				g_hash_table_add(seen, g_steal_pointer(&base));
-				msg = read_mail(-1, path, &local);
-				if (msg == NULL) {
-					g_debug("%s: %s", key, local->message);
-					continue;
-				}
-				if (!me_challenge_quick_check(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)))
-					continue;
-				if (!handle_message(cli, e, mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg),
-						    &done, error))
-					return FALSE;
-				if (done)
-					return TRUE;
-			}
-		}
-		if (g_get_monotonic_time() > deadline) {
-			/* a CA that mails only after the challenge POST: go ahead, then wait again */
-			if (cli->opts.mail_timing == ME_ENROLL_MAIL_TIMING_DETECT && !posted_early &&
-			    !me_state_get_bool(me_enroll_get_state(e), "challenge_posted")) {
-				if (!me_enroll_post_challenge(e, error))
-					return FALSE;
-				posted_early = TRUE;
-				deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
-				continue;
-			}
-			g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
-				    /* TRANSLATORS: no challenge mail came; %s is the folder, %u the seconds */
-				    _("No challenge mail arrived in %s within %u s; check the mailbox and run the command again."),
-				    cli->maildir, wait);
-			return FALSE;
-		}
-		/* sleep until the Maildir changes or the tick comes */
-		while (!*changed)
-			g_main_context_iteration(NULL, TRUE);
-	}
-}
-
+/* the Maildir until the challenge is answered, or the CA's mail-wait has passed */
 static gboolean
 watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
-	g_autoptr(GPtrArray) monitors = g_ptr_array_new_with_free_func(g_object_unref);
-	GSource *tick = g_timeout_source_new(CLI_MAILDIR_POLL_MS);
-	gboolean changed = FALSE;
-	gboolean ok;
+	g_autoptr(MeMaildir) maildir = NULL;
+	MailWatch watch = {cli, e, mailbox};
+	guint wait = cli->ca->mail_wait != 0 ? cli->ca->mail_wait : 300;
+	gint64 deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
+	gboolean posted_early = FALSE;
 
-	g_source_set_callback(tick, maildir_tick, &changed, NULL);
-	g_source_attach(tick, NULL);
-	ok = watch_maildir_loop(cli, e, mailbox, monitors, &changed, error);
-	g_source_destroy(tick);
-	g_source_unref(tick);
-	for (guint i = 0; i < monitors->len; i++)
-		g_signal_handlers_disconnect_by_data(g_ptr_array_index(monitors, i), &changed);
-	return ok;
+	g_printerr("• ");
+	/* TRANSLATORS: progress: waiting for the CA's mail; %u is the seconds, %s the folder */
+	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
+	maildir = me_maildir_new(cli->maildir, CLI_MAIL_MAX);
+	for (;;) {
+		gboolean done = FALSE;
+		if (!me_maildir_wait(maildir, deadline, maildir_message_cb, &watch, &done, error))
+			return FALSE;
+		if (done)
+			return TRUE;
+		/* a CA that mails only after the challenge POST: go ahead, then wait again */
+		if (cli->opts.mail_timing == ME_ENROLL_MAIL_TIMING_DETECT && !posted_early &&
+		    !me_state_get_bool(me_enroll_get_state(e), "challenge_posted")) {
+			if (!me_enroll_post_challenge(e, error))
+				return FALSE;
+			posted_early = TRUE;
+			deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
+			continue;
+		}
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+			    /* TRANSLATORS: no challenge mail came; %s is the folder, %u the seconds */
+			    _("No challenge mail arrived in %s within %u s; check the mailbox and run the command again."),
+			    cli->maildir, wait);
+		return FALSE;
+	}
 }
 
 /* ---- the verbs */
@@ -692,7 +626,7 @@ cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
 	if (e == NULL)
 		return fail(error);
 	if (g_strcmp0(source, "-") == 0) {
-		msg = read_mail(STDIN_FILENO, NULL, &error);
+		msg = read_mail(STDIN_FILENO, "-", &error);
 	} else {
 		/* a FIFO or a process substitution is a mail too: read it as it comes */
 		gint fd = g_open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
