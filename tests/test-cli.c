@@ -456,7 +456,8 @@ test_renew(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
 				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
 			==, 0);
-	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "renew", MAILBOX, NULL), ==, 0);
+	/* --ca before the verb too */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "--ca", "test", "renew", MAILBOX, NULL), ==, 0);
 	g_assert_nonnull(strstr(out, "not due"));
 	g_clear_pointer(&out, g_free);
 	/* the timer's check: nothing due, nothing ordered */
@@ -670,6 +671,158 @@ test_revoke(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(err, "revoked"));
 }
 
+/* the CLI on its own, for what it says about its command line (nothing here gets as far as
+ * the configuration); returns its exit status */
+static gint
+run_alone(gchar **out, gchar **err, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const gchar *arg;
+	gint status = -1;
+	va_list ap;
+
+	g_ptr_array_add(argv, (gpointer)g_getenv("ME_TEST_MAILENROLL"));
+	va_start(ap, err);
+	while ((arg = va_arg(ap, const gchar *)) != NULL)
+		g_ptr_array_add(argv, (gpointer)arg);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	g_assert_true(me_test_spawn_sync((const gchar *const *)argv->pdata, "", out, err, &status));
+	g_test_message("mailenroll %s → %d\nstdout: %s\nstderr: %s", (const gchar *)argv->pdata[1], status,
+		       out != NULL ? *out : "", err != NULL ? *err : "");
+	return status;
+}
+
+/* the long options a --help prints on its option lines */
+static GPtrArray *
+help_options(const gchar *help)
+{
+	g_auto(GStrv) lines = g_strsplit(help, "\n", -1);
+	GPtrArray *options = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *line = g_strchug(lines[i]);
+		const gchar *dashes = strstr(line, "--");
+		if (line[0] != '-' || dashes == NULL)
+			continue;
+		g_ptr_array_add(options, g_strndup(dashes, strcspn(dashes, "= ")));
+	}
+	return options;
+}
+
+static gboolean
+has_option(GPtrArray *options, const gchar *name)
+{
+	return g_ptr_array_find_with_equal_func(options, name, g_str_equal, NULL);
+}
+
+/* a verb's --help: its own usage line and summary, and only the options it takes */
+static void
+test_help_enroll(void)
+{
+	g_autofree gchar *out = NULL;
+	g_autoptr(GPtrArray) options = NULL;
+
+	g_assert_cmpint(run_alone(&out, NULL, "enroll", "--help", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "mailenroll enroll [OPTION…] MAILBOX\n"));
+	g_assert_nonnull(strstr(out, "Ask the CA for a certificate for MAILBOX"));
+	options = help_options(out);
+	for (const gchar *const *o = (const gchar *const[]){"--maildir", "--yes", "--smtp", "--reply-file", "--restart",
+							     "--agree-tos", "--store", "--nssdb", "--ca", NULL};
+	     *o != NULL; o++)
+		g_assert_true(has_option(options, *o));
+	for (const gchar *const *o = (const gchar *const[]){"--reason", "--all", "--force", "--json", "--helper",
+							     "--version", NULL};
+	     *o != NULL; o++)
+		g_assert_false(has_option(options, *o));
+}
+
+static void
+test_help_revoke(void)
+{
+	g_autofree gchar *out = NULL;
+	g_autoptr(GPtrArray) options = NULL;
+
+	g_assert_cmpint(run_alone(&out, NULL, "revoke", "-h", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "mailenroll revoke [OPTION…] MAILBOX\n"));
+	options = help_options(out);
+	g_assert_true(has_option(options, "--reason"));
+	g_assert_true(has_option(options, "--ca"));
+	g_assert_false(has_option(options, "--maildir"));
+	g_assert_false(has_option(options, "--yes"));
+}
+
+/* an option of another verb (or of none) is a usage error that names the verb and its help */
+static void
+test_help_wrong_verb(void)
+{
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	g_assert_cmpint(run_alone(&out, &err, "status", "--reason", "1", NULL), ==, 2);
+	g_assert_cmpstr(out, ==, "");
+	g_assert_cmpstr(err, ==, "mailenroll: “status” does not take --reason; see “mailenroll status --help”.\n");
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_alone(NULL, &err, "register", "-y", NULL), ==, 2);
+	g_assert_nonnull(strstr(err, "“register” does not take -y; see “mailenroll register --help”"));
+	g_clear_pointer(&err, g_free);
+	/* a value that looks like an option is the option's value, not an option */
+	g_assert_cmpint(run_alone(NULL, &err, "register", "--helper", "--all", "--reason=4", NULL), ==, 2);
+	g_assert_nonnull(strstr(err, "does not take --reason;"));
+	g_clear_pointer(&err, g_free);
+	/* before the verb only --ca and --version */
+	g_assert_cmpint(run_alone(NULL, &err, "--json", "status", NULL), ==, 2);
+	g_clear_pointer(&err, g_free);
+	/* the wrong arguments keep their message */
+	g_assert_cmpint(run_alone(NULL, &err, "enroll", NULL), ==, 2);
+	g_assert_nonnull(strstr(err, "“enroll” is not a command or has the wrong arguments"));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_alone(NULL, &err, "frobnicate", NULL), ==, 2);
+	g_assert_nonnull(strstr(err, "“frobnicate” is not a command or has the wrong arguments"));
+}
+
+/* `mailenroll --help` lists every verb of the table once, and each has a help of its own */
+static void
+test_help_verbs(void)
+{
+	const gchar *const expected[] = {"enroll", "challenge", "continue", "install",	  "renew", "revoke",
+					 "status", "provision", "register", "unregister", "doctor"};
+	g_autofree gchar *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GPtrArray) listed = g_ptr_array_new_with_free_func(g_free);
+	gboolean in_commands = FALSE;
+
+	g_assert_cmpint(run_alone(&out, NULL, "--help", NULL), ==, 0);
+	lines = g_strsplit(out, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_strcmp0(lines[i], "Commands:") == 0) {
+			in_commands = TRUE;
+			continue;
+		}
+		if (in_commands && lines[i][0] == '\0')
+			break;
+		/* a verb's line starts with two spaces and the verb; a long one's summary follows */
+		if (in_commands && g_str_has_prefix(lines[i], "  ") && lines[i][2] != ' ')
+			g_ptr_array_add(listed, g_strndup(lines[i] + 2, strcspn(lines[i] + 2, " ")));
+	}
+	g_assert_cmpuint(listed->len, ==, G_N_ELEMENTS(expected));
+	for (guint i = 0; i < G_N_ELEMENTS(expected); i++) {
+		g_autofree gchar *help = NULL;
+		g_autofree gchar *usage = g_strdup_printf("  mailenroll %s [OPTION…]", expected[i]);
+		g_assert_cmpstr(g_ptr_array_index(listed, i), ==, expected[i]);
+		g_assert_cmpint(run_alone(&help, NULL, expected[i], "--help", NULL), ==, 0);
+		g_assert_nonnull(strstr(help, usage));
+	}
+	/* the global options are few */
+	{
+		g_autoptr(GPtrArray) options = help_options(out);
+		g_assert_true(has_option(options, "--ca"));
+		g_assert_true(has_option(options, "--version"));
+		g_assert_false(has_option(options, "--maildir"));
+		g_assert_false(has_option(options, "--json"));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -687,6 +840,10 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	g_test_init(&argc, &argv, NULL);
 	me_test_keyring_start();
+	g_test_add_func("/cli/help/enroll", test_help_enroll);
+	g_test_add_func("/cli/help/revoke", test_help_revoke);
+	g_test_add_func("/cli/help/wrong-verb", test_help_wrong_verb);
+	g_test_add_func("/cli/help/verbs", test_help_verbs);
 	g_test_add("/cli/one-command", Fixture, &plain, setup, test_one_command, teardown);
 	g_test_add("/cli/binary-join", Fixture, &binary, setup, test_one_command, teardown);
 	g_test_add("/cli/mail-on-challenge", Fixture, &on_challenge, setup, test_one_command, teardown);

@@ -41,8 +41,9 @@ typedef struct {
 	const MeCaProfile *ca;
 	MeEnrollOptions opts;
 	gchar *state_dir;
-	/* options every verb may take */
+	/* the options; each verb's table (below) says which it takes */
 	gchar *ca_name;
+	gboolean version;
 	gboolean yes;
 	gboolean json;
 	gboolean restart;
@@ -76,7 +77,9 @@ cli_clear(Cli *cli)
 	g_free(cli->helper);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
+/* the one command line of the process: the option tables point into it, since a
+ * GOptionEntry needs the address of its value when the table is made */
+static Cli cli_args = {.reason = -1};
 
 static void
 progress_cb(MeStateStep step, const gchar *message, gpointer user_data)
@@ -92,6 +95,15 @@ fail(GError *error)
 	/* TRANSLATORS: the one line on stderr when a command fails; %s is the reason */
 	g_printerr(_("mailenroll: %s\n"), error->message);
 	return EXIT_FAILURE;
+}
+
+/* a command line that names no command, or gives it the wrong arguments */
+static gint
+usage_error(const gchar *verb)
+{
+	/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
+	g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
+	return EXIT_USAGE;
 }
 
 /* ---- configuration → engine options */
@@ -426,8 +438,9 @@ static gint enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox);
 static gboolean run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error);
 
 static gint
-cmd_enroll(Cli *cli, const gchar *mailbox)
+cmd_enroll(Cli *cli, gchar **args)
 {
+	const gchar *mailbox = args[0];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = NULL;
 
@@ -442,7 +455,7 @@ cmd_enroll(Cli *cli, const gchar *mailbox)
 /* renew: a new order that names the current certificate as replaced, once it is due (the
  * CA's renewal window, else renew-fraction of the lifetime) or with --force */
 static gint
-cmd_renew(Cli *cli, const gchar *mailbox)
+renew_mailbox(Cli *cli, const gchar *mailbox)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
@@ -508,10 +521,33 @@ renew_one(Cli *cli, MeEnroll *e, const gchar *mailbox, gboolean *acted, GError *
 	return TRUE;
 }
 
+/* one enrollment for renew --all: its CA's profile, then renew_one() */
+static gboolean
+renew_state(Cli *cli, MeState *st, gboolean *acted, GError **error)
+{
+	const gchar *mailbox = me_state_get_string(st, "mailbox");
+	const gchar *ca_name = me_state_get_string(st, "ca");
+	const MeCaProfile *ca = me_config_get_ca(cli->config, ca_name);
+	g_autoptr(MeEnroll) e = NULL;
+
+	if (ca == NULL) {
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: renew --all found an enrollment whose CA left the configuration; %s are the mailbox and the CA */
+			    _("The certificate for %s comes from “%s”, which is no longer in the configuration; it is not renewed."),
+			    mailbox, ca_name);
+		return FALSE;
+	}
+	use_ca(cli, ca);
+	e = open_enroll(cli, mailbox, error);
+	if (e == NULL)
+		return FALSE;
+	return renew_one(cli, e, mailbox, acted, error);
+}
+
 /* renew --all, for the systemd timer: every enrollment (of --ca, else of every CA) whose
  * certificate is due is renewed; see can_finish_unattended() for when it finishes alone */
 static gint
-cmd_renew_all(Cli *cli)
+renew_all(Cli *cli)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) states = me_state_list(cli->state_dir, &error);
@@ -523,33 +559,20 @@ cmd_renew_all(Cli *cli)
 		return fail(error);
 	for (guint i = 0; i < states->len; i++) {
 		MeState *st = g_ptr_array_index(states, i);
-		const gchar *mailbox = me_state_get_string(st, "mailbox");
 		const gchar *ca_name = me_state_get_string(st, "ca");
-		const MeCaProfile *ca = ca_name != NULL ? me_config_get_ca(cli->config, ca_name) : NULL;
-		g_autoptr(MeEnroll) e = NULL;
 		g_autoptr(GError) local = NULL;
 		gboolean acted = FALSE;
 
-		if (mailbox == NULL || ca_name == NULL || (only_ca != NULL && g_strcmp0(ca_name, only_ca) != 0))
+		if (me_state_get_string(st, "mailbox") == NULL || ca_name == NULL ||
+		    (only_ca != NULL && g_strcmp0(ca_name, only_ca) != 0))
 			continue;
-		if (ca == NULL) {
-			g_set_error(&local, ME_ERROR, ME_ERROR_NOT_FOUND,
-				    /* TRANSLATORS: renew --all found an enrollment whose CA left the configuration; %s are the mailbox and the CA */
-				    _("The certificate for %s comes from “%s”, which is no longer in the configuration; it is not renewed."),
-				    mailbox, ca_name);
-			goto next;
-		}
-		use_ca(cli, ca);
-		e = open_enroll(cli, mailbox, &local);
-		if (e == NULL || !renew_one(cli, e, mailbox, &acted, &local))
-			goto next;
-		acted_on += acted ? 1 : 0;
-	next:
-		if (local != NULL) {
+		if (!renew_state(cli, st, &acted, &local)) {
 			/* one mailbox failing does not stop the others */
 			g_printerr(_("mailenroll: %s\n"), local->message);
 			rc = EXIT_FAILURE;
+			continue;
 		}
+		acted_on += acted ? 1 : 0;
 	}
 	if (acted_on == 0 && rc == EXIT_SUCCESS)
 		/* TRANSLATORS: renew --all found nothing due */
@@ -557,9 +580,21 @@ cmd_renew_all(Cli *cli)
 	return rc;
 }
 
+/* renew MAILBOX, or renew --all */
 static gint
-cmd_revoke(Cli *cli, const gchar *mailbox)
+cmd_renew(Cli *cli, gchar **args)
 {
+	if (cli->all && args[0] == NULL)
+		return renew_all(cli);
+	if (!cli->all && args[0] != NULL)
+		return renew_mailbox(cli, args[0]);
+	return usage_error("renew");
+}
+
+static gint
+cmd_revoke(Cli *cli, gchar **args)
+{
+	const gchar *mailbox = args[0];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
 
@@ -615,8 +650,10 @@ enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox)
 }
 
 static gint
-cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
+cmd_challenge(Cli *cli, gchar **args)
 {
+	const gchar *mailbox = args[0];
+	const gchar *source = args[1];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = NULL;
 	g_autoptr(GBytes) msg = NULL;
@@ -648,8 +685,9 @@ cmd_challenge(Cli *cli, const gchar *mailbox, const gchar *source)
 }
 
 static gint
-cmd_continue(Cli *cli, const gchar *mailbox)
+cmd_continue(Cli *cli, gchar **args)
 {
+	const gchar *mailbox = args[0];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
 
@@ -661,8 +699,9 @@ cmd_continue(Cli *cli, const gchar *mailbox)
 }
 
 static gint
-cmd_install(Cli *cli, const gchar *mailbox)
+cmd_install(Cli *cli, gchar **args)
 {
+	const gchar *mailbox = args[0];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
 
@@ -672,8 +711,9 @@ cmd_install(Cli *cli, const gchar *mailbox)
 }
 
 static gint
-cmd_status(Cli *cli, const gchar *mailbox)
+cmd_status(Cli *cli, gchar **args)
 {
+	const gchar *mailbox = args[0];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) states = me_state_list(cli->state_dir, &error);
 	g_autoptr(JsonBuilder) builder = json_builder_new();
@@ -798,8 +838,10 @@ provision_dkim(const gchar *name, GError **error)
 }
 
 static gint
-cmd_provision(Cli *cli, const gchar *what, const gchar *name)
+cmd_provision(Cli *cli, gchar **args)
 {
+	const gchar *what = args[0];
+	const gchar *name = args[1];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeSecretStr) secret = NULL;
 	g_autoptr(MeKeyringItem) item = NULL;
@@ -897,7 +939,7 @@ find_helper(const gchar *given, GError **error)
 }
 
 static gint
-cmd_register(Cli *cli)
+cmd_register(Cli *cli, gchar **args)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *helper = find_helper(cli->helper, &error);
@@ -908,6 +950,7 @@ cmd_register(Cli *cli)
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *text = NULL;
 
+	(void)args;
 	if (helper == NULL)
 		return fail(error);
 	json_builder_begin_object(b);
@@ -943,9 +986,12 @@ cmd_register(Cli *cli)
 }
 
 static gint
-cmd_unregister(void)
+cmd_unregister(Cli *cli, gchar **args)
 {
 	g_autofree gchar *path = manifest_path();
+
+	(void)cli;
+	(void)args;
 
 	if (g_unlink(path) != 0 && errno != ENOENT) {
 		gint errsv = errno;
@@ -960,119 +1006,384 @@ cmd_unregister(void)
 	return EXIT_SUCCESS;
 }
 
-static const gchar *const usage_text =
-    /* TRANSLATORS: the verbs of mailenroll, shown by --help; keep the verb names */
-    N_("COMMAND [ARGUMENTS]\n\n"
-       "Commands:\n"
-       "  enroll MAILBOX              ask the CA for a certificate for MAILBOX\n"
-       "  challenge MAILBOX FILE|-    check the CA's challenge mail and answer it\n"
-       "  continue MAILBOX            the reply was sent: finish and install\n"
-       "  install MAILBOX             install the issued certificate again\n"
-       "  renew MAILBOX               renew the certificate when it is due (--force: now)\n"
-       "  renew --all                 renew every certificate that is due (the timer runs this)\n"
-       "  revoke MAILBOX              revoke the certificate (--reason CODE)\n"
-       "  status [MAILBOX]            show every enrollment (--json for scripts)\n"
-       "  provision eab LABEL         store the CA's EAB key (from standard input) in the keyring\n"
-       "  provision dkim LABEL        store a DKIM signing key (PEM, from standard input)\n"
-       "  provision smtp-password USER  store the SMTP password (from standard input)\n"
-       "  register                    let Thunderbird start mailenroll-helper for this user\n"
-       "  unregister                  undo register\n"
-       "  doctor                      check the keyring, DNS, host registration and profiles");
+/* before the configuration is loaded: a broken one is one of the things it reports */
+static gint
+cmd_doctor(Cli *cli, gchar **args)
+{
+	const MeDoctorOptions doctor = {.ca_name = cli->ca_name, .json = cli->json, .nmhostdir = NMHOSTDIR, .out = stdout};
+
+	(void)args;
+	return me_doctor_run(&doctor);
+}
+
+/* ---- the command table: every verb with its arguments, its summary and its options */
+
+/* each option once; a verb's table lists those it takes */
+#define OPTION_CA                                                                                                      \
+	{"ca", 0, 0, G_OPTION_ARG_STRING, &cli_args.ca_name,                                                           \
+	 N_("The certificate authority (a [ca NAME] of the configuration)"), N_("NAME")}
+#define OPTION_VERSION                                                                                                 \
+	{"version", 0, 0, G_OPTION_ARG_NONE, &cli_args.version, N_("Show the version"), NULL}
+#define OPTION_YES                                                                                                     \
+	{"yes", 'y', 0, G_OPTION_ARG_NONE, &cli_args.yes, N_("Approve the reply without asking"), NULL}
+#define OPTION_RESTART                                                                                                 \
+	{"restart", 0, 0, G_OPTION_ARG_NONE, &cli_args.restart, N_("Forget the request under way and start a new one"), \
+	 NULL}
+#define OPTION_FORCE                                                                                                   \
+	{"force", 0, 0, G_OPTION_ARG_NONE, &cli_args.force, N_("Renew even when the certificate is not due yet"), NULL}
+#define OPTION_ALL                                                                                                     \
+	{"all", 0, 0, G_OPTION_ARG_NONE, &cli_args.all,                                                                \
+	 N_("Renew every certificate that is due (for the systemd timer)"), NULL}
+/* TRANSLATORS: the option of revoke */
+#define OPTION_REASON                                                                                                  \
+	{"reason", 0, 0, G_OPTION_ARG_INT, &cli_args.reason, N_("The RFC 5280 reason code (0, 1, 4 or 5)"), N_("CODE")}
+#define OPTION_AGREE_TOS                                                                                               \
+	{"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli_args.agree_tos, N_("Agree to the CA's terms of service"), NULL}
+#define OPTION_MAILDIR                                                                                                 \
+	{"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli_args.maildir, N_("Watch this Maildir for the challenge mail"),   \
+	 N_("DIR")}
+#define OPTION_REPLY_FILE                                                                                              \
+	{"reply-file", 0, 0, G_OPTION_ARG_FILENAME, &cli_args.reply_file, N_("Write the reply to this file"), N_("FILE")}
+#define OPTION_SMTP                                                                                                    \
+	{"smtp", 0, 0, G_OPTION_ARG_NONE, &cli_args.smtp, N_("Send the reply through the configured SMTP server"), NULL}
+#define OPTION_STORE                                                                                                   \
+	{"store", 0, 0, G_OPTION_ARG_STRING, &cli_args.store,                                                          \
+	 N_("Where the certificate goes: thunderbird, nssdb or pkcs12"), N_("STORE")}
+#define OPTION_PROFILE                                                                                                 \
+	{"profile", 0, 0, G_OPTION_ARG_FILENAME, &cli_args.profile, N_("The Thunderbird profile folder"), N_("DIR")}
+#define OPTION_BIND                                                                                                    \
+	{"bind", 0, 0, G_OPTION_ARG_NONE, &cli_args.bind, N_("Also bind the certificate to the Thunderbird identity"), \
+	 NULL}
+#define OPTION_NSSDB                                                                                                   \
+	{"nssdb", 0, 0, G_OPTION_ARG_FILENAME, &cli_args.nssdb, N_("The NSS database folder (default ~/.pki/nssdb)"),  \
+	 N_("DIR")}
+#define OPTION_OUTPUT                                                                                                  \
+	{"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli_args.output, N_("The PKCS#12 file to write"), N_("FILE")}
+#define OPTION_HELPER                                                                                                  \
+	{"helper", 0, 0, G_OPTION_ARG_FILENAME, &cli_args.helper, N_("The mailenroll-helper to register"), N_("PATH")}
+#define OPTION_JSON                                                                                                    \
+	{"json", 0, 0, G_OPTION_ARG_NONE, &cli_args.json, N_("Status as JSON"), NULL}
+/* TRANSLATORS: the option of doctor */
+#define OPTION_DOCTOR_JSON                                                                                             \
+	{"json", 0, 0, G_OPTION_ARG_NONE, &cli_args.json, N_("The results as a JSON array"), NULL}
+
+/* a verb that answers the challenge: how the reply is approved and where it goes */
+#define OPTIONS_REPLY OPTION_YES, OPTION_REPLY_FILE, OPTION_SMTP
+/* a verb that may install the certificate: where it goes */
+#define OPTIONS_INSTALL OPTION_STORE, OPTION_PROFILE, OPTION_BIND, OPTION_NSSDB, OPTION_OUTPUT
+
+static const GOptionEntry global_options[] = {OPTION_CA, OPTION_VERSION, G_OPTION_ENTRY_NULL};
+static const GOptionEntry enroll_options[] = {
+    OPTION_CA, OPTION_AGREE_TOS, OPTION_RESTART, OPTION_MAILDIR, OPTIONS_REPLY, OPTIONS_INSTALL, G_OPTION_ENTRY_NULL};
+static const GOptionEntry challenge_options[] = {OPTION_CA, OPTIONS_REPLY, OPTIONS_INSTALL, G_OPTION_ENTRY_NULL};
+static const GOptionEntry install_options[] = {OPTION_CA, OPTIONS_INSTALL, G_OPTION_ENTRY_NULL};
+static const GOptionEntry renew_options[] = {
+    OPTION_CA, OPTION_ALL, OPTION_FORCE, OPTION_AGREE_TOS, OPTION_MAILDIR, OPTIONS_REPLY, OPTIONS_INSTALL, G_OPTION_ENTRY_NULL};
+static const GOptionEntry revoke_options[] = {OPTION_CA, OPTION_REASON, G_OPTION_ENTRY_NULL};
+static const GOptionEntry status_options[] = {OPTION_JSON, G_OPTION_ENTRY_NULL};
+static const GOptionEntry provision_options[] = {OPTION_CA, G_OPTION_ENTRY_NULL};
+static const GOptionEntry register_options[] = {OPTION_HELPER, G_OPTION_ENTRY_NULL};
+static const GOptionEntry no_options[] = {G_OPTION_ENTRY_NULL};
+static const GOptionEntry doctor_options[] = {OPTION_CA, OPTION_DOCTOR_JSON, G_OPTION_ENTRY_NULL};
+
+typedef enum {
+	CLI_VERB_FLAG_NONE = 0,
+	/* load the configuration and choose the CA first */
+	CLI_VERB_FLAG_CONFIG = 1 << 0,
+} CliVerbFlags;
+
+/* one verb: `mailenroll NAME [OPTION…] SYNOPSIS` does @run with the arguments */
+typedef struct {
+	const gchar *name;
+	const gchar *synopsis;
+	const gchar *summary;
+	const GOptionEntry *options;
+	guint min_args;
+	guint max_args;
+	CliVerbFlags flags;
+	gint (*run)(Cli *cli, gchar **args);
+} CliVerb;
+
+/* the synopses and summaries are translated; the verbs and the provision kinds are not */
+static const CliVerb verbs[] = {
+    /* TRANSLATORS: the arguments of a command in --help */
+    {"enroll", N_("MAILBOX"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Ask the CA for a certificate for MAILBOX"),
+     enroll_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_enroll},
+    /* TRANSLATORS: the arguments of challenge; keep the - */
+    {"challenge", N_("MAILBOX FILE|-"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Check the CA's challenge mail and answer it"),
+     challenge_options, 2, 2, CLI_VERB_FLAG_CONFIG, cmd_challenge},
+    {"continue", N_("MAILBOX"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("The reply was sent: finish and install"),
+     install_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_continue},
+    {"install", N_("MAILBOX"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Install the issued certificate again"),
+     install_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_install},
+    /* TRANSLATORS: the arguments of renew; keep --all */
+    {"renew", N_("MAILBOX | --all"),
+     /* TRANSLATORS: the summary of a command in --help; keep --all */
+     N_("Renew the certificate when it is due, or with --all every one that is due"),
+     renew_options, 0, 1, CLI_VERB_FLAG_CONFIG, cmd_renew},
+    {"revoke", N_("MAILBOX"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Revoke the certificate"),
+     revoke_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_revoke},
+    /* TRANSLATORS: the arguments of status: a mailbox or none */
+    {"status", N_("[MAILBOX]"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Show every enrollment and the step it is at"),
+     status_options, 0, 1, CLI_VERB_FLAG_CONFIG, cmd_status},
+    /* TRANSLATORS: the arguments of provision; keep eab, dkim and smtp-password */
+    {"provision", N_("eab|dkim|smtp-password LABEL"),
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Store the CA's EAB key, a DKIM key or the SMTP password (from standard input) in the keyring"),
+     provision_options, 2, 2, CLI_VERB_FLAG_CONFIG, cmd_provision},
+    {"register", "",
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Let Thunderbird start mailenroll-helper for this user"),
+     register_options, 0, 0, CLI_VERB_FLAG_NONE, cmd_register},
+    {"unregister", "",
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Undo register"),
+     no_options, 0, 0, CLI_VERB_FLAG_NONE, cmd_unregister},
+    {"doctor", "",
+     /* TRANSLATORS: the summary of a command in --help */
+     N_("Check the configuration, the CAs, the keyring, DNS, the host registration and the profiles"),
+     doctor_options, 0, 0, CLI_VERB_FLAG_NONE, cmd_doctor},
+};
+
+static const CliVerb *
+find_verb(const gchar *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		if (g_strcmp0(verbs[i].name, name) == 0)
+			return &verbs[i];
+	}
+	return NULL;
+}
+
+/* ---- parsing the command line */
+
+/* "enroll MAILBOX", "register" */
+static gchar *
+verb_usage(const CliVerb *verb)
+{
+	if (verb->synopsis[0] == '\0')
+		return g_strdup(verb->name);
+	return g_strdup_printf("%s %s", verb->name, _(verb->synopsis));
+}
+
+/* the usages wider than this have their summary on the next line */
+#define CLI_USAGE_WIDTH 24
+
+/* the summary of `mailenroll --help`: what it does, then each verb on a line */
+static gchar *
+main_summary(void)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	g_string_append(text,
+			/* TRANSLATORS: the one-line summary of --help */
+			_("Get and keep an S/MIME certificate for your own mailbox from an ACME CA (RFC 8823)."));
+	g_string_append_printf(text, "\n\n%s",
+			       /* TRANSLATORS: the heading of the list of commands in --help */
+			       _("Commands:"));
+	for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		g_autofree gchar *usage = verb_usage(&verbs[i]);
+		glong len = g_utf8_strlen(usage, -1);
+		if (len > CLI_USAGE_WIDTH)
+			g_string_append_printf(text, "\n  %s\n  %*s", usage, CLI_USAGE_WIDTH, "");
+		else
+			g_string_append_printf(text, "\n  %s%*s", usage, (gint)(CLI_USAGE_WIDTH - len), "");
+		g_string_append_printf(text, "  %s", _(verbs[i].summary));
+	}
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static GOptionContext *
+main_context(void)
+{
+	/* TRANSLATORS: what follows the options in the usage line of --help */
+	GOptionContext *ctx = g_option_context_new(_("COMMAND [ARGUMENTS]"));
+	g_autofree gchar *summary = main_summary();
+
+	g_option_context_add_main_entries(ctx, global_options, GETTEXT_PACKAGE);
+	g_option_context_set_summary(ctx, summary);
+	/* the verb and everything after it are the verb's */
+	g_option_context_set_strict_posix(ctx, TRUE);
+	return ctx;
+}
+
+static GOptionContext *
+verb_context(const CliVerb *verb)
+{
+	GOptionContext *ctx = g_option_context_new(verb->synopsis[0] != '\0' ? _(verb->synopsis) : NULL);
+
+	g_option_context_add_main_entries(ctx, verb->options, GETTEXT_PACKAGE);
+	g_option_context_set_summary(ctx, _(verb->summary));
+	return ctx;
+}
+
+/* --help, -h, -? or --help-all among the verb's arguments */
+static gboolean
+wants_help(gint argc, gchar **argv)
+{
+	for (gint i = 1; i < argc && g_strcmp0(argv[i], "--") != 0; i++) {
+		if (g_strcmp0(argv[i], "--help") == 0 || g_str_has_prefix(argv[i], "--help-") ||
+		    g_strcmp0(argv[i], "-h") == 0 || g_strcmp0(argv[i], "-?") == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* GLib's own --help would name the program only: the verb goes after it in the usage line */
+static void
+print_verb_help(const CliVerb *verb, GOptionContext *ctx)
+{
+	g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+	g_autofree gchar *program = g_strdup_printf("  %s", g_get_prgname());
+	const gchar *at = strstr(help, program);
+
+	if (at == NULL) {
+		g_print("%s", help);
+		return;
+	}
+	at += strlen(program);
+	g_print("%.*s %s%s", (gint)(at - help), help, verb->name, at);
+}
+
+static const GOptionEntry *
+find_option(const GOptionEntry *options, const gchar *long_name, gchar short_name)
+{
+	for (const GOptionEntry *o = options; o->long_name != NULL; o++) {
+		if ((long_name != NULL && g_strcmp0(o->long_name, long_name) == 0) ||
+		    (short_name != '\0' && o->short_name == short_name))
+			return o;
+	}
+	return NULL;
+}
+
+/* the first option of @argv that @verb does not take, as it was written, or %NULL */
+static gchar *
+find_foreign_option(const CliVerb *verb, gint argc, gchar **argv)
+{
+	for (gint i = 1; i < argc && g_strcmp0(argv[i], "--") != 0; i++) {
+		const gchar *arg = argv[i];
+		const GOptionEntry *o;
+
+		if (arg[0] != '-' || arg[1] == '\0')
+			continue;
+		if (arg[1] == '-') {
+			g_autofree gchar *name = g_strndup(arg + 2, strcspn(arg + 2, "="));
+			o = find_option(verb->options, name, '\0');
+			if (o == NULL)
+				return g_strconcat("--", name, NULL);
+			/* its value is the next argument */
+			if (o->arg != G_OPTION_ARG_NONE && strchr(arg, '=') == NULL)
+				i++;
+			continue;
+		}
+		/* short options, maybe several in one; one that takes a value ends them */
+		for (const gchar *c = arg + 1; *c != '\0'; c++) {
+			o = find_option(verb->options, NULL, *c);
+			if (o == NULL)
+				return g_strdup_printf("-%c", *c);
+			if (o->arg != G_OPTION_ARG_NONE) {
+				i += c[1] == '\0' ? 1 : 0;
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+static gint
+option_error(const CliVerb *verb, gint argc, gchar **argv, GError *error)
+{
+	g_autofree gchar *option = NULL;
+
+	if (g_error_matches(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION))
+		option = find_foreign_option(verb, argc, argv);
+	if (option == NULL) {
+		g_printerr("mailenroll: %s\n", error->message);
+		return EXIT_USAGE;
+	}
+	/* TRANSLATORS: an option given to a command that does not take it; %s are the command, the option and the command again */
+	g_printerr(_("mailenroll: “%s” does not take %s; see “mailenroll %s --help”.\n"), verb->name, option, verb->name);
+	return EXIT_USAGE;
+}
+
+/* argv[0] is the verb: its options, its arguments, then its handler */
+static gint
+run_verb(Cli *cli, const CliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr(GOptionContext) ctx = verb_context(verb);
+	g_autoptr(GError) error = NULL;
+	/* the parser takes out what it read: the arguments as given, for the error */
+	gint given_argc = argc;
+	g_autofree gchar **given = g_memdup2(argv, sizeof(gchar *) * (gsize)argc);
+	g_autofree gchar **args = NULL;
+	guint n_args;
+
+	if (wants_help(argc, argv)) {
+		print_verb_help(verb, ctx);
+		return EXIT_SUCCESS;
+	}
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return option_error(verb, given_argc, given, error);
+	n_args = (guint)argc - 1;
+	if (n_args < verb->min_args || n_args > verb->max_args)
+		return usage_error(verb->name);
+	if ((verb->flags & CLI_VERB_FLAG_CONFIG) != 0 && !load_config(cli, !cli->all, &error))
+		return fail(error);
+	args = g_new0(gchar *, n_args + 1);
+	for (guint i = 0; i < n_args; i++)
+		args[i] = argv[i + 1];
+	return verb->run(cli, args);
+}
+
+static gint
+run(Cli *cli, gint argc, gchar **argv)
+{
+	g_autoptr(GOptionContext) ctx = main_context();
+	g_autoptr(GError) error = NULL;
+	const CliVerb *verb;
+
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("mailenroll: %s\n", error->message);
+		return EXIT_USAGE;
+	}
+	if (cli->version) {
+		g_print("mailenroll %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	if (argc < 2) {
+		g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+		g_printerr("%s", help);
+		return EXIT_USAGE;
+	}
+	verb = find_verb(argv[1]);
+	if (verb == NULL)
+		return usage_error(argv[1]);
+	return run_verb(cli, verb, argc - 1, argv + 1);
+}
 
 int
 main(int argc, char **argv)
 {
-	g_auto(Cli) cli = {0};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GOptionContext) ctx = NULL;
-	gboolean version = FALSE;
-	const gchar *verb;
-	GOptionEntry entries[] = {
-	    {"ca", 0, 0, G_OPTION_ARG_STRING, &cli.ca_name, N_("The certificate authority (a [ca NAME] of the configuration)"), N_("NAME")},
-	    {"yes", 'y', 0, G_OPTION_ARG_NONE, &cli.yes, N_("Approve the reply without asking"), NULL},
-	    {"json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Status as JSON"), NULL},
-	    {"restart", 0, 0, G_OPTION_ARG_NONE, &cli.restart, N_("Forget the request under way and start a new one"), NULL},
-	    {"force", 0, 0, G_OPTION_ARG_NONE, &cli.force, N_("Renew even when the certificate is not due yet"), NULL},
-	    {"reason", 0, 0, G_OPTION_ARG_INT, &cli.reason, N_("With revoke: the RFC 5280 reason code (0, 1, 4 or 5)"), N_("CODE")},
-	    {"all", 0, 0, G_OPTION_ARG_NONE, &cli.all, N_("Renew every certificate that is due (for the systemd timer)"), NULL},
-	    {"agree-tos", 0, 0, G_OPTION_ARG_NONE, &cli.agree_tos, N_("Agree to the CA's terms of service"), NULL},
-	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &cli.maildir, N_("Watch this Maildir for the challenge mail"), N_("DIR")},
-	    {"reply-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.reply_file, N_("Write the reply to this file"), N_("FILE")},
-	    {"smtp", 0, 0, G_OPTION_ARG_NONE, &cli.smtp, N_("Send the reply through the configured SMTP server"), NULL},
-	    {"store", 0, 0, G_OPTION_ARG_STRING, &cli.store, N_("Where the certificate goes: thunderbird, nssdb or pkcs12"), N_("STORE")},
-	    {"profile", 0, 0, G_OPTION_ARG_FILENAME, &cli.profile, N_("The Thunderbird profile folder"), N_("DIR")},
-	    {"bind", 0, 0, G_OPTION_ARG_NONE, &cli.bind, N_("Also bind the certificate to the Thunderbird identity"), NULL},
-	    {"nssdb", 0, 0, G_OPTION_ARG_FILENAME, &cli.nssdb, N_("The NSS database folder (default ~/.pki/nssdb)"), N_("DIR")},
-	    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, N_("The PKCS#12 file to write"), N_("FILE")},
-	    {"helper", 0, 0, G_OPTION_ARG_FILENAME, &cli.helper, N_("The mailenroll-helper to register"), N_("PATH")},
-	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL},
-	    {NULL},
-	};
+	gint rc;
 
-	cli.reason = -1;
 	setlocale(LC_ALL, "");
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 
-	ctx = g_option_context_new(_(usage_text));
-	g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
-	g_option_context_set_summary(ctx,
-				     /* TRANSLATORS: the one-line summary of --help */
-				     _("Get and keep an S/MIME certificate for your own mailbox from an ACME CA (RFC 8823)."));
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		g_printerr("mailenroll: %s\n", error->message);
-		return EXIT_USAGE;
-	}
-	if (version) {
-		g_print("mailenroll %s\n", PACKAGE_VERSION);
-		return EXIT_SUCCESS;
-	}
-	verb = argc > 1 ? argv[1] : NULL;
-	if (verb == NULL) {
-		g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
-		g_printerr("%s", help);
-		return EXIT_USAGE;
-	}
-	/* these need no certificate authority */
-	if (g_strcmp0(verb, "register") == 0 && argc == 2)
-		return cmd_register(&cli);
-	if (g_strcmp0(verb, "unregister") == 0 && argc == 2)
-		return cmd_unregister();
-	/* before the configuration is loaded: a broken one is one of the things it reports */
-	if (g_strcmp0(verb, "doctor") == 0 && argc == 2) {
-		const MeDoctorOptions doctor = {
-		    .ca_name = cli.ca_name, .json = cli.json, .nmhostdir = NMHOSTDIR, .out = stdout};
-		return me_doctor_run(&doctor);
-	}
-	if (!g_strv_contains((const gchar *const[]){"enroll", "challenge", "continue", "renew", "install", "revoke",
-						     "status", "provision", NULL},
-			     verb)) {
-		/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
-		g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
-		return EXIT_USAGE;
-	}
-	if (!load_config(&cli, !(g_strcmp0(verb, "renew") == 0 && cli.all), &error))
-		return fail(error);
-	if (g_strcmp0(verb, "enroll") == 0 && argc == 3)
-		return cmd_enroll(&cli, argv[2]);
-	if (g_strcmp0(verb, "challenge") == 0 && argc == 4)
-		return cmd_challenge(&cli, argv[2], argv[3]);
-	if (g_strcmp0(verb, "continue") == 0 && argc == 3)
-		return cmd_continue(&cli, argv[2]);
-	if (g_strcmp0(verb, "renew") == 0 && argc == 3 && !cli.all)
-		return cmd_renew(&cli, argv[2]);
-	if (g_strcmp0(verb, "renew") == 0 && argc == 2 && cli.all)
-		return cmd_renew_all(&cli);
-	if (g_strcmp0(verb, "install") == 0 && argc == 3)
-		return cmd_install(&cli, argv[2]);
-	if (g_strcmp0(verb, "revoke") == 0 && argc == 3)
-		return cmd_revoke(&cli, argv[2]);
-	if (g_strcmp0(verb, "status") == 0 && argc <= 3)
-		return cmd_status(&cli, argc == 3 ? argv[2] : NULL);
-	if (g_strcmp0(verb, "provision") == 0 && argc == 4)
-		return cmd_provision(&cli, argv[2], argv[3]);
-	/* TRANSLATORS: an unknown command or the wrong number of arguments; %s is the command */
-	g_printerr(_("mailenroll: “%s” is not a command or has the wrong arguments; see mailenroll --help.\n"), verb);
-	return EXIT_USAGE;
+	rc = run(&cli_args, argc, argv);
+	cli_clear(&cli_args);
+	return rc;
 }
