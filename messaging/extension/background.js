@@ -25,7 +25,7 @@ try {
 browser.runtime.onMessage.addListener((msg, sender) => app.onPageMessage(msg, sender));
 browser.windows.onRemoved.addListener(windowId => app.prompts.onWindowRemoved(windowId));
 browser.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) => app.init().then(() => app.onMessagesDisplayed(tab, displayed)));
-browser.notifications.onClicked.addListener(id => app.onNotificationClicked(id));
+browser.notifications.onClicked.addListener(id => app.notifier.onClicked(id));
 browser.compose.onAfterSend.addListener((tab, sendInfo) => app.init().then(() => app.onAfterSend(tab, sendInfo)));
 browser.alarms.onAlarm.addListener(alarm => app.onAlarm(alarm));
 browser.action.onClicked.addListener(() => browser.runtime.openOptionsPage());

@@ -27,12 +27,16 @@ import { HelperConnection } from "./helper.mjs";
 import { Prompts } from "./prompts.mjs";
 import { TestControl } from "./testcontrol.mjs";
 import { KEYS, boundMap, load, save } from "./store.mjs";
+import { Log } from "./log.mjs";
+import { Serial, withTimeout } from "./jobs.mjs";
+import { _, errorText } from "./text.mjs";
+import { MAX_RAW_BYTES, listMessages, rawText } from "./messages.mjs";
+import { Notifier } from "./notify.mjs";
+import { listIdentities } from "./identities.mjs";
 
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_DAYS = 7;
-const SCAN_MAX_MESSAGES = 2000;
 const RESCAN_AFTER_MS = 10 * 60 * 1000;
-const MAX_RAW_BYTES = 8 * 1024 * 1024;
 const SEND_TIMEOUT_MS = 120 * 1000;
 const MAX_WARNINGS = 100;
 const CHECK_ALARM = "mailenroll-check";
@@ -42,71 +46,13 @@ const SKIP_FOLDER_USES = ["sent", "drafts", "templates", "outbox", "trash"];
 // steps after which the extension resumes the helper's work (reply.sent goes on from there)
 const RESUME_REPLY_SENT = ["reply-sent", "challenge-posted", "validated", "key-stored", "finalized"];
 
-const _ = (name, subs) => browser.i18n.getMessage(name, subs) || name;
-
-function errorText(e) {
-  if (!e) {
-    return "";
-  }
-  return e.message ? String(e.message) : String(e);
-}
-
-/** Runs jobs one after another: the helper works on one enrollment at a time. */
-class Serial {
-  constructor() {
-    this.tail = Promise.resolve();
-  }
-  run(fn) {
-    const p = this.tail.then(fn, fn);
-    this.tail = p.catch(() => {});
-    return p;
-  }
-}
-
-function withTimeout(promise, ms, message) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]);
-}
-
-async function listMessages(list) {
-  // a MessageList (MV3, and MV2 pages) or an array of MessageHeader
-  if (Array.isArray(list)) {
-    return list;
-  }
-  const out = [];
-  let page = list;
-  while (page) {
-    if (Array.isArray(page.messages)) {
-      out.push(...page.messages);
-    }
-    if (!page.id || out.length >= SCAN_MAX_MESSAGES) {
-      if (page.id) {
-        browser.messages.abortList(page.id).catch(() => {});
-      }
-      break;
-    }
-    page = await browser.messages.continueList(page.id);
-  }
-  return out;
-}
-
 export class App {
   constructor() {
     this.version = browser.runtime.getManifest().version;
-    // the last lines also stay in memory, for test.state (bg/testcontrol.mjs)
-    this.logTail = [];
-    this.log = (...args) => {
-      console.log("[mailenroll]", ...args);
-      this.logTail.push(`${new Date().toISOString()} ${args.map(a => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`);
-      if (this.logTail.length > 200) {
-        this.logTail.shift();
-      }
-    };
+    this.logger = new Log();
+    this.log = this.logger.write;
+    this.notifier = new Notifier({ log: this.log });
+    this.notify = this.notifier.notify;
     this.prompts = new Prompts({ log: this.log, onChange: () => this.broadcast({ type: "changed" }) });
     this.helper = new HelperConnection({
       clientName: `mailenroll-extension/${this.version}`,
@@ -311,44 +257,8 @@ export class App {
     await this.considerMessages(messages, null);
   }
 
-  async identities() {
-    const out = [];
-    try {
-      for (const account of await browser.accounts.list(false)) {
-        for (const identity of account.identities || []) {
-          out.push({
-            id: identity.id,
-            email: identity.email,
-            name: identity.name || "",
-            label: identity.label || "",
-            accountId: account.id,
-            accountName: account.name,
-          });
-        }
-      }
-    } catch (e) {
-      this.log("accounts.list failed:", errorText(e));
-    }
-    return out;
-  }
-
-  async rawText(messageId) {
-    const file = await browser.messages.getRaw(messageId, { data_format: "File" });
-    const buffer = typeof file === "string" ? null : await file.arrayBuffer();
-    if (buffer === null) {
-      // an old binary string: one char per byte
-      return new TextDecoder("utf-8").decode(Uint8Array.from(file, c => c.charCodeAt(0) & 0xff));
-    }
-    if (buffer.byteLength > MAX_RAW_BYTES) {
-      throw new Error("message too large");
-    }
-    try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(buffer);
-    } catch (e) {
-      // 8-bit text in another charset cannot travel in a JSON string unchanged (see README)
-      this.log("message is not UTF-8; its signature check will likely fail");
-      return new TextDecoder("utf-8").decode(buffer);
-    }
+  identities() {
+    return listIdentities({ log: this.log });
   }
 
   /** One candidate mail: challenge.inspect, then what the verdict asks for. */
@@ -380,7 +290,7 @@ export class App {
         await this.markSeen(id, "too-large");
         return;
       }
-      const raw = await this.rawText(message.id);
+      const raw = await rawText(message.id, { log: this.log });
       let verdict = null;
       let used = null;
       for (let i = 0; i < candidates.length; i++) {
@@ -791,27 +701,6 @@ export class App {
       }
     }
     await this.refreshStatus();
-  }
-
-  // ---- notifications
-
-  notify(id, title, message) {
-    const safeId = `mailenroll-${id}`.replace(/[^A-Za-z0-9@._-]/g, "_").slice(0, 200);
-    browser.notifications
-      .create(safeId, {
-        type: "basic",
-        title: String(title).slice(0, 200),
-        message: String(message).slice(0, 1000),
-        iconUrl: browser.runtime.getURL("icons/mailenroll.svg"),
-      })
-      .catch(e => this.log("notification failed:", errorText(e)));
-  }
-
-  onNotificationClicked(id) {
-    if (typeof id === "string" && id.startsWith("mailenroll-")) {
-      browser.runtime.openOptionsPage().catch(() => {});
-      browser.notifications.clear(id).catch(() => {});
-    }
   }
 
   // ---- the pages

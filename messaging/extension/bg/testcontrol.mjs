@@ -65,7 +65,7 @@ export class TestControl {
       prompts: this.app.prompts.count,
       warnings: Object.keys(warnings).length,
       experiment: this.app.hasExperiment(),
-      log: this.app.logTail.slice(-50),
+      log: this.app.logger.tail(50),
     };
   }
 
