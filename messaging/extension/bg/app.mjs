@@ -11,7 +11,6 @@
 // issued certificate to the identity, watches renewals, and serves the pages.
 
 import { isChallengeCandidate, parseAddress } from "../lib/subject.mjs";
-import { SeenMessages } from "../lib/dedup.mjs";
 import {
   candidateEnrollments,
   checkComposeDetails,
@@ -33,6 +32,8 @@ import { _, errorText } from "./text.mjs";
 import { MAX_RAW_BYTES, listMessages, rawText } from "./messages.mjs";
 import { Notifier } from "./notify.mjs";
 import { listIdentities } from "./identities.mjs";
+import { Status } from "./status.mjs";
+import { SeenStore } from "./seen.mjs";
 
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_DAYS = 7;
@@ -61,19 +62,14 @@ export class App {
       onStateChange: conn => this.onConnectionChange(conn),
       log: this.log,
     });
-    this.seen = null;
+    this.status = new Status({ helper: this.helper, broadcast: msg => this.broadcast(msg) });
+    this.seen = new SeenStore();
     this.inflight = new Set();
     this.busyMailboxes = new Set();
     this.serial = new Serial();
-    this.progress = new Map();
-    this.enrollments = [];
-    this.statusError = null;
-    this.lastStatusAt = 0;
-    this.enrollCallsInFlight = 0;
     this.tabWarnings = new Map();
     // compose tabs whose send timed out: if the person sends one after all, go on
     this.lateCompose = new Map();
-    this.started = false;
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
     this.scannedOnce = false;
@@ -84,9 +80,7 @@ export class App {
   /** Loads what the extension keeps; cheap, and awaited by every event handler. */
   init() {
     if (!this._init) {
-      this._init = load(KEYS.seen, []).then(data => {
-        this.seen = SeenMessages.fromJSON(data);
-      });
+      this._init = this.seen.load();
     }
     return this._init;
   }
@@ -100,7 +94,6 @@ export class App {
   }
 
   async _startOnce() {
-    this.started = true;
     await this.init();
     this.log("starting; experiment API", this.hasExperiment() ? "available" : "not available");
     this.helper.start();
@@ -126,8 +119,8 @@ export class App {
       this.startupDone = true;
       return;
     }
-    await this.refreshStatus();
-    this.log(`start-up: ${this.enrollments.length} enrollment(s)`, this.statusError || "");
+    await this.status.refresh();
+    this.log(`start-up: ${this.status.enrollments.length} enrollment(s)`, this.status.error || "");
     // always at start-up: mail may have come while Thunderbird was closed
     await this.scanRecent({ force: true });
     this.startupDone = true;
@@ -144,7 +137,7 @@ export class App {
     } else if (this.startupDone) {
       // a helper after none or after a lost one: what waited for it can go on
       const first = !this.scannedOnce;
-      this.refreshStatus().then(() => this.scanRecent({ force: first }));
+      this.status.refresh().then(() => this.scanRecent({ force: first }));
       if (first) {
         this.serial.run(() => this.periodicCheck());
       }
@@ -168,32 +161,9 @@ export class App {
   }
 
   onHelperNotification(method, params) {
-    if (method !== "progress" || !params || typeof params.mailbox !== "string") {
-      return;
+    if (method === "progress") {
+      this.status.onProgress(params);
     }
-    const entry = {
-      mailbox: params.mailbox,
-      step: typeof params.step === "string" ? params.step : "",
-      message: typeof params.message === "string" ? params.message.slice(0, 1024) : "",
-      at: Date.now(),
-    };
-    this.progress.set(params.mailbox.toLowerCase(), entry);
-    this.broadcast({ type: "progress", progress: entry });
-  }
-
-  // ---- status
-
-  async refreshStatus() {
-    try {
-      const result = await this.helper.call("status", {});
-      this.enrollments = result && Array.isArray(result.enrollments) ? result.enrollments : [];
-      this.statusError = null;
-      this.lastStatusAt = Date.now();
-    } catch (e) {
-      this.statusError = errorText(e);
-    }
-    this.broadcast({ type: "changed" });
-    return this.enrollments;
   }
 
   // ---- detection
@@ -269,7 +239,7 @@ export class App {
     }
     this.inflight.add(id);
     try {
-      const enrollments = await this.refreshStatus();
+      const enrollments = await this.status.refresh();
       const identities = await this.identities();
       const accountId = (folder && folder.accountId) || (message.folder && message.folder.accountId);
       const accountEmails = identities.filter(i => i.accountId === accountId).map(i => i.email);
@@ -280,7 +250,7 @@ export class App {
         accountEmails,
       });
       if (candidates.length === 0) {
-        if (this.statusError === null && this.enrollCallsInFlight === 0) {
+        if (this.status.complete) {
           // no request waits for mail to this address: not a challenge of ours, now or later
           await this.markSeen(id, "no-enrollment");
         }
@@ -336,13 +306,12 @@ export class App {
       }
     } finally {
       this.inflight.delete(id);
-      this.refreshStatus();
+      this.status.refresh();
     }
   }
 
-  async markSeen(id, outcome) {
-    this.seen.add(id, outcome);
-    await save(KEYS.seen, this.seen.toJSON());
+  markSeen(id, outcome) {
+    return this.seen.mark(id, outcome);
   }
 
   // ---- warnings on messages
@@ -477,8 +446,7 @@ export class App {
     }
     try {
       await this.helper.call("reply.failed", params);
-      this.seen.delete(message.headerMessageId);
-      await save(KEYS.seen, this.seen.toJSON());
+      await this.seen.forget(message.headerMessageId);
     } catch (e) {
       this.log("reply.failed:", errorText(e));
     }
@@ -555,7 +523,7 @@ export class App {
       this.notify(`finish-${mailbox}`, _("notifyFinishFailedTitle"), _("notifyFinishFailedBody", [mailbox, errorText(e)]));
     } finally {
       this.busyMailboxes.delete(key);
-      await this.refreshStatus();
+      await this.status.refresh();
     }
   }
 
@@ -652,8 +620,8 @@ export class App {
    * before the certificate came), bindings a renewal outside Thunderbird left stale.
    */
   async periodicCheck() {
-    const enrollments = await this.refreshStatus();
-    if (this.statusError !== null) {
+    const enrollments = await this.status.refresh();
+    if (this.status.error !== null) {
       return;
     }
     const nowSec = Math.floor(Date.now() / 1000);
@@ -700,7 +668,7 @@ export class App {
         this.log("periodic check of", e.mailbox, "failed:", errorText(err));
       }
     }
-    await this.refreshStatus();
+    await this.status.refresh();
   }
 
   // ---- the pages
@@ -721,7 +689,7 @@ export class App {
     }
     const handlers = {
       "state.get": () => this.pageState(),
-      "status.refresh": () => this.refreshStatus().then(() => this.pageState()),
+      "status.refresh": () => this.status.refresh().then(() => this.pageState()),
       "helper.reconnect": () => {
         this.helper.connectNow();
         return this.pageState();
@@ -766,9 +734,9 @@ export class App {
       experiment: this.hasExperiment(),
       identities,
       bindings,
-      enrollments: this.enrollments,
-      statusError: this.statusError,
-      progress: Object.fromEntries(this.progress),
+      enrollments: this.status.enrollments,
+      statusError: this.status.error,
+      progress: this.status.progressView(),
       failures: await load(KEYS.failures, {}),
       manual: await load(KEYS.manual, {}),
       busy: [...this.busyMailboxes],
@@ -791,20 +759,10 @@ export class App {
     delete failures[key];
     await save(KEYS.failures, failures);
     const started = Date.now();
-    this.enrollCallsInFlight++;
-    let result;
-    try {
-      result = await this.helper.call("enroll", params, { now: true });
-    } finally {
-      this.enrollCallsInFlight--;
-    }
-    await this.refreshStatus();
+    const result = await this.status.whileEnrolling(() => this.helper.call("enroll", params, { now: true }));
+    await this.status.refresh();
     // a challenge that came while the order was being made, or an older copy
-    for (const [id, outcome] of this.seen.toJSON().map(r => [r[0], r[2]])) {
-      if (outcome === "no-enrollment") {
-        this.seen.delete(id);
-      }
-    }
+    this.seen.forgetOutcome("no-enrollment");
     await this.scanRecent({ force: true, since: started - 10 * 60 * 1000 });
     return result;
   }
@@ -813,7 +771,7 @@ export class App {
     const params = { mailbox: String(msg.mailbox || ""), force: msg.force === true };
     if (msg.ca) params.ca = String(msg.ca);
     const result = await this.helper.call("renew", params, { now: true });
-    await this.refreshStatus();
+    await this.status.refresh();
     await this.scanRecent({ force: true, since: Date.now() - 10 * 60 * 1000 });
     return result;
   }
@@ -826,7 +784,7 @@ export class App {
     const params = { mailbox: String(msg.mailbox || ""), reason };
     if (msg.ca) params.ca = String(msg.ca);
     const result = await this.helper.call("revoke", params, { now: true });
-    await this.refreshStatus();
+    await this.status.refresh();
     return result;
   }
 
@@ -836,13 +794,13 @@ export class App {
     if (msg.ca) params.ca = String(msg.ca);
     const result = await this.helper.call("install", params, { now: true });
     await this.installed(mailbox, result, { explicit: typeof msg.identityId === "string" ? msg.identityId : null });
-    await this.refreshStatus();
+    await this.status.refresh();
     return result;
   }
 
   async pageBind(msg) {
     const mailbox = String(msg.mailbox || "");
-    const e = this.enrollments.find(x => x && typeof x.mailbox === "string" && x.mailbox.toLowerCase() === mailbox.toLowerCase());
+    const e = this.status.find(mailbox);
     if (!e) {
       throw new Error(_("errorNoCertificate", [mailbox]));
     }
