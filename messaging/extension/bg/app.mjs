@@ -20,7 +20,7 @@ import {
   encryptionOff,
   tryNextCandidate,
 } from "../lib/challenge.mjs";
-import { bindingPlan, enrollParams, identitiesFor, installInfo, isBound, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
+import { enrollParams, identitiesFor, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
 import { HelperConnection } from "./helper.mjs";
 import { Prompts } from "./prompts.mjs";
@@ -34,6 +34,7 @@ import { Notifier } from "./notify.mjs";
 import { listIdentities } from "./identities.mjs";
 import { Status } from "./status.mjs";
 import { SeenStore } from "./seen.mjs";
+import { Binder } from "./binding.mjs";
 
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_DAYS = 7;
@@ -64,6 +65,13 @@ export class App {
     });
     this.status = new Status({ helper: this.helper, broadcast: msg => this.broadcast(msg) });
     this.seen = new SeenStore();
+    this.binder = new Binder({
+      helper: this.helper,
+      identities: () => this.identities(),
+      notify: this.notify,
+      broadcast: msg => this.broadcast(msg),
+      log: this.log,
+    });
     this.inflight = new Set();
     this.busyMailboxes = new Set();
     this.serial = new Serial();
@@ -128,7 +136,7 @@ export class App {
   }
 
   hasExperiment() {
-    return !!(browser.mailenrollSmime && typeof browser.mailenrollSmime.getBinding === "function");
+    return this.binder.hasExperiment();
   }
 
   onConnectionChange(conn) {
@@ -517,7 +525,7 @@ export class App {
         params.ca = ca;
       }
       const result = await this.helper.call("reply.sent", params);
-      await this.installed(mailbox, result, { explicit: null });
+      await this.binder.bind(mailbox, result, { explicit: null });
     } catch (e) {
       this.log("reply.sent for", mailbox, "failed:", errorText(e));
       this.notify(`finish-${mailbox}`, _("notifyFinishFailedTitle"), _("notifyFinishFailedBody", [mailbox, errorText(e)]));
@@ -525,83 +533,6 @@ export class App {
       this.busyMailboxes.delete(key);
       await this.status.refresh();
     }
-  }
-
-  // ---- binding the certificate to the identity
-
-  /**
-   * After reply.sent or install: bind the new certificate to the mailbox's identities
-   * through the Experiment API, or tell the person what to select.
-   *
-   * @param {string} mailbox
-   * @param {object} result reply.sent/install result or a status summary
-   * @param {{explicit: (string|boolean|null), quiet?: boolean}} options explicit: the
-   *   identity the person picked for this request just now (true: every identity of the
-   *   mailbox), whose own choice of certificate may then be replaced
-   */
-  async installed(mailbox, result, { explicit = null, quiet = false } = {}) {
-    const info = installInfo(result);
-    if (!info) {
-      return;
-    }
-    const key = mailbox.toLowerCase();
-    const known = await load(KEYS.known, {});
-    const before = Array.isArray(known[key]) ? known[key] : [];
-    if (!before.includes(info.dbKey)) {
-      known[key] = before.concat(info.dbKey).slice(-20);
-      await save(KEYS.known, known);
-    }
-    const explicitMap = await load(KEYS.explicit, {});
-    const picked = explicit || (explicitMap[key] && explicitMap[key].identityId) || null;
-    const boundKeys = await load(KEYS.bound, []);
-    if (quiet && !picked && boundKeys.includes(info.dbKey)) {
-      // bound once already: if the person changed the selection since, that stays
-      return;
-    }
-    const identities = identitiesFor(await this.identities(), mailbox);
-    const manual = await load(KEYS.manual, {});
-    let bound = 0;
-    let failed = null;
-    if (this.hasExperiment()) {
-      for (const identity of identities) {
-        try {
-          const current = await browser.mailenrollSmime.getBinding(identity.id);
-          if (isBound(current, info)) {
-            bound++;
-            continue;
-          }
-          const plan = bindingPlan(current, info, { known: before, explicit: picked === true || picked === identity.id });
-          if (plan.signing || plan.encryption) {
-            await browser.mailenrollSmime.bind(identity.id, info.dbKey, plan);
-            this.log("bound", info.nickname, "to identity", identity.id, JSON.stringify(plan));
-            bound++;
-          }
-        } catch (e) {
-          failed = errorText(e);
-          this.log("binding to", identity.id, "failed:", failed);
-        }
-      }
-    }
-    if (bound > 0) {
-      if (!boundKeys.includes(info.dbKey)) {
-        await save(KEYS.bound, boundKeys.concat(info.dbKey).slice(-100));
-      }
-      delete manual[key];
-      delete explicitMap[key];
-      await save(KEYS.explicit, explicitMap);
-      if (!quiet) {
-        this.notify(`installed-${mailbox}`, _("notifyInstalledTitle"), _("notifyInstalledBody", [mailbox, info.nickname]));
-      }
-    } else {
-      // the Experiment is missing (suppressed, or this build left it out) or failed
-      this.log("the person has to select", info.nickname, "for", mailbox, failed ? `(${failed})` : "(no Experiment API)");
-      manual[key] = { mailbox, nickname: info.nickname, dbKey: info.dbKey, error: failed, at: Date.now() };
-      if (!quiet) {
-        this.notify(`manual-${mailbox}`, _("notifyManualBindTitle"), _("manualBindSteps", [info.nickname]));
-      }
-    }
-    await save(KEYS.manual, boundMap(manual, 50));
-    this.broadcast({ type: "changed" });
   }
 
   // ---- renewal and resumption
@@ -650,12 +581,10 @@ export class App {
           // may take minutes: not in the queue of challenge mails
           this.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
         } else if (e.state === "issued") {
-          const params = { mailbox: e.mailbox };
-          if (e.ca) params.ca = e.ca;
-          await this.installed(e.mailbox, await this.helper.call("install", params), { explicit: null });
+          await this.binder.install(e.mailbox, e.ca, { explicit: null });
         } else if (e.state === "installed") {
           // a renewal the systemd timer or the CLI did: bind the new certificate
-          await this.installed(e.mailbox, e, { explicit: null, quiet: true });
+          await this.binder.bind(e.mailbox, e, { explicit: null, quiet: true });
           const params = { mailbox: e.mailbox };
           if (e.ca) params.ca = e.ca;
           const r = await this.helper.call("renew", params);
@@ -718,16 +647,7 @@ export class App {
 
   async pageState() {
     const identities = await this.identities();
-    const bindings = {};
-    if (this.hasExperiment()) {
-      for (const i of identities) {
-        try {
-          bindings[i.id] = await browser.mailenrollSmime.getBinding(i.id);
-        } catch (e) {
-          bindings[i.id] = null;
-        }
-      }
-    }
+    const bindings = await this.binder.bindings(identities);
     return {
       version: this.version,
       connection: this.helper.describe(),
@@ -751,9 +671,7 @@ export class App {
     }
     const key = params.mailbox.toLowerCase();
     if (typeof msg.identityId === "string") {
-      const explicitMap = await load(KEYS.explicit, {});
-      explicitMap[key] = { identityId: msg.identityId, at: Date.now() };
-      await save(KEYS.explicit, boundMap(explicitMap, 50));
+      await this.binder.rememberPick(params.mailbox, msg.identityId);
     }
     const failures = await load(KEYS.failures, {});
     delete failures[key];
@@ -790,10 +708,8 @@ export class App {
 
   async pageInstall(msg) {
     const mailbox = String(msg.mailbox || "");
-    const params = { mailbox };
-    if (msg.ca) params.ca = String(msg.ca);
-    const result = await this.helper.call("install", params, { now: true });
-    await this.installed(mailbox, result, { explicit: typeof msg.identityId === "string" ? msg.identityId : null });
+    const explicit = typeof msg.identityId === "string" ? msg.identityId : null;
+    const result = await this.binder.install(mailbox, msg.ca ? String(msg.ca) : undefined, { explicit, now: true });
     await this.status.refresh();
     return result;
   }
@@ -804,7 +720,7 @@ export class App {
     if (!e) {
       throw new Error(_("errorNoCertificate", [mailbox]));
     }
-    await this.installed(mailbox, e, { explicit: typeof msg.identityId === "string" ? msg.identityId : true });
+    await this.binder.bind(mailbox, e, { explicit: typeof msg.identityId === "string" ? msg.identityId : true });
     return true;
   }
 }
