@@ -26,7 +26,7 @@ browser.runtime.onMessage.addListener((msg, sender) => app.onPageMessage(msg, se
 browser.windows.onRemoved.addListener(windowId => app.prompts.onWindowRemoved(windowId));
 browser.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) => app.init().then(() => app.onMessagesDisplayed(tab, displayed)));
 browser.notifications.onClicked.addListener(id => app.notifier.onClicked(id));
-browser.compose.onAfterSend.addListener((tab, sendInfo) => app.init().then(() => app.onAfterSend(tab, sendInfo)));
+browser.compose.onAfterSend.addListener((tab, sendInfo) => app.init().then(() => app.replies.onAfterSend(tab, sendInfo)));
 browser.alarms.onAlarm.addListener(alarm => app.onAlarm(alarm));
 browser.action.onClicked.addListener(() => browser.runtime.openOptionsPage());
 browser.runtime.onStartup.addListener(() => app.start());

@@ -11,16 +11,8 @@
 // issued certificate to the identity, watches renewals, and serves the pages.
 
 import { isChallengeCandidate, parseAddress } from "../lib/subject.mjs";
-import {
-  candidateEnrollments,
-  checkComposeDetails,
-  checkReply,
-  classifyVerdict,
-  composeBody,
-  encryptionOff,
-  tryNextCandidate,
-} from "../lib/challenge.mjs";
-import { enrollParams, identitiesFor, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
+import { candidateEnrollments, classifyVerdict, tryNextCandidate } from "../lib/challenge.mjs";
+import { enrollParams, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
 import { HelperConnection } from "./helper.mjs";
 import { Prompts } from "./prompts.mjs";
@@ -35,11 +27,11 @@ import { listIdentities } from "./identities.mjs";
 import { Status } from "./status.mjs";
 import { SeenStore } from "./seen.mjs";
 import { Binder } from "./binding.mjs";
+import { ReplySender } from "./reply.mjs";
 
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_DAYS = 7;
 const RESCAN_AFTER_MS = 10 * 60 * 1000;
-const SEND_TIMEOUT_MS = 120 * 1000;
 const MAX_WARNINGS = 100;
 const CHECK_ALARM = "mailenroll-check";
 const CHECK_PERIOD_MIN = 6 * 60;
@@ -72,12 +64,19 @@ export class App {
       broadcast: msg => this.broadcast(msg),
       log: this.log,
     });
+    this.replies = new ReplySender({
+      helper: this.helper,
+      seen: this.seen,
+      status: this.status,
+      binder: this.binder,
+      identities: () => this.identities(),
+      notify: this.notify,
+      broadcast: msg => this.broadcast(msg),
+      log: this.log,
+    });
     this.inflight = new Set();
-    this.busyMailboxes = new Set();
     this.serial = new Serial();
     this.tabWarnings = new Map();
-    // compose tabs whose send timed out: if the person sends one after all, go on
-    this.lateCompose = new Map();
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
     this.scannedOnce = false;
@@ -288,7 +287,7 @@ export class App {
       switch (v.kind) {
         case "approved":
           await this.markSeen(id, "approved");
-          await this.sendReply(message, used, verdict.reply);
+          await this.replies.send(message, used, verdict.reply);
           break;
         case "declined":
           await this.markSeen(id, "declined");
@@ -368,173 +367,6 @@ export class App {
     }
   }
 
-  // ---- sending the reply
-
-  async sendReply(message, enrollment, reply) {
-    const mailbox = enrollment.mailbox;
-    const problems = checkReply(reply, mailbox);
-    if (problems.length > 0) {
-      await this.replyNotSent(message, enrollment);
-      await this.sendFailed(mailbox, _("errorReplyUnusable", [problems.join(", ")]));
-      return;
-    }
-    const identities = identitiesFor(await this.identities(), mailbox);
-    const accountId = message.folder && message.folder.accountId;
-    const identity = identities.find(i => i.accountId === accountId) || identities[0];
-    if (!identity) {
-      await this.replyNotSent(message, enrollment);
-      await this.sendFailed(mailbox, _("errorNoIdentity", [mailbox]));
-      return;
-    }
-    const timeoutText = _("errorSendTimeout", [String(SEND_TIMEOUT_MS / 1000)]);
-    let tab = null;
-    try {
-      tab = await browser.compose.beginReply(message.id, "replyToSender", {
-        isPlainText: true,
-        plainTextBody: composeBody(reply.body),
-        identityId: identity.id,
-      });
-      // exactly the helper's subject and recipients (a Reply-To must not redirect it),
-      // no copies to anyone
-      await browser.compose.setComposeDetails(tab.id, {
-        identityId: identity.id,
-        subject: reply.subject,
-        to: reply.to,
-        cc: [],
-        bcc: [],
-      });
-      let details = await browser.compose.getComposeDetails(tab.id);
-      const off = encryptionOff(details);
-      if (off) {
-        await browser.compose.setComposeDetails(tab.id, { selectedEncryptionTechnology: off });
-      }
-      for (const extra of [{ attachVCard: false }, { attachPublicPGPKey: false }, { returnReceipt: false }]) {
-        const name = Object.keys(extra)[0];
-        if (name in details && details[name] !== false) {
-          await browser.compose.setComposeDetails(tab.id, extra).catch(() => {});
-        }
-      }
-      details = await browser.compose.getComposeDetails(tab.id);
-      const wrong = checkComposeDetails(details, reply, identity.id);
-      if (wrong.length > 0) {
-        throw new Error(_("errorComposeMismatch", [wrong.join(", ")]));
-      }
-      this.log("sending the challenge reply for", mailbox, "through identity", identity.id);
-      // a failed send opens a modal error dialog and the promise never settles
-      // (docs/thunderbird.md §4): give up after a while and close the window
-      await withTimeout(browser.compose.sendMessage(tab.id, { mode: "sendNow" }), SEND_TIMEOUT_MS, timeoutText);
-      tab = null;
-    } catch (e) {
-      const timedOut = e instanceof Error && e.message === timeoutText;
-      if (tab && timedOut) {
-        // it may still leave (a modal error dialog waits for someone): onAfterSend goes on
-        this.lateCompose.set(tab.id, { mailbox, ca: enrollment.ca });
-      }
-      await this.closeCompose(tab);
-      if (!timedOut) {
-        // it certainly did not leave: the helper takes the reply back, the mail asks again
-        await this.replyNotSent(message, enrollment);
-      }
-      await this.sendFailed(mailbox, errorText(e));
-      return;
-    }
-    const failures = await load(KEYS.failures, {});
-    delete failures[mailbox.toLowerCase()];
-    await save(KEYS.failures, failures);
-    this.notify(`sent-${mailbox}`, _("notifyReplySentTitle"), _("notifyReplySentBody", [mailbox]));
-    // minutes of waiting for the CA: not in the queue of challenge mails
-    this.finishAfterReply(mailbox, enrollment.ca).catch(e => this.log("finishing failed:", errorText(e)));
-  }
-
-  /** The helper's reply did not leave: reply.failed, and the mail is asked about again. */
-  async replyNotSent(message, enrollment) {
-    const params = { mailbox: enrollment.mailbox };
-    if (enrollment.ca) {
-      params.ca = enrollment.ca;
-    }
-    try {
-      await this.helper.call("reply.failed", params);
-      await this.seen.forget(message.headerMessageId);
-    } catch (e) {
-      this.log("reply.failed:", errorText(e));
-    }
-  }
-
-  async closeCompose(tab) {
-    if (!tab) {
-      return;
-    }
-    try {
-      await withTimeout(browser.compose.setComposeDetails(tab.id, { isModified: false }), 5000, "timeout");
-    } catch (e) {
-      // older Thunderbird, or a send still hangs: the window may ask whether to save
-    }
-    // while Thunderbird's send error dialog is open, the window closes only once someone
-    // dismisses the dialog (docs/thunderbird.md §4); do not wait for that
-    try {
-      await withTimeout(browser.tabs.remove(tab.id), 5000, "the compose window did not close");
-      this.log("asked the compose window to close");
-    } catch (e) {
-      this.log("could not close the compose window yet:", errorText(e));
-    }
-  }
-
-  /**
-   * compose.onAfterSend: a compose window whose send had timed out was sent after all
-   * (slowly, or by the person after Thunderbird's error dialog): the reply left, so the
-   * helper goes on.
-   */
-  async onAfterSend(tab, sendInfo) {
-    const late = tab ? this.lateCompose.get(tab.id) : null;
-    if (!late) {
-      return;
-    }
-    this.lateCompose.delete(tab.id);
-    // a failure has an `error` member (its text may be empty); only a message that
-    // really left has a headerMessageId
-    if (!sendInfo || "error" in sendInfo || sendInfo.mode !== "sendNow" || !sendInfo.headerMessageId) {
-      this.log("the timed-out challenge reply for", late.mailbox, "failed:", sendInfo && sendInfo.error);
-      return;
-    }
-    this.log("the challenge reply for", late.mailbox, "left after all");
-    const failures = await load(KEYS.failures, {});
-    delete failures[late.mailbox.toLowerCase()];
-    await save(KEYS.failures, failures);
-    await this.finishAfterReply(late.mailbox, late.ca);
-  }
-
-  async sendFailed(mailbox, why) {
-    this.log("the challenge reply for", mailbox, "was not sent:", why);
-    const failures = await load(KEYS.failures, {});
-    failures[mailbox.toLowerCase()] = { mailbox, error: why, at: Date.now() };
-    await save(KEYS.failures, boundMap(failures, 50));
-    this.notify(`sendfail-${mailbox}`, _("notifySendFailedTitle"), _("notifySendFailedBody", [mailbox, why]));
-    this.broadcast({ type: "changed" });
-  }
-
-  /** reply.sent: the helper finishes the order and installs; then the binding. */
-  async finishAfterReply(mailbox, ca) {
-    const key = mailbox.toLowerCase();
-    if (this.busyMailboxes.has(key)) {
-      return;
-    }
-    this.busyMailboxes.add(key);
-    try {
-      const params = { mailbox };
-      if (ca) {
-        params.ca = ca;
-      }
-      const result = await this.helper.call("reply.sent", params);
-      await this.binder.bind(mailbox, result, { explicit: null });
-    } catch (e) {
-      this.log("reply.sent for", mailbox, "failed:", errorText(e));
-      this.notify(`finish-${mailbox}`, _("notifyFinishFailedTitle"), _("notifyFinishFailedBody", [mailbox, errorText(e)]));
-    } finally {
-      this.busyMailboxes.delete(key);
-      await this.status.refresh();
-    }
-  }
-
   // ---- renewal and resumption
 
   async onAlarm(alarm) {
@@ -572,14 +404,13 @@ export class App {
       if (!e || typeof e.mailbox !== "string") {
         continue;
       }
-      const key = e.mailbox.toLowerCase();
-      if (this.busyMailboxes.has(key)) {
+      if (this.replies.isBusy(e.mailbox)) {
         continue;
       }
       try {
         if (RESUME_REPLY_SENT.includes(e.state)) {
           // may take minutes: not in the queue of challenge mails
-          this.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
+          this.replies.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
         } else if (e.state === "issued") {
           await this.binder.install(e.mailbox, e.ca, { explicit: null });
         } else if (e.state === "installed") {
@@ -659,7 +490,7 @@ export class App {
       progress: this.status.progressView(),
       failures: await load(KEYS.failures, {}),
       manual: await load(KEYS.manual, {}),
-      busy: [...this.busyMailboxes],
+      busy: this.replies.busyMailboxes(),
       prompts: this.prompts.count,
     };
   }
@@ -669,13 +500,10 @@ export class App {
     if (!params) {
       throw new Error(_(problem === "ca" ? "errorBadCa" : "errorBadMailbox"));
     }
-    const key = params.mailbox.toLowerCase();
     if (typeof msg.identityId === "string") {
       await this.binder.rememberPick(params.mailbox, msg.identityId);
     }
-    const failures = await load(KEYS.failures, {});
-    delete failures[key];
-    await save(KEYS.failures, failures);
+    await this.replies.clearFailure(params.mailbox);
     const started = Date.now();
     const result = await this.status.whileEnrolling(() => this.helper.call("enroll", params, { now: true }));
     await this.status.refresh();
