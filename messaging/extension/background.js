@@ -17,14 +17,14 @@ const app = new App();
 // new mail in any folder but Sent, Drafts, Templates, Outbox and Trash: a server-side
 // filter may have put the challenge into another folder (or Junk)
 try {
-  browser.messages.onNewMailReceived.addListener((folder, list) => app.init().then(() => app.onNewMail(folder, list)), true);
+  browser.messages.onNewMailReceived.addListener((folder, list) => app.init().then(() => app.mail.onNewMail(folder, list)), true);
 } catch (e) {
   // a Thunderbird without the monitorAllFolders parameter: Inbox only
-  browser.messages.onNewMailReceived.addListener((folder, list) => app.init().then(() => app.onNewMail(folder, list)));
+  browser.messages.onNewMailReceived.addListener((folder, list) => app.init().then(() => app.mail.onNewMail(folder, list)));
 }
 browser.runtime.onMessage.addListener((msg, sender) => app.onPageMessage(msg, sender));
 browser.windows.onRemoved.addListener(windowId => app.prompts.onWindowRemoved(windowId));
-browser.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) => app.init().then(() => app.onMessagesDisplayed(tab, displayed)));
+browser.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) => app.init().then(() => app.warnings.onMessagesDisplayed(tab, displayed)));
 browser.notifications.onClicked.addListener(id => app.notifier.onClicked(id));
 browser.compose.onAfterSend.addListener((tab, sendInfo) => app.init().then(() => app.replies.onAfterSend(tab, sendInfo)));
 browser.alarms.onAlarm.addListener(alarm => app.onAlarm(alarm));

@@ -10,8 +10,6 @@
 // questions, sends the approved reply through the person's own account, binds the
 // issued certificate to the identity, watches renewals, and serves the pages.
 
-import { isChallengeCandidate, parseAddress } from "../lib/subject.mjs";
-import { candidateEnrollments, classifyVerdict, tryNextCandidate } from "../lib/challenge.mjs";
 import { enrollParams, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
 import { HelperConnection } from "./helper.mjs";
@@ -21,22 +19,17 @@ import { KEYS, boundMap, load, save } from "./store.mjs";
 import { Log } from "./log.mjs";
 import { Serial, withTimeout } from "./jobs.mjs";
 import { _, errorText } from "./text.mjs";
-import { MAX_RAW_BYTES, listMessages, rawText } from "./messages.mjs";
 import { Notifier } from "./notify.mjs";
 import { listIdentities } from "./identities.mjs";
 import { Status } from "./status.mjs";
 import { SeenStore } from "./seen.mjs";
 import { Binder } from "./binding.mjs";
 import { ReplySender } from "./reply.mjs";
+import { MessageWarnings } from "./warnings.mjs";
+import { MailWatcher } from "./mailwatch.mjs";
 
-const DAY_MS = 24 * 3600 * 1000;
-const SCAN_DAYS = 7;
-const RESCAN_AFTER_MS = 10 * 60 * 1000;
-const MAX_WARNINGS = 100;
 const CHECK_ALARM = "mailenroll-check";
 const CHECK_PERIOD_MIN = 6 * 60;
-// folders whose new mail is never a challenge
-const SKIP_FOLDER_USES = ["sent", "drafts", "templates", "outbox", "trash"];
 // steps after which the extension resumes the helper's work (reply.sent goes on from there)
 const RESUME_REPLY_SENT = ["reply-sent", "challenge-posted", "validated", "key-stored", "finalized"];
 
@@ -74,12 +67,21 @@ export class App {
       broadcast: msg => this.broadcast(msg),
       log: this.log,
     });
-    this.inflight = new Set();
     this.serial = new Serial();
-    this.tabWarnings = new Map();
+    this.warnings = new MessageWarnings({ notify: this.notify, log: this.log });
+    this.mail = new MailWatcher({
+      helper: this.helper,
+      seen: this.seen,
+      status: this.status,
+      replies: this.replies,
+      warnings: this.warnings,
+      identities: () => this.identities(),
+      queue: this.serial,
+      notify: this.notify,
+      log: this.log,
+    });
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
-    this.scannedOnce = false;
   }
 
   // ---- start-up
@@ -106,11 +108,7 @@ export class App {
     this.helper.start();
     // neither may hold up the start-up scan (seen: disable() not settling right after a
     // restart of a headless Thunderbird)
-    try {
-      await withTimeout(browser.messageDisplayAction.disable(), 2000, "messageDisplayAction.disable() did not settle");
-    } catch (e) {
-      this.log("start-up:", errorText(e));
-    }
+    await this.warnings.reset();
     try {
       const alarm = await withTimeout(browser.alarms.get(CHECK_ALARM), 2000, "alarms.get() did not settle");
       if (!alarm) {
@@ -129,7 +127,7 @@ export class App {
     await this.status.refresh();
     this.log(`start-up: ${this.status.enrollments.length} enrollment(s)`, this.status.error || "");
     // always at start-up: mail may have come while Thunderbird was closed
-    await this.scanRecent({ force: true });
+    await this.mail.scanRecent({ force: true });
     this.startupDone = true;
     this.serial.run(() => this.periodicCheck());
   }
@@ -143,8 +141,8 @@ export class App {
       this.prompts.cancelAll(_("promptCancelledDisconnect"));
     } else if (this.startupDone) {
       // a helper after none or after a lost one: what waited for it can go on
-      const first = !this.scannedOnce;
-      this.status.refresh().then(() => this.scanRecent({ force: first }));
+      const first = !this.mail.scannedOnce;
+      this.status.refresh().then(() => this.mail.scanRecent({ force: first }));
       if (first) {
         this.serial.run(() => this.periodicCheck());
       }
@@ -173,198 +171,8 @@ export class App {
     }
   }
 
-  // ---- detection
-
-  /** messages.onNewMailReceived */
-  async onNewMail(folder, list) {
-    if (folder && Array.isArray(folder.specialUse) && folder.specialUse.some(u => SKIP_FOLDER_USES.includes(u))) {
-      return;
-    }
-    let messages;
-    try {
-      messages = await listMessages(list);
-    } catch (e) {
-      this.log("could not list new mail:", errorText(e));
-      return;
-    }
-    await this.considerMessages(messages, folder);
-  }
-
-  async considerMessages(messages, folder) {
-    const own = new Set((await this.identities()).map(i => parseAddress(i.email)));
-    const candidates = messages.filter(
-      m => m && isChallengeCandidate(m.subject) && !own.has(parseAddress(m.author)) && !this.seen.has(m.headerMessageId)
-    );
-    for (const m of candidates) {
-      this.serial.run(() => this.inspect(m, m.folder || folder));
-    }
-  }
-
-  /**
-   * Looks through the last days of Inbox mail for challenges that came while Thunderbird
-   * was closed (or while the helper was away).
-   *
-   * @param {{force?: boolean, since?: number}} options since: only mail dated after this (ms)
-   */
-  async scanRecent({ force = false, since = 0 } = {}) {
-    const last = await load(KEYS.lastScan, 0);
-    if (!force && Date.now() - last < RESCAN_AFTER_MS) {
-      return;
-    }
-    await save(KEYS.lastScan, Date.now());
-    this.scannedOnce = true;
-    const query = { fromDate: new Date(Math.max(since, Date.now() - SCAN_DAYS * DAY_MS)), subject: "ACME:" };
-    try {
-      const inboxes = await browser.folders.query({ specialUse: ["inbox"] });
-      if (Array.isArray(inboxes) && inboxes.length > 0) {
-        query.folderId = inboxes.map(f => f.id);
-      }
-    } catch (e) {
-      // folders.query is missing: search every folder; the filter below still applies
-    }
-    let messages = [];
-    try {
-      this.log("scan: querying", JSON.stringify(query));
-      messages = await listMessages(await browser.messages.query(query));
-    } catch (e) {
-      this.log("start-up scan failed:", errorText(e));
-      return;
-    }
-    this.log(`scan: ${messages.length} recent message(s) with ACME: in the subject`);
-    await this.considerMessages(messages, null);
-  }
-
   identities() {
     return listIdentities({ log: this.log });
-  }
-
-  /** One candidate mail: challenge.inspect, then what the verdict asks for. */
-  async inspect(message, folder) {
-    const id = message.headerMessageId;
-    if (this.seen.has(id) || this.inflight.has(id)) {
-      return;
-    }
-    this.inflight.add(id);
-    try {
-      const enrollments = await this.status.refresh();
-      const identities = await this.identities();
-      const accountId = (folder && folder.accountId) || (message.folder && message.folder.accountId);
-      const accountEmails = identities.filter(i => i.accountId === accountId).map(i => i.email);
-      const candidates = candidateEnrollments(enrollments, {
-        recipients: message.recipients,
-        ccList: message.ccList,
-        author: message.author,
-        accountEmails,
-      });
-      if (candidates.length === 0) {
-        if (this.status.complete) {
-          // no request waits for mail to this address: not a challenge of ours, now or later
-          await this.markSeen(id, "no-enrollment");
-        }
-        return;
-      }
-      if (message.size > MAX_RAW_BYTES) {
-        await this.markSeen(id, "too-large");
-        return;
-      }
-      const raw = await rawText(message.id, { log: this.log });
-      let verdict = null;
-      let used = null;
-      for (let i = 0; i < candidates.length; i++) {
-        used = candidates[i];
-        const params = { mailbox: used.mailbox, message: raw };
-        if (used.ca) {
-          params.ca = used.ca;
-        }
-        this.log("inspecting", id, "for", used.mailbox);
-        verdict = await this.helper.call("challenge.inspect", params);
-        if (!(tryNextCandidate(verdict) && i + 1 < candidates.length)) {
-          break;
-        }
-      }
-      const v = classifyVerdict(verdict);
-      this.log("verdict for", id, ":", v.kind, v.reason);
-      switch (v.kind) {
-        case "approved":
-          await this.markSeen(id, "approved");
-          await this.replies.send(message, used, verdict.reply);
-          break;
-        case "declined":
-          await this.markSeen(id, "declined");
-          break;
-        case "quiet":
-          await this.markSeen(id, v.reason);
-          break;
-        case "warning":
-          await this.markSeen(id, "warning");
-          await this.addWarning(message, used.mailbox, v);
-          break;
-        default:
-          this.log("unexpected challenge.inspect result", JSON.stringify(verdict).slice(0, 300));
-      }
-    } catch (e) {
-      // not marked: the next scan tries again (a dismissed prompt, the helper away, busy)
-      this.log("inspecting", id, "failed:", errorText(e));
-      if (e instanceof RpcError && e.errorName === "busy") {
-        // the helper works on this mailbox (a reply.sent under way): look again soon
-        setTimeout(() => this.considerMessages([message], folder), 60 * 1000);
-      } else if (e instanceof RpcError && e.errorName !== "dismissed") {
-        this.notify(`inspect-${id}`, _("notifyInspectFailedTitle"), e.message);
-      }
-    } finally {
-      this.inflight.delete(id);
-      this.status.refresh();
-    }
-  }
-
-  markSeen(id, outcome) {
-    return this.seen.mark(id, outcome);
-  }
-
-  // ---- warnings on messages
-
-  async addWarning(message, mailbox, verdict) {
-    const warnings = await load(KEYS.warnings, {});
-    warnings[message.headerMessageId] = {
-      mailbox,
-      reason: verdict.reason,
-      message: verdict.message,
-      author: message.author || "",
-      subject: message.subject || "",
-      at: Date.now(),
-    };
-    await save(KEYS.warnings, boundMap(warnings, MAX_WARNINGS));
-    this.notify(
-      `warning-${message.headerMessageId}`,
-      _("notifyWarningTitle"),
-      _("notifyWarningBody", [message.author || "?", mailbox, verdict.message || verdict.reason])
-    );
-  }
-
-  /** messageDisplay.onMessagesDisplayed: the action button turns into a warning sign. */
-  async onMessagesDisplayed(tab, displayed) {
-    let messages = [];
-    try {
-      messages = await listMessages(displayed);
-    } catch (e) {
-      return;
-    }
-    const warnings = await load(KEYS.warnings, {});
-    const hit = messages.map(m => warnings[m.headerMessageId]).find(Boolean) || null;
-    this.tabWarnings.set(tab.id, hit);
-    try {
-      if (hit) {
-        await browser.messageDisplayAction.enable(tab.id);
-        await browser.messageDisplayAction.setTitle({ tabId: tab.id, title: _("warningActionTitle") });
-        await browser.messageDisplayAction.setBadgeText({ tabId: tab.id, text: "!" });
-        await browser.messageDisplayAction.setBadgeBackgroundColor({ tabId: tab.id, color: "#d70022" });
-      } else {
-        await browser.messageDisplayAction.setBadgeText({ tabId: tab.id, text: "" });
-        await browser.messageDisplayAction.disable(tab.id);
-      }
-    } catch (e) {
-      this.log("message display action:", errorText(e));
-    }
   }
 
   // ---- renewal and resumption
@@ -373,7 +181,7 @@ export class App {
     if (alarm && alarm.name === CHECK_ALARM) {
       await this.init();
       this.serial.run(() => this.periodicCheck());
-      await this.scanRecent({ force: true });
+      await this.mail.scanRecent({ force: true });
     }
   }
 
@@ -461,8 +269,8 @@ export class App {
       bind: () => this.pageBind(msg),
       "prompt.get": () => Promise.resolve(this.prompts.details(String(msg.key))),
       "prompt.answer": () => Promise.resolve(this.prompts.answer(String(msg.key), msg.approve === true)),
-      "warning.get": () => Promise.resolve(this.tabWarnings.get(msg.tabId) || null),
-      "scan.now": () => this.scanRecent({ force: true }).then(() => true),
+      "warning.get": () => Promise.resolve(this.warnings.forTab(msg.tabId)),
+      "scan.now": () => this.mail.scanRecent({ force: true }).then(() => true),
     };
     const handler = handlers[msg.type];
     if (!handler) {
@@ -508,8 +316,8 @@ export class App {
     const result = await this.status.whileEnrolling(() => this.helper.call("enroll", params, { now: true }));
     await this.status.refresh();
     // a challenge that came while the order was being made, or an older copy
-    this.seen.forgetOutcome("no-enrollment");
-    await this.scanRecent({ force: true, since: started - 10 * 60 * 1000 });
+    this.mail.forgetUnmatched();
+    await this.mail.scanRecent({ force: true, since: started - 10 * 60 * 1000 });
     return result;
   }
 
@@ -518,7 +326,7 @@ export class App {
     if (msg.ca) params.ca = String(msg.ca);
     const result = await this.helper.call("renew", params, { now: true });
     await this.status.refresh();
-    await this.scanRecent({ force: true, since: Date.now() - 10 * 60 * 1000 });
+    await this.mail.scanRecent({ force: true, since: Date.now() - 10 * 60 * 1000 });
     return result;
   }
 
