@@ -10,14 +10,14 @@
 // questions, sends the approved reply through the person's own account, binds the
 // issued certificate to the identity, watches renewals, and serves the pages.
 
-import { enrollParams, REVOCATION_REASONS, statusEvents } from "../lib/enrollment.mjs";
+import { enrollParams, REVOCATION_REASONS } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
 import { HelperConnection } from "./helper.mjs";
 import { Prompts } from "./prompts.mjs";
 import { TestControl } from "./testcontrol.mjs";
 import { KEYS, boundMap, load, save } from "./store.mjs";
 import { Log } from "./log.mjs";
-import { Serial, withTimeout } from "./jobs.mjs";
+import { Serial } from "./jobs.mjs";
 import { _, errorText } from "./text.mjs";
 import { Notifier } from "./notify.mjs";
 import { listIdentities } from "./identities.mjs";
@@ -27,11 +27,8 @@ import { Binder } from "./binding.mjs";
 import { ReplySender } from "./reply.mjs";
 import { MessageWarnings } from "./warnings.mjs";
 import { MailWatcher } from "./mailwatch.mjs";
+import { PeriodicCheck } from "./renewal.mjs";
 
-const CHECK_ALARM = "mailenroll-check";
-const CHECK_PERIOD_MIN = 6 * 60;
-// steps after which the extension resumes the helper's work (reply.sent goes on from there)
-const RESUME_REPLY_SENT = ["reply-sent", "challenge-posted", "validated", "key-stored", "finalized"];
 
 export class App {
   constructor() {
@@ -80,6 +77,14 @@ export class App {
       notify: this.notify,
       log: this.log,
     });
+    this.check = new PeriodicCheck({
+      helper: this.helper,
+      status: this.status,
+      binder: this.binder,
+      replies: this.replies,
+      notify: this.notify,
+      log: this.log,
+    });
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
   }
@@ -106,17 +111,10 @@ export class App {
     await this.init();
     this.log("starting; experiment API", this.hasExperiment() ? "available" : "not available");
     this.helper.start();
-    // neither may hold up the start-up scan (seen: disable() not settling right after a
-    // restart of a headless Thunderbird)
+    // neither may hold up the start-up scan: each gives up after 2 s (seen: disable() not
+    // settling right after a restart of a headless Thunderbird)
     await this.warnings.reset();
-    try {
-      const alarm = await withTimeout(browser.alarms.get(CHECK_ALARM), 2000, "alarms.get() did not settle");
-      if (!alarm) {
-        browser.alarms.create(CHECK_ALARM, { delayInMinutes: 1, periodInMinutes: CHECK_PERIOD_MIN });
-      }
-    } catch (e) {
-      this.log("alarms unavailable:", errorText(e));
-    }
+    await this.check.ensureAlarm();
     try {
       await this.helper.ready(20000);
     } catch (e) {
@@ -129,7 +127,7 @@ export class App {
     // always at start-up: mail may have come while Thunderbird was closed
     await this.mail.scanRecent({ force: true });
     this.startupDone = true;
-    this.serial.run(() => this.periodicCheck());
+    this.serial.run(() => this.check.run());
   }
 
   hasExperiment() {
@@ -144,7 +142,7 @@ export class App {
       const first = !this.mail.scannedOnce;
       this.status.refresh().then(() => this.mail.scanRecent({ force: first }));
       if (first) {
-        this.serial.run(() => this.periodicCheck());
+        this.serial.run(() => this.check.run());
       }
     }
     this.broadcast({ type: "changed" });
@@ -175,68 +173,14 @@ export class App {
     return listIdentities({ log: this.log });
   }
 
-  // ---- renewal and resumption
+  // ---- the periodic check
 
   async onAlarm(alarm) {
-    if (alarm && alarm.name === CHECK_ALARM) {
+    if (this.check.isAlarm(alarm)) {
       await this.init();
-      this.serial.run(() => this.periodicCheck());
+      this.serial.run(() => this.check.run());
       await this.mail.scanRecent({ force: true });
     }
-  }
-
-  /**
-   * Every few hours and at start-up: notifications for what changed, renewals the helper
-   * finds due, work the helper left half done (the reply went out but Thunderbird closed
-   * before the certificate came), bindings a renewal outside Thunderbird left stale.
-   */
-  async periodicCheck() {
-    const enrollments = await this.status.refresh();
-    if (this.status.error !== null) {
-      return;
-    }
-    const nowSec = Math.floor(Date.now() / 1000);
-    const { events, snapshot } = statusEvents(await load(KEYS.snapshot, {}), enrollments, nowSec);
-    await save(KEYS.snapshot, snapshot);
-    for (const ev of events) {
-      const date = ev.notAfter ? new Date(ev.notAfter * 1000).toLocaleDateString() : "";
-      if (ev.type === "renewed") {
-        this.notify(`renewed-${ev.mailbox}`, _("notifyRenewedTitle"), _("notifyRenewedBody", [ev.mailbox, date]));
-      } else if (ev.type === "failed") {
-        this.notify(`failed-${ev.mailbox}`, _("notifyFailedTitle"), _("notifyFailedBody", [ev.mailbox, ev.failure || ""]));
-      } else if (ev.type === "expiring") {
-        this.notify(`expiring-${ev.mailbox}`, _("notifyExpiringTitle"), _("notifyExpiringBody", [ev.mailbox, date]));
-      }
-    }
-    for (const e of enrollments) {
-      if (!e || typeof e.mailbox !== "string") {
-        continue;
-      }
-      if (this.replies.isBusy(e.mailbox)) {
-        continue;
-      }
-      try {
-        if (RESUME_REPLY_SENT.includes(e.state)) {
-          // may take minutes: not in the queue of challenge mails
-          this.replies.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
-        } else if (e.state === "issued") {
-          await this.binder.install(e.mailbox, e.ca, { explicit: null });
-        } else if (e.state === "installed") {
-          // a renewal the systemd timer or the CLI did: bind the new certificate
-          await this.binder.bind(e.mailbox, e, { explicit: null, quiet: true });
-          const params = { mailbox: e.mailbox };
-          if (e.ca) params.ca = e.ca;
-          const r = await this.helper.call("renew", params);
-          if (r && r.renewing) {
-            this.log("renewal started for", e.mailbox);
-            this.notify(`renewing-${e.mailbox}`, _("notifyRenewingTitle"), _("notifyRenewingBody", [e.mailbox]));
-          }
-        }
-      } catch (err) {
-        this.log("periodic check of", e.mailbox, "failed:", errorText(err));
-      }
-    }
-    await this.status.refresh();
   }
 
   // ---- the pages
