@@ -22,7 +22,7 @@ try {
   // a Thunderbird without the monitorAllFolders parameter: Inbox only
   browser.messages.onNewMailReceived.addListener((folder, list) => app.init().then(() => app.mail.onNewMail(folder, list)));
 }
-browser.runtime.onMessage.addListener((msg, sender) => app.onPageMessage(msg, sender));
+browser.runtime.onMessage.addListener((msg, sender) => app.pages.onMessage(msg, sender));
 browser.windows.onRemoved.addListener(windowId => app.prompts.onWindowRemoved(windowId));
 browser.messageDisplay.onMessagesDisplayed.addListener((tab, displayed) => app.init().then(() => app.warnings.onMessagesDisplayed(tab, displayed)));
 browser.notifications.onClicked.addListener(id => app.notifier.onClicked(id));

@@ -5,86 +5,106 @@
 
 /* global browser */
 
-// The background logic of the mailenroll MailExtension (messaging/README.md has the
-// picture): it detects challenge mails, has the helper inspect them, shows the helper's
-// questions, sends the approved reply through the person's own account, binds the
-// issued certificate to the identity, watches renewals, and serves the pages.
+// The background of the mailenroll MailExtension, put together (messaging/README.md has
+// the picture). Each concern is a module of its own that gets what it works with by
+// constructor; App makes one of each, wires them together, and runs the start-up, the
+// reaction to the helper's connection and the alarm. background.js adds the listeners
+// and hands each event to the module it is for:
+//
+//   bg/mailwatch.mjs  MailWatcher     new mail, the scan of recent mail, inspecting candidates
+//   bg/warnings.mjs   MessageWarnings warnings on messages the helper will not answer
+//   bg/reply.mjs      ReplySender     compose and send the reply, reply.sent / reply.failed
+//   bg/binding.mjs    Binder          install, and bind the certificate to identities
+//   bg/renewal.mjs    PeriodicCheck   the 6-hour check: notices, resumption, renewals
+//   bg/pages.mjs      PageRouter      the pages' requests and the options page's view
+//   bg/prompts.mjs    Prompts         the helper's `prompt` as a popup window
+//   bg/helper.mjs     HelperConnection the native-messaging port to mailenroll-helper
+//   bg/status.mjs     Status          the helper's enrollments and progress
+//   bg/seen.mjs       SeenStore       the challenge mails already inspected
 
-import { enrollParams, REVOCATION_REASONS } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
-import { HelperConnection } from "./helper.mjs";
-import { Prompts } from "./prompts.mjs";
-import { TestControl } from "./testcontrol.mjs";
-import { KEYS, boundMap, load, save } from "./store.mjs";
-import { Log } from "./log.mjs";
-import { Serial } from "./jobs.mjs";
-import { _, errorText } from "./text.mjs";
-import { Notifier } from "./notify.mjs";
-import { listIdentities } from "./identities.mjs";
-import { Status } from "./status.mjs";
-import { SeenStore } from "./seen.mjs";
 import { Binder } from "./binding.mjs";
-import { ReplySender } from "./reply.mjs";
-import { MessageWarnings } from "./warnings.mjs";
+import { HelperConnection } from "./helper.mjs";
+import { listIdentities } from "./identities.mjs";
+import { Serial } from "./jobs.mjs";
+import { Log } from "./log.mjs";
 import { MailWatcher } from "./mailwatch.mjs";
+import { Notifier } from "./notify.mjs";
+import { PageRouter, broadcast } from "./pages.mjs";
+import { Prompts } from "./prompts.mjs";
 import { PeriodicCheck } from "./renewal.mjs";
-
+import { ReplySender } from "./reply.mjs";
+import { SeenStore } from "./seen.mjs";
+import { Status } from "./status.mjs";
+import { TestControl } from "./testcontrol.mjs";
+import { _, errorText } from "./text.mjs";
+import { MessageWarnings } from "./warnings.mjs";
 
 export class App {
   constructor() {
     this.version = browser.runtime.getManifest().version;
     this.logger = new Log();
-    this.log = this.logger.write;
-    this.notifier = new Notifier({ log: this.log });
-    this.notify = this.notifier.notify;
-    this.prompts = new Prompts({ log: this.log, onChange: () => this.broadcast({ type: "changed" }) });
+    const log = this.logger.write;
+    this.log = log;
+    this.notifier = new Notifier({ log });
+    const notify = this.notifier.notify;
+    const identities = () => listIdentities({ log });
+    const init = () => this.init();
+
     this.helper = new HelperConnection({
       clientName: `mailenroll-extension/${this.version}`,
       onRequest: (method, params) => this.onHelperRequest(method, params),
       onNotification: (method, params) => this.onHelperNotification(method, params),
       onStateChange: conn => this.onConnectionChange(conn),
-      log: this.log,
+      log,
     });
-    this.status = new Status({ helper: this.helper, broadcast: msg => this.broadcast(msg) });
+    const helper = this.helper;
+    this.prompts = new Prompts({ log, onChange: () => broadcast({ type: "changed" }) });
+    this.status = new Status({ helper, broadcast });
     this.seen = new SeenStore();
-    this.binder = new Binder({
-      helper: this.helper,
-      identities: () => this.identities(),
-      notify: this.notify,
-      broadcast: msg => this.broadcast(msg),
-      log: this.log,
-    });
-    this.replies = new ReplySender({
-      helper: this.helper,
-      seen: this.seen,
-      status: this.status,
-      binder: this.binder,
-      identities: () => this.identities(),
-      notify: this.notify,
-      broadcast: msg => this.broadcast(msg),
-      log: this.log,
-    });
-    this.serial = new Serial();
-    this.warnings = new MessageWarnings({ notify: this.notify, log: this.log });
+    // one inspection or check at a time: the helper works on one enrollment at a time
+    this.queue = new Serial();
+
+    this.binder = new Binder({ helper, identities, notify, broadcast, log });
+    this.replies = new ReplySender({ helper, seen: this.seen, status: this.status, binder: this.binder, identities, notify, broadcast, log });
+    this.warnings = new MessageWarnings({ notify, log });
     this.mail = new MailWatcher({
-      helper: this.helper,
+      helper,
       seen: this.seen,
       status: this.status,
       replies: this.replies,
       warnings: this.warnings,
-      identities: () => this.identities(),
-      queue: this.serial,
-      notify: this.notify,
-      log: this.log,
+      identities,
+      queue: this.queue,
+      notify,
+      log,
     });
-    this.check = new PeriodicCheck({
-      helper: this.helper,
+    this.check = new PeriodicCheck({ helper, status: this.status, binder: this.binder, replies: this.replies, notify, log });
+    this.pages = new PageRouter({
+      version: this.version,
+      init,
+      helper,
       status: this.status,
+      prompts: this.prompts,
+      warnings: this.warnings,
+      mail: this.mail,
       binder: this.binder,
       replies: this.replies,
-      notify: this.notify,
-      log: this.log,
+      identities,
     });
+    // made on the first test.* request (only a helper started by an automated test sends one)
+    this.makeTestControl = () =>
+      new TestControl({
+        init,
+        helper,
+        prompts: this.prompts,
+        pages: this.pages,
+        binder: this.binder,
+        warnings: this.warnings,
+        identities,
+        logger: this.logger,
+        broadcast,
+      });
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
   }
@@ -109,7 +129,7 @@ export class App {
 
   async _startOnce() {
     await this.init();
-    this.log("starting; experiment API", this.hasExperiment() ? "available" : "not available");
+    this.log("starting; experiment API", this.binder.hasExperiment() ? "available" : "not available");
     this.helper.start();
     // neither may hold up the start-up scan: each gives up after 2 s (seen: disable() not
     // settling right after a restart of a headless Thunderbird)
@@ -127,11 +147,7 @@ export class App {
     // always at start-up: mail may have come while Thunderbird was closed
     await this.mail.scanRecent({ force: true });
     this.startupDone = true;
-    this.serial.run(() => this.check.run());
-  }
-
-  hasExperiment() {
-    return this.binder.hasExperiment();
+    this.queue.run(() => this.check.run());
   }
 
   onConnectionChange(conn) {
@@ -142,10 +158,10 @@ export class App {
       const first = !this.mail.scannedOnce;
       this.status.refresh().then(() => this.mail.scanRecent({ force: first }));
       if (first) {
-        this.serial.run(() => this.check.run());
+        this.queue.run(() => this.check.run());
       }
     }
-    this.broadcast({ type: "changed" });
+    broadcast({ type: "changed" });
   }
 
   // ---- the helper's requests and events
@@ -157,7 +173,7 @@ export class App {
     }
     if (method.startsWith("test.")) {
       // only a helper started by an automated test sends these (PROTOCOL.md §10)
-      this.testControl = this.testControl || new TestControl(this);
+      this.testControl = this.testControl || this.makeTestControl();
       return this.testControl.handle(method, params);
     }
     throw new RpcError(-32601, `The extension does not know the method ${method}.`, { name: "method-not-found", method });
@@ -169,138 +185,14 @@ export class App {
     }
   }
 
-  identities() {
-    return listIdentities({ log: this.log });
-  }
-
   // ---- the periodic check
 
+  /** alarms.onAlarm: the periodic check, then a scan. */
   async onAlarm(alarm) {
     if (this.check.isAlarm(alarm)) {
       await this.init();
-      this.serial.run(() => this.check.run());
+      this.queue.run(() => this.check.run());
       await this.mail.scanRecent({ force: true });
     }
-  }
-
-  // ---- the pages
-
-  broadcast(msg) {
-    browser.runtime.sendMessage(Object.assign({ source: "mailenroll-background" }, msg)).catch(() => {
-      // no page is open
-    });
-  }
-
-  /** runtime.onMessage from the extension's own pages. */
-  onPageMessage(msg, sender) {
-    if (!msg || typeof msg.type !== "string" || !sender || sender.id !== browser.runtime.id) {
-      return undefined;
-    }
-    if (typeof sender.url === "string" && !sender.url.startsWith(browser.runtime.getURL(""))) {
-      return undefined;
-    }
-    const handlers = {
-      "state.get": () => this.pageState(),
-      "status.refresh": () => this.status.refresh().then(() => this.pageState()),
-      "helper.reconnect": () => {
-        this.helper.connectNow();
-        return this.pageState();
-      },
-      enroll: () => this.pageEnroll(msg),
-      renew: () => this.pageRenew(msg),
-      revoke: () => this.pageRevoke(msg),
-      install: () => this.pageInstall(msg),
-      bind: () => this.pageBind(msg),
-      "prompt.get": () => Promise.resolve(this.prompts.details(String(msg.key))),
-      "prompt.answer": () => Promise.resolve(this.prompts.answer(String(msg.key), msg.approve === true)),
-      "warning.get": () => Promise.resolve(this.warnings.forTab(msg.tabId)),
-      "scan.now": () => this.mail.scanRecent({ force: true }).then(() => true),
-    };
-    const handler = handlers[msg.type];
-    if (!handler) {
-      return undefined;
-    }
-    return this.init()
-      .then(handler)
-      .then(
-        result => ({ ok: true, result }),
-        e => ({ ok: false, error: errorText(e), name: e instanceof RpcError ? e.errorName : null })
-      );
-  }
-
-  async pageState() {
-    const identities = await this.identities();
-    const bindings = await this.binder.bindings(identities);
-    return {
-      version: this.version,
-      connection: this.helper.describe(),
-      experiment: this.hasExperiment(),
-      identities,
-      bindings,
-      enrollments: this.status.enrollments,
-      statusError: this.status.error,
-      progress: this.status.progressView(),
-      failures: await load(KEYS.failures, {}),
-      manual: await load(KEYS.manual, {}),
-      busy: this.replies.busyMailboxes(),
-      prompts: this.prompts.count,
-    };
-  }
-
-  async pageEnroll(msg) {
-    const { params, problem } = enrollParams(msg.form);
-    if (!params) {
-      throw new Error(_(problem === "ca" ? "errorBadCa" : "errorBadMailbox"));
-    }
-    if (typeof msg.identityId === "string") {
-      await this.binder.rememberPick(params.mailbox, msg.identityId);
-    }
-    await this.replies.clearFailure(params.mailbox);
-    const started = Date.now();
-    const result = await this.status.whileEnrolling(() => this.helper.call("enroll", params, { now: true }));
-    await this.status.refresh();
-    // a challenge that came while the order was being made, or an older copy
-    this.mail.forgetUnmatched();
-    await this.mail.scanRecent({ force: true, since: started - 10 * 60 * 1000 });
-    return result;
-  }
-
-  async pageRenew(msg) {
-    const params = { mailbox: String(msg.mailbox || ""), force: msg.force === true };
-    if (msg.ca) params.ca = String(msg.ca);
-    const result = await this.helper.call("renew", params, { now: true });
-    await this.status.refresh();
-    await this.mail.scanRecent({ force: true, since: Date.now() - 10 * 60 * 1000 });
-    return result;
-  }
-
-  async pageRevoke(msg) {
-    const reason = Number(msg.reason);
-    if (!REVOCATION_REASONS.includes(reason)) {
-      throw new Error(_("errorBadReason"));
-    }
-    const params = { mailbox: String(msg.mailbox || ""), reason };
-    if (msg.ca) params.ca = String(msg.ca);
-    const result = await this.helper.call("revoke", params, { now: true });
-    await this.status.refresh();
-    return result;
-  }
-
-  async pageInstall(msg) {
-    const mailbox = String(msg.mailbox || "");
-    const explicit = typeof msg.identityId === "string" ? msg.identityId : null;
-    const result = await this.binder.install(mailbox, msg.ca ? String(msg.ca) : undefined, { explicit, now: true });
-    await this.status.refresh();
-    return result;
-  }
-
-  async pageBind(msg) {
-    const mailbox = String(msg.mailbox || "");
-    const e = this.status.find(mailbox);
-    if (!e) {
-      throw new Error(_("errorNoCertificate", [mailbox]));
-    }
-    await this.binder.bind(mailbox, e, { explicit: typeof msg.identityId === "string" ? msg.identityId : true });
-    return true;
   }
 }

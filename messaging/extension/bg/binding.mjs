@@ -43,13 +43,18 @@ export class Binder {
     return !!(api && typeof api.getBinding === "function");
   }
 
+  /** The identity's S/MIME binding (the Experiment's getBinding); only with the Experiment. */
+  binding(identityId) {
+    return this.experiment().getBinding(identityId);
+  }
+
   /** Each identity's current S/MIME binding by identity id, for the pages ({} without the Experiment). */
   async bindings(identities) {
     const out = {};
     if (this.hasExperiment()) {
       for (const i of identities) {
         try {
-          out[i.id] = await this.experiment().getBinding(i.id);
+          out[i.id] = await this.binding(i.id);
         } catch (e) {
           out[i.id] = null;
         }

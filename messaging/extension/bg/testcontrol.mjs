@@ -21,7 +21,6 @@
 // Anything else is method-not-found, as for any unknown request.
 
 import { RpcError } from "../lib/jsonrpc.mjs";
-import { KEYS, load } from "./store.mjs";
 
 const CLICK_TIMEOUT_MS = 20000;
 const SEND_TIMEOUT_MS = 60000;
@@ -35,15 +34,35 @@ function sleep(ms) {
 }
 
 export class TestControl {
-  constructor(app) {
-    this.app = app;
+  /**
+   * @param {object} options
+   * @param {() => Promise<void>} options.init the background's init()
+   * @param {import("./helper.mjs").HelperConnection} options.helper
+   * @param {import("./prompts.mjs").Prompts} options.prompts
+   * @param {import("./pages.mjs").PageRouter} options.pages what the pages do
+   * @param {import("./binding.mjs").Binder} options.binder
+   * @param {import("./warnings.mjs").MessageWarnings} options.warnings
+   * @param {() => Promise<object[]>} options.identities bg/identities.mjs listIdentities
+   * @param {import("./log.mjs").Log} options.logger
+   * @param {(msg: object) => void} options.broadcast tells the open pages
+   */
+  constructor({ init, helper, prompts, pages, binder, warnings, identities, logger, broadcast }) {
+    this.init = init;
+    this.helper = helper;
+    this.prompts = prompts;
+    this.pages = pages;
+    this.binder = binder;
+    this.warnings = warnings;
+    this.identities = identities;
+    this.logger = logger;
+    this.broadcast = broadcast;
   }
 
   async handle(method, params) {
     const p = params && typeof params === "object" ? params : {};
     const handlers = {
       "test.state": () => this.state(),
-      "test.enroll": () => this.app.pageEnroll({ form: { mailbox: str(p.mailbox, 320), ca: str(p.ca, 64) } }),
+      "test.enroll": () => this.pages.enroll({ form: { mailbox: str(p.mailbox, 320), ca: str(p.ca, 64) } }),
       "test.prompt.answer": () => this.answerPrompt(p.approve === true),
       "test.identity": () => this.binding(str(p.mailbox, 320)),
       "test.sendSigned": () => this.sendSigned(p),
@@ -52,38 +71,38 @@ export class TestControl {
     if (!handler) {
       throw new RpcError(-32601, `There is no test command ${method}.`, { name: "method-not-found", method });
     }
-    await this.app.init();
+    await this.init();
     return handler();
   }
 
   async state() {
-    const identities = await this.app.identities();
-    const warnings = await load(KEYS.warnings, {});
+    const identities = await this.identities();
+    const warnings = await this.warnings.count();
     return {
-      connected: this.app.helper.describe().state === "ready",
+      connected: this.helper.describe().state === "ready",
       identities: identities.length,
-      prompts: this.app.prompts.count,
-      warnings: Object.keys(warnings).length,
-      experiment: this.app.hasExperiment(),
-      log: this.app.logger.tail(50),
+      prompts: this.prompts.count,
+      warnings,
+      experiment: this.binder.hasExperiment(),
+      log: this.logger.tail(50),
     };
   }
 
   // the prompt page listens for this and clicks its own button, so the click runs the
   // page's code (pages/prompt.js) exactly as a person's would
   async answerPrompt(approve) {
-    const before = this.app.prompts.count;
+    const before = this.prompts.count;
     if (before === 0) {
       throw new RpcError(-32602, "No prompt is open.", { name: "invalid-params" });
     }
     const deadline = Date.now() + CLICK_TIMEOUT_MS;
     // the window may still be loading: click again until its page has the listener
-    for (let tick = 0; this.app.prompts.count >= before; tick++) {
+    for (let tick = 0; this.prompts.count >= before; tick++) {
       if (Date.now() > deadline) {
         throw new RpcError(-32603, "The prompt window did not answer the click.", { name: "internal-error" });
       }
       if (tick % 10 === 0) {
-        this.app.broadcast({ type: "test.click", button: approve ? "approve" : "decline" });
+        this.broadcast({ type: "test.click", button: approve ? "approve" : "decline" });
       }
       await sleep(50);
     }
@@ -92,7 +111,7 @@ export class TestControl {
 
   async identityFor(mailbox) {
     const want = mailbox.toLowerCase();
-    const identity = (await this.app.identities()).find(i => (i.email || "").toLowerCase() === want);
+    const identity = (await this.identities()).find(i => (i.email || "").toLowerCase() === want);
     if (!identity) {
       throw new RpcError(-32602, `No identity has the address ${mailbox}.`, { name: "invalid-params" });
     }
@@ -101,10 +120,10 @@ export class TestControl {
 
   async binding(mailbox) {
     const identity = await this.identityFor(mailbox);
-    if (!this.app.hasExperiment()) {
+    if (!this.binder.hasExperiment()) {
       throw new RpcError(-32603, "The Experiment API is not available.", { name: "internal-error" });
     }
-    const b = await browser.mailenrollSmime.getBinding(identity.id);
+    const b = await this.binder.binding(identity.id);
     return {
       identity: identity.id,
       signing_cert_name: b.signingCertName || null,
