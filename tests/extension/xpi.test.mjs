@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
-import { join, dirname, relative, sep } from "node:path";
+import { join, dirname, posix, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 
@@ -55,6 +55,66 @@ function sourceFiles(dir = ext) {
   }
   return out.sort();
 }
+
+// the background's modules: background.js and everything it imports, directly or not
+const BACKGROUND = [
+  "background.js",
+  "bg/app.mjs",
+  "bg/binding.mjs",
+  "bg/helper.mjs",
+  "bg/identities.mjs",
+  "bg/jobs.mjs",
+  "bg/log.mjs",
+  "bg/mailwatch.mjs",
+  "bg/messages.mjs",
+  "bg/notify.mjs",
+  "bg/pages.mjs",
+  "bg/prompts.mjs",
+  "bg/renewal.mjs",
+  "bg/reply.mjs",
+  "bg/seen.mjs",
+  "bg/status.mjs",
+  "bg/store.mjs",
+  "bg/testcontrol.mjs",
+  "bg/text.mjs",
+  "bg/warnings.mjs",
+  "lib/backoff.mjs",
+  "lib/challenge.mjs",
+  "lib/dedup.mjs",
+  "lib/enrollment.mjs",
+  "lib/jsonrpc.mjs",
+  "lib/subject.mjs",
+];
+
+// the files `start` imports (static import ... from "./x"), and theirs, as read from `files`
+function importClosure(start, read) {
+  const out = new Set();
+  const todo = [start];
+  while (todo.length > 0) {
+    const f = todo.pop();
+    if (out.has(f)) continue;
+    out.add(f);
+    for (const m of read(f).matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"/gms)) {
+      todo.push(posix.normalize(posix.join(posix.dirname(f), m[1])));
+    }
+  }
+  return [...out].sort();
+}
+
+test("background.js imports exactly the background's modules", () => {
+  assert.deepEqual(importClosure("background.js", f => readFileSync(join(ext, f), "utf8")), [...BACKGROUND].sort());
+});
+
+test("both xpi files hold every module of the background", { skip: !XPI || !existsSync(XPI || "") || !XPI_NOEXP || !existsSync(XPI_NOEXP || "") }, () => {
+  for (const path of [XPI, XPI_NOEXP]) {
+    const zip = readZip(path);
+    for (const f of BACKGROUND) {
+      assert.ok(zip.has(f), `${f} in ${path}`);
+    }
+    // and what the archive's own background.js imports is in the archive
+    assert.deepEqual(importClosure("background.js", f => zip.get(f).toString("utf8")), [...BACKGROUND].sort());
+  }
+});
 
 test("the xpi holds the extension's files with manifest.json at its root", { skip: !XPI || !existsSync(XPI || "") }, () => {
   const zip = readZip(XPI);

@@ -8,7 +8,7 @@
 // The mailenroll page: request a certificate for an identity, and the status of every
 // request and certificate the helper knows (progress, expiry, binding) with renew,
 // revoke, install and start-over buttons. Everything goes through the background
-// (bg/app.mjs), which owns the connection to the helper.
+// (bg/pages.mjs answers this page), which owns the connection to the helper.
 
 import { _, ask, el, localize, stateName } from "./i18n.js";
 import { expiryInfo, installInfo, isPending, stepProgress, REVOCATION_REASONS } from "../lib/enrollment.mjs";
