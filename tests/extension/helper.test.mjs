@@ -3,7 +3,7 @@
 // The extension's JSON-RPC client (lib/jsonrpc.mjs) against the real mailenroll-helper,
 // framed as Thunderbird frames it (4-byte native-endian length, UTF-8 JSON): hello
 // first, the method list the background relies on, errors with data.name, clean exit on
-// end of input. Skipped when the helper was not built (MAILENROLL_HELPER).
+// end of input. Skipped when the helper was not built (ME_TEST_HELPER).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { JsonRpcPeer, RpcError } from "../../messaging/extension/lib/jsonrpc.mjs";
 import { PROTOCOL_VERSIONS, TIMEOUTS } from "../../messaging/extension/bg/helper.mjs";
 
-const HELPER = process.env.MAILENROLL_HELPER;
+const HELPER = process.env.ME_TEST_HELPER;
 const skip = !HELPER || !existsSync(HELPER) ? "mailenroll-helper not built" : false;
 const systemConfig = existsSync("/etc/mailenroll/mailenroll.conf");
 

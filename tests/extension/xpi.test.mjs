@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 
 const ext = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "messaging", "extension");
-const XPI = process.env.MAILENROLL_XPI;
-const XPI_NOEXP = process.env.MAILENROLL_XPI_NO_EXPERIMENT;
+const XPI = process.env.ME_TEST_XPI;
+const XPI_NOEXP = process.env.ME_TEST_XPI_NO_EXPERIMENT;
 
 // a small zip reader: the central directory, then each entry's data
 function readZip(path) {
