@@ -6,42 +6,15 @@
 // end of input. Skipped when the helper was not built (ME_TEST_HELPER).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { endianness, tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { JsonRpcPeer, RpcError } from "../../messaging/extension/lib/jsonrpc.mjs";
 import { PROTOCOL_VERSIONS, TIMEOUTS } from "../../messaging/extension/bg/helper.mjs";
+import { frame, frameReader, skipWithoutHelper as skip, spawnHelper } from "./helper-process.mjs";
 
-const HELPER = process.env.ME_TEST_HELPER;
-const skip = !HELPER || !existsSync(HELPER) ? "mailenroll-helper not built" : false;
 const systemConfig = existsSync("/etc/mailenroll/mailenroll.conf");
 
-function frame(obj) {
-  const body = Buffer.from(JSON.stringify(obj), "utf8");
-  const head = Buffer.alloc(4);
-  if (endianness() === "LE") head.writeUInt32LE(body.length);
-  else head.writeUInt32BE(body.length);
-  return Buffer.concat([head, body]);
-}
-
 function startHelper() {
-  const dir = mkdtempSync(join(tmpdir(), "mailenroll-ext-test-"));
-  const env = Object.assign({}, process.env, {
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, "config"),
-    XDG_STATE_HOME: join(dir, "state"),
-    XDG_DATA_HOME: join(dir, "data"),
-    XDG_CACHE_HOME: join(dir, "cache"),
-    LC_ALL: "C.UTF-8",
-    LANGUAGE: "",
-  });
-  delete env.DBUS_SESSION_BUS_ADDRESS;
-  // as Thunderbird starts it: argv = [path, manifest path, extension id]
-  const child = spawn(HELPER, [join(dir, "org.mailenroll.helper.json"), "mailenroll@mailenroll.org"], {
-    env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const { child, exited, stderr } = spawnHelper();
   const requests = [];
   const notifications = [];
   const peer = new JsonRpcPeer({
@@ -53,28 +26,14 @@ function startHelper() {
     onNotification: (method, params) => notifications.push([method, params]),
     defaultTimeoutMs: 15000,
   });
-  let pending = Buffer.alloc(0);
-  child.stdout.on("data", chunk => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 4) {
-      const n = endianness() === "LE" ? pending.readUInt32LE(0) : pending.readUInt32BE(0);
-      if (pending.length < 4 + n) break;
-      const body = pending.subarray(4, 4 + n).toString("utf8");
-      pending = pending.subarray(4 + n);
-      peer.handleMessage(JSON.parse(body));
-    }
-  });
-  let stderr = "";
-  child.stderr.on("data", d => (stderr += d));
-  const exited = new Promise(resolve => child.on("exit", (code, signal) => resolve({ code, signal })));
+  child.stdout.on("data", frameReader(msg => peer.handleMessage(msg)));
   const stop = async () => {
     child.stdin.end();
     const r = await exited;
     peer.close();
-    rmSync(dir, { recursive: true, force: true });
     return r;
   };
-  return { child, peer, stop, requests, notifications, stderr: () => stderr };
+  return { child, peer, stop, requests, notifications, stderr };
 }
 
 test("hello, then the methods the extension uses; an EOF ends the helper cleanly", { skip }, async () => {
