@@ -3,7 +3,7 @@
 // The real mailenroll-helper for the extension's tests (ME_TEST_HELPER), started as
 // Thunderbird starts it (argv = [path, manifest path, extension id]) in a HOME of its
 // own, framed as Thunderbird frames native messages (4-byte native-endian length, UTF-8
-// JSON). Not a test itself: helper.test.mjs and status.test.mjs use it.
+// JSON). Not a test itself: helper.test.mjs, status.test.mjs and app.test.mjs use it.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { endianness, tmpdir } from "node:os";
