@@ -107,12 +107,7 @@ WRAPPED = (
 # counts again and the entry is reported for removal; an entry whose violation no longer occurs
 # before then fails the check, so the list never outlives its reason
 
-KNOWN = {
-    ('cli/doctor.c', 'host/rpc-server.h'): (
-        'helper/lib/frame.h',
-        'doctor.c encodes frames with me_rpc_frame_encode() until lib/frame.c lands '
-        '(the rpc-server split); then it includes frame.h'),
-}
+KNOWN = {}
 
 # generated into the build directory
 GENERATED = {'config.h'}

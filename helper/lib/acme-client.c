@@ -206,13 +206,13 @@ me_acme_client_get_poll_policy(MeAcmeClient *client, MeAcmePollPolicy *policy)
 }
 
 /**
- * me_acme_url_is_valid:
+ * me_acme_client_url_is_valid:
  * @url: (nullable): a URL from the CA
  *
  * Returns: %TRUE if @url is an https:// URL of sane length without control characters
  */
 gboolean
-me_acme_url_is_valid(const gchar *url)
+me_acme_client_url_is_valid(const gchar *url)
 {
 	if (url == NULL || !g_str_has_prefix(url, "https://") || strlen(url) > ME_JSON_STRING_MAX)
 		return FALSE;
@@ -243,7 +243,7 @@ dir_take_url(JsonObject *obj, const gchar *member, gboolean required, gchar **ou
 	}
 	if (url == NULL)
 		return TRUE;
-	if (!me_acme_url_is_valid(url)) {
+	if (!me_acme_client_url_is_valid(url)) {
 		set_bad_url(error, member);
 		return FALSE;
 	}
@@ -497,14 +497,14 @@ problem_take_subproblems(MeAcmeProblem *problem, JsonObject *obj)
 }
 
 /**
- * me_acme_problem_from_json:
+ * me_acme_client_parse_problem:
  * @obj: a problem document or an `error` member of an order, authorization or challenge
  * @error: (nullable): return location
  *
  * Returns: (transfer full): the problem, or %NULL if @obj has no valid `type`
  */
 MeAcmeProblem *
-me_acme_problem_from_json(JsonObject *obj, GError **error)
+me_acme_client_parse_problem(JsonObject *obj, GError **error)
 {
 	const gchar *type = me_json_get_string(obj, "type", TRUE, error);
 	MeAcmeProblem *problem;
@@ -550,7 +550,7 @@ me_acme_client_check_response(MeAcmeClient *client, MeHttpResponse *response, GE
 	    g_strcmp0(response->content_type, "application/json") == 0)
 		root = me_json_parse_object(response->body, NULL);
 	if (root != NULL)
-		problem = me_acme_problem_from_json(json_node_get_object(root), NULL);
+		problem = me_acme_client_parse_problem(json_node_get_object(root), NULL);
 	if (problem == NULL) {
 		me_error_set_http_status(error, response->status, response->retry_after);
 		return FALSE;
@@ -579,7 +579,7 @@ jws_for(MeAcmeClient *client, const gchar *url, const gchar *payload, EVP_PKEY *
 static gboolean
 post_precheck(MeAcmeClient *client, const gchar *url, EVP_PKEY *jwk_key, GError **error)
 {
-	if (!me_acme_url_is_valid(url)) {
+	if (!me_acme_client_url_is_valid(url)) {
 		set_bad_url(error, "url");
 		return FALSE;
 	}
@@ -707,7 +707,7 @@ account_parse(MeHttpResponse *response, GError **error)
 
 	account->url = g_strdup(response->location);
 	account->created = response->status == 201;
-	if (!me_acme_url_is_valid(account->url)) {
+	if (!me_acme_client_url_is_valid(account->url)) {
 		me_acme_account_free(account);
 		set_bad_url(error, "Location");
 		return NULL;

@@ -169,7 +169,7 @@ take_url(JsonObject *obj, const gchar *member, gboolean required, gchar **out, G
 	}
 	if (url == NULL)
 		return TRUE;
-	if (!me_acme_url_is_valid(url)) {
+	if (!me_acme_client_url_is_valid(url)) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 			    _("The certificate authority sent an invalid address for \"%s\"; try again later or ask its operator."),
 			    member);
@@ -185,7 +185,7 @@ take_problem(JsonObject *obj)
 	JsonNode *node = json_object_get_member(obj, "error");
 	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
 		return NULL;
-	return me_acme_problem_from_json(json_node_get_object(node), NULL);
+	return me_acme_client_parse_problem(json_node_get_object(node), NULL);
 }
 
 static gboolean
@@ -313,7 +313,7 @@ order_take_authorizations(MeAcmeOrder *order, JsonObject *obj, GError **error)
 	if (order->authorizations == NULL)
 		return FALSE;
 	for (guint i = 0; order->authorizations[i] != NULL; i++) {
-		if (!me_acme_url_is_valid(order->authorizations[i])) {
+		if (!me_acme_client_url_is_valid(order->authorizations[i])) {
 			g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    _("The certificate authority sent an invalid address for \"%s\"; try again later or ask its operator."),
 				    "authorizations");
@@ -419,7 +419,7 @@ me_acme_order_new(MeAcmeClient *client,
 			return NULL;
 		}
 	}
-	if (!me_acme_url_is_valid(response->location)) {
+	if (!me_acme_client_url_is_valid(response->location)) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 			    _("The certificate authority sent an invalid address for \"%s\"; try again later or ask its operator."),
 			    "Location");

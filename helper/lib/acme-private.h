@@ -25,9 +25,9 @@ me_acme_client_check_response(MeAcmeClient *client, MeHttpResponse *response, GE
 void
 me_acme_client_wait(MeAcmeClient *client, guint attempt, gint64 retry_after, gint64 deadline_us);
 MeAcmeProblem *
-me_acme_problem_from_json(JsonObject *obj, GError **error);
+me_acme_client_parse_problem(JsonObject *obj, GError **error);
 gboolean
-me_acme_url_is_valid(const gchar *url);
+me_acme_client_url_is_valid(const gchar *url);
 gboolean
 me_acme_client_ensure_nonce(MeAcmeClient *client, GError **error);
 gboolean

@@ -157,7 +157,7 @@ me_rpc_error_code_to_me_error(gint64 code)
 }
 
 static const gchar *
-me_error_enum_nick(gint code)
+me_rpc_error_enum_nick(gint code)
 {
 	/* MeError has no GType; the names are kept here for --dump-error-codes only */
 	static const gchar *const names[] = {
@@ -213,7 +213,7 @@ me_rpc_error_table_to_json(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(error_table); i++) {
 		JsonObject *obj = json_object_new();
-		const gchar *nick = me_error_enum_nick(error_table[i].me_error);
+		const gchar *nick = me_rpc_error_enum_nick(error_table[i].me_error);
 		json_object_set_int_member(obj, "code", error_table[i].code);
 		json_object_set_string_member(obj, "name", error_table[i].name);
 		if (nick != NULL)
