@@ -186,13 +186,36 @@ test_parse_deep(void)
 	if (pid == 0)
 		_exit(parse_deep(body));
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return;
-	g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == DEEP_WRONG_ERROR);
-	/* killed (or, under ASan, reported): json-glib 1.6 has no depth limit and json-util.c sets
-	 * none, where rpc-server.c counts the depth of a frame before parsing it */
-	g_test_incomplete("me_json_parse_object() overflows the stack on deeply nested input; "
-			  "json-util.c needs a depth bound");
+	/* killed (or, under ASan, reported) means the parser recursed into the stack's end */
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* the depth bound itself: ME_JSON_MAX_DEPTH levels are read, one more is refused */
+static void
+test_parse_depth_bound(void)
+{
+	for (guint extra = 0; extra <= 1; extra++) {
+		g_autoptr(GString) text = g_string_new("{\"a\":");
+		g_autoptr(GBytes) body = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) root = NULL;
+		/* the object itself is the first level */
+		for (guint i = 1; i < ME_JSON_MAX_DEPTH + extra; i++)
+			g_string_append_c(text, '[');
+		for (guint i = 1; i < ME_JSON_MAX_DEPTH + extra; i++)
+			g_string_append_c(text, ']');
+		g_string_append_c(text, '}');
+		body = g_string_free_to_bytes(g_steal_pointer(&text));
+		root = me_json_parse_object(body, &error);
+		if (extra == 0) {
+			g_assert_no_error(error);
+			g_assert_nonnull(root);
+		} else {
+			g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+			g_assert_null(root);
+		}
+	}
 }
 
 /* ---- me_json_get_string */
@@ -455,6 +478,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json-util/parse/embedded-nul", test_parse_embedded_nul);
 	g_test_add_func("/json-util/parse/huge-numbers", test_parse_huge_numbers);
 	g_test_add_func("/json-util/parse/deep", test_parse_deep);
+	g_test_add_func("/json-util/parse/depth-bound", test_parse_depth_bound);
 	g_test_add_func("/json-util/string/get", test_get_string);
 	g_test_add_func("/json-util/string/wrong-type", test_get_string_wrong_type);
 	g_test_add_func("/json-util/string/bound", test_get_string_bound);

@@ -13,6 +13,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "json-util.h"
+
 /* bytes asked of the input stream per read */
 #define RPC_READ_CHUNK (64 * 1024)
 /* stop reading while this much output waits to be written ... */
@@ -44,45 +46,6 @@ node_to_string(JsonNode *node, gsize *len)
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	json_generator_set_root(gen, node);
 	return json_generator_to_data(gen, len);
-}
-
-/* the deepest nesting and the number of values in @text, stopping early past the limits;
- * json-glib recurses once per level, so this runs before the parser */
-static gboolean
-scan_structure(const gchar *text, gsize len, gboolean *too_deep)
-{
-	guint depth = 0;
-	guint nodes = 0;
-	gboolean in_string = FALSE;
-
-	*too_deep = FALSE;
-	for (gsize i = 0; i < len; i++) {
-		gchar c = text[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = FALSE;
-			continue;
-		}
-		if (c == '"') {
-			in_string = TRUE;
-		} else if (c == '[' || c == '{') {
-			if (++depth > ME_RPC_MAX_DEPTH) {
-				*too_deep = TRUE;
-				return FALSE;
-			}
-			nodes++;
-		} else if (c == ']' || c == '}') {
-			if (depth > 0)
-				depth--;
-		} else if (c == ',') {
-			nodes++;
-		}
-		if (nodes > RPC_MAX_NODES)
-			return FALSE;
-	}
-	return TRUE;
 }
 
 /* ---- sentences used in more than one place */
@@ -911,7 +874,7 @@ handle_message(MeRpcServer *self, const gchar *text, gsize len)
 			   data_with_reason("invalid-utf8"));
 		return;
 	}
-	if (!scan_structure(text, len, &too_deep)) {
+	if (!me_json_scan_structure(text, len, ME_RPC_MAX_DEPTH, RPC_MAX_NODES, &too_deep)) {
 		JsonObject *data = data_with_reason(too_deep ? "too-deep" : "too-complex");
 		g_autofree gchar *msg = NULL;
 		if (too_deep) {

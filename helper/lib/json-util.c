@@ -24,9 +24,62 @@ set_malformed(GError **error, const gchar *member)
 }
 
 /**
+ * me_json_scan_structure:
+ * @text: untrusted JSON text
+ * @len: its length
+ * @max_depth: the deepest nesting of arrays and objects accepted
+ * @max_values: the most values accepted (0: no limit)
+ * @too_deep: (out): whether the nesting was what went past a limit
+ *
+ * Counts the nesting and the values of @text without parsing it, stopping at the first
+ * limit passed.  json-glib's parser recurses once per level with no limit of its own, so
+ * every parse of untrusted text runs this first.
+ *
+ * Returns: %TRUE when @text stays within both limits
+ */
+gboolean
+me_json_scan_structure(const gchar *text, gsize len, guint max_depth, guint max_values, gboolean *too_deep)
+{
+	guint depth = 0;
+	guint values = 0;
+	gboolean in_string = FALSE;
+
+	*too_deep = FALSE;
+	for (gsize i = 0; i < len; i++) {
+		gchar c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = FALSE;
+			continue;
+		}
+		if (c == '"') {
+			in_string = TRUE;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max_depth) {
+				*too_deep = TRUE;
+				return FALSE;
+			}
+			values++;
+		} else if (c == ']' || c == '}') {
+			if (depth > 0)
+				depth--;
+		} else if (c == ',') {
+			values++;
+		}
+		if (max_values > 0 && values > max_values)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/**
  * me_json_parse_object:
  * @body: untrusted JSON text (its size was already capped by the transport)
  * @error: (nullable): return location
+ *
+ * Text nested more than #ME_JSON_MAX_DEPTH levels deep is refused before it is parsed.
  *
  * Returns: (transfer full): the root node, which is an object, or %NULL with @error set
  */
@@ -38,8 +91,15 @@ me_json_parse_object(GBytes *body, GError **error)
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data(body, &len);
 	JsonNode *root;
+	gboolean too_deep = FALSE;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (len > 0 && !me_json_scan_structure(data, len, ME_JSON_MAX_DEPTH, 0, &too_deep)) {
+		g_debug("JSON nested more than %d levels deep", ME_JSON_MAX_DEPTH);
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+				    _("The certificate authority sent an answer that is not valid JSON; try again later or ask its operator."));
+		return NULL;
+	}
 	if (len == 0 || len > G_MAXSSIZE || !json_parser_load_from_data(parser, data, (gssize)len, &error_local)) {
 		if (error_local != NULL)
 			g_debug("invalid JSON: %s", error_local->message);

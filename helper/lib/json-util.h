@@ -12,6 +12,12 @@ G_BEGIN_DECLS
 
 /* the longest string member we take from a server's JSON (URLs, tokens, details) */
 #define ME_JSON_STRING_MAX 8192
+/* the deepest nesting of arrays and objects taken from a server: its answers are a few
+ * levels deep, and json-glib's parser recurses once per level */
+#define ME_JSON_MAX_DEPTH 64
+
+gboolean
+me_json_scan_structure(const gchar *text, gsize len, guint max_depth, guint max_values, gboolean *too_deep);
 
 JsonNode *
 me_json_parse_object(GBytes *body, GError **error);
