@@ -237,21 +237,11 @@ host_recv_text(Host *host, gsize *len_out)
 }
 
 static JsonNode *
-parse(const gchar *json)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
-	json_parser_load_from_data(parser, json, -1, &error);
-	g_assert_no_error(error);
-	return json_node_ref(json_parser_get_root(parser));
-}
-
-static JsonNode *
 host_recv(Host *host)
 {
 	g_autofree gchar *text = host_recv_text(host, NULL);
 	g_assert_nonnull(text);
-	return parse(text);
+	return me_test_json_parse(text);
 }
 
 static JsonNode *
@@ -261,50 +251,11 @@ host_call(Host *host, const gchar *json)
 	return host_recv(host);
 }
 
-static JsonObject *
-obj(JsonNode *node)
-{
-	g_assert_true(JSON_NODE_HOLDS_OBJECT(node));
-	return json_node_get_object(node);
-}
-
-static JsonObject *
-result_of(JsonNode *answer, gint64 id)
-{
-	JsonObject *response = obj(answer);
-	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
-	g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
-	g_assert_false(json_object_has_member(response, "error"));
-	return json_object_get_object_member(response, "result");
-}
-
-/* asserts an error with @code and its table name; @id < 0: null; returns error.data */
-static JsonObject *
-error_of(JsonNode *answer, gint64 id, gint code)
-{
-	JsonObject *response = obj(answer);
-	JsonObject *error = json_object_get_object_member(response, "error");
-	g_autoptr(GError) as_gerror = NULL;
-	JsonObject *data;
-
-	if (id < 0)
-		g_assert_true(json_object_get_null_member(response, "id"));
-	else
-		g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
-	g_assert_nonnull(error);
-	g_assert_cmpint(json_object_get_int_member(error, "code"), ==, code);
-	as_gerror = g_error_new_literal(ME_ERROR, ME_ERROR_FAILED, json_object_get_string_member(error, "message"));
-	me_test_assert_sentence(as_gerror);
-	data = json_object_get_object_member(error, "data");
-	g_assert_cmpstr(json_object_get_string_member(data, "name"), ==, me_rpc_error_name(code));
-	return data;
-}
-
 static void
 host_hello(Host *host)
 {
 	g_autoptr(JsonNode) answer = host_call(host, HELLO);
-	g_assert_cmpint(json_object_get_int_member(result_of(answer, 0), "protocol"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(me_test_rpc_assert_result(answer, 0), "protocol"), ==, 1);
 }
 
 /* the next answer is the one to a fresh ping: nothing else was pending */
@@ -312,7 +263,7 @@ static void
 host_assert_no_answer(Host *host)
 {
 	g_autoptr(JsonNode) answer = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":\"sentinel\",\"method\":\"ping\"}");
-	g_assert_cmpstr(json_object_get_string_member(obj(answer), "id"), ==, "sentinel");
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(answer), "id"), ==, "sentinel");
 }
 
 typedef struct {
@@ -407,7 +358,7 @@ test_command_line(void)
 
 	g_assert_true(me_test_spawn_sync(dump, NULL, &out, &err, &status));
 	g_assert_cmpint(status, ==, 0);
-	table = parse(out);
+	table = me_test_json_parse(out);
 	me_rpc_error_table(&n);
 	g_assert_cmpuint(json_array_get_length(json_node_get_array(table)), ==, n);
 }
@@ -423,20 +374,20 @@ test_hello(void)
 	g_autoptr(JsonNode) first = NULL;
 	g_autoptr(JsonNode) second = NULL;
 	g_autoptr(JsonNode) methods =
-	    parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.failed\",\"reply.sent\",\"revoke\",\"status\"]");
-	g_autoptr(JsonNode) supported = parse("[1]");
+	    me_test_json_parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.failed\",\"reply.sent\",\"revoke\",\"status\"]");
+	g_autoptr(JsonNode) supported = me_test_json_parse("[1]");
 	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
 	JsonObject *result;
 
 	early = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-	error_of(early, 1, ME_RPC_ERROR_HELLO_REQUIRED);
+	me_test_rpc_assert_error(early, 1, ME_RPC_ERROR_HELLO_REQUIRED);
 	unsupported =
 	    host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"hello\",\"params\":{\"protocol\":[2,3],\"client\":\"x/1\"}}");
-	g_assert_true(json_node_equal(json_object_get_member(error_of(unsupported, 2, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED),
+	g_assert_true(json_node_equal(json_object_get_member(me_test_rpc_assert_error(unsupported, 2, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED),
 							     "supported"),
 				      supported));
 	first = host_call(host, HELLO);
-	result = result_of(first, 0);
+	result = me_test_rpc_assert_result(first, 0);
 	g_assert_cmpint(json_object_get_int_member(result, "protocol"), ==, 1);
 	g_assert_cmpstr(json_object_get_string_member(result, "helper"), ==, helper);
 	g_assert_true(json_node_equal(json_object_get_member(result, "methods"), methods));
@@ -460,7 +411,7 @@ control_roundtrip(GSocketConnection *conn, GDataInputStream *in, const gchar *li
 	answer = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(answer);
-	return parse(answer);
+	return me_test_json_parse(answer);
 }
 
 /* the test control socket: only with MAILENROLL_TEST_CONTROL; a driver's line becomes the
@@ -500,7 +451,7 @@ test_control(void)
 		JsonObject *req;
 		g_assert_true(g_output_stream_write_all(out, line, strlen(line), NULL, NULL, &error));
 		request = host_recv(host);
-		req = obj(request);
+		req = me_test_json_object(request);
 		g_assert_cmpstr(json_object_get_string_member(req, "method"), ==, "test.prompt.answer");
 		g_assert_true(json_object_get_boolean_member(json_object_get_object_member(req, "params"), "approve"));
 		/* the helper's own ids are strings */
@@ -509,8 +460,8 @@ test_control(void)
 		host_send(host, reply);
 		text = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
 		g_assert_no_error(error);
-		answer = parse(text);
-		g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(answer), "result"), "clicked"),
+		answer = me_test_json_parse(text);
+		g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(me_test_json_object(answer), "result"), "clicked"),
 				==, "approve");
 	}
 	/* the extension's error comes back as an error */
@@ -525,18 +476,18 @@ test_control(void)
 		request = host_recv(host);
 		reply = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\""
 					",\"error\":{\"code\":-32601,\"message\":\"There is no test command nothing.\"}}",
-					json_object_get_string_member(obj(request), "id"));
+					json_object_get_string_member(me_test_json_object(request), "id"));
 		host_send(host, reply);
 		text = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
 		g_assert_no_error(error);
-		answer = parse(text);
-		g_assert_nonnull(strstr(json_object_get_string_member(json_object_get_object_member(obj(answer), "error"), "message"),
+		answer = me_test_json_parse(text);
+		g_assert_nonnull(strstr(json_object_get_string_member(json_object_get_object_member(me_test_json_object(answer), "error"), "message"),
 					"no test command"));
 	}
 	/* a line that is no request: an error for the driver, nothing for the extension */
 	{
 		g_autoptr(JsonNode) answer = control_roundtrip(conn, in, "not json\n");
-		g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(obj(answer), "error"), "code"), ==,
+		g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(me_test_json_object(answer), "error"), "code"), ==,
 				ME_RPC_ERROR_PARSE);
 	}
 	host_assert_no_answer(host);
@@ -553,7 +504,7 @@ test_ping(void)
 	g_autoptr(Host) host = host_start();
 	g_autoptr(JsonNode) plain = NULL;
 	g_autoptr(JsonNode) echo = NULL;
-	g_autoptr(JsonNode) echoed = parse("{\"a\":[1,\"ü\",null,true]}");
+	g_autoptr(JsonNode) echoed = me_test_json_parse("{\"a\":[1,\"ü\",null,true]}");
 	const gchar *bad[] = {
 	    "[1]",
 	    "{\"size\":\"x\"}",
@@ -564,15 +515,15 @@ test_ping(void)
 
 	host_hello(host);
 	plain = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-	g_assert_true(json_object_get_boolean_member(result_of(plain, 1), "pong"));
-	g_assert_cmpuint(json_object_get_size(result_of(plain, 1)), ==, 1);
+	g_assert_true(json_object_get_boolean_member(me_test_rpc_assert_result(plain, 1), "pong"));
+	g_assert_cmpuint(json_object_get_size(me_test_rpc_assert_result(plain, 1)), ==, 1);
 	echo = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":{\"echo\":{\"a\":[1,\"ü\",null,true]},\"size\":3}}");
-	g_assert_true(json_node_equal(json_object_get_member(result_of(echo, 2), "echo"), echoed));
-	g_assert_cmpstr(json_object_get_string_member(result_of(echo, 2), "payload"), ==, "xxx");
+	g_assert_true(json_node_equal(json_object_get_member(me_test_rpc_assert_result(echo, 2), "echo"), echoed));
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_result(echo, 2), "payload"), ==, "xxx");
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\",\"params\":%s}", i, bad[i]);
 		g_autoptr(JsonNode) answer = host_call(host, req);
-		error_of(answer, i, ME_RPC_ERROR_INVALID_PARAMS);
+		me_test_rpc_assert_error(answer, i, ME_RPC_ERROR_INVALID_PARAMS);
 	}
 	host_finish(host);
 }
@@ -590,18 +541,18 @@ test_errors_keep_going(void)
 
 	host_hello(host);
 	unknown = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no.such.method\",\"params\":{}}");
-	error_of(unknown, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	me_test_rpc_assert_error(unknown, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
 	bad_json = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":2,");
-	error_of(bad_json, -1, ME_RPC_ERROR_PARSE);
+	me_test_rpc_assert_error(bad_json, -1, ME_RPC_ERROR_PARSE);
 	bad_utf8 = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"\xed\xa0\x80\"}");
-	g_assert_cmpstr(json_object_get_string_member(error_of(bad_utf8, -1, ME_RPC_ERROR_PARSE), "reason"), ==,
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_error(bad_utf8, -1, ME_RPC_ERROR_PARSE), "reason"), ==,
 			"invalid-utf8");
 	host_send_raw(host, &zero_len, 4);
 	zero = host_recv(host);
-	g_assert_cmpstr(json_object_get_string_member(error_of(zero, -1, ME_RPC_ERROR_INVALID_REQUEST), "reason"), ==,
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_error(zero, -1, ME_RPC_ERROR_INVALID_REQUEST), "reason"), ==,
 			"empty-frame");
 	scalar = host_call(host, "\"ping\"");
-	error_of(scalar, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	me_test_rpc_assert_error(scalar, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	/* notifications get nothing, known or not */
 	host_send(host, "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}");
 	host_send(host, "{\"jsonrpc\":\"2.0\",\"method\":\"no.such.method\"}");
@@ -622,13 +573,13 @@ test_batch(void)
 				"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nope\"},\"x\"]");
 	array = json_node_get_array(mixed);
 	g_assert_cmpuint(json_array_get_length(array), ==, 3);
-	result_of(json_array_get_element(array, 0), 1);
-	error_of(json_array_get_element(array, 1), 2, ME_RPC_ERROR_METHOD_NOT_FOUND);
-	error_of(json_array_get_element(array, 2), -1, ME_RPC_ERROR_INVALID_REQUEST);
+	me_test_rpc_assert_result(json_array_get_element(array, 0), 1);
+	me_test_rpc_assert_error(json_array_get_element(array, 1), 2, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	me_test_rpc_assert_error(json_array_get_element(array, 2), -1, ME_RPC_ERROR_INVALID_REQUEST);
 	host_send(host, "[{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}]");
 	host_assert_no_answer(host);
 	empty = host_call(host, "[]");
-	error_of(empty, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	me_test_rpc_assert_error(empty, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	host_finish(host);
 }
 
@@ -659,14 +610,14 @@ test_outbound_limit(void)
 	text = host_recv_text(host, &len);
 	/* exactly 1 MiB: the largest frame Thunderbird takes */
 	g_assert_cmpuint(len, ==, ME_FRAME_MAX_OUTBOUND);
-	at_limit = parse(text);
-	result_of(at_limit, 8);
+	at_limit = me_test_json_parse(text);
+	me_test_rpc_assert_result(at_limit, 8);
 	g_clear_pointer(&req, g_free);
 
 	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":{\"size\":%" G_GSIZE_FORMAT "}}",
 			      ME_FRAME_MAX_OUTBOUND - overhead + 1);
 	over = host_call(host, req);
-	data = error_of(over, 9, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	data = me_test_rpc_assert_error(over, 9, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
 	g_assert_cmpint(json_object_get_int_member(data, "size"), ==, ME_FRAME_MAX_OUTBOUND + 1);
 	host_finish(host);
 }
@@ -685,7 +636,7 @@ test_large_inbound(void)
 	host_hello(host);
 	answer = host_call(host, req->str);
 	/* echoed back it would be too large for Thunderbird */
-	error_of(answer, 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	me_test_rpc_assert_error(answer, 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
 	host_finish(host);
 }
 
@@ -702,7 +653,7 @@ test_oversized_frame(void)
 	host_send_raw(host, &len, 4);
 	host_send_raw(host, "{\"jsonrpc\":", 11);
 	answer = host_recv(host);
-	data = error_of(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	data = me_test_rpc_assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(data, "reason"), ==, "frame-too-large");
 	g_assert_cmpint(json_object_get_int_member(data, "length"), ==, G_MAXUINT32);
 	g_assert_cmpint(json_object_get_int_member(data, "limit"), ==, ME_CONFIG_MAX_FRAME_BYTES_DEFAULT);
@@ -728,10 +679,10 @@ test_configured_cap(void)
 	g_string_append(req, "\"}}");
 	host_hello(host);
 	at_cap = host_call(host, req->str);
-	result_of(at_cap, 1);
+	me_test_rpc_assert_result(at_cap, 1);
 	g_string_insert_c(req, req->len - 3, 'e');
 	over = host_call(host, req->str);
-	data = error_of(over, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	data = me_test_rpc_assert_error(over, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpint(json_object_get_int_member(data, "limit"), ==, 2048);
 	g_assert_cmpint(json_object_get_int_member(data, "length"), ==, 2049);
 	g_assert_cmpint(host_wait(host, scaled_ms(5000)), ==, 1);
@@ -793,7 +744,7 @@ test_eof(void)
 	start = g_get_monotonic_time();
 	host_close_stdin(host);
 	answer = host_recv(host);
-	result_of(answer, 5);
+	me_test_rpc_assert_result(answer, 5);
 	g_assert_cmpint(host_wait(host, scaled_ms(3000)), ==, 0);
 	g_test_message("exit %.3f s after the end of input", (g_get_monotonic_time() - start) / 1e6);
 	g_assert_cmpint(g_get_monotonic_time() - start, <, scaled_ms(3000) * G_TIME_SPAN_MILLISECOND);
@@ -855,7 +806,7 @@ test_pipelined(void)
 	host_send_raw(host, burst->data, burst->len);
 	for (gint64 i = 0; i < 1000; i++) {
 		g_autoptr(JsonNode) answer = host_recv(host);
-		result_of(answer, i);
+		me_test_rpc_assert_result(answer, i);
 	}
 	host_finish(host);
 }
@@ -881,7 +832,7 @@ test_garbage(void)
 			;
 		while (me_frame_decoder_is_ready(host->rx)) {
 			g_autofree gchar *text = host_recv_text(host, NULL);
-			g_autoptr(JsonNode) node = parse(text);
+			g_autoptr(JsonNode) node = me_test_json_parse(text);
 			answers++;
 		}
 	}
@@ -890,7 +841,7 @@ test_garbage(void)
 	for (;;) {
 		g_autoptr(JsonNode) node = host_recv(host);
 		if (JSON_NODE_HOLDS_OBJECT(node) &&
-		    g_strcmp0(json_object_get_string_member_with_default(obj(node), "id", NULL), "last") == 0)
+		    g_strcmp0(json_object_get_string_member_with_default(me_test_json_object(node), "id", NULL), "last") == 0)
 			break;
 		answers++;
 	}

@@ -213,22 +213,11 @@ recv_text(Fixture *fx, gsize *len_out)
 }
 
 static JsonNode *
-parse(const gchar *json)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
-
-	json_parser_load_from_data(parser, json, -1, &error);
-	g_assert_no_error(error);
-	return json_node_ref(json_parser_get_root(parser));
-}
-
-static JsonNode *
 recv_node(Fixture *fx)
 {
 	g_autofree gchar *text = recv_text(fx, NULL);
 	g_assert_nonnull(text);
-	return parse(text);
+	return me_test_json_parse(text);
 }
 
 static JsonNode *
@@ -238,13 +227,6 @@ call(Fixture *fx, const gchar *json)
 	return recv_node(fx);
 }
 
-static JsonObject *
-obj(JsonNode *node)
-{
-	g_assert_true(JSON_NODE_HOLDS_OBJECT(node));
-	return json_node_get_object(node);
-}
-
 /* proves no answer is pending: the next answer is the one to a fresh ping */
 static void
 assert_no_answer(Fixture *fx)
@@ -252,53 +234,7 @@ assert_no_answer(Fixture *fx)
 	g_autofree gchar *id = g_strdup_printf("sentinel-%u", ++fx->sentinel);
 	g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"ping\"}", id);
 	g_autoptr(JsonNode) answer = call(fx, req);
-	g_assert_cmpstr(json_object_get_string_member(obj(answer), "id"), ==, id);
-}
-
-static void
-assert_sentence(const gchar *message)
-{
-	g_autoptr(GError) error = g_error_new_literal(ME_ERROR, ME_ERROR_FAILED, message);
-	me_test_assert_sentence(error);
-}
-
-/* asserts @answer is an error with @code and its table name; returns error.data */
-static JsonObject *
-assert_error(JsonNode *answer, gint64 id, gint code)
-{
-	JsonObject *response = obj(answer);
-	JsonObject *error;
-	JsonObject *data;
-
-	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
-	g_assert_false(json_object_has_member(response, "result"));
-	if (id < 0)
-		g_assert_true(json_object_get_null_member(response, "id"));
-	else
-		g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
-	error = json_object_get_object_member(response, "error");
-	g_assert_nonnull(error);
-	g_assert_cmpint(json_object_get_int_member(error, "code"), ==, code);
-	assert_sentence(json_object_get_string_member(error, "message"));
-	data = json_object_get_object_member(error, "data");
-	g_assert_nonnull(data);
-	if (me_rpc_error_name(code) != NULL)
-		g_assert_cmpstr(json_object_get_string_member(data, "name"), ==, me_rpc_error_name(code));
-	return data;
-}
-
-static JsonObject *
-assert_result(JsonNode *answer, gint64 id)
-{
-	JsonObject *response = obj(answer);
-	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
-	g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
-	g_assert_false(json_object_has_member(response, "error"));
-	g_assert_true(json_object_has_member(response, "result"));
-	/* the result object, NULL for a result of another type */
-	if (!JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "result")))
-		return NULL;
-	return json_object_get_object_member(response, "result");
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(answer), "id"), ==, id);
 }
 
 /* ---- methods the tests register */
@@ -402,7 +338,7 @@ hello(Fixture *fx)
 {
 	g_autoptr(JsonNode) answer =
 	    call(fx, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"test/1\"}}");
-	g_assert_cmpint(json_object_get_int_member(assert_result(answer, 0), "protocol"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(me_test_rpc_assert_result(answer, 0), "protocol"), ==, 1);
 }
 
 static void
@@ -426,9 +362,9 @@ static void
 test_frame_encode(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) msg = parse("{\"a\":\"é\"}");
+	g_autoptr(JsonNode) msg = me_test_json_parse("{\"a\":\"é\"}");
 	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
-	g_autoptr(JsonNode) scalar = parse("1");
+	g_autoptr(JsonNode) scalar = me_test_json_parse("1");
 	g_autoptr(JsonNode) big = NULL;
 	g_autoptr(JsonNode) bad = NULL;
 	g_autoptr(GBytes) none = NULL;
@@ -499,7 +435,7 @@ static void
 test_frame_round_trip(void)
 {
 	g_autoptr(MeFrameDecoder) decoder = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
-	g_autoptr(JsonNode) msg = parse("{\"jsonrpc\":\"2.0\",\"id\":\"é\",\"result\":[1,2.5,null,{\"a\":true}]}");
+	g_autoptr(JsonNode) msg = me_test_json_parse("{\"jsonrpc\":\"2.0\",\"id\":\"é\",\"result\":[1,2.5,null,{\"a\":true}]}");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
 	g_autoptr(GBytes) empty = me_frame_encode_data("", 0);
@@ -516,7 +452,7 @@ test_frame_round_trip(void)
 	g_assert_nonnull(decoded);
 	g_assert_cmpuint(g_bytes_get_size(decoded), ==, g_bytes_get_size(frame) - ME_FRAME_HEADER_SIZE);
 	text = g_strndup(g_bytes_get_data(decoded, NULL), g_bytes_get_size(decoded));
-	back = parse(text);
+	back = me_test_json_parse(text);
 	g_assert_true(json_node_equal(msg, back));
 	g_assert_cmpuint(me_frame_decoder_get_buffered(decoder), ==, 0);
 	g_assert_false(me_frame_decoder_is_ready(decoder));
@@ -863,10 +799,10 @@ test_hello_required(Fixture *fx, gconstpointer data)
 
 	start(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-	assert_error(a1, 1, ME_RPC_ERROR_HELLO_REQUIRED);
+	me_test_rpc_assert_error(a1, 1, ME_RPC_ERROR_HELLO_REQUIRED);
 	/* unknown methods too: hello comes before everything */
 	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"no.such\"}");
-	assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
+	me_test_rpc_assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
 	/* a notification before hello is dropped without an answer */
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}");
 	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 0);
@@ -879,15 +815,15 @@ test_hello_negotiate(Fixture *fx, gconstpointer data)
 {
 	g_autoptr(JsonNode) a1 = NULL;
 	g_autoptr(JsonNode) a2 = NULL;
-	g_autoptr(JsonNode) expected = parse("[\"blob\",\"fail\",\"hello\",\"hold\",\"nan\",\"ping\"]");
-	g_autoptr(JsonNode) events = parse("[\"progress\"]");
+	g_autoptr(JsonNode) expected = me_test_json_parse("[\"blob\",\"fail\",\"hello\",\"hold\",\"nan\",\"ping\"]");
+	g_autoptr(JsonNode) events = me_test_json_parse("[\"progress\"]");
 	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
 	JsonObject *result;
 
 	start(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\","
 		      "\"params\":{\"protocol\":[3,1,2],\"client\":\"mailenroll-ext/0.1\",\"extra\":true}}");
-	result = assert_result(a1, 1);
+	result = me_test_rpc_assert_result(a1, 1);
 	g_assert_cmpint(json_object_get_int_member(result, "protocol"), ==, 1);
 	g_assert_cmpstr(json_object_get_string_member(result, "helper"), ==, helper);
 	g_assert_true(json_node_equal(json_object_get_member(result, "methods"), expected));
@@ -907,20 +843,20 @@ test_hello_unsupported(Fixture *fx, gconstpointer data)
 	g_autoptr(JsonNode) a1 = NULL;
 	g_autoptr(JsonNode) a2 = NULL;
 	g_autoptr(JsonNode) a3 = NULL;
-	g_autoptr(JsonNode) supported = parse("[1]");
+	g_autoptr(JsonNode) supported = me_test_json_parse("[1]");
 	JsonObject *err_data;
 
 	start(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":[0,2,99],\"client\":\"x/9\"}}");
-	err_data = assert_error(a1, 1, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
+	err_data = me_test_rpc_assert_error(a1, 1, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
 	g_assert_true(json_node_equal(json_object_get_member(err_data, "supported"), supported));
 	/* still no hello */
 	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
-	assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
+	me_test_rpc_assert_error(a2, 2, ME_RPC_ERROR_HELLO_REQUIRED);
 	hello(fx);
 	/* a failed hello later keeps the version agreed before */
 	a3 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"hello\",\"params\":{\"protocol\":[2],\"client\":\"x/9\"}}");
-	assert_error(a3, 3, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
+	me_test_rpc_assert_error(a3, 3, ME_RPC_ERROR_PROTOCOL_UNSUPPORTED);
 	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 1);
 }
 
@@ -962,7 +898,7 @@ test_hello_invalid_params(Fixture *fx, gconstpointer data)
 		else
 			req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"hello\",\"params\":%s}", i, p);
 		answer = call(fx, req);
-		assert_error(answer, i, ME_RPC_ERROR_INVALID_PARAMS);
+		me_test_rpc_assert_error(answer, i, ME_RPC_ERROR_INVALID_PARAMS);
 	}
 	g_assert_cmpuint(me_rpc_server_get_protocol(fx->server), ==, 0);
 }
@@ -980,10 +916,10 @@ test_method_not_found(Fixture *fx, gconstpointer data)
 
 	start_hello(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"enroll\"}");
-	d = assert_error(a1, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	d = me_test_rpc_assert_error(a1, 1, ME_RPC_ERROR_METHOD_NOT_FOUND);
 	g_assert_cmpstr(json_object_get_string_member(d, "method"), ==, "enroll");
 	a2 = call(fx, req);
-	d = assert_error(a2, 2, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	d = me_test_rpc_assert_error(a2, 2, ME_RPC_ERROR_METHOD_NOT_FOUND);
 	g_assert_false(json_object_has_member(d, "method"));
 	/* a notification of an unknown method is dropped */
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"method\":\"enroll\"}");
@@ -1025,7 +961,7 @@ test_invalid_request(Fixture *fx, gconstpointer data)
 	start_hello(fx);
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(JsonNode) answer = call(fx, cases[i].json);
-		JsonObject *d = assert_error(answer, cases[i].id, ME_RPC_ERROR_INVALID_REQUEST);
+		JsonObject *d = me_test_rpc_assert_error(answer, cases[i].id, ME_RPC_ERROR_INVALID_REQUEST);
 		g_assert_cmpstr(json_object_get_string_member_with_default(d, "member", NULL), ==, cases[i].member);
 	}
 	assert_no_answer(fx);
@@ -1039,10 +975,10 @@ test_ids(Fixture *fx, gconstpointer data)
 	start_hello(fx);
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
 		g_autofree gchar *req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", ids[i]);
-		g_autoptr(JsonNode) sent = parse(ids[i]);
+		g_autoptr(JsonNode) sent = me_test_json_parse(ids[i]);
 		g_autoptr(JsonNode) answer = call(fx, req);
-		g_assert_true(json_node_equal(json_object_get_member(obj(answer), "id"), sent));
-		g_assert_true(json_object_has_member(obj(answer), "result"));
+		g_assert_true(json_node_equal(json_object_get_member(me_test_json_object(answer), "id"), sent));
+		g_assert_true(json_object_has_member(me_test_json_object(answer), "result"));
 	}
 }
 
@@ -1051,14 +987,14 @@ test_params_passed(Fixture *fx, gconstpointer data)
 {
 	g_autoptr(JsonNode) a1 = NULL;
 	g_autoptr(JsonNode) a2 = NULL;
-	g_autoptr(JsonNode) p1 = parse("{\"x\":[1,{\"y\":null}],\"é\":\"ü\"}");
-	g_autoptr(JsonNode) p2 = parse("[true,false]");
+	g_autoptr(JsonNode) p1 = me_test_json_parse("{\"x\":[1,{\"y\":null}],\"é\":\"ü\"}");
+	g_autoptr(JsonNode) p2 = me_test_json_parse("[true,false]");
 
 	start_hello(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":[1,{\"y\":null}],\"é\":\"ü\"}}");
-	g_assert_true(json_node_equal(json_object_get_member(assert_result(a1, 1), "params"), p1));
+	g_assert_true(json_node_equal(json_object_get_member(me_test_rpc_assert_result(a1, 1), "params"), p1));
 	a2 = call(fx, "{\"method\":\"ping\",\"params\":[true,false],\"id\":2,\"jsonrpc\":\"2.0\"}");
-	g_assert_true(json_node_equal(json_object_get_member(assert_result(a2, 2), "params"), p2));
+	g_assert_true(json_node_equal(json_object_get_member(me_test_rpc_assert_result(a2, 2), "params"), p2));
 }
 
 static void
@@ -1068,7 +1004,7 @@ test_application_errors(Fixture *fx, gconstpointer data)
 	const MeRpcErrorInfo *table = me_rpc_error_table(&n);
 	g_autoptr(JsonNode) a_problem = NULL;
 	g_autoptr(JsonNode) a_io = NULL;
-	g_autoptr(JsonNode) expected = parse("{\"type\":\"urn:ietf:params:acme:error:rateLimited\",\"detail\":"
+	g_autoptr(JsonNode) expected = me_test_json_parse("{\"type\":\"urn:ietf:params:acme:error:rateLimited\",\"detail\":"
 					     "\"too many new orders\",\"status\":429,\"subproblems\":[{\"type\":"
 					     "\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":\"no\","
 					     "\"identifier\":{\"type\":\"email\",\"value\":\"alice@example.org\"}}]}");
@@ -1084,19 +1020,19 @@ test_application_errors(Fixture *fx, gconstpointer data)
 		req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"fail\",\"params\":[%d]}", table[i].me_error,
 				      table[i].me_error);
 		answer = call(fx, req);
-		d = assert_error(answer, table[i].me_error, table[i].code);
+		d = me_test_rpc_assert_error(answer, table[i].me_error, table[i].code);
 		g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, table[i].name);
 		g_assert_false(json_object_has_member(d, "problem"));
 	}
 	/* the ACME problem and Retry-After travel in data */
 	a_problem = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"fail\",\"params\":[0,true]}");
-	d = assert_error(a_problem, 100, -32023);
+	d = me_test_rpc_assert_error(a_problem, 100, -32023);
 	g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, "rate-limited");
 	g_assert_true(json_node_equal(json_object_get_member(d, "problem"), expected));
 	g_assert_cmpint(json_object_get_int_member(d, "retryAfter"), ==, 3600);
 	/* another domain is converted first */
 	a_io = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":101,\"method\":\"fail\",\"params\":[0]}");
-	d = assert_error(a_io, 101, -32019);
+	d = me_test_rpc_assert_error(a_io, 101, -32019);
 	g_assert_cmpstr(json_object_get_string_member(d, "name"), ==, "not-found");
 }
 
@@ -1115,14 +1051,14 @@ test_async_completion(Fixture *fx, gconstpointer data)
 	me_rpc_call_return(g_ptr_array_index(fx->held, 1), json_node_init_string(json_node_alloc(), "two"));
 	{
 		g_autoptr(JsonNode) answer = recv_node(fx);
-		g_assert_cmpint(json_object_get_int_member(obj(answer), "id"), ==, 2);
-		g_assert_cmpstr(json_object_get_string_member(obj(answer), "result"), ==, "two");
+		g_assert_cmpint(json_object_get_int_member(me_test_json_object(answer), "id"), ==, 2);
+		g_assert_cmpstr(json_object_get_string_member(me_test_json_object(answer), "result"), ==, "two");
 	}
 	me_rpc_call_return_error_literal(g_ptr_array_index(fx->held, 0), ME_RPC_ERROR_INTERNAL,
 					 "The test made this error on purpose; ignore it.");
 	{
 		g_autoptr(JsonNode) answer = recv_node(fx);
-		assert_error(answer, 1, ME_RPC_ERROR_INTERNAL);
+		me_test_rpc_assert_error(answer, 1, ME_RPC_ERROR_INTERNAL);
 	}
 	me_rpc_call_return(g_ptr_array_index(fx->held, 2), NULL);
 	g_ptr_array_set_size(fx->held, 0);
@@ -1151,7 +1087,7 @@ test_backpressure(Fixture *fx, gconstpointer data)
 		release_held(fx);
 		for (guint i = 0; i < n; i++) {
 			g_autoptr(JsonNode) answer = recv_node(fx);
-			g_assert_cmpint(json_object_get_int_member(obj(answer), "id"), ==, answered);
+			g_assert_cmpint(json_object_get_int_member(me_test_json_object(answer), "id"), ==, answered);
 			answered++;
 		}
 		while (answered < total && fx->held->len == 0)
@@ -1176,21 +1112,21 @@ test_parse_errors_keep_going(Fixture *fx, gconstpointer data)
 		g_autoptr(JsonNode) answer = NULL;
 		send_frame(fx, bodies[i]);
 		answer = recv_node(fx);
-		assert_error(answer, -1, ME_RPC_ERROR_PARSE);
+		me_test_rpc_assert_error(answer, -1, ME_RPC_ERROR_PARSE);
 	}
 	/* invalid UTF-8, and a NUL byte inside otherwise good JSON */
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xc3\x28ng\"}");
 	a_utf8 = recv_node(fx);
-	d = assert_error(a_utf8, -1, ME_RPC_ERROR_PARSE);
+	d = me_test_rpc_assert_error(a_utf8, -1, ME_RPC_ERROR_PARSE);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "invalid-utf8");
 	send_frame_len(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\0", 41);
 	a_nul = recv_node(fx);
-	d = assert_error(a_nul, -1, ME_RPC_ERROR_PARSE);
+	d = me_test_rpc_assert_error(a_nul, -1, ME_RPC_ERROR_PARSE);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "invalid-utf8");
 	/* a zero-length frame */
 	send_raw(fx, &zero, 4);
 	a_zero = recv_node(fx);
-	d = assert_error(a_zero, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	d = me_test_rpc_assert_error(a_zero, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "empty-frame");
 	assert_no_answer(fx);
 	g_assert_cmpuint(fx->closed_count, ==, 0);
@@ -1226,12 +1162,12 @@ test_limits_depth_and_size(Fixture *fx, gconstpointer data)
 
 	start_hello(fx);
 	a1 = call(fx, deep->str);
-	d = assert_error(a1, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	d = me_test_rpc_assert_error(a1, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "too-deep");
 	a2 = call(fx, ok_deep->str);
-	assert_result(a2, 5);
+	me_test_rpc_assert_result(a2, 5);
 	a3 = call(fx, wide->str);
-	d = assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	d = me_test_rpc_assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "too-complex");
 	assert_no_answer(fx);
 }
@@ -1247,7 +1183,7 @@ test_frame_oversized(Fixture *fx, gconstpointer data)
 	send_raw(fx, &len, 4);
 	send_raw(fx, "{\"jsonrpc\"", 10);
 	answer = recv_node(fx);
-	d = assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
+	d = me_test_rpc_assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
 	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "frame-too-large");
 	g_assert_cmpint(json_object_get_int_member(d, "length"), ==, TEST_MAX_INBOUND + 1);
 	g_assert_cmpint(json_object_get_int_member(d, "limit"), ==, TEST_MAX_INBOUND);
@@ -1276,7 +1212,7 @@ test_frame_at_cap(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(req->len, ==, TEST_MAX_INBOUND);
 	start_hello(fx);
 	answer = call(fx, req->str);
-	assert_result(answer, 1);
+	me_test_rpc_assert_result(answer, 1);
 }
 
 static void
@@ -1290,7 +1226,7 @@ test_eof_clean(Fixture *fx, gconstpointer data)
 	/* what came before the end is still answered */
 	{
 		g_autoptr(JsonNode) answer = recv_node(fx);
-		assert_result(answer, 1);
+		me_test_rpc_assert_result(answer, 1);
 	}
 }
 
@@ -1338,7 +1274,7 @@ test_one_byte_reads(Fixture *fx, gconstpointer data)
 	}
 	for (gint64 id = 0; id < 2; id++) {
 		g_autoptr(JsonNode) answer = recv_node(fx);
-		assert_result(answer, id);
+		me_test_rpc_assert_result(answer, id);
 	}
 }
 
@@ -1364,11 +1300,11 @@ test_batch(Fixture *fx, gconstpointer data)
 	g_assert_true(JSON_NODE_HOLDS_ARRAY(a1));
 	array = json_node_get_array(a1);
 	g_assert_cmpuint(json_array_get_length(array), ==, 5);
-	assert_result(json_array_get_element(array, 0), 1);
-	assert_error(json_array_get_element(array, 1), -1, ME_RPC_ERROR_INVALID_REQUEST);
-	assert_error(json_array_get_element(array, 2), 5, ME_RPC_ERROR_METHOD_NOT_FOUND);
-	assert_error(json_array_get_element(array, 3), -1, ME_RPC_ERROR_INVALID_REQUEST);
-	assert_result(json_array_get_element(array, 4), 9);
+	me_test_rpc_assert_result(json_array_get_element(array, 0), 1);
+	me_test_rpc_assert_error(json_array_get_element(array, 1), -1, ME_RPC_ERROR_INVALID_REQUEST);
+	me_test_rpc_assert_error(json_array_get_element(array, 2), 5, ME_RPC_ERROR_METHOD_NOT_FOUND);
+	me_test_rpc_assert_error(json_array_get_element(array, 3), -1, ME_RPC_ERROR_INVALID_REQUEST);
+	me_test_rpc_assert_result(json_array_get_element(array, 4), 9);
 
 	/* [1,2,3] gives three errors */
 	a2 = call(fx, "[1,2,3]");
@@ -1380,14 +1316,14 @@ test_batch(Fixture *fx, gconstpointer data)
 
 	/* empty, and too large */
 	a3 = call(fx, "[]");
-	g_assert_cmpstr(json_object_get_string_member(assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST), "reason"), ==,
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_error(a3, -1, ME_RPC_ERROR_INVALID_REQUEST), "reason"), ==,
 			"empty-batch");
 	for (guint i = 0; i <= ME_RPC_MAX_BATCH; i++)
 		g_string_append_printf(big, "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}", i > 0 ? "," : "", i);
 	g_string_append_c(big, ']');
 	{
 		g_autoptr(JsonNode) answer = call(fx, big->str);
-		JsonObject *d = assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
+		JsonObject *d = me_test_rpc_assert_error(answer, -1, ME_RPC_ERROR_INVALID_REQUEST);
 		g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "batch-too-large");
 	}
 }
@@ -1417,8 +1353,8 @@ test_batch_async(Fixture *fx, gconstpointer data)
 	array = json_node_get_array(answer);
 	g_assert_cmpuint(json_array_get_length(array), ==, 3);
 	for (guint i = 0; i < 3; i++)
-		g_assert_cmpint(json_object_get_int_member(obj(json_array_get_element(array, i)), "id"), ==, i + 1);
-	g_assert_cmpint(json_object_get_int_member(obj(json_array_get_element(array, 2)), "result"), ==, 30);
+		g_assert_cmpint(json_object_get_int_member(me_test_json_object(json_array_get_element(array, i)), "id"), ==, i + 1);
+	g_assert_cmpint(json_object_get_int_member(me_test_json_object(json_array_get_element(array, 2)), "result"), ==, 30);
 }
 
 /* a batch whose answers together pass 1 MiB: the largest become response-too-large */
@@ -1436,14 +1372,14 @@ test_batch_too_large_answer(Fixture *fx, gconstpointer data)
 		       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"blob\",\"params\":[10]}]");
 	text = recv_text(fx, &len);
 	g_assert_cmpuint(len, <=, ME_RPC_MAX_OUTBOUND);
-	answer = parse(text);
+	answer = me_test_json_parse(text);
 	array = json_node_get_array(answer);
 	g_assert_cmpuint(json_array_get_length(array), ==, 3);
-	assert_error(json_array_get_element(array, 0), 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
-	assert_result(json_array_get_element(array, 1), 2);
-	g_assert_cmpuint(strlen(json_object_get_string_member(obj(json_array_get_element(array, 1)), "result")), ==,
+	me_test_rpc_assert_error(json_array_get_element(array, 0), 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	me_test_rpc_assert_result(json_array_get_element(array, 1), 2);
+	g_assert_cmpuint(strlen(json_object_get_string_member(me_test_json_object(json_array_get_element(array, 1)), "result")), ==,
 			 500000);
-	g_assert_cmpstr(json_object_get_string_member(obj(json_array_get_element(array, 2)), "result"), ==, "bbbbbbbbbb");
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(json_array_get_element(array, 2)), "result"), ==, "bbbbbbbbbb");
 }
 
 /* ---- the outbound limit */
@@ -1472,18 +1408,18 @@ test_outbound_limit(Fixture *fx, gconstpointer data)
 	send_frame(fx, req);
 	text = recv_text(fx, &len);
 	g_assert_cmpuint(len, ==, ME_RPC_MAX_OUTBOUND);
-	at_limit = parse(text);
-	assert_result(at_limit, 1);
+	at_limit = me_test_json_parse(text);
+	me_test_rpc_assert_result(at_limit, 1);
 	g_clear_pointer(&req, g_free);
 
 	req = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[%" G_GSIZE_FORMAT "]}",
 			      ME_RPC_MAX_OUTBOUND - overhead + 1);
 	over = call(fx, req);
-	d = assert_error(over, 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
+	d = me_test_rpc_assert_error(over, 1, ME_RPC_ERROR_RESPONSE_TOO_LARGE);
 	g_assert_cmpint(json_object_get_int_member(d, "size"), ==, ME_RPC_MAX_OUTBOUND + 1);
 	g_assert_cmpint(json_object_get_int_member(d, "limit"), ==, ME_RPC_MAX_OUTBOUND);
 	small = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
-	assert_result(small, 2);
+	me_test_rpc_assert_result(small, 2);
 }
 
 /* answers JSON cannot carry become internal-error instead of a broken frame */
@@ -1495,9 +1431,9 @@ test_unsendable_answer(Fixture *fx, gconstpointer data)
 
 	start_hello(fx);
 	a1 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"blob\",\"params\":[4,true]}");
-	assert_error(a1, 1, ME_RPC_ERROR_INTERNAL);
+	me_test_rpc_assert_error(a1, 1, ME_RPC_ERROR_INTERNAL);
 	a2 = call(fx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nan\"}");
-	assert_error(a2, 2, ME_RPC_ERROR_INTERNAL);
+	me_test_rpc_assert_error(a2, 2, ME_RPC_ERROR_INTERNAL);
 }
 
 /* ---- from the helper to the extension */
@@ -1506,7 +1442,7 @@ static void
 test_notify(Fixture *fx, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) params = parse("{\"step\":\"order\",\"percent\":40}");
+	g_autoptr(JsonNode) params = me_test_json_parse("{\"step\":\"order\",\"percent\":40}");
 	g_autoptr(JsonNode) note = NULL;
 	g_autoptr(JsonNode) huge = json_node_new(JSON_NODE_OBJECT);
 	g_autofree gchar *blob = g_strnfill(ME_RPC_MAX_OUTBOUND, 'h');
@@ -1515,10 +1451,10 @@ test_notify(Fixture *fx, gconstpointer data)
 	g_assert_true(me_rpc_server_notify(fx->server, "progress", params, &error));
 	g_assert_no_error(error);
 	note = recv_node(fx);
-	g_assert_false(json_object_has_member(obj(note), "id"));
-	g_assert_cmpstr(json_object_get_string_member(obj(note), "jsonrpc"), ==, "2.0");
-	g_assert_cmpstr(json_object_get_string_member(obj(note), "method"), ==, "progress");
-	g_assert_true(json_node_equal(json_object_get_member(obj(note), "params"), params));
+	g_assert_false(json_object_has_member(me_test_json_object(note), "id"));
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(note), "jsonrpc"), ==, "2.0");
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(note), "method"), ==, "progress");
+	g_assert_true(json_node_equal(json_object_get_member(me_test_json_object(note), "params"), params));
 
 	/* over 1 MiB: refused, nothing written */
 	json_node_take_object(huge, json_object_new());
@@ -1566,10 +1502,10 @@ request_result_clear(RequestResult *r)
 static void
 test_request_round_trip(Fixture *fx, gconstpointer data)
 {
-	g_autoptr(JsonNode) params = parse("{\"ca\":\"Test CA\",\"mailbox\":\"alice@example.org\"}");
+	g_autoptr(JsonNode) params = me_test_json_parse("{\"ca\":\"Test CA\",\"mailbox\":\"alice@example.org\"}");
 	g_autoptr(JsonNode) req = NULL;
 	g_autoptr(JsonNode) req2 = NULL;
-	g_autoptr(JsonNode) expected = parse("{\"approved\":true}");
+	g_autoptr(JsonNode) expected = me_test_json_parse("{\"approved\":true}");
 	g_autofree gchar *answer = NULL;
 	RequestResult r = {0};
 	const gchar *id;
@@ -1577,10 +1513,10 @@ test_request_round_trip(Fixture *fx, gconstpointer data)
 	start_hello(fx);
 	me_rpc_server_request(fx->server, "prompt", params, NULL, request_cb, &r);
 	req = recv_node(fx);
-	id = json_object_get_string_member(obj(req), "id");
+	id = json_object_get_string_member(me_test_json_object(req), "id");
 	g_assert_cmpstr(id, ==, "me-1");
-	g_assert_cmpstr(json_object_get_string_member(obj(req), "method"), ==, "prompt");
-	g_assert_true(json_node_equal(json_object_get_member(obj(req), "params"), params));
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(req), "method"), ==, "prompt");
+	g_assert_true(json_node_equal(json_object_get_member(me_test_json_object(req), "params"), params));
 
 	/* answers with ids of no waiting request are ignored */
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":\"me-77\",\"result\":{\"approved\":false}}");
@@ -1605,8 +1541,8 @@ test_request_round_trip(Fixture *fx, gconstpointer data)
 	/* an error answer maps back through the table */
 	me_rpc_server_request(fx->server, "prompt", NULL, NULL, request_cb, &r);
 	req2 = recv_node(fx);
-	g_assert_cmpstr(json_object_get_string_member(obj(req2), "id"), ==, "me-2");
-	g_assert_false(json_object_has_member(obj(req2), "params"));
+	g_assert_cmpstr(json_object_get_string_member(me_test_json_object(req2), "id"), ==, "me-2");
+	g_assert_false(json_object_has_member(me_test_json_object(req2), "params"));
 	send_frame(fx, "{\"jsonrpc\":\"2.0\",\"id\":\"me-2\",\"error\":{\"code\":-32035,\"message\":\"The keyring is locked; unlock it.\"}}");
 	g_assert_true(request_done(&r));
 	g_assert_error(r.error, ME_ERROR, ME_ERROR_LOCKED);
@@ -1712,7 +1648,7 @@ test_pipelined(Fixture *fx, gconstpointer data)
 	send_raw(fx, burst->str, burst->len);
 	for (gint64 i = 0; i < 1000; i++) {
 		g_autoptr(JsonNode) answer = recv_node(fx);
-		assert_result(answer, i);
+		me_test_rpc_assert_result(answer, i);
 	}
 }
 
@@ -1765,7 +1701,7 @@ test_fuzz_frames(Fixture *fx, gconstpointer data)
 			;
 		while (me_frame_decoder_is_ready(fx->rx)) {
 			g_autofree gchar *text = recv_text(fx, NULL);
-			g_autoptr(JsonNode) node = parse(text);
+			g_autoptr(JsonNode) node = me_test_json_parse(text);
 			g_assert_true(JSON_NODE_HOLDS_OBJECT(node) || JSON_NODE_HOLDS_ARRAY(node));
 		}
 	}

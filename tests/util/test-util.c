@@ -24,6 +24,7 @@
 #include "autocleanups.h"
 #include "http.h"
 #include "keys.h"
+#include "rpc-error.h"
 
 /**
  * me_test_assert_sentence:
@@ -736,4 +737,69 @@ me_test_make_cert(const gchar *cn, EVP_PKEY *subject_key, X509 *issuer, EVP_PKEY
 	}
 	g_assert_cmpint(X509_sign(cert, issuer_key, EVP_sha256()), >, 0);
 	return g_steal_pointer(&cert);
+}
+
+/* ---- JSON-RPC answers */
+
+/* @json parsed; the test fails when it is not JSON */
+JsonNode *
+me_test_json_parse(const gchar *json)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+
+	json_parser_load_from_data(parser, json, -1, &error);
+	g_assert_no_error(error);
+	return json_node_ref(json_parser_get_root(parser));
+}
+
+JsonObject *
+me_test_json_object(JsonNode *node)
+{
+	g_assert_true(JSON_NODE_HOLDS_OBJECT(node));
+	return json_node_get_object(node);
+}
+
+/* asserts @answer is the result of call @id; returns the result object, %NULL for a result
+ * of another type */
+JsonObject *
+me_test_rpc_assert_result(JsonNode *answer, gint64 id)
+{
+	JsonObject *response = me_test_json_object(answer);
+
+	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
+	g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
+	g_assert_false(json_object_has_member(response, "error"));
+	g_assert_true(json_object_has_member(response, "result"));
+	if (!JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "result")))
+		return NULL;
+	return json_object_get_object_member(response, "result");
+}
+
+/* asserts @answer is an error with @code, one sentence and its table name, for call @id
+ * (@id < 0: a null id); returns error.data */
+JsonObject *
+me_test_rpc_assert_error(JsonNode *answer, gint64 id, gint code)
+{
+	JsonObject *response = me_test_json_object(answer);
+	g_autoptr(GError) as_gerror = NULL;
+	JsonObject *error;
+	JsonObject *data;
+
+	g_assert_cmpstr(json_object_get_string_member(response, "jsonrpc"), ==, "2.0");
+	g_assert_false(json_object_has_member(response, "result"));
+	if (id < 0)
+		g_assert_true(json_object_get_null_member(response, "id"));
+	else
+		g_assert_cmpint(json_object_get_int_member(response, "id"), ==, id);
+	error = json_object_get_object_member(response, "error");
+	g_assert_nonnull(error);
+	g_assert_cmpint(json_object_get_int_member(error, "code"), ==, code);
+	as_gerror = g_error_new_literal(ME_ERROR, ME_ERROR_FAILED, json_object_get_string_member(error, "message"));
+	me_test_assert_sentence(as_gerror);
+	data = json_object_get_object_member(error, "data");
+	g_assert_nonnull(data);
+	if (me_rpc_error_name(code) != NULL)
+		g_assert_cmpstr(json_object_get_string_member(data, "name"), ==, me_rpc_error_name(code));
+	return data;
 }

@@ -44,6 +44,16 @@ me_test_frame_take_text(MeFrameDecoder *decoder, gsize *len);
 gchar *
 me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsize *len);
 
+/* JSON-RPC answers as the tests of the host and its server read them */
+JsonNode *
+me_test_json_parse(const gchar *json);
+JsonObject *
+me_test_json_object(JsonNode *node);
+JsonObject *
+me_test_rpc_assert_result(JsonNode *answer, gint64 id);
+JsonObject *
+me_test_rpc_assert_error(JsonNode *answer, gint64 id, gint code);
+
 typedef struct {
 	GSubprocess *proc;
 	gchar *dir;
