@@ -53,7 +53,7 @@ function mail(n, extra = {}) {
 const waiting = (mailbox, ca) => ({ mailbox, ca, state: "waiting-challenge" });
 
 /** A MailWatcher with the real parts around it; `inspect` answers challenge.inspect per mailbox. */
-async function newWatcher({ enrollments = [], inspect = {}, extra = {} } = {}) {
+async function newWatcher({ enrollments = [], inspect = {}, extra = {}, readRetry = undefined } = {}) {
   const composed = [];
   const env = standInBrowser({
     identities: [
@@ -93,13 +93,15 @@ async function newWatcher({ enrollments = [], inspect = {}, extra = {} } = {}) {
   const replies = new ReplySender({ helper, seen, status, binder, identities, notify });
   const warnings = new MessageWarnings({ notify });
   const queue = new Serial();
-  const watcher = new MailWatcher({ helper, seen, status, replies, warnings, identities, queue, notify });
+  const logged = [];
+  const log = (...args) => logged.push(args.join(" "));
+  const watcher = new MailWatcher({ helper, seen, status, replies, warnings, identities, queue, notify, log, readRetry });
   // every inspection queued so far is over, and what it left running
   const idle = async () => {
     await queue.run(() => {});
     await settled();
   };
-  return { watcher, helper, seen, status, env, composed, idle };
+  return { watcher, helper, seen, status, env, composed, idle, logged };
 }
 
 test("new mail in Sent, Drafts, Templates, Outbox and Trash is never a challenge", () => {
@@ -252,4 +254,71 @@ test("the scan: at most every RESCAN_AFTER_MS unless forced, Inbox folders, sinc
   assert.equal(queries.length, 2);
   assert.deepEqual(queries[1], { fromDate: new Date(since), subject: "ACME:", folderId: ["inbox-1", "inbox-2"] });
   assert.ok(env.storage[KEYS.lastScan] > 0);
+});
+
+/** Waits until `done()` holds, or fails after `ms`. */
+async function eventually(done, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) {
+      assert.fail("timed out");
+    }
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+}
+
+test("a mail Thunderbird could not hand over is tried again soon, and then inspected", async () => {
+  let reads = 0;
+  const warned = { kind: "warning", answerable: false, reason: "not-authentic", detail: "no DKIM signature" };
+  const { watcher, helper, seen, idle, logged } = await newWatcher({
+    enrollments: [waiting(ALICE, "test")],
+    inspect: { [ALICE]: warned },
+    readRetry: { initialMs: 200, maxMs: 400, attempts: 3 },
+    extra: {
+      messages: {
+        // a fresh profile's first folder sync: the first getRaw fails
+        getRaw: async () => {
+          reads++;
+          if (reads === 1) {
+            throw new Error("An unexpected error occurred");
+          }
+          return new Blob([RAW]);
+        },
+        query: async () => [],
+      },
+    },
+  });
+  await watcher.onNewMail({ specialUse: ["inbox"] }, [mail(7)]);
+  await idle();
+  assert.equal(helper.calls.filter(c => c[0] === "challenge.inspect").length, 0, "nothing inspected yet");
+  assert.ok(logged.some(l => /failed: An unexpected error occurred - trying again in 200 ms/.test(l)), logged.join("\n"));
+  await eventually(() => seen.has(mail(7).headerMessageId));
+  await idle();
+  assert.equal(reads, 2);
+  assert.equal(helper.calls.filter(c => c[0] === "challenge.inspect").length, 1);
+  assert.equal(watcher.retries.size, 0, "nothing left to retry");
+});
+
+test("a mail that cannot be read at all is tried a few times, then left to the next scan", async () => {
+  let reads = 0;
+  const { watcher, helper, seen, idle, logged } = await newWatcher({
+    enrollments: [waiting(ALICE, "test")],
+    readRetry: { initialMs: 5, maxMs: 10, attempts: 3 },
+    extra: {
+      messages: {
+        getRaw: async () => {
+          reads++;
+          throw new Error("An unexpected error occurred");
+        },
+        query: async () => [],
+      },
+    },
+  });
+  await watcher.onNewMail({ specialUse: ["inbox"] }, [mail(8)]);
+  await eventually(() => logged.some(l => /the next scan looks again/.test(l)));
+  await idle();
+  assert.equal(reads, 4, "the first read and three more");
+  assert.equal(helper.calls.filter(c => c[0] === "challenge.inspect").length, 0);
+  assert.equal(seen.has(mail(8).headerMessageId), false, "not remembered: a scan tries again");
+  assert.equal(watcher.retries.size, 0);
 });

@@ -12,6 +12,7 @@
 // helper's challenge.inspect for the enrollment it may answer, one mail at a time; the
 // verdict decides: send the reply, remember it quietly, or warn.
 
+import { Backoff } from "../lib/backoff.mjs";
 import { candidateEnrollments, classifyVerdict, tryNextCandidate } from "../lib/challenge.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
 import { isChallengeCandidate, parseAddress } from "../lib/subject.mjs";
@@ -24,6 +25,10 @@ export const SCAN_DAYS = 7;
 export const RESCAN_AFTER_MS = 10 * 60 * 1000;
 // a mail the helper was too busy for is looked at again after this
 const BUSY_RETRY_MS = 60 * 1000;
+// a mail Thunderbird could not hand over (messages.getRaw failing while a fresh profile
+// syncs its folders) is tried again this soon, then after twice as long, a few times, before
+// it is left to the next scan
+export const READ_RETRY = Object.freeze({ initialMs: 1000, maxMs: 16000, attempts: 5 });
 // folders whose new mail is never a challenge
 export const SKIP_FOLDER_USES = Object.freeze(["sent", "drafts", "templates", "outbox", "trash"]);
 
@@ -63,8 +68,9 @@ export class MailWatcher {
    *   (bg/jobs.mjs Serial), shared with the periodic check
    * @param {(id: string, title: string, message: string) => void} options.notify
    * @param {(...args: any[]) => void} [options.log]
+   * @param {{initialMs: number, maxMs: number, attempts: number}} [options.readRetry]
    */
-  constructor({ helper, seen, status, replies, warnings, identities, queue, notify, log = () => {} }) {
+  constructor({ helper, seen, status, replies, warnings, identities, queue, notify, log = () => {}, readRetry = READ_RETRY }) {
     this.helper = helper;
     this.seen = seen;
     this.status = status;
@@ -76,6 +82,9 @@ export class MailWatcher {
     this.log = log;
     // Message-IDs being inspected now
     this.inflight = new Set();
+    // Message-ID -> Backoff of a mail that could not be read, while it is tried again
+    this.readRetry = readRetry;
+    this.retries = new Map();
     // a scan ran (a later helper connection need not force one)
     this.scannedOnce = false;
   }
@@ -152,6 +161,7 @@ export class MailWatcher {
       return;
     }
     this.inflight.add(id);
+    let readFailed = false;
     try {
       const enrollments = await this.status.refresh();
       const identities = await this.identities();
@@ -211,6 +221,11 @@ export class MailWatcher {
       }
     } catch (e) {
       // not marked: the next scan tries again (a dismissed prompt, the helper away, busy)
+      if (!(e instanceof RpcError)) {
+        readFailed = true;
+        this.retryRead(message, folder, e);
+        return;
+      }
       this.log("inspecting", id, "failed:", errorText(e));
       if (e instanceof RpcError && e.errorName === "busy") {
         // the helper works on this mailbox (a reply.sent under way): look again soon
@@ -219,8 +234,33 @@ export class MailWatcher {
         this.notify(`inspect-${id}`, _("notifyInspectFailedTitle"), e.message);
       }
     } finally {
+      if (!readFailed) {
+        this.retries.delete(id);
+      }
       this.inflight.delete(id);
       this.status.refresh();
     }
+  }
+
+  /**
+   * A candidate failed for a reason of Thunderbird's, not the helper's (its raw message or
+   * the identities could not be read): look again soon, with a growing delay, and after the
+   * last try leave it to the next scan.
+   */
+  retryRead(message, folder, error) {
+    const id = message.headerMessageId;
+    let backoff = this.retries.get(id);
+    if (!backoff) {
+      backoff = new Backoff({ initialMs: this.readRetry.initialMs, maxMs: this.readRetry.maxMs, jitter: 0 });
+      this.retries.set(id, backoff);
+    }
+    if (backoff.attempts >= this.readRetry.attempts) {
+      this.retries.delete(id);
+      this.log("inspecting", id, "failed:", errorText(error), "- the next scan looks again");
+      return;
+    }
+    const delay = backoff.next();
+    this.log("inspecting", id, "failed:", errorText(error), `- trying again in ${delay} ms`);
+    setTimeout(() => this.considerMessages([message], folder), delay);
   }
 }
