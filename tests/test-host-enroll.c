@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <string.h>
@@ -33,6 +34,8 @@ typedef struct {
 	GSubprocess *helper;
 	GOutputStream *to_helper;
 	GInputStream *from_helper;
+	/* the frames from the helper, read through the library's one decoder */
+	MeFrameDecoder *rx;
 	gint64 next_id;
 	gboolean approve;
 	guint prompts;
@@ -42,40 +45,26 @@ typedef struct {
 static void
 send_json(Fixture *fx, JsonNode *msg)
 {
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autofree gchar *text = NULL;
-	gsize len = 0;
-	guint32 n;
 	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
+	gsize len = 0;
+	const guint8 *data;
 
-	json_generator_set_root(gen, msg);
-	text = json_generator_to_data(gen, &len);
-	n = (guint32)len;
-	g_assert_true(g_output_stream_write_all(fx->to_helper, &n, sizeof(n), NULL, NULL, &error));
-	g_assert_true(g_output_stream_write_all(fx->to_helper, text, len, NULL, NULL, &error));
+	g_assert_no_error(error);
+	data = g_bytes_get_data(frame, &len);
+	g_assert_true(g_output_stream_write_all(fx->to_helper, data, len, NULL, NULL, &error));
 	g_assert_no_error(error);
 }
 
+/* the next message from the helper; an enrollment with its prompt may take long under valgrind */
 static JsonNode *
 recv_json(Fixture *fx)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autofree gchar *body = NULL;
-	guint32 n = 0;
-	gsize got = 0;
+	gint fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(fx->from_helper));
+	g_autofree gchar *text = me_test_frame_read_text(fx->rx, fd, 300 * 1000, NULL);
 
-	g_assert_true(g_input_stream_read_all(fx->from_helper, &n, sizeof(n), &got, NULL, &error));
-	g_assert_no_error(error);
-	g_assert_cmpuint(got, ==, sizeof(n));
-	g_assert_cmpuint(n, <=, 1024 * 1024);
-	body = g_malloc(n + 1);
-	g_assert_true(g_input_stream_read_all(fx->from_helper, body, n, &got, NULL, &error));
-	g_assert_cmpuint(got, ==, n);
-	body[n] = '\0';
-	g_assert_true(json_parser_load_from_data(parser, body, (gssize)n, &error));
-	g_assert_no_error(error);
-	return json_node_copy(json_parser_get_root(parser));
+	g_assert_nonnull(text);
+	return me_test_json_parse(text);
 }
 
 /* a request, and every message until its answer: progress counted, prompts answered */
@@ -185,6 +174,7 @@ setup(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	fx->to_helper = g_object_ref(g_subprocess_get_stdin_pipe(fx->helper));
 	fx->from_helper = g_object_ref(g_subprocess_get_stdout_pipe(fx->helper));
+	fx->rx = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
 	hello = call(fx, "hello", hp);
 	g_assert_true(json_object_has_member(hello, "result"));
 }
@@ -200,6 +190,7 @@ teardown(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(g_subprocess_get_exit_status(fx->helper), ==, 0);
 	g_object_unref(fx->to_helper);
 	g_object_unref(fx->from_helper);
+	me_frame_decoder_free(fx->rx);
 	g_object_unref(fx->helper);
 	me_test_dnsmasq_free(fx->dns);
 	me_test_acme_ca_stop(fx->ca);
