@@ -243,7 +243,7 @@ me_test_dnsmasq_free(MeTestDnsmasq *dnsmasq)
 		return;
 	if (dnsmasq->proc != NULL) {
 		g_subprocess_send_signal(dnsmasq->proc, SIGTERM);
-		g_subprocess_wait(dnsmasq->proc, NULL, NULL);
+		me_test_subprocess_end(dnsmasq->proc, "dnsmasq", 15000);
 		g_object_unref(dnsmasq->proc);
 	}
 	me_test_rm_rf(dnsmasq->dir);

@@ -389,6 +389,58 @@ me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsiz
 	return frame != NULL ? frame_text(frame, len) : NULL;
 }
 
+static void
+subprocess_ended_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gboolean *ended = user_data;
+
+	(void)g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+	*ended = TRUE;
+}
+
+static gboolean
+subprocess_timeout_cb(gpointer user_data)
+{
+	gboolean *timed_out = user_data;
+
+	*timed_out = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * me_test_subprocess_end:
+ * @proc: a server the test started, already asked to stop (SIGTERM, stdin closed)
+ * @what: what it is, for the test log
+ * @timeout_ms: how long it may take to stop
+ *
+ * Waits for @proc to exit, at most @timeout_ms; then kills it (SIGKILL), says so in the
+ * test log, and waits for that.  A server that hangs on its way out must not hang the
+ * test with it.
+ */
+void
+me_test_subprocess_end(GSubprocess *proc, const gchar *what, guint timeout_ms)
+{
+	g_autoptr(GMainContext) context = g_main_context_new();
+	g_autoptr(GSource) timeout = g_timeout_source_new(timeout_ms);
+	gboolean ended = FALSE;
+	gboolean timed_out = FALSE;
+
+	g_main_context_push_thread_default(context);
+	g_subprocess_wait_async(proc, NULL, subprocess_ended_cb, &ended);
+	g_source_set_callback(timeout, subprocess_timeout_cb, &timed_out, NULL);
+	g_source_attach(timeout, context);
+	while (!ended && !timed_out)
+		g_main_context_iteration(context, TRUE);
+	if (!ended) {
+		g_test_message("%s did not stop within %u ms; killed", what, timeout_ms);
+		g_subprocess_force_exit(proc);
+		while (!ended)
+			g_main_context_iteration(context, TRUE);
+	}
+	g_source_destroy(timeout);
+	g_main_context_pop_thread_default(context);
+}
+
 static gchar *
 pebble_config(MeTestPebble *pebble, const gchar *cert, const gchar *key, const gchar *eab_keys_json)
 {
@@ -478,7 +530,7 @@ me_test_pebble_stop(MeTestPebble *pebble)
 		return;
 	if (pebble->proc != NULL) {
 		g_subprocess_force_exit(pebble->proc);
-		g_subprocess_wait(pebble->proc, NULL, NULL);
+		me_test_subprocess_end(pebble->proc, "Pebble", 15000);
 		g_object_unref(pebble->proc);
 	}
 	me_test_rm_rf(pebble->dir);
@@ -633,7 +685,7 @@ me_test_acme_ca_stop(MeTestAcmeCa *ca)
 		/* closing stdin asks it to stop and clean its state dir; SIGTERM if it lingers */
 		g_output_stream_close(g_subprocess_get_stdin_pipe(ca->proc), NULL, NULL);
 		g_subprocess_send_signal(ca->proc, SIGTERM);
-		g_subprocess_wait(ca->proc, NULL, NULL);
+		me_test_subprocess_end(ca->proc, "the test CA", 15000);
 		g_object_unref(ca->proc);
 	}
 	g_hash_table_unref(ca->control);

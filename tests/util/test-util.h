@@ -35,6 +35,8 @@ GBytes *
 me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name);
 gboolean
 me_test_spawn_sync(const gchar *const *argv, const gchar *stdin_text, gchar **out, gchar **err, gint *status);
+void
+me_test_subprocess_end(GSubprocess *proc, const gchar *what, guint timeout_ms);
 gchar *
 me_test_write_tmp(const gchar *dir, const gchar *name, const gchar *contents);
 
