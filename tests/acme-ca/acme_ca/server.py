@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 
 from acme_ca import config as config_mod
 
@@ -158,8 +159,11 @@ def main(argv=None):
         threading.Thread(target=_preload_dkim, name="dkim-preload", daemon=True).start()
     if cfg.exit_on_stdin_eof:
         threading.Thread(target=_watch_stdin, args=(stop,), name="stdin", daemon=True).start()
-    while not stop.wait(0.5):
-        pass
+    # never stop.wait() here: the SIGTERM handler runs in this thread and calls stop.set(),
+    # which takes the lock that wait() holds, so a SIGTERM that lands inside wait() right
+    # after the stdin watcher's set() deadlocks the CA (its test's teardown then hung)
+    while not stop.is_set():
+        time.sleep(0.2)
     server.shutdown()
     server.server_close()
     smtp.stop()
