@@ -15,30 +15,7 @@
 #include <unistd.h>
 
 #include "file.h"
-
-/* a fresh folder for one test, removed with its files by the caller */
-static gchar *
-make_dir(void)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *dir = g_dir_make_tmp("me-test-file-XXXXXX", &error);
-
-	g_assert_no_error(error);
-	return dir;
-}
-
-static void
-remove_dir(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		g_assert_cmpint(g_remove(path), ==, 0);
-	}
-	g_assert_cmpint(g_rmdir(dir), ==, 0);
-}
+#include "test-util.h"
 
 static gchar *
 write_file(const gchar *dir, const gchar *name, const gchar *data, gsize len, guint mode)
@@ -56,7 +33,7 @@ write_file(const gchar *dir, const gchar *name, const gchar *data, gsize len, gu
 static void
 test_read_whole(void)
 {
-	g_autofree gchar *dir = make_dir();
+	g_autofree gchar *dir = me_test_tmpdir();
 	/* a NUL inside: the length, not strlen(), says how much was read */
 	static const gchar data[] = "key=value\n\0after the NUL\n";
 	g_autofree gchar *path = write_file(dir, "a.conf", data, sizeof(data) - 1, 0640);
@@ -71,14 +48,14 @@ test_read_whole(void)
 	g_assert_cmpmem(got, len, data, sizeof(data) - 1);
 	g_assert_cmpint(got[len], ==, '\0');
 	g_assert_cmpuint(mode, ==, 0640);
-	remove_dir(dir);
+	me_test_rm_rf(dir);
 }
 
 /* exactly the limit is read; one byte more is EFBIG */
 static void
 test_read_limit(void)
 {
-	g_autofree gchar *dir = make_dir();
+	g_autofree gchar *dir = me_test_tmpdir();
 	g_autofree gchar *at = g_strnfill(4096, 'a');
 	g_autofree gchar *at_path = write_file(dir, "at", at, 4096, 0600);
 	g_autofree gchar *over_path = write_file(dir, "over", at, 4096, 0600);
@@ -103,14 +80,14 @@ test_read_limit(void)
 	g_assert_nonnull(got);
 	g_assert_cmpuint(len, ==, 0);
 	g_assert_cmpint(errnum, ==, 0);
-	remove_dir(dir);
+	me_test_rm_rf(dir);
 }
 
 /* what is not a regular file is refused with a reason: missing, a folder, a FIFO */
 static void
 test_read_refusals(void)
 {
-	g_autofree gchar *dir = make_dir();
+	g_autofree gchar *dir = me_test_tmpdir();
 	g_autofree gchar *missing = g_build_filename(dir, "missing", NULL);
 	g_autofree gchar *fifo = g_build_filename(dir, "fifo", NULL);
 	gsize len = 0;
@@ -131,7 +108,7 @@ test_read_refusals(void)
 	g_assert_null(me_file_read_bounded(fifo, 16, &len, NULL, &errnum));
 	g_assert_cmpint(errnum, ==, EINVAL);
 	g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
-	remove_dir(dir);
+	me_test_rm_rf(dir);
 }
 
 /* files in /proc say they have 0 bytes: the reader grows as the data comes */
@@ -212,7 +189,7 @@ test_read_fd(void)
 static void
 test_read_fd_error(void)
 {
-	g_autofree gchar *dir = make_dir();
+	g_autofree gchar *dir = me_test_tmpdir();
 	g_autofree gchar *path = write_file(dir, "w", "data", 4, 0600);
 	gint fd = g_open(path, O_WRONLY | O_CLOEXEC, 0);
 	gsize len = 0;
@@ -222,7 +199,7 @@ test_read_fd_error(void)
 	g_assert_null(me_file_read_fd_bounded(fd, 0, 16, &len, &errnum));
 	g_assert_cmpint(errnum, ==, EBADF);
 	close(fd);
-	remove_dir(dir);
+	me_test_rm_rf(dir);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "test-util.h"
 
 #define MESSAGE_MAX 4096
 
@@ -31,11 +32,9 @@ typedef struct {
 static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
 	const gchar *subdirs[] = {"tmp", "new", "cur"};
 
-	fx->root = g_dir_make_tmp("me-test-maildir-XXXXXX", &error);
-	g_assert_no_error(error);
+	fx->root = me_test_tmpdir();
 	fx->path = g_build_filename(fx->root, "Maildir", NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(subdirs); i++) {
 		g_autofree gchar *dir = g_build_filename(fx->path, subdirs[i], NULL);
@@ -45,25 +44,9 @@ fixture_setup(Fixture *fx, gconstpointer data)
 }
 
 static void
-remove_tree(const gchar *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const gchar *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree gchar *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR))
-			remove_tree(child);
-		else
-			g_assert_cmpint(g_remove(child), ==, 0);
-	}
-	g_assert_cmpint(g_rmdir(path), ==, 0);
-}
-
-static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
-	remove_tree(fx->root);
+	me_test_rm_rf(fx->root);
 	g_ptr_array_unref(fx->seen);
 	g_free(fx->path);
 	g_free(fx->root);
