@@ -809,6 +809,31 @@ def case_expired_challenge():
         return "late reply rejected; authz expired; order invalid"
 
 
+def case_reply_window():
+    with CA("--reply-window", "0.5") as ca:
+        cli = Client(ca)
+        address = "ivan@example.com"
+        order_url, order = cli.new_order([address])
+        authz_url = order.authorizations[0]
+        chall = cli.email_challenge(cli.authz(authz_url))
+        ca.wait_mail(address)
+        # ready said, no reply sent: the CA gives up after the window, as acme2certifier does
+        cli.answer(chall["url"])
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            authz = cli.get(authz_url).json()
+            if authz["status"] != "pending":
+                break
+            time.sleep(0.2)
+        check(authz["status"] == "invalid", f"authz {authz['status']}")
+        chall_now = authz["challenges"][0]
+        check(chall_now["status"] == "invalid", "challenge not invalid")
+        check(chall_now["error"]["type"].endswith("incorrectResponse"), f"error {chall_now['error']}")
+        check("no reply arrived" in chall_now["error"]["detail"], chall_now["error"]["detail"])
+        check(cli.get(order_url).json()["status"] == "invalid", "order not invalid")
+        return "no reply within the window: incorrectResponse; order invalid"
+
+
 class Raw:
     """Hand-made JWS requests, for the cases python-acme would never send."""
 

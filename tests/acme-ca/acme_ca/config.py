@@ -95,6 +95,9 @@ def build_parser():
                    help="lifetime of a pending authz/challenge (BR: <= 24 h)")
     g.add_argument("--validation-delay", type=_nonneg, default=0.0, metavar="SECONDS",
                    help="keep the challenge 'processing' this long before deciding")
+    g.add_argument("--reply-window", type=_nonneg, default=None, metavar="SECONDS",
+                   help="fail a POSTed challenge with incorrectResponse when no reply came "
+                   "within this long of the POST (acme2certifier gives about 2 s)")
 
     g = p.add_argument_group("DKIM")
     g.add_argument("--dkim", choices=("none", "rsa", "ed25519"), default="none",

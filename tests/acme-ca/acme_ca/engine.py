@@ -89,7 +89,14 @@ class Engine:
     def evaluate(self, chall):
         authz = self.store.authzs[chall.authz_id]
         self.refresh_authz(authz)
-        if chall.status != "processing" or not chall.replies:
+        if chall.status != "processing":
+            return
+        if not chall.replies:
+            # a CA that looks for the reply only for a while after the POST (acme2certifier
+            # polls its mailbox for about 2 s): the POST said "ready", and nothing was there
+            window = self.config.reply_window
+            if window is not None and time.time() > chall.posted + window:
+                self._fail(chall, authz, f"no reply arrived within {window:g} s of the challenge POST")
             return
         first = chall.replies[0]
         due = max(chall.posted, first.received) + self.config.validation_delay
