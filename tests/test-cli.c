@@ -324,6 +324,215 @@ test_forged_first(Fixture *fx, gconstpointer data)
 	assert_installed(fx);
 }
 
+/* the challenge mail with its DKIM signature renamed away: what a forger without the CA's
+ * key sends, with the real CA's From, To and token */
+static gchar *
+unsigned_copy(GBytes *mail)
+{
+	g_autoptr(GString) forged = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+
+	g_assert_cmpuint(g_string_replace(forged, "DKIM-Signature:", "X-Was-Signature:", 0), ==, 1);
+	return g_string_free(g_steal_pointer(&forged), FALSE);
+}
+
+static gchar *
+state_of(Fixture *fx, const gchar *mailbox)
+{
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *list;
+
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "status", "--json", mailbox, NULL), ==, 0);
+	g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+	list = json_node_get_array(json_parser_get_root(parser));
+	g_assert_cmpuint(json_array_get_length(list), ==, 1);
+	return g_strdup(json_object_get_string_member(json_array_get_object_element(list, 0), "state"));
+}
+
+/* issue 13 item 1: a forged mail while the genuine challenge's reply waits for approval
+ * asks nothing, answers nothing and changes nothing; the genuine one still goes through */
+static void
+test_forged_awaiting_approval(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *mail_path = g_build_filename(fx->tmp, "challenge.eml", NULL);
+	g_autofree gchar *forged = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *step = NULL;
+	g_autoptr(GBytes) mail = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	g_assert_true(g_file_set_contents(mail_path, g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail), NULL));
+	/* no terminal to ask on: the reply is composed and waits for approval */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "challenge", "--smtp", MAILBOX, mail_path, NULL), !=, 0);
+	step = state_of(fx, MAILBOX);
+	g_assert_cmpstr(step, ==, "waiting-approval");
+	forged = unsigned_copy(mail);
+	g_assert_cmpint(run_cli(fx, NULL, forged, NULL, &err, "challenge", "--yes", "--smtp", MAILBOX, "-", NULL), !=, 0);
+	g_assert_nonnull(strstr(err, "Not answered"));
+	g_assert_null(strstr(err, "passed every check"));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_free(step);
+	step = state_of(fx, MAILBOX);
+	g_assert_cmpstr(step, ==, "waiting-approval");
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "challenge", "--yes", "--smtp", "--nssdb", fx->nssdb, MAILBOX,
+				mail_path, NULL),
+			==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* the first challenge of the CA's status document */
+static JsonObject *
+first_challenge(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+
+	g_assert_cmpuint(json_array_get_length(challenges), >=, 1);
+	return json_object_ref(json_array_get_object_element(challenges, 0));
+}
+
+/* issue 13 item 5: a challenge mail came but failed a check: the wait ends saying so, and
+ * the challenge is never POSTed before a reply (the CA did mail; the POST would burn it) */
+static void
+test_timing_unauthenticated(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonObject) chall = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "looks like the challenge"));
+	g_assert_nonnull(strstr(err, "was not answered"));
+	g_assert_null(strstr(err, "No challenge mail"));
+	/* past the last resort for a CA never seen: still no POST, the mail came */
+	g_usleep(5 * G_USEC_PER_SEC);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	chall = first_challenge(fx);
+	g_assert_cmpint(json_object_get_int_member_with_default(chall, "post_count", 0), ==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
+/* issue 13 item 5: the DKIM key cannot be looked up (the nameserver is gone): a temporary
+ * failure, said as such; no POST */
+static void
+test_timing_dns_down(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonObject) chall = NULL;
+
+	(void)data;
+	me_test_dnsmasq_free(fx->dns);
+	fx->dns = NULL;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "could not be checked for now"));
+	chall = first_challenge(fx);
+	g_assert_cmpint(json_object_get_int_member_with_default(chall, "post_count", 0), ==, 0);
+}
+
+/* issue 13 item 5: the CA mails on the authorization, but the mail is held up (greylisting)
+ * past mail-wait, and the CA looks for the reply only briefly after the POST (like
+ * acme2certifier): the wait ends honestly without a POST, and a later run answers it */
+static void
+test_timing_greylisted(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonObject) chall = NULL;
+	JsonObject *reply;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "No challenge mail"));
+	g_assert_nonnull(strstr(err, "mailenroll enroll " MAILBOX));
+	chall = first_challenge(fx);
+	g_assert_cmpint(json_object_get_int_member_with_default(chall, "post_count", 0), ==, 0);
+	g_clear_pointer(&chall, json_object_unref);
+	/* the mail comes late; the next run answers it, and only then tells the CA */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	assert_installed(fx);
+	chall = first_challenge(fx);
+	reply = json_array_get_object_element(json_object_get_array_member(chall, "replies"), 0);
+	g_assert_cmpfloat(json_object_get_double_member(chall, "posted"), >=,
+			  json_object_get_double_member(reply, "received"));
+}
+
+/* issue 13 item 5: a CA that mails only after the POST, not configured as such: the first
+ * enrollment POSTs as the last resort and notes the CA's timing; the next one at the same
+ * CA POSTs at once */
+static void
+test_timing_learned(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *nssdb2 = g_strconcat(fx->nssdb, "2", NULL);
+	const gchar *go = "go ahead with the challenge";
+	const gchar *waiting = "Waiting up to";
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_nonnull(strstr(err, go));
+	g_assert_true(strstr(err, waiting) < strstr(err, go));
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", nssdb2, "bob@example.org", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(err, go));
+	g_assert_true(strstr(err, go) < strstr(err, waiting));
+	g_assert_cmpint(reply_count(fx), ==, 2);
+}
+
+/* issue 13 item 9: another order for the same mailbox made the CA send a genuine mail, and
+ * that mail was answered: the CA refuses our challenge, and the CLI orders anew, once,
+ * on the same account, says so in one sentence, and finishes with the new challenge */
+static void
+test_reorder(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *other_state = g_build_filename(fx->tmp, "other-state", NULL);
+	g_autofree gchar *own_state = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr(GBytes) own_mail = NULL;
+	g_autoptr(GBytes) other_mail = NULL;
+	g_autoptr(JsonObject) status = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	own_mail = me_test_acme_ca_wait_mail(fx->ca);
+	/* someone else (another account, another state) asks for the same mailbox */
+	own_state = g_steal_pointer(&fx->state);
+	fx->state = g_strdup(other_state);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	g_free(fx->state);
+	fx->state = g_steal_pointer(&own_state);
+	other_mail = me_test_acme_ca_wait_mail(fx->ca);
+	/* the other order's mail is genuine and passes every check a client can make */
+	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(other_mail, NULL), NULL, &err, "challenge", "--yes", "--smtp",
+				"--nssdb", fx->nssdb, MAILBOX, "-", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(err, "did not accept the answer"));
+	g_assert_nonnull(strstr(err, "a new request was made"));
+	/* the new order's mail is answered, the certificate issued, on the first account */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	assert_installed(fx);
+	status = me_test_acme_ca_status(fx->ca);
+	g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(status, "counters"), "accounts_created"),
+			==, 2);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+}
+
 /* EAB: the MAC key provisioned into the keyring from standard input */
 static void
 test_eab(Fixture *fx, gconstpointer data)
@@ -829,7 +1038,11 @@ main(int argc, char **argv)
 	static const Scenario plain = {NULL, NULL};
 	static const Scenario binary = {"--token-join binary", "token-join=binary\n"};
 	static const Scenario on_challenge = {"--mail-on challenge", "mail-timing=challenge\n"};
-	static const Scenario detect = {"--mail-on challenge", "mail-timing=detect\nmail-wait=1\n"};
+	static const Scenario detect = {"--mail-on challenge --challenge-expiry 20", "mail-timing=detect\nmail-wait=15\n"};
+	static const Scenario bad_dkim = {"--dkim-domain elsewhere.example --challenge-expiry 8", "mail-wait=2\n"};
+	static const Scenario short_wait = {NULL, "mail-wait=2\n"};
+	static const Scenario greylisted = {"--mail-delay 4 --reply-window 1", "mail-wait=2\n"};
+	static const Scenario reorder_sc = {"--reply-window 2", NULL};
 	static const Scenario repeated = {"--repeat-mail 3", NULL};
 	static const Scenario reply_dkim = {.reply_dkim = TRUE,
 					    .conf_extra = "dkim-selector=" DKIM_SELECTOR "\ndkim-domain=example.org\n"
@@ -847,7 +1060,12 @@ main(int argc, char **argv)
 	g_test_add("/cli/one-command", Fixture, &plain, setup, test_one_command, teardown);
 	g_test_add("/cli/binary-join", Fixture, &binary, setup, test_one_command, teardown);
 	g_test_add("/cli/mail-on-challenge", Fixture, &on_challenge, setup, test_one_command, teardown);
-	g_test_add("/cli/detect-timing", Fixture, &detect, setup, test_one_command, teardown);
+	g_test_add("/cli/timing/learned", Fixture, &detect, setup, test_timing_learned, teardown);
+	g_test_add("/cli/timing/unauthenticated", Fixture, &bad_dkim, setup, test_timing_unauthenticated, teardown);
+	g_test_add("/cli/timing/dns-down", Fixture, &short_wait, setup, test_timing_dns_down, teardown);
+	g_test_add("/cli/timing/greylisted", Fixture, &greylisted, setup, test_timing_greylisted, teardown);
+	g_test_add("/cli/forged-awaiting-approval", Fixture, &plain, setup, test_forged_awaiting_approval, teardown);
+	g_test_add("/cli/reorder", Fixture, &reorder_sc, setup, test_reorder, teardown);
 	g_test_add("/cli/repeated-mail", Fixture, &repeated, setup, test_one_command, teardown);
 	g_test_add("/cli/reply-file", Fixture, &plain, setup, test_reply_file, teardown);
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);

@@ -26,6 +26,13 @@
 
 #define MAILBOX "alice@example.org"
 
+/* what a test changes: more switches for the test CA, more lines for its [ca test] group */
+typedef struct {
+	const gchar *ca_switches;
+	const gchar *conf_extra;
+	gboolean auto_approve;
+} Scenario;
+
 typedef struct {
 	MeTestAcmeCa *ca;
 	MeTestDnsmasq *dns;
@@ -135,8 +142,10 @@ params_of(const gchar *json)
 static void
 setup(Fixture *fx, gconstpointer data)
 {
+	const Scenario *sc = data;
 	g_autoptr(GError) error = NULL;
-	const gchar *argv[] = {"--dkim", "ed25519", NULL};
+	g_autofree gchar *switches = g_strdup_printf("--dkim ed25519 %s", sc != NULL && sc->ca_switches != NULL ? sc->ca_switches : "");
+	g_auto(GStrv) argv = g_strsplit(g_strstrip(switches), " ", -1);
 	g_autofree gchar *txt = NULL;
 	g_autofree gchar *conf = NULL;
 	g_autofree gchar *sysconf = NULL;
@@ -145,8 +154,7 @@ setup(Fixture *fx, gconstpointer data)
 	g_autoptr(JsonObject) hello = NULL;
 	g_autoptr(JsonNode) hp = params_of("{\"protocol\": [1], \"client\": \"test-host-enroll\"}");
 
-	(void)data;
-	fx->ca = me_test_acme_ca_start(argv, &error);
+	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
 	g_assert_no_error(error);
 	g_assert_true(g_file_get_contents(me_test_acme_ca_get(fx->ca, "DKIM_TXT"), &txt, NULL, NULL));
 	fx->dns = me_test_dnsmasq_new();
@@ -159,9 +167,11 @@ setup(Fixture *fx, gconstpointer data)
 	fx->profile = g_build_filename(fx->tmp, "profile", NULL);
 	g_assert_cmpint(g_mkdir(sysconf, 0700), ==, 0);
 	g_assert_cmpint(g_mkdir(fx->profile, 0700), ==, 0);
-	conf = g_strdup_printf("[ca test]\ndirectory=%s\nca-file=%s\ndns-server=%s\nkey-type=ec-p256\nagree-tos=true\n",
+	conf = g_strdup_printf("[ca test]\ndirectory=%s\nca-file=%s\ndns-server=%s\nkey-type=ec-p256\nagree-tos=true\n%s%s",
 			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
-			       me_test_dnsmasq_get_nameserver(fx->dns));
+			       me_test_dnsmasq_get_nameserver(fx->dns),
+			       sc != NULL && sc->conf_extra != NULL ? sc->conf_extra : "",
+			       sc != NULL && sc->auto_approve ? "auto-approve=verified\n" : "");
 	g_free(me_test_write_tmp(sysconf, "mailenroll.conf", conf));
 
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -410,6 +420,109 @@ test_reply_failed(Fixture *fx, gconstpointer data)
 			==, "invalid-state");
 }
 
+/* the challenge of the CA's status document */
+static gint64
+post_count(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+
+	g_assert_cmpuint(json_array_get_length(challenges), ==, 1);
+	return json_object_get_int_member_with_default(json_array_get_object_element(challenges, 0), "post_count", 0);
+}
+
+static const gchar *
+result_string(JsonObject *answer, const gchar *name)
+{
+	JsonObject *result = json_object_get_object_member(answer, "result");
+
+	g_assert_nonnull(result);
+	return json_object_get_string_member_with_default(result, name, NULL);
+}
+
+/* issue 13 item 1: the reply to the genuine challenge waits for approval (its send failed)
+ * when a forged copy without the CA's signature comes: no prompt, no approval (also with
+ * auto-approve=verified), nothing handed out, the step unchanged; the genuine mail then
+ * still goes through */
+static void
+test_forged_awaiting_approval(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) first = NULL;
+	g_autoptr(JsonObject) failed = NULL;
+	g_autoptr(JsonObject) forged_answer = NULL;
+	g_autoptr(JsonObject) second = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GBytes) forged = NULL;
+	g_autoptr(GString) text = NULL;
+	guint prompts_per_ask = sc->auto_approve ? 0 : 1;
+	JsonObject *result;
+
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	first = inspect(fx, mail);
+	g_assert_cmpstr(result_string(first, "state"), ==, "answered");
+	failed = call(fx, "reply.failed", ep);
+	g_assert_cmpstr(result_string(failed, "state"), ==, "waiting-approval");
+
+	text = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	g_assert_cmpuint(g_string_replace(text, "DKIM-Signature:", "X-Was-Signature:", 0), ==, 1);
+	forged = g_string_free_to_bytes(g_steal_pointer(&text));
+	forged_answer = inspect(fx, forged);
+	result = json_object_get_object_member(forged_answer, "result");
+	g_assert_false(json_object_get_boolean_member(result, "answerable"));
+	g_assert_false(json_object_has_member(result, "approved"));
+	g_assert_false(json_object_has_member(result, "reply"));
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "waiting-approval");
+	g_assert_cmpuint(fx->prompts, ==, prompts_per_ask);
+
+	second = inspect(fx, mail);
+	result = json_object_get_object_member(second, "result");
+	g_assert_cmpuint(fx->prompts, ==, 2 * prompts_per_ask);
+	g_assert_true(json_object_get_boolean_member(result, "approved"));
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+	g_assert_true(json_object_has_member(result, "reply"));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
+/* issue 13 item 5: a CA that mails only after the challenge POST, with the default timing:
+ * the host's `enroll` runs the engine's wait decision, so the challenge is POSTed as the
+ * last resort instead of waiting for ever, and the wait reports honestly before that */
+static void
+test_mail_after_post(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) over = NULL;
+	g_autoptr(JsonObject) resumed = NULL;
+	g_autoptr(JsonObject) inspected = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	(void)data;
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	g_assert_cmpstr(result_string(enrolled, "state"), ==, "waiting-challenge");
+	g_assert_cmpstr(result_string(enrolled, "wait"), ==, "mail");
+	g_assert_cmpint(post_count(fx), ==, 0);
+	/* mail-wait (2 s) passed, the last resort (9 s of 12) not yet */
+	g_usleep(3 * G_USEC_PER_SEC);
+	over = call(fx, "enroll", ep);
+	g_assert_cmpstr(result_string(over, "wait"), ==, "no-mail");
+	g_assert_nonnull(strstr(result_string(over, "wait_message"), "No challenge mail"));
+	g_assert_cmpint(post_count(fx), ==, 0);
+	g_usleep((guint64)MAX(0, start + 10 * G_USEC_PER_SEC - g_get_monotonic_time()));
+	resumed = call(fx, "enroll", ep);
+	g_assert_cmpstr(result_string(resumed, "wait"), ==, "mail");
+	g_assert_cmpint(post_count(fx), ==, 1);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	inspected = inspect(fx, mail);
+	g_assert_cmpstr(result_string(inspected, "state"), ==, "answered");
+}
+
 static void
 test_bad_params(Fixture *fx, gconstpointer data)
 {
@@ -490,6 +603,9 @@ test_locked_keyring(Fixture *fx, gconstpointer data)
 int
 main(int argc, char **argv)
 {
+	static const Scenario auto_approve = {.auto_approve = TRUE};
+	static const Scenario asking = {NULL};
+	static const Scenario mail_after_post = {"--mail-on challenge --challenge-expiry 12", "mail-wait=2\n"};
 	gint rc;
 
 	setlocale(LC_ALL, "");
@@ -499,6 +615,10 @@ main(int argc, char **argv)
 	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
 	g_test_add("/host-enroll/reply-failed", Fixture, NULL, setup, test_reply_failed, teardown);
 	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);
+	g_test_add("/host-enroll/forged-awaiting-approval", Fixture, &asking, setup, test_forged_awaiting_approval, teardown);
+	g_test_add("/host-enroll/forged-awaiting-auto-approval", Fixture, &auto_approve, setup,
+		   test_forged_awaiting_approval, teardown);
+	g_test_add("/host-enroll/mail-after-post", Fixture, &mail_after_post, setup, test_mail_after_post, teardown);
 	/* last: the keyring stays locked */
 	g_test_add("/host-enroll/locked-keyring", Fixture, NULL, setup, test_locked_keyring, teardown);
 	rc = g_test_run();

@@ -241,11 +241,18 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 
 /* ---- after the reply: finish and install */
 
+static gboolean run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error);
+
 static gboolean
 finish_and_install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
 	if (!me_enroll_finish(e, error))
 		return FALSE;
+	if (me_enroll_get_step(e) == ME_STATE_STEP_WAITING_CHALLENGE) {
+		/* the CA refused the challenge and the engine ordered anew: wait for the new mail */
+		g_printerr("• %s\n", me_enroll_get_reorder_note(e));
+		return run_flow(cli, e, mailbox, error);
+	}
 	if (me_enroll_get_step(e) == ME_STATE_STEP_INSTALLED) {
 		/* TRANSLATORS: result: nothing left to do for the mailbox %s */
 		g_print(_("The certificate for %s is issued and installed.\n"), mailbox);
@@ -341,7 +348,8 @@ handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, g
 	*done = FALSE;
 	if (verdict == NULL)
 		return FALSE;
-	if (me_enroll_get_step(e) != ME_STATE_STEP_WAITING_APPROVAL) {
+	/* only this mail's own verdict counts: a forged one while a reply waits asks nothing */
+	if (!me_enroll_wants_approval(e, verdict)) {
 		if (verdict->is_challenge)
 			/* TRANSLATORS: a mail that looks like a challenge gets no answer; %s is why */
 			g_printerr(_("Not answered: %s\n"), verdict->message);
@@ -395,47 +403,54 @@ maildir_message_cb(GBytes *msg, gboolean *done, gpointer user_data, GError **err
 			      done, error);
 }
 
-/* the Maildir until the challenge is answered, or the CA's mail-wait has passed */
+/* the wait is over with no challenge answered: why, in the engine's words, and what to do */
+static gboolean
+wait_over_error(MeEnroll *e, const gchar *mailbox, MeEnrollWait wait, GError **error)
+{
+	g_autofree gchar *why = me_enroll_describe_wait(e, wait);
+
+	g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+		    /* TRANSLATORS: the wait for the challenge mail ended; %s is why (a sentence), then the mailbox */
+		    _("%s Run “mailenroll enroll %s” again later; the request stays open."), why, mailbox);
+	return FALSE;
+}
+
+/* the Maildir until the challenge is answered, or the CA's mail-wait has passed; the engine
+ * decides whether the CA is told to go ahead before the reply (me_enroll_check_wait()) */
 static gboolean
 watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
 	g_autoptr(MeMaildir) maildir = NULL;
 	MailWatch watch = {cli, e, mailbox};
-	guint wait = cli->ca->mail_wait != 0 ? cli->ca->mail_wait : 300;
-	gint64 deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
-	gboolean posted_early = FALSE;
+	gint64 since = g_get_real_time() / G_USEC_PER_SEC;
 
 	g_printerr("• ");
 	/* TRANSLATORS: progress: waiting for the CA's mail; %u is the seconds, %s the folder */
-	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), wait, cli->maildir);
+	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), cli->opts.mail_wait, cli->maildir);
 	maildir = me_maildir_new(cli->maildir, CLI_MAIL_MAX);
 	for (;;) {
 		gboolean done = FALSE;
+		MeEnrollWait wait = ME_ENROLL_WAIT_MAIL;
+		gint64 until = 0;
+		gint64 deadline;
+
+		if (!me_enroll_check_wait(e, since, &wait, &until, error))
+			return FALSE;
+		if (wait == ME_ENROLL_WAIT_DONE)
+			return TRUE;
+		if (wait != ME_ENROLL_WAIT_MAIL)
+			return wait_over_error(e, mailbox, wait, error);
+		deadline = g_get_monotonic_time() + (until - g_get_real_time() / G_USEC_PER_SEC) * G_USEC_PER_SEC;
 		if (!me_maildir_wait(maildir, deadline, maildir_message_cb, &watch, &done, error))
 			return FALSE;
 		if (done)
 			return TRUE;
-		/* a CA that mails only after the challenge POST: go ahead, then wait again */
-		if (cli->opts.mail_timing == ME_ENROLL_MAIL_TIMING_DETECT && !posted_early &&
-		    !me_state_get_bool(me_enroll_get_state(e), "challenge_posted")) {
-			if (!me_enroll_post_challenge(e, error))
-				return FALSE;
-			posted_early = TRUE;
-			deadline = g_get_monotonic_time() + (gint64)wait * G_USEC_PER_SEC;
-			continue;
-		}
-		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
-			    /* TRANSLATORS: no challenge mail came; %s is the folder, %u the seconds */
-			    _("No challenge mail arrived in %s within %u s; check the mailbox and run the command again."),
-			    cli->maildir, wait);
-		return FALSE;
 	}
 }
 
 /* ---- the verbs */
 
 static gint enroll_flow(Cli *cli, MeEnroll *e, const gchar *mailbox);
-static gboolean run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error);
 
 static gint
 cmd_enroll(Cli *cli, gchar **args)
@@ -617,6 +632,13 @@ run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	if (step == ME_STATE_STEP_WAITING_CHALLENGE && cli->maildir != NULL)
 		return watch_maildir(cli, e, mailbox, error);
 	if (step == ME_STATE_STEP_WAITING_CHALLENGE) {
+		MeEnrollWait wait = ME_ENROLL_WAIT_MAIL;
+		g_autofree gchar *why = NULL;
+		if (!me_enroll_check_wait(e, 0, &wait, NULL, error))
+			return FALSE;
+		why = me_enroll_describe_wait(e, wait);
+		if (why != NULL && wait != ME_ENROLL_WAIT_NO_MAIL)
+			g_printerr("• %s\n", why);
 		/* TRANSLATORS: what to do next; %s are the CA's address and the mailbox */
 		g_print(_("The certificate authority will mail %2$s from %1$s. Give that mail to “mailenroll challenge %2$s FILE” (or - for standard input).\n"),
 			me_state_get_string(me_enroll_get_state(e), "challenge_from"), mailbox);

@@ -311,6 +311,29 @@ install_certificate(Job *job, GError **error)
 	return TRUE;
 }
 
+/* the state, and while the enrollment waits for the challenge mail, where that wait stands:
+ * the engine may tell the CA to go ahead now (me_enroll_check_wait()), and says why no
+ * challenge was answered once the CA's mail-wait is over */
+static gboolean
+summarize_wait(Job *job, GError **error)
+{
+	MeEnrollWait wait = ME_ENROLL_WAIT_DONE;
+	g_autofree gchar *why = NULL;
+	JsonObject *obj;
+
+	if (!me_enroll_check_wait(job->enroll, 0, &wait, NULL, error))
+		return FALSE;
+	job->result = state_summary(me_enroll_get_state(job->enroll));
+	obj = json_node_get_object(job->result);
+	if (wait == ME_ENROLL_WAIT_DONE)
+		return TRUE;
+	json_object_set_string_member(obj, "wait", me_enroll_wait_to_nick(wait));
+	why = me_enroll_describe_wait(job->enroll, wait);
+	if (why != NULL)
+		json_object_set_string_member(obj, "wait_message", why);
+	return TRUE;
+}
+
 static gboolean
 run_job(Job *job, GError **error)
 {
@@ -326,8 +349,7 @@ run_job(Job *job, GError **error)
 			return FALSE;
 		if (!me_enroll_start(job->enroll, error))
 			return FALSE;
-		job->result = state_summary(me_enroll_get_state(job->enroll));
-		return TRUE;
+		return summarize_wait(job, error);
 	case JOB_INSPECT:
 		job->verdict = me_enroll_inspect(job->enroll, g_bytes_get_data(job->message, NULL),
 						 g_bytes_get_size(job->message), error);
@@ -335,6 +357,13 @@ run_job(Job *job, GError **error)
 	case JOB_REPLY_SENT:
 		if (!me_enroll_reply_sent(job->enroll, error) || !me_enroll_finish(job->enroll, error))
 			return FALSE;
+		if (me_enroll_get_step(job->enroll) == ME_STATE_STEP_WAITING_CHALLENGE) {
+			/* the CA refused the challenge; a new order waits for its mail */
+			job->result = state_summary(me_enroll_get_state(job->enroll));
+			json_object_set_string_member(json_node_get_object(job->result), "reordered",
+						      me_enroll_get_reorder_note(job->enroll));
+			return TRUE;
+		}
 		if (me_enroll_get_step(job->enroll) == ME_STATE_STEP_INSTALLED) {
 			job->result = state_summary(me_enroll_get_state(job->enroll));
 			return TRUE;
@@ -506,7 +535,8 @@ job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		job_free(job);
 		return;
 	}
-	if (me_enroll_get_step(job->enroll) != ME_STATE_STEP_WAITING_APPROVAL) {
+	/* only this mail's own verdict counts: a forged one while a reply waits asks nothing */
+	if (!me_enroll_wants_approval(job->enroll, job->verdict)) {
 		answer_verdict(job, FALSE, NULL, NULL);
 		job_free(job);
 		return;

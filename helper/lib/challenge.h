@@ -127,11 +127,14 @@ me_challenge_auth_method_to_string(MeChallengeAuthMethod method);
  * @method: the method that passed, or %ME_CHALLENGE_AUTH_NONE
  * @detail: (nullable): what passed, for the log and the prompt (e.g. "d=example.org s=acme")
  * @failures: (element-type utf8): why each method tried did not pass
+ * @temporary: a method could not decide for now (a DKIM key lookup found no nameserver
+ *   answering); the same mail may pass later
  */
 typedef struct {
 	MeChallengeAuthMethod method;
 	gchar *detail;
 	GPtrArray *failures;
+	gboolean temporary;
 } MeChallengeAuthResult;
 
 void

@@ -39,6 +39,7 @@
 
 struct _MeEnroll {
 	MeState *state;
+	gchar *state_dir;
 	const MeEnrollOptions *opts;
 	gchar *mailbox;
 	MeAcmeClient *client;
@@ -110,6 +111,7 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->dkim_selector = ca->dkim_selector;
 	options->dkim_domain = ca->dkim_domain;
 	options->dkim_key_label = ca->dkim_key;
+	options->mail_wait = ca->mail_wait;
 	options->renew_fraction = general->renew_fraction;
 }
 
@@ -188,6 +190,7 @@ me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gch
 		return NULL;
 	e->opts = options;
 	e->mailbox = g_steal_pointer(&normal);
+	e->state_dir = g_strdup(state_dir);
 	e->state = me_state_open(state_dir, options->ca_name, e->mailbox, error);
 	if (e->state == NULL)
 		return NULL;
@@ -219,6 +222,7 @@ me_enroll_free(MeEnroll *enroll)
 		me_acme_client_free(enroll->client);
 	EVP_PKEY_free(enroll->account_key);
 	g_free(enroll->mailbox);
+	g_free(enroll->state_dir);
 	g_free(enroll);
 }
 
@@ -387,6 +391,38 @@ ensure_account(MeEnroll *e, GError **error)
 	return save_step(e, ME_STATE_STEP_ACCOUNT, error);
 }
 
+/* ---- when the CA mails: configured, or as it was seen to do */
+
+#define NOTE_MAIL_TIMING "mail-timing"
+
+static MeEnrollMailTiming
+effective_timing(MeEnroll *e)
+{
+	g_autofree gchar *seen = NULL;
+	MeEnrollMailTiming timing = ME_ENROLL_MAIL_TIMING_DETECT;
+
+	if (e->opts->mail_timing != ME_ENROLL_MAIL_TIMING_DETECT)
+		return e->opts->mail_timing;
+	seen = me_state_get_ca_note(e->state_dir, e->opts->ca_name, e->opts->directory, NOTE_MAIL_TIMING);
+	if (seen != NULL && me_enroll_mail_timing_from_string(seen, &timing))
+		return timing;
+	return ME_ENROLL_MAIL_TIMING_DETECT;
+}
+
+/* a genuine challenge mail came: before any POST the CA mails on the authorization, after
+ * a POST made before the reply it mails only then; later enrollments at it go by that */
+static void
+learn_timing(MeEnroll *e)
+{
+	MeEnrollMailTiming seen = me_state_get_bool(e->state, "challenge_posted") ? ME_ENROLL_MAIL_TIMING_CHALLENGE
+										 : ME_ENROLL_MAIL_TIMING_AUTHZ;
+	g_autoptr(GError) local = NULL;
+
+	if (!me_state_set_ca_note(e->state_dir, e->opts->ca_name, e->opts->directory, NOTE_MAIL_TIMING,
+				  me_enroll_mail_timing_to_string(seen), &local))
+		g_debug("noting the mail timing: %s", local->message);
+}
+
 /* ---- order and authorization */
 
 static gboolean
@@ -475,7 +511,7 @@ ensure_authz(MeEnroll *e, GError **error)
 	me_state_set_int(e->state, "authz_fetched_at", now_unix(e));
 	if (!save_step(e, ME_STATE_STEP_WAITING_CHALLENGE, error))
 		return FALSE;
-	if (e->opts->mail_timing == ME_ENROLL_MAIL_TIMING_CHALLENGE)
+	if (effective_timing(e) == ME_ENROLL_MAIL_TIMING_CHALLENGE)
 		return me_enroll_post_challenge(e, error);
 	return TRUE;
 }
@@ -486,7 +522,8 @@ ensure_authz(MeEnroll *e, GError **error)
  * @error: return location for a #GError
  *
  * Does what can be done before the CA's mail: the account (key into the keyring first),
- * the order, the authorization; with %ME_ENROLL_MAIL_TIMING_CHALLENGE also the challenge POST.
+ * the order, the authorization; at a CA that mails only after it (configured, or seen
+ * before) also the challenge POST.
  * Returns at once when the enrollment is further along.
  *
  * Returns: %TRUE when the enrollment waits for the challenge mail or is further along
@@ -518,8 +555,8 @@ me_enroll_start(MeEnroll *enroll, GError **error)
  * @error: return location for a #GError
  *
  * Tells the CA to go ahead with the challenge before the reply left, for CAs that send
- * their mail only then (%ME_ENROLL_MAIL_TIMING_CHALLENGE, or %ME_ENROLL_MAIL_TIMING_DETECT after the
- * wait).  Doing it twice is harmless.
+ * their mail only then (%ME_ENROLL_MAIL_TIMING_CHALLENGE, or the last resort of
+ * me_enroll_check_wait()).  Doing it twice is harmless.
  *
  * Returns: %TRUE on success
  */
@@ -540,7 +577,156 @@ me_enroll_post_challenge(MeEnroll *enroll, GError **error)
 	if (challenge == NULL)
 		return FALSE;
 	me_state_set_bool(enroll->state, "challenge_posted", TRUE);
+	me_state_set_int(enroll->state, "challenge_posted_at", now_unix(enroll));
 	return me_state_save(enroll->state, error);
+}
+
+/* ---- waiting for the challenge mail: the one place that decides when to POST early */
+
+static const gchar *const wait_nicks[] = {"done", "mail", "no-mail", "unauthenticated", "temporary"};
+
+/**
+ * me_enroll_wait_to_nick:
+ * @wait: where a wait stands
+ *
+ * Returns: its name in the protocol and the logs (`no-mail`, ...)
+ */
+const gchar *
+me_enroll_wait_to_nick(MeEnrollWait wait)
+{
+	return (guint)wait < G_N_ELEMENTS(wait_nicks) ? wait_nicks[wait] : "mail";
+}
+
+static guint
+mail_wait_secs(MeEnroll *e)
+{
+	return e->opts->mail_wait != 0 ? e->opts->mail_wait : 300;
+}
+
+/* when a CA not seen before gets its challenge POSTed before a reply, as the last resort for
+ * one that mails only after the POST: in the last quarter of the authorization's life, or
+ * mail-wait before its end if that is earlier, but never in its first half.  A CA that
+ * mailed on the authorization did so long before, greylisting included, so the POST cannot
+ * cost an order that would have lived; 0 when the authorization has no end */
+static gint64
+last_resort_at(MeEnroll *e)
+{
+	gint64 expires = me_state_get_int(e->state, "authz_expires");
+	gint64 fetched = me_state_get_int(e->state, "authz_fetched_at");
+	gint64 margin;
+
+	if (expires == 0 || fetched == 0 || expires <= fetched)
+		return 0;
+	margin = MIN(MAX((expires - fetched) / 4, (gint64)mail_wait_secs(e)), (expires - fetched) / 2);
+	return expires - margin;
+}
+
+static MeEnrollWait
+wait_outcome(MeEnroll *e)
+{
+	JsonObject *suspect = get_object(me_state_get_object(e->state), "suspect_mail");
+
+	if (suspect == NULL)
+		return ME_ENROLL_WAIT_NO_MAIL;
+	if (json_object_get_boolean_member_with_default(suspect, "temporary", FALSE))
+		return ME_ENROLL_WAIT_TEMPORARY;
+	return ME_ENROLL_WAIT_UNAUTHENTICATED;
+}
+
+/**
+ * me_enroll_check_wait:
+ * @enroll: an enrollment
+ * @since: when the front-end began this wait (seconds since the epoch), or 0 for when the
+ *   authorization was fetched
+ * @wait: (out): where the wait stands
+ * @until: (out) (optional): with %ME_ENROLL_WAIT_MAIL, when to call again (seconds since the
+ *   epoch); 0 otherwise
+ * @error: return location for a #GError
+ *
+ * Decides, for every front-end alike, what waiting for the challenge mail means now.  The
+ * challenge is POSTed before the reply only at a CA that mails only after the POST
+ * (configured, or seen so before), or as the last resort of last_resort_at() at a CA not
+ * seen yet; never once a mail that looks like this request's challenge came, authentic or
+ * not, or could not be checked.  After `mail-wait` seconds from @since (or from the early
+ * POST) the wait is reported over, saying why; the enrollment keeps waiting all the same.
+ *
+ * Returns: %FALSE with @error set only when the POST failed
+ */
+gboolean
+me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 *until, GError **error)
+{
+	MeEnrollMailTiming timing;
+	gboolean posted = me_state_get_bool(enroll->state, "challenge_posted");
+	gboolean suspect = get_object(me_state_get_object(enroll->state), "suspect_mail") != NULL;
+	gint64 now = now_unix(enroll);
+	gint64 resort = 0;
+	gint64 end;
+
+	*wait = ME_ENROLL_WAIT_DONE;
+	if (until != NULL)
+		*until = 0;
+	if (me_state_get_step(enroll->state) != ME_STATE_STEP_WAITING_CHALLENGE)
+		return TRUE;
+	timing = effective_timing(enroll);
+	if (!posted && !suspect && timing == ME_ENROLL_MAIL_TIMING_CHALLENGE)
+		posted = me_enroll_post_challenge(enroll, error);
+	else if (!posted && !suspect && timing == ME_ENROLL_MAIL_TIMING_DETECT) {
+		resort = last_resort_at(enroll);
+		if (resort != 0 && now >= resort)
+			posted = me_enroll_post_challenge(enroll, error);
+	}
+	if (error != NULL && *error != NULL)
+		return FALSE;
+	if (since == 0)
+		since = me_state_get_int(enroll->state, "authz_fetched_at");
+	if (posted)
+		since = MAX(since, me_state_get_int(enroll->state, "challenge_posted_at"));
+	end = since + mail_wait_secs(enroll);
+	if (now < end) {
+		*wait = ME_ENROLL_WAIT_MAIL;
+		if (until != NULL)
+			*until = resort > now && !posted ? MIN(end, resort) : end;
+		return TRUE;
+	}
+	*wait = wait_outcome(enroll);
+	return TRUE;
+}
+
+/**
+ * me_enroll_describe_wait:
+ * @enroll: an enrollment
+ * @wait: what me_enroll_check_wait() said
+ *
+ * Returns: (transfer full) (nullable): one translated sentence on why no challenge was
+ *   answered yet, for a wait that is over; %NULL for the others
+ */
+gchar *
+me_enroll_describe_wait(MeEnroll *enroll, MeEnrollWait wait)
+{
+	const gchar *from = me_state_get_string(enroll->state, "challenge_from");
+	JsonObject *suspect = get_object(me_state_get_object(enroll->state), "suspect_mail");
+	const gchar *why = suspect != NULL ? json_object_get_string_member_with_default(suspect, "message", "") : "";
+
+	switch (wait) {
+	case ME_ENROLL_WAIT_NO_MAIL:
+		return g_strdup_printf(
+		    /* TRANSLATORS: the wait for the CA's mail ended without one; %s are the CA's address and the mailbox */
+		    _("No challenge mail from %s has reached %s yet. Mail can be held up for half an hour or longer; the request stays open."),
+		    from, enroll->mailbox);
+	case ME_ENROLL_WAIT_UNAUTHENTICATED:
+		return g_strdup_printf(
+		    /* TRANSLATORS: a mail that looks like the challenge came but failed a check; %s are the mailbox and the reason (a sentence) */
+		    _("A mail that looks like the challenge reached %s but was not answered: %s"), enroll->mailbox, why);
+	case ME_ENROLL_WAIT_TEMPORARY:
+		return g_strdup_printf(
+		    /* TRANSLATORS: the challenge mail could not be checked for now (DNS); %s are the mailbox and the reason */
+		    _("A mail that looks like the challenge reached %s but could not be checked for now (%s); it is checked again when it is read again."),
+		    enroll->mailbox, why);
+	case ME_ENROLL_WAIT_DONE:
+	case ME_ENROLL_WAIT_MAIL:
+	default:
+		return NULL;
+	}
 }
 
 /* ---- the challenge mail */
@@ -582,6 +768,48 @@ token_remember(MeEnroll *e, const gchar *token_part1)
 		json_object_set_array_member(obj, "used_tokens", used);
 	}
 	json_array_add_string_element(used, hash);
+}
+
+/* the reply waiting for approval answers this token-part1 (the last one remembered) */
+static gboolean
+token_is_reply_token(MeEnroll *e, const gchar *token_part1)
+{
+	JsonArray *used = get_array(me_state_get_object(e->state), "used_tokens");
+	g_autofree gchar *hash = NULL;
+	guint n = used != NULL ? json_array_get_length(used) : 0;
+
+	if (n == 0 || token_part1 == NULL)
+		return FALSE;
+	hash = token_hash(token_part1);
+	return g_strcmp0(json_array_get_string_element(used, n - 1), hash) == 0;
+}
+
+/* reasons that say the mail is not about this request at all */
+static gboolean
+reason_is_elsewhere(MeChallengeReason reason)
+{
+	return reason == ME_CHALLENGE_REASON_NOT_CHALLENGE || reason == ME_CHALLENGE_REASON_TO_MISMATCH ||
+	       reason == ME_CHALLENGE_REASON_ALREADY_ANSWERED || reason == ME_CHALLENGE_REASON_NO_PENDING;
+}
+
+/* a mail that looks like this request's challenge but is not answered: from now on the
+ * challenge is never POSTed before a reply (the CA may well have mailed, and the POST would
+ * tell it to check a reply that does not exist), and the end of the wait says why */
+static gboolean
+note_suspect_mail(MeEnroll *e, const MeChallengeVerdict *verdict, GError **error)
+{
+	JsonObject *obj;
+
+	if (!verdict->is_challenge || reason_is_elsewhere(verdict->reason))
+		return TRUE;
+	obj = json_object_new();
+	json_object_set_string_member(obj, "reason", me_challenge_reason_to_nick(verdict->reason));
+	json_object_set_string_member(obj, "message", verdict->message != NULL ? verdict->message : "");
+	json_object_set_boolean_member(obj, "temporary",
+				       verdict->reason == ME_CHALLENGE_REASON_UNAUTHENTICATED && verdict->auth.temporary);
+	json_object_set_int_member(obj, "at", now_unix(e));
+	json_object_set_object_member(me_state_get_object(e->state), "suspect_mail", obj);
+	return me_state_save(e->state, error);
 }
 
 static void
@@ -707,6 +935,16 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 		/* TRANSLATORS: the mail is the challenge of an earlier request, which is never answered again */
 		verdict->message = g_strdup(_("This challenge mail belongs to an earlier request; it gets no answer."));
 	}
+	if (verdict->answerable && step == ME_STATE_STEP_WAITING_APPROVAL &&
+	    !token_is_reply_token(enroll, verdict->token_part1)) {
+		verdict->answerable = FALSE;
+		verdict->reason = ME_CHALLENGE_REASON_AMBIGUOUS;
+		g_free(verdict->message);
+		/* TRANSLATORS: a second, different challenge mail came while the reply to the first waits for approval */
+		verdict->message = g_strdup(_("Another challenge mail for this request already waits for your approval; this one gets no answer."));
+	}
+	if (step == ME_STATE_STEP_WAITING_CHALLENGE && !verdict->answerable && !note_suspect_mail(enroll, verdict, error))
+		return NULL;
 	if (!verdict->answerable || step != ME_STATE_STEP_WAITING_CHALLENGE)
 		return g_steal_pointer(&verdict);
 
@@ -723,11 +961,29 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 		return NULL;
 	save_reply_fields(enroll, reply, bytes);
 	token_remember(enroll, verdict->token_part1);
+	learn_timing(enroll);
 	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
 	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
 	if (!save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error))
 		return NULL;
 	return g_steal_pointer(&verdict);
+}
+
+/**
+ * me_enroll_wants_approval:
+ * @enroll: an enrollment
+ * @verdict: the verdict me_enroll_inspect() just gave
+ *
+ * Whether the person is to be asked now: only for an answerable verdict about the challenge
+ * whose reply waits for approval.  Any other mail, whatever the enrollment's step, asks
+ * nothing and changes nothing.
+ *
+ * Returns: %TRUE when the reply waits for approval because of @verdict's mail
+ */
+gboolean
+me_enroll_wants_approval(MeEnroll *enroll, const MeChallengeVerdict *verdict)
+{
+	return verdict != NULL && verdict->answerable && me_state_get_step(enroll->state) == ME_STATE_STEP_WAITING_APPROVAL;
 }
 
 /* the reply as it leaves: DKIM-signed where the CA profile names a key (RFC 8823 §3.2:
@@ -1089,6 +1345,49 @@ download(MeEnroll *e, GError **error)
 	return save_step(e, ME_STATE_STEP_ISSUED, error);
 }
 
+/* the CA refused the challenge (a wrong answer, or none in time): it is burned, and so is
+ * the order; the CA can still validate the mailbox with a new one */
+static gboolean
+challenge_burned(const GError *error)
+{
+	return error->domain == ME_ERROR && (error->code == ME_ERROR_INCORRECT_RESPONSE ||
+					     error->code == ME_ERROR_INVALID_STATE || error->code == ME_ERROR_UNAUTHORIZED);
+}
+
+/* once per enrollment, a burned challenge gets a new order on the same account; the tokens
+ * answered stay remembered, so the mail that burned it is never answered again */
+static gboolean
+reorder(MeEnroll *e, const GError *why, GError **error)
+{
+	g_autofree gchar *note = g_strdup_printf(
+	    /* TRANSLATORS: the CA refused the reply and a new request was made automatically; %s is the CA's reason */
+	    _("The certificate authority did not accept the answer to its challenge (%s), which happens when the mail answered belonged to another request for the same address; a new request was made, so answer its challenge mail."),
+	    why->message);
+
+	g_message("%s: %s", e->mailbox, note);
+	if (!me_enroll_restart(e, error))
+		return FALSE;
+	me_state_set_bool(e->state, "reordered", TRUE);
+	me_state_set_string(e->state, "reorder_note", note);
+	if (!me_state_save(e->state, error))
+		return FALSE;
+	progress(e, ME_STATE_STEP_ORDER, note);
+	return me_enroll_start(e, error);
+}
+
+/**
+ * me_enroll_get_reorder_note:
+ * @enroll: an enrollment
+ *
+ * Returns: (nullable): the translated sentence saying why the order was made anew, when
+ *   me_enroll_finish() replaced a burned challenge; %NULL otherwise
+ */
+const gchar *
+me_enroll_get_reorder_note(MeEnroll *enroll)
+{
+	return me_state_get_string(enroll->state, "reorder_note");
+}
+
 /**
  * me_enroll_finish:
  * @enroll: an enrollment whose reply was sent
@@ -1099,7 +1398,13 @@ download(MeEnroll *e, GError **error)
  * finalizes with the CSR and downloads and checks the certificate.  Safe to call again
  * after a failure or a kill.
  *
- * Returns: %TRUE when the certificate is issued (or further)
+ * When the CA refuses the challenge, the first time in an enrollment a new order is made
+ * on the same account (reorder()): the enrollment then waits for the new challenge mail,
+ * me_enroll_get_step() says %ME_STATE_STEP_WAITING_CHALLENGE and
+ * me_enroll_get_reorder_note() says why.
+ *
+ * Returns: %TRUE when the certificate is issued (or further), or a new order waits for its
+ *   challenge mail
  */
 gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error)
@@ -1124,9 +1429,16 @@ me_enroll_finish(MeEnroll *enroll, GError **error)
 			ok = me_enroll_post_challenge(enroll, error) &&
 			     save_step(enroll, ME_STATE_STEP_CHALLENGE_POSTED, error);
 			break;
-		case ME_STATE_STEP_CHALLENGE_POSTED:
-			ok = wait_validated(enroll, error);
-			break;
+		case ME_STATE_STEP_CHALLENGE_POSTED: {
+			g_autoptr(GError) local = NULL;
+			if (wait_validated(enroll, &local))
+				continue;
+			if (me_state_get_step(enroll->state) == ME_STATE_STEP_FAILED && challenge_burned(local) &&
+			    !me_state_get_bool(enroll->state, "reordered"))
+				return reorder(enroll, local, error);
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
 		case ME_STATE_STEP_VALIDATED:
 			ok = make_cert_key(enroll, error);
 			break;

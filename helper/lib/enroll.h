@@ -22,9 +22,12 @@ G_BEGIN_DECLS
 
 /**
  * MeEnrollMailTiming:
- * @ME_ENROLL_MAIL_TIMING_DETECT: wait for the mail after the authorization is fetched; if none
- *   comes within the profile's wait, POST the challenge and wait again
- * @ME_ENROLL_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched
+ * @ME_ENROLL_MAIL_TIMING_DETECT: as this CA was seen to do before (the engine remembers it per
+ *   CA); for a CA not seen yet, wait for the mail and POST the challenge before the reply only
+ *   as a last resort, when the authorization would expire anyway and no mail that looks like
+ *   the challenge has come (me_enroll_check_wait())
+ * @ME_ENROLL_MAIL_TIMING_AUTHZ: the CA mails when the authorization is fetched; never POST
+ *   before the reply
  * @ME_ENROLL_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
  *
  * When a CA sends its challenge mail (docs/design.md §3); a per-CA setting.
@@ -62,6 +65,8 @@ me_enroll_mail_timing_to_string(MeEnrollMailTiming timing);
  * @dkim_domain: (nullable): their `d=`; %NULL for the mailbox's domain (RFC 8823 wants that)
  * @dkim_key_label: (nullable): the keyring name of the signing key (kind dkim-key, this as
  *   fingerprint; `mailenroll provision dkim` puts it there)
+ * @mail_wait: seconds a front-end waits for the challenge mail before it says why none was
+ *   answered (me_enroll_check_wait()); 0 for the default (300)
  * @renew_fraction: without renewal information from the CA, renew when this part of the
  *   lifetime has passed; 0 for the default (2/3)
  * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
@@ -86,6 +91,7 @@ typedef struct {
 	const gchar *dkim_selector;
 	const gchar *dkim_domain;
 	const gchar *dkim_key_label;
+	guint mail_wait;
 	gdouble renew_fraction;
 	gint64 now;
 } MeEnrollOptions;
@@ -99,6 +105,30 @@ typedef struct {
  * Progress of a long step.
  */
 typedef void (*MeEnrollProgressFunc)(MeStateStep step, const gchar *message, gpointer user_data);
+
+/**
+ * MeEnrollWait:
+ * @ME_ENROLL_WAIT_DONE: the enrollment no longer waits for the challenge mail
+ * @ME_ENROLL_WAIT_MAIL: it waits for the mail; look again at the time given
+ * @ME_ENROLL_WAIT_NO_MAIL: the wait is over and no mail that looks like the challenge came
+ * @ME_ENROLL_WAIT_UNAUTHENTICATED: a mail that looks like the challenge came, but failed a
+ *   check (not authentic, not for this request, declined); nothing was answered
+ * @ME_ENROLL_WAIT_TEMPORARY: a mail that looks like the challenge came, but could not be
+ *   checked for now (its DKIM key could not be looked up); it is worth showing it again later
+ *
+ * Where the wait for the challenge mail stands (me_enroll_check_wait()).  Every outcome but
+ * %ME_ENROLL_WAIT_DONE leaves the enrollment waiting; none of them gives up the order.
+ */
+typedef enum {
+	ME_ENROLL_WAIT_DONE = 0,
+	ME_ENROLL_WAIT_MAIL,
+	ME_ENROLL_WAIT_NO_MAIL,
+	ME_ENROLL_WAIT_UNAUTHENTICATED,
+	ME_ENROLL_WAIT_TEMPORARY,
+} MeEnrollWait;
+
+const gchar *
+me_enroll_wait_to_nick(MeEnrollWait wait);
 
 void
 me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const MeConfigGeneral *general);
@@ -126,8 +156,14 @@ gboolean
 me_enroll_start(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_post_challenge(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 *until, GError **error);
+gchar *
+me_enroll_describe_wait(MeEnroll *enroll, MeEnrollWait wait);
 MeChallengeVerdict *
 me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error);
+gboolean
+me_enroll_wants_approval(MeEnroll *enroll, const MeChallengeVerdict *verdict);
 GBytes *
 me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error);
 gboolean
@@ -138,6 +174,8 @@ gboolean
 me_enroll_reply_failed(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error);
+const gchar *
+me_enroll_get_reorder_note(MeEnroll *enroll);
 gboolean
 me_enroll_is_renewal_due(MeEnroll *enroll, gint64 *renew_at);
 gboolean

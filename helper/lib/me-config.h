@@ -91,8 +91,8 @@ typedef enum {
  * MeConfigMailTiming:
  * @ME_CONFIG_MAIL_TIMING_AUTHZ: the CA mails the challenge when the authorization is fetched
  * @ME_CONFIG_MAIL_TIMING_CHALLENGE: the CA mails only after the challenge is POSTed
- * @ME_CONFIG_MAIL_TIMING_DETECT: wait `mail-wait` seconds for the mail after the
- *   authorization fetch, then POST the challenge and wait again
+ * @ME_CONFIG_MAIL_TIMING_DETECT: as the CA was seen to do before; a CA not seen yet gets
+ *   its challenge POSTed before the reply only when the authorization would expire anyway
  *
  * `mail-timing`: when a CA sends the challenge mail (docs/design.md §3).
  */

@@ -17,6 +17,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "file.h"
+
 struct _MeState {
 	gchar *path;
 	gchar *ca;
@@ -543,4 +545,96 @@ me_state_list(const gchar *state_dir, GError **error)
 			list_dir(path, out);
 	}
 	return g_steal_pointer(&out);
+}
+
+/* ---- what was learnt about a CA, beside its enrollments */
+
+/* the largest notes file read */
+#define CA_NOTES_MAX (16 * 1024)
+
+static gchar *
+ca_notes_path(const gchar *state_dir, const gchar *ca)
+{
+	g_autofree gchar *ca_name = escape_name(ca, FALSE);
+
+	/* no .json: me_state_list() takes every .json for an enrollment */
+	return g_build_filename(state_dir, ca_name, "ca.notes", NULL);
+}
+
+/* the notes of @ca, or an empty set when there are none, they are damaged or they were
+ * about another directory URL (the profile now names another CA) */
+static GKeyFile *
+ca_notes_load(const gchar *path, const gchar *directory)
+{
+	g_autoptr(GKeyFile) notes = g_key_file_new();
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *about = NULL;
+	gsize len = 0;
+	gint errnum = 0;
+
+	data = me_file_read_bounded(path, CA_NOTES_MAX, &len, NULL, &errnum);
+	if (data == NULL || !g_key_file_load_from_data(notes, data, len, G_KEY_FILE_NONE, NULL))
+		return g_key_file_new();
+	about = g_key_file_get_string(notes, "ca", "directory", NULL);
+	if (g_strcmp0(about, directory) != 0)
+		return g_key_file_new();
+	return g_steal_pointer(&notes);
+}
+
+/**
+ * me_state_get_ca_note:
+ * @state_dir: the state folder
+ * @ca: the CA profile's name
+ * @directory: its directory URL; notes made about another URL do not count
+ * @key: what was noted
+ *
+ * Something learnt about a CA by an earlier enrollment (its mail timing, for one).  A note
+ * is a hint: a missing or damaged notes file reads as no note.
+ *
+ * Returns: (transfer full) (nullable): the note, or %NULL
+ */
+gchar *
+me_state_get_ca_note(const gchar *state_dir, const gchar *ca, const gchar *directory, const gchar *key)
+{
+	g_autofree gchar *path = ca_notes_path(state_dir, ca);
+	g_autoptr(GKeyFile) notes = ca_notes_load(path, directory);
+
+	return g_key_file_get_string(notes, "notes", key, NULL);
+}
+
+/**
+ * me_state_set_ca_note:
+ * @state_dir: the state folder
+ * @ca: the CA profile's name
+ * @directory: its directory URL
+ * @key: what is noted
+ * @value: the note
+ * @error: return location for a #GError
+ *
+ * Notes something learnt about a CA, for later enrollments; written atomically.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_state_set_ca_note(const gchar *state_dir,
+		     const gchar *ca,
+		     const gchar *directory,
+		     const gchar *key,
+		     const gchar *value,
+		     GError **error)
+{
+	g_autofree gchar *path = ca_notes_path(state_dir, ca);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autoptr(GKeyFile) notes = ca_notes_load(path, directory);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+
+	if (g_mkdir_with_parents(dir, 0700) != 0)
+		return set_io_error(error, dir, errno);
+	g_key_file_set_string(notes, "ca", "directory", directory);
+	g_key_file_set_string(notes, "notes", key, value);
+	data = g_key_file_to_data(notes, &len, NULL);
+	if (!g_file_set_contents_full(path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+		return set_io_error(error, path, errno);
+	return TRUE;
 }

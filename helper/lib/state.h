@@ -99,5 +99,14 @@ JsonObject *
 me_state_get_object(MeState *state);
 GPtrArray *
 me_state_list(const gchar *state_dir, GError **error);
+gchar *
+me_state_get_ca_note(const gchar *state_dir, const gchar *ca, const gchar *directory, const gchar *key);
+gboolean
+me_state_set_ca_note(const gchar *state_dir,
+		     const gchar *ca,
+		     const gchar *directory,
+		     const gchar *key,
+		     const gchar *value,
+		     GError **error);
 
 G_END_DECLS

@@ -124,6 +124,7 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 		const MeDkimSignature *sig = g_ptr_array_index(sigs, i);
 		g_autofree gchar *why = NULL;
 		if (!sig->verified) {
+			result->temporary |= sig->temporary;
 			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector,
 							     sig->error != NULL ? sig->error : "");
 			continue;
