@@ -24,7 +24,8 @@ test("nextStep: reply.sent after the reply went out, install when issued, renew 
     new: null,
     account: null,
     order: null,
-    "waiting-challenge": null,
+    // the helper's wait decision (issue 13 item 5): it may tell the CA to go ahead
+    "waiting-challenge": "enroll",
     "waiting-approval": null,
     // the reply is being sent: the extension that sends it goes on itself
     answered: null,
@@ -72,16 +73,17 @@ test("the check installs, resumes, binds a renewal done elsewhere and offers ren
       { mailbox: "waits@example.org", state: "waiting-challenge" },
       null,
     ],
-    answers: { install: {}, renew: { renewing: true }, "reply.sent": {} },
+    answers: { install: {}, renew: { renewing: true }, "reply.sent": {}, enroll: { state: "waiting-challenge", wait: "mail" } },
   });
   await check.run();
   await settled();
   const asked = helper.calls.map(c => [c[0], c[1]]);
-  assert.deepEqual(asked.slice(0, 4), [
+  assert.deepEqual(asked.slice(0, 5), [
     ["status", {}],
     ["install", { mailbox: "issued@example.org", ca: "test" }],
     ["renew", { mailbox: "alice@example.org" }],
     ["reply.sent", { mailbox: "resume@example.org", ca: "test" }],
+    ["enroll", { mailbox: "waits@example.org" }],
   ]);
   assert.equal(asked.filter(c => c[0] === "status").length, 3, "before, after, and after reply.sent");
   assert.deepEqual(bound, [["id1", "key-new", { signing: true, encryption: true }]], "the renewal is bound");
@@ -123,6 +125,32 @@ test("notices: renewed and failed since the last look, expiring once", async () 
   ]);
   await check.run();
   assert.equal(env.notified().length, 3, "nothing new the second time");
+});
+
+test("a wait for the challenge mail that is over is told once, in the helper's words", async () => {
+  const why = "A mail that looks like the challenge reached waits@example.org but was not answered: no DKIM signature.";
+  const { check, helper, env } = await newCheck({
+    enrollments: [{ mailbox: "waits@example.org", state: "waiting-challenge", ca: "test" }],
+    answers: { enroll: { state: "waiting-challenge", wait: "unauthenticated", wait_message: why } },
+  });
+  await check.run();
+  await check.run();
+  assert.deepEqual(helper.methods().filter(m => m === "enroll").length, 2, "resumed at every check");
+  assert.deepEqual(env.notified(), ["mailenroll-wait-waits@example.org"], "told once");
+  assert.deepEqual(env.storage[KEYS.waitNotices], { "waits@example.org": why });
+});
+
+test("reply.sent that ends in a new request (a burned challenge) tells so and binds nothing", async () => {
+  const note = "The certificate authority did not accept the answer to its challenge (no reply); a new request was made, so answer its challenge mail.";
+  const { check, helper, env, bound } = await newCheck({
+    enrollments: [{ mailbox: "resume@example.org", state: "challenge-posted", ca: "test" }],
+    answers: { "reply.sent": { state: "waiting-challenge", reordered: note } },
+  });
+  await check.run();
+  await settled();
+  assert.ok(helper.methods().includes("reply.sent"));
+  assert.deepEqual(bound, [], "nothing to bind");
+  assert.deepEqual(env.notified(), ["mailenroll-reordered-resume@example.org"]);
 });
 
 test("the alarm: created once, every 6 hours", async () => {

@@ -8,6 +8,8 @@
 // The periodic check (an alarm every 6 hours, and at start-up): notifications for
 // certificates renewed, failed or expiring since the last look; work the helper left half
 // done goes on (reply.sent after the reply went out, install of an issued certificate);
+// an enrollment waiting for its challenge mail is resumed with `enroll`, where the helper
+// decides whether the CA is told to go ahead, and says why no challenge was answered yet;
 // installed certificates are offered to `renew` (the helper decides whether it is due),
 // and a certificate renewed outside Thunderbird (systemd timer, CLI) is bound once.
 
@@ -21,12 +23,19 @@ export const CHECK_PERIOD_MIN = 6 * 60;
 // steps after which the extension resumes the helper's work (reply.sent goes on from there)
 export const RESUME_REPLY_SENT = Object.freeze(["reply-sent", "challenge-posted", "validated", "key-stored", "finalized"]);
 
+// the helper's `wait` values that mean the wait for the challenge mail is over (PROTOCOL.md §9)
+export const WAIT_OVER = Object.freeze(["no-mail", "unauthenticated", "temporary"]);
+
 /**
  * What the periodic check does for an enrollment in `state` (PROTOCOL.md §9):
  * "reply.sent" (finish the order), "install", "renew" (bind a renewal done elsewhere,
- * then offer renew), or null (nothing: it waits for mail or for the person).
+ * then offer renew), "enroll" (it waits for the challenge mail: the helper's wait
+ * decision), or null (nothing: it waits for the person, or failed).
  */
 export function nextStep(state) {
+  if (state === "waiting-challenge") {
+    return "enroll";
+  }
   if (RESUME_REPLY_SENT.includes(state)) {
     return "reply.sent";
   }
@@ -110,6 +119,8 @@ export class PeriodicCheck {
         if (step === "reply.sent") {
           // may take minutes: not in the queue of challenge mails
           this.replies.finishAfterReply(e.mailbox, e.ca).catch(err => this.log("resuming failed:", errorText(err)));
+        } else if (step === "enroll") {
+          await this.resumeWait(e);
         } else if (step === "install") {
           await this.binder.install(e.mailbox, e.ca, { explicit: null });
         } else if (step === "renew") {
@@ -128,5 +139,29 @@ export class PeriodicCheck {
       }
     }
     await this.status.refresh();
+  }
+
+  /**
+   * An enrollment that waits for its challenge mail: `enroll` resumes it, so the helper
+   * can tell a CA that mails only after being asked to go ahead; once the wait is over,
+   * its sentence (no mail yet, or a mail that could not be authenticated and why) is a
+   * notification, shown again only when it changes.
+   */
+  async resumeWait(e) {
+    const params = { mailbox: e.mailbox };
+    if (e.ca) params.ca = e.ca;
+    const r = await this.helper.call("enroll", params);
+    if (!r || !WAIT_OVER.includes(r.wait) || typeof r.wait_message !== "string") {
+      return;
+    }
+    const told = await load(KEYS.waitNotices, {});
+    const key = e.mailbox.toLowerCase();
+    if (told[key] === r.wait_message) {
+      return;
+    }
+    told[key] = r.wait_message;
+    await save(KEYS.waitNotices, told);
+    this.log("waiting for the challenge mail for", e.mailbox, ":", r.wait);
+    this.notify(`wait-${e.mailbox}`, _("notifyWaitTitle"), r.wait_message);
   }
 }

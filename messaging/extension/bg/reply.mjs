@@ -225,6 +225,13 @@ export class ReplySender {
         params.ca = ca;
       }
       const result = await this.helper.call("reply.sent", params);
+      if (result && typeof result.reordered === "string") {
+        // the CA refused the challenge; the helper made a new request, whose mail the
+        // mail watcher answers as it did the first
+        this.log("the CA refused the challenge for", mailbox, "; a new request was made");
+        this.notify(`reordered-${mailbox}`, _("notifyReorderedTitle"), result.reordered);
+        return;
+      }
       await this.binder.bind(mailbox, result, { explicit: null });
     } catch (e) {
       this.log("reply.sent for", mailbox, "failed:", errorText(e));

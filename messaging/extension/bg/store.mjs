@@ -20,6 +20,7 @@ export const KEYS = Object.freeze({
   failures: "sendFailures",
   manual: "manualBindings",
   lastScan: "lastScan",
+  waitNotices: "waitNotices",
 });
 
 export async function load(key, fallback) {
