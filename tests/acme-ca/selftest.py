@@ -1220,6 +1220,136 @@ def case_dkim_test_knobs():
         return f"d=parent.test, h= without auto-submitted/sender ({len(signed)} names)"
 
 
+def _smime_mail(*ca_args):
+    """Starts a CA with ca_args, has it mail one challenge; returns (ca, raw mail, token1)."""
+    ca = CA(*ca_args)
+    try:
+        cli = Client(ca)
+        address = f"sam.{uuid.uuid4().hex[:6]}@example.com"
+        _, order = cli.new_order([address])
+        chall = cli.email_challenge(cli.authz(order.authorizations[0]))
+        raw = ca.wait_mail(address)[0]
+        token1, _, _ = parse_challenge_mail(raw, chall, address)
+    except BaseException:
+        ca.stop()
+        raise
+    return ca, raw, token1
+
+
+def _openssl_cms_verify(raw, trust_file):
+    """`openssl cms -verify` for S/MIME signing; returns (ok, signed content, stderr)."""
+    with tempfile.TemporaryDirectory(prefix="acme-ca-smime-") as tmp:
+        mail = os.path.join(tmp, "mail.eml")
+        out = os.path.join(tmp, "content")
+        with open(mail, "wb") as handle:
+            handle.write(raw)
+        proc = subprocess.run(["openssl", "cms", "-verify", "-in", mail, "-CAfile",
+                               trust_file, "-purpose", "smimesign", "-out", out],
+                              capture_output=True, check=False)
+        content = b""
+        if os.path.exists(out):
+            with open(out, "rb") as handle:
+                content = handle.read()
+        return proc.returncode == 0, content, proc.stderr.decode(errors="replace")
+
+
+def _signed_headers(content, mode):
+    """The header block the signature protects: the wrapped message's, or the signed part's."""
+    part = email.message_from_bytes(content, policy=email.policy.compat32)
+    if mode == "wrapped":
+        check(part.get_content_type() == "message/rfc822", f"signed part is {part['Content-Type']}")
+        check(part.get_param("forwarded") == "no", "message/rfc822 without forwarded=no")
+        head = content.split(b"\r\n\r\n", 1)[1]
+        return email.message_from_bytes(head, policy=email.policy.compat32)
+    return part
+
+
+def _signer_of(ca):
+    with open(ca.info["SMIME_SIGNER_CERT"], "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def _check_smime_shape(raw, form):
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    check(b"\n" not in raw.replace(b"\r\n", b""), "S/MIME mail has a bare LF/CR")
+    if form == "detached":
+        check(msg.get_content_type() == "multipart/signed", msg["Content-Type"])
+        check(msg.get_param("protocol") == "application/pkcs7-signature", "protocol=")
+        check(msg.get_param("micalg") == "sha-256", "micalg=")
+    else:
+        check(msg.get_content_type() == "application/pkcs7-mime", msg["Content-Type"])
+        check(msg.get_param("smime-type") == "signed-data", "smime-type=")
+    return msg
+
+
+def case_smime_signed_mail():
+    notes = []
+    for mode in ("wrapped", "lamps"):
+        for form in ("detached", "opaque"):
+            ca, raw, token1 = _smime_mail("--smime-sign", mode, "--smime-form", form)
+            with ca:
+                outer = _check_smime_shape(raw, form)
+                ok, content, err = _openssl_cms_verify(raw, ca.info["SMIME_SIGNER_ROOT"])
+                check(ok, f"{mode}/{form}: openssl cms -verify: {err}")
+                inner = _signed_headers(content, mode)
+                if mode == "lamps":
+                    check(inner.get_content_type() == "text/plain", inner["Content-Type"])
+                    check(inner.get_param("hp") == "clear", "no hp=\"clear\"")
+                for name in ("From", "To", "Subject", "Date", "Message-ID"):
+                    check(inner[name] == outer[name], f"{mode}/{form}: signed {name} "
+                          f"{inner[name]!r} != outer {outer[name]!r}")
+                check(f"ACME: {token1}" in inner["Subject"], "token not in the signed Subject")
+                signer = _signer_of(ca)
+                san = signer.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+                check(san.value.get_values_for_type(x509.RFC822Name) == [ca.from_addr], "SAN")
+                eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+                check(ExtendedKeyUsageOID.EMAIL_PROTECTION in eku, "no emailProtection EKU")
+                notes.append(f"{mode}/{form}")
+    return ", ".join(notes) + ": openssl cms verifies; signed From/To/Subject = outer"
+
+
+def case_smime_faults():
+    notes = []
+    for fault, mode, form in (("san-mismatch", "wrapped", "detached"),
+                              ("untrusted", "lamps", "opaque"),
+                              ("tampered", "wrapped", "opaque"),
+                              ("tampered", "lamps", "detached"),
+                              ("no-hp", "lamps", "detached"),
+                              ("expired", "wrapped", "detached")):
+        ca, raw, token1 = _smime_mail("--smime-sign", mode, "--smime-form", form,
+                                      "--smime-fault", fault)
+        with ca:
+            _check_smime_shape(raw, form)
+            outer = email.message_from_bytes(raw, policy=email.policy.compat32)
+            ok, content, err = _openssl_cms_verify(raw, ca.info["SMIME_SIGNER_ROOT"])
+            signer = _signer_of(ca)
+            san = signer.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            emails = san.value.get_values_for_type(x509.RFC822Name)
+            if fault in ("untrusted", "expired"):
+                check(not ok, f"{fault}: openssl cms -verify accepts it")
+                check(("expired" in err) == (fault == "expired"), f"{fault}: {err}")
+            else:
+                check(ok, f"{fault}: openssl cms -verify: {err}")
+            if fault == "untrusted":
+                other = os.path.join(ca.info["STATE_DIR"], "smime-signer", "untrusted-root.pem")
+                check(_openssl_cms_verify(raw, other)[0], "untrusted: not even its own root")
+            if fault == "expired":
+                check(signer.not_valid_after < datetime.datetime.utcnow(), "not expired")
+            check((emails == [ca.from_addr]) == (fault != "san-mismatch"), f"{fault}: SAN {emails}")
+            if fault == "tampered":
+                inner = _signed_headers(content, mode)
+                check(inner["From"] == outer["From"] and inner["To"] == outer["To"], "From/To")
+                check(inner["Subject"] != outer["Subject"] and inner["Subject"].startswith("ACME: "),
+                      f"tampered: signed Subject {inner['Subject']!r}")
+            if fault == "no-hp":
+                part = email.message_from_bytes(content, policy=email.policy.compat32)
+                check(part.get_content_type() == "text/plain" and part.get_param("hp") is None,
+                      part["Content-Type"])
+                check(part["From"] is None and part["Subject"] is None, "no-hp: headers signed")
+            notes.append(f"{fault} ({mode}/{form})")
+    return "; ".join(notes)
+
+
 def case_startup_time():
     """Popen -> READY line, wall clock. RSA DKIM key generation is reported
     apart: its prime search alone varies from 0.1 to ~1 s on a slow 2-core box."""

@@ -117,6 +117,16 @@ def build_parser():
     g.add_argument("--reply-dkim-dns", type=_host_port, metavar="HOST:PORT",
                    help="DNS server for reply DKIM key lookups (e.g. a dnsmasq)")
 
+    g = p.add_argument_group("S/MIME")
+    g.add_argument("--smime-sign", choices=("none", "wrapped", "lamps"), default="none",
+                   help="S/MIME-sign challenge mail with header protection: an RFC 8551 "
+                   "message/rfc822 wrapper, or RFC 9788 hp=\"clear\" (signer made at start)")
+    g.add_argument("--smime-form", choices=("detached", "opaque"), default="detached",
+                   help="multipart/signed, or application/pkcs7-mime signed-data")
+    g.add_argument("--smime-fault", default="none",
+                   choices=("none", "san-mismatch", "untrusted", "tampered", "no-hp", "expired"),
+                   help="break one thing a client must check (needs --smime-sign)")
+
     g = p.add_argument_group("RFC 8555 behaviour")
     g.add_argument("--eab", type=_eab, action="append", default=[], metavar="KID:B64URLKEY",
                    help="require External Account Binding; repeatable")
@@ -160,6 +170,8 @@ def parse(argv=None) -> Config:
         parser.error("--repeat-mail must be >= 1")
     if args.encoded_subject and args.folded_subject:
         parser.error("--encoded-subject and --folded-subject exclude each other")
+    if args.smime_sign == "none" and args.smime_fault != "none":
+        parser.error("--smime-fault needs --smime-sign wrapped or lamps")
     state_dir = os.path.abspath(args.state_dir or tempfile.mkdtemp(prefix="acme-ca-"))
     os.makedirs(state_dir, exist_ok=True)
     maildir = "" if args.no_maildir else os.path.abspath(

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from acme_ca import mailout, replies
+from acme_ca import mailout, replies, smimesign
 from acme_ca.dkimkeys import load_key_records
 from acme_ca.problems import problem_json
 from acme_ca.rfc8823 import response_digest
@@ -22,10 +22,11 @@ _FAILED_AUTHZ = ("invalid", "expired", "deactivated", "revoked")
 
 
 class Engine:
-    def __init__(self, config, store, dkim_key=None):
+    def __init__(self, config, store, dkim_key=None, smime_signer=None):
         self.config = config
         self.store = store
         self.dkim_key = dkim_key
+        self.smime_signer = smime_signer
         self._jobs = []             # (due, challenge id) for repeated mails
         self._jobs_lock = threading.Lock()
         self.changed = False
@@ -164,8 +165,11 @@ class Engine:
                                   cfg.reply_to)
         record = {"challenge": chall.url, "to": to_addr, "message_id": message_id,
                   "sent": rfc3339_ts(time.time()), "maildir_file": None, "smtp": None,
-                  "dkim": bool(self.dkim_key)}
+                  "dkim": bool(self.dkim_key), "smime": cfg.smime_sign}
         try:
+            if self.smime_signer:
+                message = smimesign.sign_message(message, self.smime_signer, cfg.smime_sign,
+                                                 cfg.smime_form, cfg.smime_fault)
             if self.dkim_key:
                 message = mailout.dkim_sign(message, self.dkim_key, cfg.dkim_omit)
             if cfg.maildir:

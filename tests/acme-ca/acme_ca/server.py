@@ -51,7 +51,7 @@ class _DkimKeyThread(threading.Thread):
             self.error = err
 
 
-def _control_lines(cfg, base_url, pki, smtp_port, dkim_files, dkim_key):
+def _control_lines(cfg, base_url, pki, smtp_port, dkim_files, dkim_key, smime_signer):
     lines = [
         ("DIRECTORY", base_url + "/dir"),
         ("CA_FILE", pki.tls_ca_file),
@@ -70,6 +70,10 @@ def _control_lines(cfg, base_url, pki, smtp_port, dkim_files, dkim_key):
     if dkim_key:
         lines.append(("DKIM_RECORD", dkim_key.record_name))
         lines += sorted((k, v) for k, v in dkim_files.items() if k != "DKIM_PRIVATE_KEY")
+    if smime_signer:
+        lines += [("SMIME_SIGN", cfg.smime_sign), ("SMIME_FORM", cfg.smime_form),
+                  ("SMIME_FAULT", cfg.smime_fault), ("SMIME_SIGNER_ROOT", smime_signer.root_file),
+                  ("SMIME_SIGNER_CERT", smime_signer.cert_file)]
     lines.append(("PID", str(os.getpid())))
     return lines
 
@@ -127,13 +131,18 @@ def main(argv=None):
         dkim_key = keygen.key
         cfg.args.dkim = dkimkeys.key_kind(dkim_key)
         dkim_files = dkimkeys.publish(dkim_key, os.path.join(cfg.state_dir, "dkim"))
-    engine = Engine(cfg, store, dkim_key)
+    smime_signer = None
+    if cfg.smime_sign != "none":
+        from acme_ca.smimesign import Signer
+        smime_signer = Signer(os.path.join(cfg.state_dir, "smime-signer"), cfg.from_addr,
+                              cfg.smime_fault)
+    engine = Engine(cfg, store, dkim_key, smime_signer)
     server.acme = Acme(cfg, store, pki, engine, base_url)
     if cfg.maildir:
         mailout.ensure_maildir(cfg.maildir)
     os.makedirs(cfg.drop_dir, exist_ok=True)
     smtp = intake.SmtpListener(engine, os.path.join(cfg.state_dir, "smtp-received"), cfg.smtp_port)
-    lines = _control_lines(cfg, base_url, pki, smtp.port, dkim_files, dkim_key)
+    lines = _control_lines(cfg, base_url, pki, smtp.port, dkim_files, dkim_key, smime_signer)
     lines.append(("SMTP_RECEIVED_DIR", smtp.archive_dir))
     store.extra_status = {"control": dict(lines), "config": {
         k: v for k, v in vars(cfg.args).items() if k != "eab"}}
