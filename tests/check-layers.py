@@ -59,7 +59,8 @@ LAYERS = {
     'jws': (WRAPPERS, 'OpenSSL signatures for JWS; includes keys.h and encoding.h'),
     'csr': (WRAPPERS, 'OpenSSL PKCS#10; includes keys.h'),
     'bundle': (WRAPPERS, 'OpenSSL PKCS#12; includes keys.h'),
-    'smime': (WRAPPERS, 'OpenSSL CMS; includes keys.h, and mail.h for the MIME structure'),
+    'smime': (WRAPPERS, 'OpenSSL CMS; includes keys.h, mail.h for the MIME structure, and file.h '
+                       'for bounded trust files'),
     'maildir': (WRAPPERS, 'planned: Maildir watching (me_maildir_*) with GIO'),
     # domain: the rules of ACME, RFC 8823, the configuration, the state and the mail client
     'acme-client': (DOMAIN, 'the RFC 8555 client; includes http.h, jws.h and json-util.h'),
@@ -69,7 +70,8 @@ LAYERS = {
     'challenge': (DOMAIN, 'the RFC 8823 rules; includes mail.h, encoding.h and secmem.h'),
     'verifier': (DOMAIN, 'authenticity of a challenge; includes challenge.h (domain), dkim.h, dns.h, '
                          'smime.h, keys.h and mail.h'),
-    'me-config': (DOMAIN, 'the configuration; includes challenge.h (domain), keys.h and file.h'),
+    'me-config': (DOMAIN, 'the configuration; includes challenge.h (domain), keys.h, file.h, and smime.h '
+                          'to check and find S/MIME trust files'),
     'state': (DOMAIN, "the enrollment's persisted steps; includes me-error.h only, but speaks "
                       "the enrollment's vocabulary"),
     'thunderbird': (DOMAIN, "Thunderbird's profiles, prefs and locks; includes file.h and mail.h"),

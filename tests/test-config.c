@@ -11,10 +11,13 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <openssl/pem.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "autocleanups.h"
+#include "keys.h"
 #include "me-config.h"
 #include "me-error.h"
 #include "test-util.h"
@@ -599,6 +602,99 @@ test_policy_entries(void)
 	me_test_rm_rf(dir);
 }
 
+/* ---- smime-trust */
+
+/* a PEM file with one self-signed CA certificate, made with the project's test helpers */
+static gchar *
+write_trust_pem(const gchar *dir, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) key = me_key_generate(ME_KEY_TYPE_EC_P256, &error);
+	g_autoptr(X509) cert = NULL;
+	g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
+	gchar *pem = NULL;
+	long len;
+
+	g_assert_no_error(error);
+	cert = me_test_make_cert("smime trust test root", key, NULL, key, TRUE, NULL);
+	g_assert_nonnull(cert);
+	g_assert_cmpint(PEM_write_bio_X509(bio, cert), ==, 1);
+	len = BIO_get_mem_data(bio, &pem);
+	return write_file(dir, name, pem, len);
+}
+
+static const MeCaProfile *
+smime_ca(MeConfig *config)
+{
+	const MeCaProfile *ca = me_config_get_ca(config, "x");
+	g_assert_nonnull(ca);
+	return ca;
+}
+
+/* system (the default, found as OpenSSL finds it), none, or a PEM file that must parse */
+static void
+test_smime_trust(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *pem = write_trust_pem(dir, "trust.pem");
+	g_autofree gchar *bundle = write_trust_pem(dir, "bundle.pem");
+	g_autofree gchar *missing = g_build_filename(dir, "missing.pem", NULL);
+	g_autofree gchar *garbage = write_file(dir, "garbage.pem", "not a certificate\n", -1);
+	g_autofree gchar *system = g_build_filename(dir, "system.conf", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autoptr(MeConfig) config = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *saved = g_getenv("SSL_CERT_FILE");
+	g_autofree gchar *saved_copy = g_strdup(saved);
+
+	/* the default: the system's bundle, which $SSL_CERT_FILE names for OpenSSL */
+	g_setenv("SSL_CERT_FILE", bundle, TRUE);
+	config = load_ok(dir, "[ca x]\ndirectory=" DIRECTORY "\n", NULL);
+	assert_no_diagnostics(config);
+	g_assert_cmpstr(smime_ca(config)->smime_trust, ==, "system");
+	g_assert_cmpstr(smime_ca(config)->smime_trust_file, ==, bundle);
+	g_clear_pointer(&config, me_config_free);
+	/* a system without a bundle: no trust, and no error (DKIM still works) */
+	g_setenv("SSL_CERT_FILE", missing, TRUE);
+	config = load_ok(dir, "[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=system\n", NULL);
+	g_assert_null(smime_ca(config)->smime_trust_file);
+	g_clear_pointer(&config, me_config_free);
+	if (saved_copy != NULL)
+		g_setenv("SSL_CERT_FILE", saved_copy, TRUE);
+	else
+		g_unsetenv("SSL_CERT_FILE");
+
+	config = load_ok(dir, "[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=none\n", NULL);
+	g_assert_cmpstr(smime_ca(config)->smime_trust, ==, "none");
+	g_assert_null(smime_ca(config)->smime_trust_file);
+	g_clear_pointer(&config, me_config_free);
+	/* the user's file names its own */
+	text = g_strdup_printf("[ca x]\nsmime-trust=%s\n", pem);
+	config = load_ok(dir, "[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=none\n", text);
+	assert_no_diagnostics(config);
+	g_assert_cmpstr(smime_ca(config)->smime_trust, ==, pem);
+	g_assert_cmpstr(smime_ca(config)->smime_trust_file, ==, pem);
+	g_clear_pointer(&config, me_config_free);
+	g_clear_pointer(&text, g_free);
+
+	/* a file that is not there, or is no PEM: the configuration does not load */
+	text = g_strdup_printf("[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=%s\n", missing);
+	error = load_fail(dir, text, NULL, ME_ERROR_INVALID_DATA);
+	expected = g_strdup_printf("In %s, [ca x] smime-trust names %s, which cannot be read; check the path and its permissions, or write system or none.",
+				   system, missing);
+	g_assert_cmpstr(error->message, ==, expected);
+	g_clear_error(&error);
+	g_clear_pointer(&text, g_free);
+	g_clear_pointer(&expected, g_free);
+	text = g_strdup_printf("[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=%s\n", garbage);
+	error = load_fail(dir, text, NULL, ME_ERROR_INVALID_DATA);
+	expected = g_strdup_printf("In %s, [ca x] smime-trust names %s, which does not hold PEM certificates only; give a PEM file of CA certificates, or write system or none.",
+				   system, garbage);
+	g_assert_cmpstr(error->message, ==, expected);
+	me_test_rm_rf(dir);
+}
+
 /* ---- invalid values */
 
 typedef struct {
@@ -707,6 +803,8 @@ static const BadValue bad_values[] = {
     {"general", "state-dir", "/var/lib\\q", "[general] state-dir has a backslash that starts no valid escape; write a backslash as \\\\."},
     {"ca example", "contact", "mailto:a@example.org;mailto:b\\tc@example.org",
      "[ca example] contact contains a control character; remove it."},
+    {"ca example", "smime-trust", "trust.pem",
+     "[ca example] smime-trust is “trust.pem”; use system, none, or the absolute path of a PEM file of CA certificates."},
 };
 
 static void
@@ -1236,6 +1334,7 @@ test_example_uncommented(void)
 	g_assert_false(ca->trust_ca);
 	assert_strv(ca->trusted_authserv_ids, authserv);
 	g_assert_cmpstr(ca->dns_server, ==, "192.0.2.53:53");
+	g_assert_cmpstr(ca->smime_trust, ==, ME_CONFIG_SMIME_TRUST_SYSTEM);
 	g_assert_cmpstr(ca->dkim_selector, ==, "mail2026");
 	g_assert_cmpstr(ca->dkim_domain, ==, "example.org");
 	g_assert_cmpstr(ca->dkim_key, ==, "example-dkim");
@@ -1414,6 +1513,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/policy/locked-any-ca-key", test_locked_any_ca_key);
 	g_test_add_func("/config/policy/in-user-file", test_policy_in_user_file);
 	g_test_add_func("/config/policy/entries", test_policy_entries);
+	g_test_add_func("/config/smime-trust", test_smime_trust);
 	g_test_add_func("/config/invalid/values", test_bad_values);
 	g_test_add_func("/config/invalid/hidden-by-user", test_bad_value_hidden_by_user);
 	g_test_add_func("/config/invalid/long", test_long_values);

@@ -108,6 +108,8 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->eab_label = ca->eab_secret;
 	options->trusted_authserv_ids = (const gchar *const *)ca->trusted_authserv_ids;
 	options->dns_server = ca->dns_server;
+	/* resolved by the configuration: the file, the system's bundle, or NULL for none */
+	options->smime_trust_file = ca->smime_trust_file;
 	options->dkim_selector = ca->dkim_selector;
 	options->dkim_domain = ca->dkim_domain;
 	options->dkim_key_label = ca->dkim_key;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "smime.h"
 
 /*
  * How the two files combine:
@@ -357,6 +358,13 @@ check_dns_server(const gchar *value)
 }
 
 static gboolean
+check_smime_trust(const gchar *value)
+{
+	return g_strcmp0(value, ME_CONFIG_SMIME_TRUST_SYSTEM) == 0 || g_strcmp0(value, ME_CONFIG_SMIME_TRUST_NONE) == 0 ||
+	       g_path_is_absolute(value);
+}
+
+static gboolean
 check_dkim_selector(const gchar *value)
 {
 	return is_dotted_name(value, TRUE);
@@ -434,6 +442,9 @@ static const KeyDesc keys[] = {
     {GROUP_CA, "dns-server", KIND_TEXT, CA(dns_server), .check = check_dns_server,
      /* TRANSLATORS: what to write for the DNS server instead of a bad value; keep the example */
      .hint = N_("use an IP address or host name with an optional port from 1 to 65535, such as 192.0.2.53:53")},
+    {GROUP_CA, "smime-trust", KIND_TEXT, CA(smime_trust), .check = check_smime_trust,
+     /* TRANSLATORS: what to write for the S/MIME trust instead of a bad value; keep system and none */
+     .hint = N_("use system, none, or the absolute path of a PEM file of CA certificates")},
     {GROUP_CA, "dkim-selector", KIND_TEXT, CA(dkim_selector), .check = check_dkim_selector,
      /* TRANSLATORS: what to write for the DKIM selector instead of a bad value; keep the example */
      .hint = N_("use a DKIM selector such as mail2026")},
@@ -1103,6 +1114,8 @@ ca_entry_free(CaEntry *entry)
 	g_free(entry->profile.eab_secret);
 	g_strfreev(entry->profile.trusted_authserv_ids);
 	g_free(entry->profile.dns_server);
+	g_free(entry->profile.smime_trust);
+	g_free(entry->profile.smime_trust_file);
 	g_free(entry->profile.dkim_selector);
 	g_free(entry->profile.dkim_domain);
 	g_free(entry->profile.dkim_key);
@@ -1270,11 +1283,32 @@ find_general_twin(const KeyDesc *desc)
 	return find_key(GROUP_GENERAL, desc->key);
 }
 
+/* smime-trust is "system" unless a file sets it; and the file it names */
+static void
+resolve_smime_trust(MeCaProfile *ca)
+{
+	if (ca->smime_trust == NULL)
+		ca->smime_trust = g_strdup(ME_CONFIG_SMIME_TRUST_SYSTEM);
+	if (g_strcmp0(ca->smime_trust, ME_CONFIG_SMIME_TRUST_NONE) == 0)
+		return;
+	if (g_strcmp0(ca->smime_trust, ME_CONFIG_SMIME_TRUST_SYSTEM) != 0) {
+		ca->smime_trust_file = g_strdup(ca->smime_trust);
+		return;
+	}
+	ca->smime_trust_file = me_smime_trust_system_file();
+	/* a system without a bundle: S/MIME-signed challenges cannot pass, DKIM-signed ones can */
+	if (g_access(ca->smime_trust_file, R_OK) != 0) {
+		g_debug("[ca %s] smime-trust=system: %s cannot be read", ca->name, ca->smime_trust_file);
+		g_clear_pointer(&ca->smime_trust_file, g_free);
+	}
+}
+
 static void
 resolve_cas(MeConfig *config)
 {
 	for (guint i = 0; i < config->cas->len; i++) {
 		CaEntry *entry = g_ptr_array_index(config->cas, i);
+		resolve_smime_trust(&entry->profile);
 		for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
 			const KeyDesc *twin;
 			if (keys[k].group != GROUP_CA || !keys[k].inherit || (entry->set & key_bit(&keys[k])) != 0)
@@ -1288,6 +1322,35 @@ resolve_cas(MeConfig *config)
 	if ((config->set & key_bit(find_key(GROUP_SMTP, "port"))) == 0 &&
 	    config->smtp.security == ME_CONFIG_SMTP_SECURITY_TLS)
 		config->smtp.port = ME_CONFIG_SMTP_PORT_TLS_DEFAULT;
+}
+
+/* the file smime-trust names holds PEM certificates */
+static gboolean
+check_smime_trust_file(const MeConfig *config, const MeCaProfile *ca, const gchar *group, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *shown = NULL;
+
+	if (me_smime_trust_load(NULL, ca->smime_trust_file, &local) > 0)
+		return TRUE;
+	g_debug("%s", local->message);
+	file = g_filename_display_name(get_origin(config, group, "smime-trust"));
+	shown = g_filename_display_name(ca->smime_trust_file);
+	if (g_error_matches(local, ME_ERROR, ME_ERROR_FAILED)) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+			    /* TRANSLATORS: the S/MIME trust file of a CA profile cannot be opened; the configuration
+			     * file, the CA name, then the trust file; keep smime-trust, system and none */
+			    _("In %s, [ca %s] smime-trust names %s, which cannot be read; check the path and its permissions, or write system or none."),
+			    file, ca->name, shown);
+		return FALSE;
+	}
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+		    /* TRANSLATORS: the S/MIME trust file of a CA profile is not a file of certificates; the
+		     * configuration file, the CA name, then the trust file; keep smime-trust, PEM, system and none */
+		    _("In %s, [ca %s] smime-trust names %s, which does not hold PEM certificates only; give a PEM file of CA certificates, or write system or none."),
+		    file, ca->name, shown);
+	return FALSE;
 }
 
 static gboolean
@@ -1327,6 +1390,8 @@ check_ca_entry(const MeConfig *config, const CaEntry *entry, GError **error)
 			    ca->name);
 		return FALSE;
 	}
+	if (ca->smime_trust_file != NULL && g_strcmp0(ca->smime_trust, ME_CONFIG_SMIME_TRUST_SYSTEM) != 0)
+		return check_smime_trust_file(config, ca, group, error);
 	return TRUE;
 }
 

@@ -43,6 +43,9 @@ G_BEGIN_DECLS
 #define ME_CONFIG_MAIL_WAIT_DEFAULT	  300
 #define ME_CONFIG_MAIL_WAIT_MAX		  86400
 #define ME_CONFIG_SMTP_PORT_DEFAULT	  587
+/* `smime-trust` values besides an absolute path */
+#define ME_CONFIG_SMIME_TRUST_SYSTEM "system"
+#define ME_CONFIG_SMIME_TRUST_NONE   "none"
 /* the default port when [smtp] security is tls (RFC 8314 §3.3) */
 #define ME_CONFIG_SMTP_PORT_TLS_DEFAULT 465
 
@@ -164,6 +167,12 @@ typedef struct {
  *   Authentication-Results are believed; empty when none
  * @dns_server: (nullable): the nameserver for DKIM key lookups, `host`, `host:port`,
  *   `[v6]:port` or a bare IPv6 address
+ * @smime_trust: `smime-trust` as written: `system` (the default), `none`, or the absolute
+ *   path of a PEM file of CA certificates
+ * @smime_trust_file: (nullable): the PEM file of trust anchors for S/MIME-signed
+ *   challenges that @smime_trust names: the path, the system's bundle
+ *   (me_smime_trust_system_file()), or %NULL for `none` and for `system` when the system
+ *   has no bundle; a path the configuration names was checked to hold PEM certificates
  * @dkim_selector: (nullable): the selector of a provisioned DKIM signing key
  * @dkim_domain: (nullable): its `d=` domain
  * @dkim_key: (nullable): the keyring label of that key
@@ -188,6 +197,8 @@ typedef struct {
 	MeKeyUsage key_usage;
 	GStrv trusted_authserv_ids;
 	gchar *dns_server;
+	gchar *smime_trust;
+	gchar *smime_trust_file;
 	gchar *dkim_selector;
 	gchar *dkim_domain;
 	gchar *dkim_key;

@@ -9,15 +9,18 @@
 
 #include "smime.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <openssl/asn1.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 
 #include "autocleanups.h"
+#include "file.h"
 #include "keys.h"
 #include "mail.h"
 
@@ -1250,4 +1253,112 @@ me_smime_verify(GBytes *message,
 
 	/* success */
 	return result_build(cms, content, kind == SMIME_KIND_DETACHED, trust, &outer);
+}
+
+/**
+ * me_smime_trust_system_file:
+ *
+ * The system's bundle of trusted CA certificates, found the way OpenSSL finds it:
+ * `$SSL_CERT_FILE` (X509_get_default_cert_file_env()) when set, else the file OpenSSL was
+ * built with (X509_get_default_cert_file(); on Debian `/usr/lib/ssl/cert.pem`, a link to
+ * `/etc/ssl/certs/ca-certificates.crt`).  Distributions ship it for TLS; there is no
+ * separate S/MIME bundle, so it stands in for one.  The file may be missing.
+ *
+ * Returns: (transfer full): the path
+ */
+gchar *
+me_smime_trust_system_file(void)
+{
+	const gchar *env = g_getenv(X509_get_default_cert_file_env());
+
+	if (env != NULL && env[0] != '\0')
+		return g_strdup(env);
+	return g_strdup(X509_get_default_cert_file());
+}
+
+static void
+set_trust_error(GError **error, gint code, const gchar *path, gint errnum)
+{
+	g_autofree gchar *file = g_filename_display_name(path);
+
+	if (code == ME_ERROR_FAILED) {
+		g_set_error(error, ME_ERROR, code,
+			    /* TRANSLATORS: a file of S/MIME trust anchors cannot be opened; the path, then the system's reason */
+			    _("The S/MIME trust file %s cannot be read (%s); check the path and its permissions."), file,
+			    g_strerror(errnum));
+	} else if (code == ME_ERROR_TOO_LARGE) {
+		g_set_error(error, ME_ERROR, code,
+			    /* TRANSLATORS: a file of S/MIME trust anchors is too big; the path, then the limit in MiB */
+			    _("The S/MIME trust file %s is larger than %u MiB; give a file with only the CA certificates to trust."),
+			    file, (guint)(ME_SMIME_TRUST_FILE_MAX / (1024 * 1024)));
+	} else {
+		g_set_error(error, ME_ERROR, code,
+			    /* TRANSLATORS: a file of S/MIME trust anchors holds no certificate or a damaged one; %s is the path */
+			    _("The S/MIME trust file %s does not hold PEM certificates only; give a file of PEM CA certificates."),
+			    file);
+	}
+}
+
+/* adds every certificate of the PEM text; 0 when there is none or one is damaged */
+static guint
+trust_parse(X509_STORE *store, const gchar *data, gsize len)
+{
+	g_autoptr(BIO) in = BIO_new_mem_buf(data, (int)len);
+	guint count = 0;
+	X509 *cert;
+
+	if (in == NULL)
+		return 0;
+	ERR_clear_error();
+	/* _AUX: a TRUSTED CERTIFICATE block is read too, with its trust settings */
+	while ((cert = PEM_read_bio_X509_AUX(in, NULL, NULL, NULL)) != NULL) {
+		gboolean added = store == NULL || X509_STORE_add_cert(store, cert) == 1;
+		X509_free(cert);
+		if (!added) {
+			crypto_errors_drain("cannot add a trust anchor");
+			return 0;
+		}
+		count++;
+	}
+	/* the loop ends at the end of the text, or at a block that is not a certificate */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		crypto_errors_drain("trust file");
+		return 0;
+	}
+	ERR_clear_error();
+	return count;
+}
+
+/**
+ * me_smime_trust_load:
+ * @store: (nullable): where the certificates go; %NULL to check the file only
+ * @path: a file of PEM CA certificates (`CERTIFICATE` or `TRUSTED CERTIFICATE` blocks)
+ * @error: (nullable): return location for a #GError
+ *
+ * Reads trust anchors for S/MIME signers, at most %ME_SMIME_TRUST_FILE_MAX bytes.
+ *
+ * Returns: how many certificates were added, or 0 with @error set: %ME_ERROR_FAILED when
+ *   the file cannot be read, %ME_ERROR_TOO_LARGE, or %ME_ERROR_INVALID_DATA when it holds
+ *   no certificate or a damaged one
+ */
+guint
+me_smime_trust_load(X509_STORE *store, const gchar *path, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	gint errnum = 0;
+	guint count;
+
+	g_return_val_if_fail(path != NULL, 0);
+	g_return_val_if_fail(error == NULL || *error == NULL, 0);
+
+	data = me_file_read_bounded(path, ME_SMIME_TRUST_FILE_MAX, &len, NULL, &errnum);
+	if (data == NULL) {
+		set_trust_error(error, errnum == EFBIG ? ME_ERROR_TOO_LARGE : ME_ERROR_FAILED, path, errnum);
+		return 0;
+	}
+	count = len <= G_MAXINT ? trust_parse(store, data, len) : 0;
+	if (count == 0)
+		set_trust_error(error, ME_ERROR_INVALID_DATA, path, 0);
+	return count;
 }

@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 
 /* the largest whole message me_smime_verify() reads */
 #define ME_SMIME_MAX_SIZE (10 * 1024 * 1024)
+/* the largest file of trust anchors me_smime_trust_load() reads; Debian's whole bundle is
+ * about 200 KiB */
+#define ME_SMIME_TRUST_FILE_MAX (8 * 1024 * 1024)
 
 /**
  * MeSmimeResult:
@@ -54,5 +57,10 @@ me_smime_verify(GBytes *message,
 		const gchar *outer_to,
 		const gchar *outer_subject,
 		GError **error);
+
+gchar *
+me_smime_trust_system_file(void);
+guint
+me_smime_trust_load(X509_STORE *store, const gchar *path, GError **error);
 
 G_END_DECLS

@@ -10,7 +10,6 @@
 #include "verifier.h"
 
 #include <glib/gi18n-lib.h>
-#include <openssl/pem.h>
 
 #include "autocleanups.h"
 #include "dkim.h"
@@ -67,20 +66,15 @@ me_verifier_free(MeVerifier *verifier)
  * @pem_file: a PEM file of CA certificates trusted to vouch for S/MIME signers
  * @error: (nullable): return location
  *
+ * Reads the file as me_smime_trust_load() does, bounded.
+ *
  * Returns: %TRUE if every certificate in the file was added
  */
 gboolean
 me_verifier_add_trust_file(MeVerifier *verifier, const gchar *pem_file, GError **error)
 {
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	if (X509_STORE_load_file(verifier->trust, pem_file) != 1) {
-		/* TRANSLATORS: %s is a file of trusted certificates from the configuration */
-		g_autofree gchar *what = g_strdup_printf(_("The trusted certificates in %s cannot be read; check the file."),
-							 pem_file);
-		me_crypto_set_error(error, ME_ERROR_INVALID_DATA, what);
-		return FALSE;
-	}
-	return TRUE;
+	return me_smime_trust_load(verifier->trust, pem_file, error) > 0;
 }
 
 /**
