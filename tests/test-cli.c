@@ -42,6 +42,11 @@ typedef struct {
 	const gchar *conf_extra;
 	const gchar *kill_at;
 	gboolean reply_dkim;
+	/* the CA signs its mail with S/MIME only (these switches), no DKIM; smime-trust is its
+	 * SMIME_SIGNER_ROOT */
+	const gchar *smime;
+	/* the reason an S/MIME-signed mail is refused for, or NULL when it passes */
+	const gchar *smime_reason;
 } Scenario;
 
 #define DKIM_SELECTOR "reply2026"
@@ -92,6 +97,7 @@ setup(Fixture *fx, gconstpointer data)
 	g_autofree gchar *txt = NULL;
 	g_autofree gchar *conf = NULL;
 	g_autofree gchar *conf_path = NULL;
+	g_autofree gchar *smime_trust = NULL;
 
 	fx->tmp = me_test_tmpdir();
 	if (sc->reply_dkim) {
@@ -99,15 +105,22 @@ setup(Fixture *fx, gconstpointer data)
 		g_autofree gchar *records = NULL;
 		fx->dkim_pem = make_reply_dkim_key(fx->tmp, &records);
 		switches = g_strdup_printf("--dkim ed25519 --require-reply-dkim --reply-dkim-keys %s", records);
+	} else if (sc->smime != NULL) {
+		switches = g_strdup(sc->smime);
 	} else {
 		switches = g_strdup_printf("--dkim ed25519 %s", sc->ca_switches != NULL ? sc->ca_switches : "");
 	}
 	argv = g_strsplit(g_strstrip(switches), " ", -1);
 	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
 	g_assert_no_error(error);
-	txt = read_text(me_test_acme_ca_get(fx->ca, "DKIM_TXT"));
 	fx->dns = me_test_dnsmasq_new();
-	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), txt);
+	if (sc->smime == NULL) {
+		txt = read_text(me_test_acme_ca_get(fx->ca, "DKIM_TXT"));
+		me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), txt);
+	} else {
+		/* the trust for the CA's S/MIME signer; the mail has no DKIM signature */
+		smime_trust = g_strdup_printf("smime-trust=%s\n", me_test_acme_ca_get(fx->ca, "SMIME_SIGNER_ROOT"));
+	}
 	me_test_dnsmasq_start(fx->dns, &error);
 	g_assert_no_error(error);
 	fx->sysconf = g_build_filename(fx->tmp, "etc", NULL);
@@ -125,14 +138,14 @@ setup(Fixture *fx, gconstpointer data)
 			       "agree-tos=true\n"
 			       /* a lost mail fails the test in seconds, not minutes */
 			       "mail-wait=15\n"
-			       "%s"
+			       "%s%s"
 			       "[smtp]\n"
 			       "host=127.0.0.1\n"
 			       "port=%s\n"
 			       "security=none\n",
 			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
 			       me_test_dnsmasq_get_nameserver(fx->dns), sc->conf_extra != NULL ? sc->conf_extra : "",
-			       me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
+			       smime_trust != NULL ? smime_trust : "", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
 	conf_path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
 }
 
@@ -531,6 +544,51 @@ test_reorder(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(status, "counters"), "accounts_created"),
 			==, 2);
 	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+/* S/MIME instead of DKIM: the CA signs with header protection, smime-trust names its root;
+ * the one command enrolls, and the check that passed is S/MIME with the scheme used */
+static void
+test_smime_pass(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	g_autofree gchar *err = NULL;
+
+	g_assert_null(sc->smime_reason);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_nonnull(strstr(err, "passed every check (authenticity: S/MIME)"));
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
+}
+
+/* a signed mail that fails one S/MIME check: refused with that reason, nothing answered */
+static void
+test_smime_refused(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	g_autoptr(GBytes) mail = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *status = NULL;
+
+	g_assert_nonnull(sc->smime_reason);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	/* the CLI says only "could not be authenticated"; the verifier's log says why */
+	g_setenv("G_MESSAGES_DEBUG", "MeVerifier", TRUE);
+	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(mail, NULL), &out, &err, "challenge", "--yes", "--smtp",
+				"--nssdb", fx->nssdb, MAILBOX, "-", NULL),
+			!=, 0);
+	g_unsetenv("G_MESSAGES_DEBUG");
+	g_assert_nonnull(strstr(err, "Not answered: The challenge mail could not be authenticated."));
+	/* GLib writes debug lines to stdout, the CLI's own messages go to stderr */
+	g_assert_nonnull(strstr(out, sc->smime_reason));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 0);
+	/* still waiting for a challenge that passes */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
+	g_assert_null(strstr(status, "\"state\" : \"installed\""));
+	g_assert_null(strstr(status, "\"state\" : \"answered\""));
 }
 
 /* EAB: the MAC key provisioned into the keyring from standard input */
@@ -1032,6 +1090,35 @@ test_help_verbs(void)
 	}
 }
 
+/* the four S/MIME forms that must pass, and one refusal per check, spread over the forms */
+static const struct {
+	const gchar *name;
+	Scenario scenario;
+} smime_scenarios[] = {
+    {"wrapped-detached", {.smime = "--smime-sign wrapped --smime-form detached"}},
+    {"wrapped-opaque", {.smime = "--smime-sign wrapped --smime-form opaque"}},
+    {"lamps-detached", {.smime = "--smime-sign lamps --smime-form detached"}},
+    {"lamps-opaque", {.smime = "--smime-sign lamps --smime-form opaque"}},
+    {"refused/san-mismatch",
+     {.smime = "--smime-sign wrapped --smime-form detached --smime-fault san-mismatch",
+      .smime_reason = "S/MIME: The signer's certificate is not issued for the message's From address."}},
+    {"refused/untrusted",
+     {.smime = "--smime-sign lamps --smime-form opaque --smime-fault untrusted",
+      .smime_reason = "S/MIME: The signer's certificate is not issued by a trusted authority."}},
+    {"refused/tampered-wrapped",
+     {.smime = "--smime-sign wrapped --smime-form opaque --smime-fault tampered",
+      .smime_reason = "S/MIME: The signed Subject header differs from the one the message shows."}},
+    {"refused/tampered-lamps",
+     {.smime = "--smime-sign lamps --smime-form detached --smime-fault tampered",
+      .smime_reason = "S/MIME: The signed Subject header differs from the one the message shows."}},
+    {"refused/no-header-protection",
+     {.smime = "--smime-sign lamps --smime-form detached --smime-fault no-hp",
+      .smime_reason = "S/MIME: The signature does not protect the From, To and Subject headers."}},
+    {"refused/expired",
+     {.smime = "--smime-sign wrapped --smime-form detached --smime-fault expired",
+      .smime_reason = "S/MIME: The signer's certificate or one of its issuers has expired."}},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -1076,6 +1163,11 @@ main(int argc, char **argv)
 	g_test_add("/cli/renew-failed-retry", Fixture, &plain, setup, test_renew_failed_retry, teardown);
 	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
+	for (gsize i = 0; i < G_N_ELEMENTS(smime_scenarios); i++) {
+		g_autofree gchar *path = g_strconcat("/cli/smime/", smime_scenarios[i].name, NULL);
+		g_test_add(path, Fixture, &smime_scenarios[i].scenario, setup,
+			   smime_scenarios[i].scenario.smime_reason == NULL ? test_smime_pass : test_smime_refused, teardown);
+	}
 	for (gsize i = 0; i < G_N_ELEMENTS(kill_points); i++) {
 		g_autofree gchar *path = g_strdup_printf("/cli/kill/%s", kill_points[i]);
 		static Scenario scenarios[G_N_ELEMENTS(kill_points)];

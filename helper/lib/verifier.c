@@ -146,11 +146,15 @@ try_smime(MeVerifier *verifier, GBytes *message, MeChallengeAuthResult *result)
 
 	if (smime == NULL) {
 		/* plain mail is no failure worth a line of its own beside the DKIM one */
-		if (!g_error_matches(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED))
+		if (!g_error_matches(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED)) {
+			g_debug("S/MIME: %s", error->message);
 			me_challenge_auth_result_add_failure(result, "S/MIME: %s", error->message);
+		}
 		return FALSE;
 	}
 	if (!smime->verified) {
+		/* the front-ends show only that the mail is not authentic; the log says why */
+		g_debug("S/MIME: %s", smime->reason != NULL ? smime->reason : "");
 		me_challenge_auth_result_add_failure(result, "S/MIME: %s", smime->reason != NULL ? smime->reason : "");
 		return FALSE;
 	}
