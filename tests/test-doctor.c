@@ -538,6 +538,40 @@ test_keyring_locked(Fixture *fx, gconstpointer data)
 	g_assert_null(find_result(results, "smtp-password"));
 }
 
+/* the S/MIME trust each CA gets: a file, none, the system's bundle, or a warning without one */
+static void
+test_smime_trust(Fixture *fx, gconstpointer data)
+{
+	const gchar *root = me_test_acme_ca_get(fx->ca, "SMIME_ROOT");
+	g_autofree gchar *missing = g_build_filename(fx->tmp, "no-bundle.pem", NULL);
+	g_autofree gchar *extra = g_strdup_printf("agree-tos=true\nsmime-trust=%s\n", root);
+	g_autofree gchar *saved = g_strdup(g_getenv("SSL_CERT_FILE"));
+	g_autoptr(JsonArray) file = NULL;
+	g_autoptr(JsonArray) none = NULL;
+	g_autoptr(JsonArray) system = NULL;
+	g_autoptr(JsonArray) no_bundle = NULL;
+
+	(void)data;
+	write_config(fx, NULL, NULL, extra);
+	run_doctor(fx, &file, NULL);
+	assert_check(file, "smime:test", "ok", root);
+	write_config(fx, NULL, NULL, "agree-tos=true\nsmime-trust=none\n");
+	run_doctor(fx, &none, NULL);
+	assert_check(none, "smime:test", "ok", "smime-trust is none");
+	/* the default, with the bundle $SSL_CERT_FILE names for OpenSSL, then without one */
+	write_config(fx, NULL, NULL, "agree-tos=true\n");
+	g_setenv("SSL_CERT_FILE", root, TRUE);
+	run_doctor(fx, &system, NULL);
+	assert_check(system, "smime:test", "ok", root);
+	g_setenv("SSL_CERT_FILE", missing, TRUE);
+	run_doctor(fx, &no_bundle, NULL);
+	assert_check(no_bundle, "smime:test", "warning", missing);
+	if (saved != NULL)
+		g_setenv("SSL_CERT_FILE", saved, TRUE);
+	else
+		g_unsetenv("SSL_CERT_FILE");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -552,6 +586,7 @@ main(int argc, char **argv)
 	g_test_add("/doctor/broken-config", Fixture, &plain, setup, test_broken_config, teardown);
 	g_test_add("/doctor/ca-unreachable", Fixture, &plain, setup, test_ca_unreachable, teardown);
 	g_test_add("/doctor/dns-silent", Fixture, &plain, setup, test_dns_silent, teardown);
+	g_test_add("/doctor/smime-trust", Fixture, &plain, setup, test_smime_trust, teardown);
 	g_test_add("/doctor/registration", Fixture, &plain, setup, test_registration, teardown);
 	g_test_add("/doctor/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/doctor/thunderbird", Fixture, &plain, setup, test_thunderbird, teardown);

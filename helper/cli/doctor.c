@@ -28,6 +28,7 @@
 #include "frame.h"
 #include "keyring.h"
 #include "me-config.h"
+#include "smime.h"
 #include "state.h"
 #include "thunderbird.h"
 
@@ -489,6 +490,39 @@ check_dns(Doctor *doc, const MeCaProfile *ca)
 		doctor_add(doc, check, DOCTOR_STATUS_OK,
 			   /* TRANSLATORS: doctor: the system's resolver answered; %s is the name asked for */
 			   _("The system's DNS resolver answers (asked for %s)."), name);
+}
+
+/* ---- 4b. the S/MIME trust of each CA profile */
+
+static void
+check_smime_trust(Doctor *doc, const MeCaProfile *ca)
+{
+	g_autofree gchar *check = g_strconcat("smime:", ca->name, NULL);
+	g_autofree gchar *system = NULL;
+
+	if (g_strcmp0(ca->smime_trust, ME_CONFIG_SMIME_TRUST_NONE) == 0) {
+		doctor_add(doc, check, DOCTOR_STATUS_OK,
+			   /* TRANSLATORS: doctor: smime-trust=none; %s is the CA, twice; keep smime-trust */
+			   _("The certificate authority “%s” gets no S/MIME trust (smime-trust is none), so only its DKIM-signed challenges can pass; set smime-trust in its [ca %s] group if it signs with S/MIME."),
+			   ca->name, ca->name);
+	} else if (g_strcmp0(ca->smime_trust, ME_CONFIG_SMIME_TRUST_SYSTEM) != 0) {
+		doctor_add(doc, check, DOCTOR_STATUS_OK,
+			   /* TRANSLATORS: doctor: the S/MIME trust is a file the configuration names; the CA, then the file */
+			   _("S/MIME-signed challenges of the certificate authority “%s” must chain to a certificate in %s."),
+			   ca->name, ca->smime_trust_file);
+	} else if (ca->smime_trust_file != NULL) {
+		doctor_add(doc, check, DOCTOR_STATUS_OK,
+			   /* TRANSLATORS: doctor: the S/MIME trust is the system's TLS bundle; the CA, then the file */
+			   _("S/MIME-signed challenges of the certificate authority “%s” must chain to the system's trusted certificates in %s (a bundle meant for TLS)."),
+			   ca->name, ca->smime_trust_file);
+	} else {
+		system = me_smime_trust_system_file();
+		doctor_add(doc, check, DOCTOR_STATUS_WARNING,
+			   /* TRANSLATORS: doctor: smime-trust=system but there is no bundle; the file, the CA, the CA again;
+			    * keep smime-trust */
+			   _("The system has no trusted certificates at %s, so S/MIME-signed challenges of the certificate authority “%s” cannot pass; install the ca-certificates package, or set smime-trust in its [ca %s] group."),
+			   system, ca->name, ca->name);
+	}
 }
 
 /* ---- 5. the native-messaging host registration */
@@ -961,8 +995,10 @@ me_doctor_run(const MeDoctorOptions *opts)
 	for (guint i = 0; i < cas->len; i++)
 		check_ca(&doc, g_ptr_array_index(cas, i));
 	check_keyring(&doc);
-	for (guint i = 0; i < cas->len; i++)
+	for (guint i = 0; i < cas->len; i++) {
 		check_dns(&doc, g_ptr_array_index(cas, i));
+		check_smime_trust(&doc, g_ptr_array_index(cas, i));
+	}
 	check_host(&doc);
 	check_thunderbird(&doc);
 	if (opts->json)
