@@ -68,13 +68,21 @@ me_verifier_free(MeVerifier *verifier)
  *
  * Reads the file as me_smime_trust_load() does, bounded.
  *
- * Returns: %TRUE if every certificate in the file was added
+ * Returns: %TRUE if every certificate in the file was added, else %FALSE with @error set
+ *   to %ME_ERROR_INVALID_DATA (a missing, unreadable, oversized or damaged file alike)
  */
 gboolean
 me_verifier_add_trust_file(MeVerifier *verifier, const gchar *pem_file, GError **error)
 {
+	g_autoptr(GError) local = NULL;
+
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	return me_smime_trust_load(verifier->trust, pem_file, error) > 0;
+	if (me_smime_trust_load(verifier->trust, pem_file, &local) > 0)
+		return TRUE;
+	/* one code for every unusable trust file, as callers have always been told */
+	local->code = ME_ERROR_INVALID_DATA;
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
 }
 
 /**
