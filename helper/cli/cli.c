@@ -350,9 +350,11 @@ handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, g
 		return FALSE;
 	/* only this mail's own verdict counts: a forged one while a reply waits asks nothing */
 	if (!me_enroll_wants_approval(e, verdict)) {
-		if (verdict->is_challenge)
+		if (verdict->is_challenge) {
+			g_autofree gchar *why = me_challenge_verdict_describe(verdict);
 			/* TRANSLATORS: a mail that looks like a challenge gets no answer; %s is why */
-			g_printerr(_("Not answered: %s\n"), verdict->message);
+			g_printerr(_("Not answered: %s\n"), why);
+		}
 		return TRUE;
 	}
 	*done = TRUE;

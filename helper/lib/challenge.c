@@ -682,6 +682,30 @@ me_challenge_verdict_free(MeChallengeVerdict *verdict)
 	g_free(verdict);
 }
 
+/**
+ * me_challenge_verdict_describe:
+ * @verdict: a verdict
+ *
+ * The verdict's sentence, and for a mail that could not be authenticated why each method
+ * failed, for the person who wonders why a mail was not answered.
+ *
+ * Returns: (transfer full): the text
+ */
+gchar *
+me_challenge_verdict_describe(const MeChallengeVerdict *verdict)
+{
+	GString *text = g_string_new(verdict->message != NULL ? verdict->message : "");
+	GPtrArray *failures = verdict->auth.failures;
+
+	if (verdict->reason != ME_CHALLENGE_REASON_UNAUTHENTICATED || failures == NULL || failures->len == 0)
+		return g_string_free(text, FALSE);
+	g_string_append(text, " (");
+	for (guint i = 0; i < failures->len; i++)
+		g_string_append_printf(text, "%s%s", i > 0 ? "; " : "", (const gchar *)g_ptr_array_index(failures, i));
+	g_string_append(text, ")");
+	return g_string_free(text, FALSE);
+}
+
 static MeChallengeVerdict *
 verdict_finish(MeChallengeVerdict *verdict, MeChallengeReason reason)
 {

@@ -270,6 +270,8 @@ typedef struct {
 
 void
 me_challenge_verdict_free(MeChallengeVerdict *verdict);
+gchar *
+me_challenge_verdict_describe(const MeChallengeVerdict *verdict);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeChallengeVerdict, me_challenge_verdict_free)
 
 gboolean

@@ -800,13 +800,15 @@ reason_is_elsewhere(MeChallengeReason reason)
 static gboolean
 note_suspect_mail(MeEnroll *e, const MeChallengeVerdict *verdict, GError **error)
 {
+	g_autofree gchar *why = NULL;
 	JsonObject *obj;
 
 	if (!verdict->is_challenge || reason_is_elsewhere(verdict->reason))
 		return TRUE;
+	why = me_challenge_verdict_describe(verdict);
 	obj = json_object_new();
 	json_object_set_string_member(obj, "reason", me_challenge_reason_to_nick(verdict->reason));
-	json_object_set_string_member(obj, "message", verdict->message != NULL ? verdict->message : "");
+	json_object_set_string_member(obj, "message", why);
 	json_object_set_boolean_member(obj, "temporary",
 				       verdict->reason == ME_CHALLENGE_REASON_UNAUTHENTICATED && verdict->auth.temporary);
 	json_object_set_int_member(obj, "at", now_unix(e));
