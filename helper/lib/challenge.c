@@ -468,87 +468,403 @@ me_challenge_parse_subject(const gchar *subject, gchar **token_part1)
 
 /* ---- Authentication-Results (RFC 8601) */
 
-/* drops comments and the quotes of quoted strings; RFC 8601 values never need them */
-static gchar *
-ar_strip_comments(const gchar *value)
-{
-	GString *out = g_string_new(NULL);
-	gboolean quoted = FALSE;
-	guint depth = 0;
+/*
+ * A tokenizer for RFC 8601 §2.2:
+ *
+ *   authres-payload = [CFWS] authserv-id [ CFWS authres-version ] ( no-result / 1*resinfo ) [CFWS]
+ *   no-result       = [CFWS] ";" [CFWS] "none"
+ *   resinfo         = [CFWS] ";" methodspec [ CFWS reasonspec ] *( CFWS propspec )
+ *   methodspec      = [CFWS] method [CFWS] "=" [CFWS] result
+ *   method          = Keyword [ [CFWS] "/" [CFWS] method-version ]
+ *   reasonspec      = "reason" [CFWS] "=" [CFWS] value
+ *   propspec        = ptype [CFWS] "." [CFWS] property [CFWS] "=" pvalue
+ *   pvalue          = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS]
+ *
+ * with CFWS from RFC 5322 (nested comments, quoted-pairs) and value = token / quoted-string
+ * from RFC 2045.  Whatever does not fit makes the whole header unreadable: a `;` or a
+ * `dkim=pass` inside a quoted string or a comment is text, never structure.  One leniency: an
+ * unquoted pvalue may hold any atext, as a local-part may (Gmail writes header.b=ab/cd+ef);
+ * atext holds no `;`, quote, parenthesis or white space, so it cannot hide a separator.
+ */
 
-	for (const gchar *p = value; *p != '\0'; p++) {
-		if (*p == '\\' && (quoted || depth > 0) && p[1] != '\0') {
-			p++;
-			if (depth == 0)
-				g_string_append_c(out, *p);
-		} else if (depth == 0 && *p == '"') {
-			quoted = !quoted;
-		} else if (!quoted && *p == '(') {
-			depth++;
-		} else if (!quoted && depth > 0 && *p == ')') {
-			depth--;
-		} else if (depth == 0) {
-			g_string_append_c(out, *p);
-		}
-	}
-	return g_string_free(out, FALSE);
+#define AR_TSPECIALS "()<>@,;:\\\"/[]?="
+#define AR_ATEXT_PUNCT "!#$%&'*+-/=?^_`{|}~"
+
+typedef struct {
+	gchar *method; /* lowercase */
+	guint version; /* 0 when none is given, which means 1 */
+	gchar *result; /* lowercase */
+	GPtrArray *props; /* "ptype.property" (lowercase), value, "ptype.property", value, ... */
+} ArResinfo;
+
+typedef struct {
+	gchar *authserv_id;
+	GPtrArray *resinfos; /* ArResinfo *; empty for "none" */
+} ArHeader;
+
+static void
+ar_resinfo_free(ArResinfo *info)
+{
+	g_free(info->method);
+	g_free(info->result);
+	g_ptr_array_unref(info->props);
+	g_free(info);
 }
 
-/* "dkim = pass  header.d=x" -> {"dkim=pass", "header.d=x"} */
-static GStrv
-ar_segment_pairs(const gchar *segment)
+static void
+ar_header_free(ArHeader *header)
 {
-	g_autoptr(GString) out = g_string_new(NULL);
+	g_free(header->authserv_id);
+	g_ptr_array_unref(header->resinfos);
+	g_free(header);
+}
 
-	for (const gchar *p = segment; *p != '\0'; p++) {
-		if (*p == ' ' || *p == '\t') {
-			const gchar *next = p + strspn(p, " \t");
-			gboolean near_eq = *next == '=' || (out->len > 0 && out->str[out->len - 1] == '=');
-			if (!near_eq && out->len > 0 && *next != '\0')
-				g_string_append_c(out, ' ');
-			p = next - 1;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArResinfo, ar_resinfo_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArHeader, ar_header_free)
+
+static gboolean
+ar_is_wsp(gchar c)
+{
+	/* the value is unfolded; a CR or LF left over is folding white space all the same */
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* VCHAR, or a byte of a UTF-8 sequence (RFC 6532; the value was checked to be UTF-8) */
+static gboolean
+ar_is_text(gchar c)
+{
+	guchar u = (guchar)c;
+	return (u > 32 && u < 127) || u >= 0x80;
+}
+
+static gboolean
+ar_is_atext(gchar c)
+{
+	return g_ascii_isalnum(c) || ((guchar)c >= 0x80) || (c != '\0' && strchr(AR_ATEXT_PUNCT, c) != NULL);
+}
+
+/* a comment from its "(": nested comments and quoted-pairs; FALSE if it never ends */
+static gboolean
+ar_skip_comment(const gchar **p)
+{
+	const gchar *s = *p + 1;
+	guint depth = 1;
+
+	while (depth > 0) {
+		if (*s == '\0')
+			return FALSE;
+		if (*s == '\\') {
+			if (!ar_is_text(s[1]) && s[1] != ' ' && s[1] != '\t')
+				return FALSE;
+			s += 2;
 			continue;
 		}
-		g_string_append_c(out, *p);
+		if (*s == '(')
+			depth++;
+		else if (*s == ')')
+			depth--;
+		else if (!ar_is_text(*s) && !ar_is_wsp(*s))
+			return FALSE;
+		s++;
 	}
-	return g_strsplit(out->str, " ", -1);
+	*p = s;
+	return TRUE;
 }
 
-static const gchar *
-ar_pair_value(GStrv pairs, const gchar *key)
+/* [CFWS]: sets *seen when there was some; FALSE for a comment that does not parse */
+static gboolean
+ar_skip_cfws(const gchar **p, gboolean *seen)
 {
-	gsize klen = strlen(key);
+	const gchar *start = *p;
 
-	for (guint i = 0; pairs[i] != NULL; i++) {
-		if (g_ascii_strncasecmp(pairs[i], key, klen) == 0 && pairs[i][klen] == '=')
-			return pairs[i] + klen + 1;
+	for (;;) {
+		if (ar_is_wsp(**p)) {
+			(*p)++;
+		} else if (**p == '(') {
+			if (!ar_skip_comment(p))
+				return FALSE;
+		} else {
+			break;
+		}
 	}
-	return NULL;
+	if (seen != NULL)
+		*seen = *p != start;
+	return TRUE;
+}
+
+/* Keyword (RFC 5321 Ldh-str): letters, digits and hyphens, not ending in a hyphen; lowercased */
+static gchar *
+ar_keyword(const gchar **p)
+{
+	const gchar *start = *p;
+	const gchar *s = start;
+
+	while (g_ascii_isalnum(*s) || *s == '-')
+		s++;
+	if (s == start || s[-1] == '-')
+		return NULL;
+	*p = s;
+	return g_ascii_strdown(start, s - start);
+}
+
+/* a quoted-string from its '"', unescaped; NULL if it never ends or holds a control character */
+static gchar *
+ar_quoted_string(const gchar **p)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	const gchar *s = *p + 1;
+
+	for (;;) {
+		if (*s == '\0')
+			return NULL;
+		if (*s == '"')
+			break;
+		if (*s == '\\') {
+			if (!ar_is_text(s[1]) && s[1] != ' ' && s[1] != '\t')
+				return NULL;
+			g_string_append_c(out, s[1]);
+			s += 2;
+			continue;
+		}
+		if (!ar_is_text(*s) && *s != ' ' && *s != '\t')
+			return NULL;
+		g_string_append_c(out, *s);
+		s++;
+	}
+	*p = s + 1;
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* value = token / quoted-string (RFC 2045 §5.1) */
+static gchar *
+ar_value(const gchar **p)
+{
+	const gchar *start = *p;
+	const gchar *s = start;
+
+	if (*s == '"')
+		return ar_quoted_string(p);
+	while ((guchar)*s > 32 && (guchar)*s < 127 && strchr(AR_TSPECIALS, *s) == NULL)
+		s++;
+	if (s == start)
+		return NULL;
+	*p = s;
+	return g_strndup(start, s - start);
+}
+
+/* a run of atext and dots: a dot-atom local-part or a domain-name, leniently */
+static gboolean
+ar_skip_atoms(const gchar **p)
+{
+	const gchar *start = *p;
+
+	while (ar_is_atext(**p) || **p == '.')
+		(*p)++;
+	return *p != start;
+}
+
+/* pvalue without its surrounding CFWS: value / [ [ local-part ] "@" ] domain-name; a
+ * quoted-string alone gives its content, anything else its text as written */
+static gchar *
+ar_pvalue(const gchar **p)
+{
+	const gchar *start = *p;
+	g_autofree gchar *quoted = NULL;
+
+	if (**p == '"') {
+		quoted = ar_quoted_string(p);
+		if (quoted == NULL)
+			return NULL;
+		if (**p != '@')
+			return g_steal_pointer(&quoted);
+	} else if (**p != '@') {
+		if (!ar_skip_atoms(p))
+			return NULL;
+		if (**p != '@')
+			return g_strndup(start, *p - start);
+	}
+	(*p)++;
+	if (!ar_skip_atoms(p))
+		return NULL;
+	return g_strndup(start, *p - start);
+}
+
+/* 1*DIGIT, at most 9 of them */
+static gboolean
+ar_number(const gchar **p, guint *out)
+{
+	guint value = 0;
+	guint n = 0;
+
+	for (; g_ascii_isdigit(**p); (*p)++, n++) {
+		if (n == 9)
+			return FALSE;
+		value = value * 10 + (guint)(**p - '0');
+	}
+	*out = value;
+	return n > 0;
+}
+
+/* methodspec after its [CFWS]: method [ [CFWS] "/" [CFWS] method-version ] [CFWS] "=" [CFWS] result */
+static gboolean
+ar_methodspec(const gchar **p, ArResinfo *info)
+{
+	info->method = ar_keyword(p);
+	if (info->method == NULL || !ar_skip_cfws(p, NULL))
+		return FALSE;
+	if (**p == '/') {
+		(*p)++;
+		if (!ar_skip_cfws(p, NULL) || !ar_number(p, &info->version) || info->version == 0 ||
+		    !ar_skip_cfws(p, NULL))
+			return FALSE;
+	}
+	if (**p != '=')
+		return FALSE;
+	(*p)++;
+	if (!ar_skip_cfws(p, NULL))
+		return FALSE;
+	info->result = ar_keyword(p);
+	return info->result != NULL;
+}
+
+/* one reasonspec or propspec, its CFWS before it already skipped */
+static gboolean
+ar_property(const gchar **p, ArResinfo *info, gboolean *reason_allowed)
+{
+	g_autofree gchar *ptype = ar_keyword(p);
+	g_autofree gchar *property = NULL;
+	g_autofree gchar *value = NULL;
+
+	if (ptype == NULL || !ar_skip_cfws(p, NULL))
+		return FALSE;
+	if (**p == '=' && *reason_allowed && g_str_equal(ptype, "reason")) {
+		g_autofree gchar *reason = NULL;
+		(*p)++;
+		*reason_allowed = FALSE;
+		return ar_skip_cfws(p, NULL) && (reason = ar_value(p)) != NULL;
+	}
+	*reason_allowed = FALSE;
+	if (**p != '.')
+		return FALSE;
+	(*p)++;
+	if (!ar_skip_cfws(p, NULL) || (property = ar_keyword(p)) == NULL || !ar_skip_cfws(p, NULL) || **p != '=')
+		return FALSE;
+	(*p)++;
+	if (!ar_skip_cfws(p, NULL) || (value = ar_pvalue(p)) == NULL)
+		return FALSE;
+	g_ptr_array_add(info->props, g_strconcat(ptype, ".", property, NULL));
+	g_ptr_array_add(info->props, g_steal_pointer(&value));
+	return TRUE;
+}
+
+/* one resinfo after its ";" */
+static ArResinfo *
+ar_resinfo(const gchar **p)
+{
+	g_autoptr(ArResinfo) info = g_new0(ArResinfo, 1);
+	gboolean reason_allowed = TRUE;
+	gboolean cfws = FALSE;
+
+	info->props = g_ptr_array_new_with_free_func(g_free);
+	if (!ar_skip_cfws(p, NULL) || !ar_methodspec(p, info))
+		return NULL;
+	for (;;) {
+		if (!ar_skip_cfws(p, &cfws))
+			return NULL;
+		if (**p == ';' || **p == '\0')
+			return g_steal_pointer(&info);
+		/* the grammar wants white space or a comment between the parts of a resinfo */
+		if (!cfws || !ar_property(p, info, &reason_allowed))
+			return NULL;
+	}
+}
+
+/* "none" standing alone after the first ";" (no-result) */
+static gboolean
+ar_is_none(const gchar *p)
+{
+	if (g_ascii_strncasecmp(p, "none", 4) != 0)
+		return FALSE;
+	p += 4;
+	return ar_skip_cfws(&p, NULL) && *p == '\0';
+}
+
+/* authserv-id [ CFWS authres-version ]; only version 1 exists (RFC 8601 §2.2) */
+static gboolean
+ar_head(const gchar **p, ArHeader *header)
+{
+	gboolean cfws = FALSE;
+	guint version = 0;
+
+	if (!ar_skip_cfws(p, NULL) || (header->authserv_id = ar_value(p)) == NULL || !ar_skip_cfws(p, &cfws))
+		return FALSE;
+	if (cfws && g_ascii_isdigit(**p)) {
+		if (!ar_number(p, &version) || version != 1 || !ar_skip_cfws(p, NULL))
+			return FALSE;
+	}
+	return **p == ';';
+}
+
+/* the whole value of one Authentication-Results field, or NULL when it does not parse */
+static ArHeader *
+ar_parse(const gchar *value)
+{
+	g_autoptr(ArHeader) header = g_new0(ArHeader, 1);
+	const gchar *p = value;
+
+	header->resinfos = g_ptr_array_new_with_free_func((GDestroyNotify)ar_resinfo_free);
+	if (!ar_head(&p, header))
+		return NULL;
+	p++;
+	if (!ar_skip_cfws(&p, NULL))
+		return NULL;
+	if (ar_is_none(p))
+		return g_steal_pointer(&header);
+	for (;;) {
+		ArResinfo *info = ar_resinfo(&p);
+		if (info == NULL)
+			return NULL;
+		g_ptr_array_add(header->resinfos, info);
+		if (*p == '\0')
+			return g_steal_pointer(&header);
+		p++;
+	}
+}
+
+/* the value of @name in @info when it occurs exactly once, else NULL */
+static const gchar *
+ar_prop_value(const ArResinfo *info, const gchar *name)
+{
+	const gchar *found = NULL;
+
+	for (guint i = 0; i + 1 < info->props->len; i += 2) {
+		if (!g_str_equal(g_ptr_array_index(info->props, i), name))
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = g_ptr_array_index(info->props, i + 1);
+	}
+	return found;
 }
 
 /* one resinfo: is it dkim=pass for @domain? */
 static gboolean
-ar_resinfo_passes(const gchar *segment, const gchar *domain, MeChallengeAuthResult *result)
+ar_resinfo_passes(const ArResinfo *info, const gchar *domain, MeChallengeAuthResult *result)
 {
-	g_auto(GStrv) pairs = ar_segment_pairs(segment);
-	g_autofree gchar *method = NULL;
-	const gchar *eq;
 	const gchar *header_d;
 
-	if (pairs[0] == NULL || (eq = strchr(pairs[0], '=')) == NULL)
+	/* a method version other than 1 is a DKIM we do not know */
+	if (!g_str_equal(info->method, "dkim") || info->version > 1)
 		return FALSE;
-	method = g_strndup(pairs[0], strcspn(pairs[0], "=/"));
-	if (g_ascii_strcasecmp(method, "dkim") != 0)
-		return FALSE;
-	header_d = ar_pair_value(pairs, "header.d");
-	if (g_ascii_strcasecmp(eq + 1, "pass") != 0) {
-		me_challenge_auth_result_add_failure(result, "Authentication-Results: dkim=%s", eq + 1);
+	header_d = ar_prop_value(info, "header.d");
+	if (!g_str_equal(info->result, "pass")) {
+		me_challenge_auth_result_add_failure(result, "Authentication-Results: dkim=%s", info->result);
 		return FALSE;
 	}
 	if (header_d == NULL || g_ascii_strcasecmp(header_d, domain) != 0) {
 		me_challenge_auth_result_add_failure(result,
 						     "Authentication-Results: dkim=pass for header.d=%s, not %s",
-						     header_d != NULL ? header_d : "(none)", domain);
+						     header_d != NULL ? header_d : "(none or several)", domain);
 		return FALSE;
 	}
 	return TRUE;
@@ -564,41 +880,19 @@ ar_id_trusted(const gchar *id, const gchar *const *trusted)
 	return FALSE;
 }
 
-/* the authserv-id of an Authentication-Results value, and its resinfo segments */
-static GStrv
-ar_split(const gchar *value, gchar **authserv_id)
-{
-	g_autofree gchar *bare = ar_strip_comments(value);
-	GStrv segments = g_strsplit(bare, ";", -1);
-	g_auto(GStrv) words = NULL;
-
-	/* an empty value splits into no segments at all */
-	if (segments[0] == NULL) {
-		*authserv_id = g_strdup("");
-		return segments;
-	}
-	g_strstrip(segments[0]);
-	words = g_strsplit_set(segments[0], " \t", 2);
-	*authserv_id = g_strdup(words[0] != NULL ? words[0] : "");
-	return segments;
-}
-
 static gboolean
-ar_evaluate(const gchar *value, const gchar *domain, MeChallengeAuthResult *result)
+ar_evaluate(const ArHeader *header, const gchar *domain, MeChallengeAuthResult *result)
 {
-	g_autofree gchar *id = NULL;
-	g_auto(GStrv) segments = ar_split(value, &id);
-
-	for (guint j = 1; segments[0] != NULL && segments[j] != NULL; j++) {
-		if (ar_resinfo_passes(g_strstrip(segments[j]), domain, result)) {
+	for (guint i = 0; i < header->resinfos->len; i++) {
+		if (ar_resinfo_passes(g_ptr_array_index(header->resinfos, i), domain, result)) {
 			g_autofree gchar *detail =
-			    g_strdup_printf("authserv-id=%s dkim=pass header.d=%s", id, domain);
+			    g_strdup_printf("authserv-id=%s dkim=pass header.d=%s", header->authserv_id, domain);
 			me_challenge_auth_result_set_pass(result, ME_CHALLENGE_AUTH_RESULTS, detail);
 			return TRUE;
 		}
 	}
 	me_challenge_auth_result_add_failure(result, "Authentication-Results of %s: no dkim=pass for %s",
-					     id, domain);
+					     header->authserv_id, domain);
 	return FALSE;
 }
 
@@ -611,8 +905,12 @@ ar_evaluate(const gchar *value, const gchar *domain, MeChallengeAuthResult *resu
  *
  * Believes an Authentication-Results header (RFC 8601) only from a trusted authserv-id,
  * and of those only the topmost, which the receiving MTA added last; copies further down
- * may have come with the message.  It must say dkim=pass with header.d equal to the From
- * domain (ASCII case ignored).  Note that RFC 8823's h= list cannot be checked this way.
+ * may have come with the message.  Every Authentication-Results header from the top down to
+ * that one must be UTF-8 and read by the RFC 8601 §2.2 grammar: one that does not could be
+ * the trusted server's, so it is never passed over to believe one below it, and the mail
+ * then is not authenticated this way.  The trusted header must say dkim=pass with header.d
+ * equal to the From domain (ASCII case ignored).  Note that RFC 8823's h= list cannot be
+ * checked this way.
  *
  * Returns: %TRUE if the trusted header vouches for the From domain
  */
@@ -630,20 +928,21 @@ me_challenge_check_auth_results(MeMail *mail,
 		return FALSE;
 	for (guint i = 0; i < me_mail_get_n_headers(mail); i++) {
 		const gchar *value = me_mail_get_header_value(mail, i);
-		g_autofree gchar *id = NULL;
-		g_auto(GStrv) segments = NULL;
+		g_autoptr(ArHeader) header = NULL;
 
 		if (g_ascii_strcasecmp(me_mail_get_header_name(mail, i), "Authentication-Results") != 0)
 			continue;
-		if (!g_utf8_validate(value, -1, NULL))
-			continue;
-		segments = ar_split(value, &id);
-		if (!ar_id_trusted(id, trusted_authserv_ids)) {
-			me_challenge_auth_result_add_failure(result,
-							     "Authentication-Results of untrusted %s ignored", id);
+		if (!g_utf8_validate(value, -1, NULL) || (header = ar_parse(value)) == NULL) {
+			/* an unreadable header might be the trusted server's: never look past it */
+			me_challenge_auth_result_add_failure(result, "Authentication-Results %u unreadable", i + 1);
+			return FALSE;
+		}
+		if (!ar_id_trusted(header->authserv_id, trusted_authserv_ids)) {
+			me_challenge_auth_result_add_failure(result, "Authentication-Results of untrusted %s ignored",
+							     header->authserv_id);
 			continue;
 		}
-		return ar_evaluate(value, domain, result);
+		return ar_evaluate(header, domain, result);
 	}
 	me_challenge_auth_result_add_failure(result, "no trusted Authentication-Results");
 	return FALSE;
