@@ -176,7 +176,7 @@ verify(GBytes *signed_mail)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeDns) dns = NULL;
 	g_autoptr(MeDkim) dkim = dkim_for_keys(&dns);
-	GPtrArray *sigs = me_dkim_verify(dkim, signed_mail, &error);
+	GPtrArray *sigs = me_dkim_verify(dkim, signed_mail, NULL, &error);
 
 	g_assert_no_error(error);
 	g_assert_nonnull(sigs);
@@ -601,7 +601,7 @@ test_verify_bare_lf(void)
 	g_autoptr(MeDns) dns = NULL;
 	g_autoptr(MeDkim) dkim = dkim_for_keys(&dns);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) sigs = me_dkim_verify(dkim, lf, &error);
+	g_autoptr(GPtrArray) sigs = me_dkim_verify(dkim, lf, NULL, &error);
 
 	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
 	g_assert_null(sigs);
@@ -719,7 +719,7 @@ test_negative_dns_timeout(void)
 	dkim = me_dkim_new(dns, &error);
 	g_assert_no_error(error);
 	if (signed_mail != NULL) {
-		sigs = me_dkim_verify(dkim, signed_mail, &error);
+		sigs = me_dkim_verify(dkim, signed_mail, NULL, &error);
 		g_assert_no_error(error);
 		sig = only_signature(sigs);
 		assert_failed_with_sentence(sig);
@@ -864,9 +864,75 @@ test_too_many_signatures(void)
 		g_string_append_printf(text, "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s%u; h=from; bh=; b=\r\n", i);
 	g_string_append(text, challenge_mail);
 	many = g_bytes_new(text->str, text->len);
-	sigs = me_dkim_verify(dkim, many, &error);
+	sigs = me_dkim_verify(dkim, many, NULL, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_TOO_LARGE);
 	g_assert_null(sigs);
+}
+
+/* D-05: signatures by other domains, parent and subdomains among them, around a genuine one:
+ * no DNS query for any of them (dnsmasq's own query log says so), and the genuine one still
+ * verifies */
+static void
+test_foreign_domains_not_looked_up(void)
+{
+	static const gchar *const foreign[] = {"attacker1.example", "attacker2.example", "attacker3.example",
+					       "mail.example.org",  "org",		 "example.org.attacker.example",
+					       "xn--exmple-cua.org"};
+	g_autoptr(GBytes) signed_mail = dkimpy_sign(challenge_mail, rsa_key, "rsa", "rsa-sha256", "relaxed/relaxed",
+						    CHALLENGE_HEADERS, NULL);
+	g_autoptr(MeTestDnsmasq) dnsmasq = me_test_dnsmasq_new();
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GBytes) forged = NULL;
+	g_autoptr(MeDns) dns = NULL;
+	g_autoptr(MeDkim) dkim = NULL;
+	g_autoptr(GPtrArray) sigs = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 elapsed_ms;
+	guint good = 0;
+
+	if (signed_mail == NULL)
+		return;
+	me_test_dnsmasq_add_zone(dnsmasq, "example.org");
+	me_test_dnsmasq_add_txt(dnsmasq, "rsa._domainkey.example.org", rsa_record);
+	for (guint i = 0; i < G_N_ELEMENTS(foreign); i++) {
+		g_autofree gchar *name = g_strdup_printf("s%u._domainkey.%s", i, foreign[i]);
+		/* each name exists, so that a lookup would be answered at once and be logged */
+		me_test_dnsmasq_add_txt(dnsmasq, name, rsa_other_record);
+		g_string_append_printf(text,
+				       "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=%s; s=s%u;\r\n"
+				       "\th=" CHALLENGE_HEADERS ";\r\n"
+				       "\tbh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAAAAAA\r\n",
+				       foreign[i], i);
+	}
+	g_string_append_len(text, g_bytes_get_data(signed_mail, NULL), (gssize)g_bytes_get_size(signed_mail));
+	forged = g_bytes_new(text->str, text->len);
+	dns = dns_for(start_dnsmasq(dnsmasq));
+	dkim = me_dkim_new(dns, &error);
+	g_assert_no_error(error);
+
+	elapsed_ms = g_get_monotonic_time();
+	sigs = me_dkim_verify(dkim, forged, "example.org", &error);
+	elapsed_ms = (g_get_monotonic_time() - elapsed_ms) / 1000;
+	g_assert_no_error(error);
+	/* what reached the server: the genuine key, once, and nothing else */
+	g_test_message("dnsmasq saw %u queries in %" G_GINT64_FORMAT " ms", me_test_dnsmasq_count_queries(dnsmasq, NULL),
+		       elapsed_ms);
+	g_assert_cmpuint(me_test_dnsmasq_count_queries(dnsmasq, "rsa._domainkey.example.org"), ==, 1);
+	g_assert_cmpuint(me_test_dnsmasq_count_queries(dnsmasq, NULL), ==, 1);
+	g_assert_cmpuint(sigs->len, ==, G_N_ELEMENTS(foreign) + 1);
+	for (guint i = 0; i < sigs->len; i++) {
+		MeDkimSignature *sig = g_ptr_array_index(sigs, i);
+		g_test_message("d=%s s=%s verified=%d: %s", sig->domain, sig->selector, sig->verified, sig->error);
+		if (g_strcmp0(sig->domain, "example.org") == 0) {
+			g_assert_true(me_dkim_check_rfc8823(sig, "example.org", ME_DKIM_POLICY_CHALLENGE, NULL));
+			good++;
+			continue;
+		}
+		assert_failed_with_sentence(sig);
+		g_assert_nonnull(strstr(sig->error, "not by the sender's domain example.org"));
+		g_assert_false(sig->temporary);
+	}
+	g_assert_cmpuint(good, ==, 1);
 }
 
 /* ---- policy on its own */
@@ -1116,6 +1182,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dkim/verify/bare-lf", test_verify_bare_lf);
 	g_test_add_func("/dkim/verify/two-signatures", test_two_signatures);
 	g_test_add_func("/dkim/verify/too-many-signatures", test_too_many_signatures);
+	g_test_add_func("/dkim/verify/foreign-domains-not-looked-up", test_foreign_domains_not_looked_up);
 	g_test_add_func("/dkim/negative/body-changed", test_negative_body);
 	g_test_add_func("/dkim/negative/header-changed", test_negative_header);
 	g_test_add_func("/dkim/negative/key-missing", test_negative_key_missing);

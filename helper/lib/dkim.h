@@ -73,7 +73,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeDkim, me_dkim_free)
 gboolean
 me_dkim_has_ed25519(MeDkim *dkim);
 GPtrArray *
-me_dkim_verify(MeDkim *dkim, GBytes *message, GError **error);
+me_dkim_verify(MeDkim *dkim, GBytes *message, const gchar *from_domain, GError **error);
 const gchar *const *
 me_dkim_required_headers(MeDkimPolicy policy);
 const gchar *const *

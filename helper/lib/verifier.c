@@ -114,7 +114,15 @@ static gboolean
 try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChallengeAuthResult *result)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) sigs = me_dkim_verify(verifier->dkim, message, &error);
+	const gchar *from_domain = me_addr_spec_get_domain(from_addr);
+	g_autoptr(GPtrArray) sigs = NULL;
+
+	/* a signature by any other domain is refused before its key is looked up (D-05) */
+	if (from_domain == NULL) {
+		me_challenge_auth_result_add_failure(result, "DKIM: the From address has no domain");
+		return FALSE;
+	}
+	sigs = me_dkim_verify(verifier->dkim, message, from_domain, &error);
 
 	if (sigs == NULL) {
 		me_challenge_auth_result_add_failure(result, "DKIM: %s", error->message);
@@ -131,7 +139,7 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 							     sig->error != NULL ? sig->error : "");
 			continue;
 		}
-		if (!me_dkim_check_rfc8823(sig, me_addr_spec_get_domain(from_addr), ME_DKIM_POLICY_CHALLENGE, &why)) {
+		if (!me_dkim_check_rfc8823(sig, from_domain, ME_DKIM_POLICY_CHALLENGE, &why)) {
 			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector, why);
 			continue;
 		}

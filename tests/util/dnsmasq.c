@@ -230,6 +230,52 @@ me_test_dnsmasq_get_port(MeTestDnsmasq *dnsmasq)
 	return dnsmasq->port;
 }
 
+/* the query name of one --log-queries line, "... query[TXT] NAME from 127.0.0.1", or NULL */
+static gchar *
+query_name(const gchar *line)
+{
+	const gchar *start = strstr(line, " query[");
+	const gchar *end;
+
+	if (start == NULL || (start = strstr(start, "] ")) == NULL)
+		return NULL;
+	start += 2;
+	end = strstr(start, " from ");
+	return end != NULL ? g_strndup(start, end - start) : NULL;
+}
+
+/**
+ * me_test_dnsmasq_count_queries:
+ * @dnsmasq: a running server
+ * @suffix: (nullable): count only names that end in this (ASCII case ignored), e.g. a domain
+ *
+ * Reads dnsmasq's query log (`--log-queries`): what reached the server, whatever the
+ * resolver under test made of the answers.
+ *
+ * Returns: how many queries of any type dnsmasq has received so far
+ */
+guint
+me_test_dnsmasq_count_queries(MeTestDnsmasq *dnsmasq, const gchar *suffix)
+{
+	g_autofree gchar *path = g_build_filename(dnsmasq->dir, "dnsmasq.log", NULL);
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *lower_suffix = suffix != NULL ? g_ascii_strdown(suffix, -1) : NULL;
+	g_auto(GStrv) lines = NULL;
+	guint n = 0;
+
+	g_assert_nonnull(dnsmasq->proc);
+	if (!g_file_get_contents(path, &log, NULL, NULL))
+		return 0;
+	lines = g_strsplit(log, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_autofree gchar *name = query_name(lines[i]);
+		g_autofree gchar *lower = name != NULL ? g_ascii_strdown(name, -1) : NULL;
+		if (lower != NULL && (lower_suffix == NULL || g_str_has_suffix(lower, lower_suffix)))
+			n++;
+	}
+	return n;
+}
+
 /**
  * me_test_dnsmasq_free:
  * @dnsmasq: (nullable): a server

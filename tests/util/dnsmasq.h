@@ -30,6 +30,8 @@ const gchar *
 me_test_dnsmasq_get_nameserver(MeTestDnsmasq *dnsmasq);
 guint16
 me_test_dnsmasq_get_port(MeTestDnsmasq *dnsmasq);
+guint
+me_test_dnsmasq_count_queries(MeTestDnsmasq *dnsmasq, const gchar *suffix);
 void
 me_test_dnsmasq_free(MeTestDnsmasq *dnsmasq);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestDnsmasq, me_test_dnsmasq_free)
