@@ -305,6 +305,295 @@ test_forged_datagrams(void)
 	close(fg.fd);
 }
 
+/* ---- forged answers that carry the right ID */
+
+#define EVIL_TXT "v=DKIM1; k=ed25519; p=EVILEVILEVILEVILEVILEVILEVILEVILEVILEVILEVI="
+#define OTHER	 "evil._domainkey." ZONE
+
+static void
+put16(GByteArray *msg, guint value)
+{
+	guint8 b[2] = {(guint8)(value >> 8), (guint8)(value & 0xff)};
+	g_byte_array_append(msg, b, 2);
+}
+
+/* a name as uncompressed labels */
+static void
+put_name(GByteArray *msg, const gchar *name)
+{
+	g_auto(GStrv) labels = g_strsplit(name, ".", -1);
+
+	for (guint i = 0; labels[i] != NULL; i++) {
+		guint8 n = (guint8)strlen(labels[i]);
+		if (n == 0)
+			continue;
+		g_byte_array_append(msg, &n, 1);
+		g_byte_array_append(msg, (const guint8 *)labels[i], n);
+	}
+	g_byte_array_append(msg, (const guint8 *)"", 1);
+}
+
+/* a response header: @id from the query, QR AA RD RA, NOERROR, the counts */
+static GByteArray *
+msg_new(const guchar *query, guint qdcount, guint ancount)
+{
+	GByteArray *msg = g_byte_array_new();
+
+	g_byte_array_append(msg, query, 2);
+	put16(msg, 0x8580);
+	put16(msg, qdcount);
+	put16(msg, ancount);
+	put16(msg, 0);
+	put16(msg, 0);
+	return msg;
+}
+
+static void
+put_question(GByteArray *msg, const gchar *name, guint type, guint klass)
+{
+	put_name(msg, name);
+	put16(msg, type);
+	put16(msg, klass);
+}
+
+static void
+put_txt(GByteArray *msg, const gchar *owner, const gchar *text)
+{
+	guint8 n = (guint8)strlen(text);
+
+	put_name(msg, owner);
+	put16(msg, 16);
+	put16(msg, 1);
+	put16(msg, 0);
+	put16(msg, 60);
+	put16(msg, n + 1u);
+	g_byte_array_append(msg, &n, 1);
+	g_byte_array_append(msg, (const guint8 *)text, n);
+}
+
+static void
+put_cname(GByteArray *msg, const gchar *owner, const gchar *target)
+{
+	g_autoptr(GByteArray) rdata = g_byte_array_new();
+
+	put_name(rdata, target);
+	put_name(msg, owner);
+	put16(msg, 5);
+	put16(msg, 1);
+	put16(msg, 0);
+	put16(msg, 60);
+	put16(msg, rdata->len);
+	g_byte_array_append(msg, rdata->data, rdata->len);
+}
+
+typedef enum {
+	FORGE_WRONG_QUESTIONS, /* right ID, another question; then the genuine answer, or nothing */
+	FORGE_OTHER_OWNER,     /* right ID and question, a TXT record of another name before ours */
+	FORGE_OTHER_OWNER_ONLY, /* right ID and question, only a TXT record of another name */
+	FORGE_CNAME_CHAIN,     /* a CNAME chain to the record, a TXT record of another name first */
+} ForgeKind;
+
+typedef struct {
+	gint fd;
+	guint16 upstream_port; /* 0: never relay the genuine answer */
+	ForgeKind kind;
+	guint queries;
+} Forger2;
+
+/* datagrams that carry the query's ID but answer another question */
+static GPtrArray *
+wrong_questions(const guchar *query)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+	GByteArray *m;
+
+	/* another name, its TXT record */
+	m = msg_new(query, 1, 1);
+	put_question(m, OTHER, 16, 1);
+	put_txt(m, OTHER, EVIL_TXT);
+	g_ptr_array_add(out, m);
+	/* our name, but type A */
+	m = msg_new(query, 1, 1);
+	put_question(m, SIMPLE, 1, 1);
+	put_txt(m, SIMPLE, EVIL_TXT);
+	g_ptr_array_add(out, m);
+	/* class CH */
+	m = msg_new(query, 1, 1);
+	put_question(m, SIMPLE, 16, 3);
+	put_txt(m, SIMPLE, EVIL_TXT);
+	g_ptr_array_add(out, m);
+	/* two questions, ours first */
+	m = msg_new(query, 2, 1);
+	put_question(m, SIMPLE, 16, 1);
+	put_question(m, OTHER, 16, 1);
+	put_txt(m, SIMPLE, EVIL_TXT);
+	g_ptr_array_add(out, m);
+	/* no question at all */
+	m = msg_new(query, 0, 1);
+	put_txt(m, SIMPLE, EVIL_TXT);
+	g_ptr_array_add(out, m);
+	return out;
+}
+
+static GByteArray *
+answer_for(const guchar *query, ForgeKind kind)
+{
+	GByteArray *m = msg_new(query, 1, kind == FORGE_OTHER_OWNER_ONLY ? 1 : kind == FORGE_CNAME_CHAIN ? 4 : 2);
+
+	put_question(m, "SEL._DomainKey.Example.ORG", 16, 1);
+	put_txt(m, OTHER, EVIL_TXT);
+	if (kind == FORGE_OTHER_OWNER) {
+		put_txt(m, SIMPLE, SIMPLE_TXT);
+	} else if (kind == FORGE_CNAME_CHAIN) {
+		put_cname(m, SIMPLE, "a.keys.example.net");
+		put_cname(m, "A.Keys.Example.NET", "b.keys.example.net");
+		put_txt(m, "b.keys.example.net", SIMPLE_TXT);
+	}
+	return m;
+}
+
+static void
+relay(Forger2 *fg, const guchar *query, gsize qlen, struct sockaddr_in *client, socklen_t client_len)
+{
+	struct sockaddr_in upstream = {.sin_family = AF_INET, .sin_port = htons(fg->upstream_port)};
+	gint up = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct pollfd pfd = {.fd = up, .events = POLLIN};
+	guchar answer[4096];
+	gssize alen;
+
+	upstream.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(up, query, qlen, 0, (struct sockaddr *)&upstream, sizeof(upstream));
+	if (poll(&pfd, 1, 2000) == 1) {
+		alen = recv(up, answer, sizeof(answer), 0);
+		if (alen > 0)
+			sendto(fg->fd, answer, (gsize)alen, 0, (struct sockaddr *)client, client_len);
+	}
+	close(up);
+}
+
+/* answers every query that comes within a second of the last one */
+static gpointer
+forger2_thread(gpointer data)
+{
+	Forger2 *fg = data;
+	struct pollfd pfd = {.fd = fg->fd, .events = POLLIN};
+
+	while (poll(&pfd, 1, 1000) == 1) {
+		guchar query[512];
+		struct sockaddr_in client = {0};
+		socklen_t client_len = sizeof(client);
+		gssize qlen = recvfrom(fg->fd, query, sizeof(query), 0, (struct sockaddr *)&client, &client_len);
+		g_autoptr(GPtrArray) forged = NULL;
+
+		if (qlen < 12)
+			continue;
+		fg->queries++;
+		if (fg->kind == FORGE_WRONG_QUESTIONS) {
+			forged = wrong_questions(query);
+		} else {
+			forged = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+			g_ptr_array_add(forged, answer_for(query, fg->kind));
+		}
+		for (guint i = 0; i < forged->len; i++) {
+			GByteArray *m = g_ptr_array_index(forged, i);
+			sendto(fg->fd, m->data, m->len, 0, (struct sockaddr *)&client, client_len);
+		}
+		if (fg->upstream_port != 0)
+			relay(fg, query, (gsize)qlen, &client, client_len);
+	}
+	return NULL;
+}
+
+/* runs @kind against a lookup of SIMPLE; returns the lookup's text, or NULL with @error set */
+static gchar *
+forged_lookup(ForgeKind kind, gboolean genuine_follows, guint budget_ms, guint *queries, GError **error)
+{
+	Forger2 fg = {.kind = kind, .upstream_port = genuine_follows ? me_test_dnsmasq_get_port(dnsmasq) : 0};
+	guint16 port;
+	g_autofree gchar *server = NULL;
+	g_autoptr(MeDns) dns = NULL;
+	GThread *thread;
+	gchar *text;
+
+	fg.fd = udp_socket(&port);
+	server = g_strdup_printf("127.0.0.1:%u", port);
+	dns = dns_new(server);
+	if (budget_ms != 0)
+		me_dns_set_timeout(dns, budget_ms);
+	thread = g_thread_new("forger", forger2_thread, &fg);
+	text = me_dns_lookup_txt(dns, SIMPLE, error);
+	g_thread_join(thread);
+	close(fg.fd);
+	*queries = fg.queries;
+	return text;
+}
+
+/* right ID, wrong question (name, type, class, count): ignored, and the genuine answer that
+ * follows is taken on the first try */
+static void
+test_forged_wrong_question(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint queries = 0;
+	g_autofree gchar *text = forged_lookup(FORGE_WRONG_QUESTIONS, TRUE, 0, &queries, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(text, ==, SIMPLE_TXT);
+	g_assert_cmpuint(queries, ==, 1);
+}
+
+/* with only answers to other questions, the lookup times out as if nothing had come */
+static void
+test_forged_wrong_question_only(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint queries = 0;
+	g_autofree gchar *text = forged_lookup(FORGE_WRONG_QUESTIONS, FALSE, 300, &queries, &error);
+
+	g_assert_null(text);
+	g_assert_error(error, ME_ERROR, ME_ERROR_TIMED_OUT);
+	me_test_assert_sentence(error);
+	g_assert_cmpuint(queries, ==, 3);
+}
+
+/* our question, but a TXT record of another name before ours: that one is not used */
+static void
+test_forged_other_owner(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint queries = 0;
+	g_autofree gchar *text = forged_lookup(FORGE_OTHER_OWNER, FALSE, 0, &queries, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(text, ==, SIMPLE_TXT);
+}
+
+/* our question and only a TXT record of another name: the name has no TXT record */
+static void
+test_forged_other_owner_only(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint queries = 0;
+	g_autofree gchar *text = forged_lookup(FORGE_OTHER_OWNER_ONLY, FALSE, 0, &queries, &error);
+
+	g_assert_null(text);
+	g_assert_error(error, ME_ERROR, ME_ERROR_NOT_FOUND);
+	me_test_assert_sentence(error);
+}
+
+/* a CNAME chain (as for keys a provider hosts) is followed, in any case, from the asked name
+ * on; the record of another name in front of it still does not count */
+static void
+test_cname_chain(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint queries = 0;
+	g_autofree gchar *text = forged_lookup(FORGE_CNAME_CHAIN, FALSE, 0, &queries, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(text, ==, SIMPLE_TXT);
+}
+
 static void
 start_dnsmasq(void)
 {
@@ -342,6 +631,11 @@ main(int argc, char **argv)
 	g_test_add_func("/dns/silent/default", test_silent_default);
 	g_test_add_func("/dns/silent/short", test_silent_short);
 	g_test_add_func("/dns/forged-datagrams", test_forged_datagrams);
+	g_test_add_func("/dns/forged/wrong-question", test_forged_wrong_question);
+	g_test_add_func("/dns/forged/wrong-question-only", test_forged_wrong_question_only);
+	g_test_add_func("/dns/forged/other-owner", test_forged_other_owner);
+	g_test_add_func("/dns/forged/other-owner-only", test_forged_other_owner_only);
+	g_test_add_func("/dns/cname-chain", test_cname_chain);
 	rc = g_test_run();
 	me_test_dnsmasq_free(dnsmasq);
 	return rc;

@@ -34,6 +34,8 @@
 #define ME_DNS_ANSWER_MAX 65535
 #define ME_DNS_QUERY_MAX  512
 #define ME_DNS_LABEL_MAX  63
+/* the longest CNAME chain followed inside one answer */
+#define ME_DNS_CNAMES_MAX 8
 
 struct _MeDns {
 	GMutex lock; /* guards res: libresolv state is not thread-safe */
@@ -252,16 +254,49 @@ close_fd(gint *fd)
 		close(*fd);
 }
 
-/* a reply to our query: long enough, the QR bit set, the same ID */
+/* two DNS names in presentation form, ASCII case and a trailing dot ignored */
 static gboolean
-is_reply_to(const guchar *query, const guchar *answer, gssize len)
+names_equal(const gchar *a, const gchar *b)
 {
-	return len >= NS_HFIXEDSZ && (answer[2] & 0x80) != 0 && answer[0] == query[0] && answer[1] == query[1];
+	gsize a_len = strlen(a);
+	gsize b_len = strlen(b);
+
+	if (a_len > 0 && a[a_len - 1] == '.')
+		a_len--;
+	if (b_len > 0 && b[b_len - 1] == '.')
+		b_len--;
+	return a_len == b_len && g_ascii_strncasecmp(a, b, a_len) == 0;
+}
+
+/* the question section is exactly one question: @name, TXT, IN (RFC 1035 §4.1.2) */
+static gboolean
+question_matches(const guchar *answer, gsize len, const gchar *name)
+{
+	gchar qname[NS_MAXDNAME];
+	const guchar *end = answer + len;
+	gint n;
+
+	if (len < NS_HFIXEDSZ || answer[4] != 0 || answer[5] != 1)
+		return FALSE;
+	n = dn_expand(answer, end, answer + NS_HFIXEDSZ, qname, sizeof(qname));
+	if (n < 0 || (gsize)n > len - NS_HFIXEDSZ || len - NS_HFIXEDSZ - (gsize)n < 4)
+		return FALSE;
+	return names_equal(qname, name) && ns_get16(answer + NS_HFIXEDSZ + n) == ns_t_txt &&
+	       ns_get16(answer + NS_HFIXEDSZ + n + 2) == ns_c_in;
+}
+
+/* a reply to our query: long enough, the QR bit set, the same ID and the same question; the
+ * ID alone is 16 bits an off-path forger may guess */
+static gboolean
+is_reply_to(const guchar *query, const gchar *name, const guchar *answer, gssize len)
+{
+	return len >= NS_HFIXEDSZ && (answer[2] & 0x80) != 0 && answer[0] == query[0] && answer[1] == query[1] &&
+	       question_matches(answer, (gsize)len, name);
 }
 
 /* one UDP try; returns the answer length, 0 when nothing (usable) came back in time */
 static gssize
-udp_try(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, gint64 deadline)
+udp_try(MeDns *dns, const guchar *query, gsize qlen, const gchar *name, guchar *answer, gint64 deadline)
 {
 	gint fd __attribute__((cleanup(close_fd))) = socket(dns->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -275,15 +310,15 @@ udp_try(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, gint64 dead
 		/* ECONNREFUSED: nothing listens there; the try has failed, not the whole lookup */
 		if (len < 0 && errno != EINTR)
 			return 0;
-		if (is_reply_to(query, answer, len))
+		if (is_reply_to(query, name, answer, len))
 			return len;
-		/* a stray or forged datagram: keep waiting for ours */
+		/* a stray or forged datagram, or an answer to another question: keep waiting for ours */
 	}
 	return 0;
 }
 
 static gssize
-udp_exchange(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError **error)
+udp_exchange(MeDns *dns, const guchar *query, gsize qlen, const gchar *name, guchar *answer, GError **error)
 {
 	gint64 start = g_get_monotonic_time();
 	gint64 end = start + (gint64)dns->timeout_ms * 1000;
@@ -295,7 +330,7 @@ udp_exchange(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError
 
 		if (now >= end)
 			break;
-		len = udp_try(dns, query, qlen, answer, deadline);
+		len = udp_try(dns, query, qlen, name, answer, deadline);
 		if (len > 0)
 			return len;
 		/* a refused try returns at once: pace the next one so the tries spread over the budget */
@@ -342,7 +377,7 @@ tcp_connect(MeDns *dns, gint fd, gint64 deadline)
 
 /* RFC 1035 §4.2.2: the same query over TCP, each message behind a two-byte length */
 static gssize
-tcp_exchange(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError **error)
+tcp_exchange(MeDns *dns, const guchar *query, gsize qlen, const gchar *name, guchar *answer, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)dns->timeout_ms * 1000;
 	gint fd __attribute__((cleanup(close_fd))) =
@@ -362,7 +397,7 @@ tcp_exchange(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError
 		return -1;
 	}
 	len = ((gsize)prefix[0] << 8) | prefix[1];
-	if (!tcp_io(fd, answer, len, FALSE, deadline) || !is_reply_to(query, answer, (gssize)len)) {
+	if (!tcp_io(fd, answer, len, FALSE, deadline) || !is_reply_to(query, name, answer, (gssize)len)) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: a DNS answer over TCP was cut short or did not match the question */
 				    _("The DNS answer over TCP was incomplete or did not match the question."));
@@ -372,16 +407,16 @@ tcp_exchange(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError
 }
 
 static gssize
-custom_query(MeDns *dns, const guchar *query, gsize qlen, guchar *answer, GError **error)
+custom_query(MeDns *dns, const guchar *query, gsize qlen, const gchar *name, guchar *answer, GError **error)
 {
-	gssize len = udp_exchange(dns, query, qlen, answer, error);
+	gssize len = udp_exchange(dns, query, qlen, name, answer, error);
 
 	if (len < 0)
 		return -1;
 	/* TC: the answer did not fit a datagram */
 	if ((answer[2] & 0x02) != 0) {
 		g_debug("truncated answer over UDP, asking again over TCP");
-		return tcp_exchange(dns, query, qlen, answer, error);
+		return tcp_exchange(dns, query, qlen, name, answer, error);
 	}
 	return len;
 }
@@ -504,10 +539,25 @@ pick_record(GPtrArray *records, const gchar *name, GError **error)
 	return NULL;
 }
 
+/* a CNAME whose owner is *owner moves *owner to its target; FALSE when its RDATA is no name */
+static gboolean
+follow_cname(ns_msg *msg, ns_rr *rr, gchar *owner, gsize size)
+{
+	gchar target[NS_MAXDNAME];
+
+	if (ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), ns_rr_rdata(*rr), target, sizeof(target)) < 0)
+		return FALSE;
+	g_strlcpy(owner, target, size);
+	return TRUE;
+}
+
 static gchar *
 parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error)
 {
 	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(g_free);
+	/* the name whose TXT records count: @name, or where its CNAME chain leads */
+	gchar owner[NS_MAXDNAME];
+	guint cnames = 0;
 	ns_msg msg;
 
 	if (ns_initparse(answer, (gint)len, &msg) < 0) {
@@ -518,6 +568,7 @@ parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error)
 	}
 	if (!check_rcode(&msg, name, error))
 		return NULL;
+	g_strlcpy(owner, name, sizeof(owner));
 	for (guint i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
 		g_autoptr(GString) text = g_string_new(NULL);
 		ns_rr rr;
@@ -527,8 +578,23 @@ parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error)
 					    _("A record in the DNS answer is malformed."));
 			return NULL;
 		}
-		/* a CNAME on the way to the TXT record is fine; anything but TXT is skipped */
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
+		/* records of any other name are ignored, never used: only @name and, along a CNAME
+		 * chain that starts there (in the order the answer gives), its targets count */
+		if (ns_rr_class(rr) != ns_c_in || !names_equal(ns_rr_name(rr), owner)) {
+			g_debug("answer for %s: record of %s ignored", name, ns_rr_name(rr));
+			continue;
+		}
+		if (ns_rr_type(rr) == ns_t_cname && cnames < ME_DNS_CNAMES_MAX) {
+			cnames++;
+			if (!follow_cname(&msg, &rr, owner, sizeof(owner))) {
+				g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+						    /* TRANSLATORS: a record in a DNS answer could not be decoded */
+						    _("A record in the DNS answer is malformed."));
+				return NULL;
+			}
+			continue;
+		}
+		if (ns_rr_type(rr) != ns_t_txt)
 			continue;
 		if (!txt_rdata_append(text, ns_rr_rdata(rr), ns_rr_rdlen(rr), error))
 			return NULL;
@@ -553,7 +619,7 @@ lookup_locked(MeDns *dns, const gchar *name, GError **error)
 					    _("The DNS query could not be built."));
 			return NULL;
 		}
-		len = custom_query(dns, query, (gsize)qlen, answer, error);
+		len = custom_query(dns, query, (gsize)qlen, name, answer, error);
 	} else {
 		len = system_query(dns, name, answer, error);
 	}
