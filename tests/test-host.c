@@ -560,6 +560,33 @@ test_errors_keep_going(void)
 	host_finish(host);
 }
 
+/* a NUL (\u0000) in a mail for challenge.inspect: json-glib would cut the mail short there, so
+ * the request is refused as a whole, with a sentence; an escaped backslash before "u0000" is
+ * no NUL */
+static void
+test_nul_in_message(void)
+{
+	g_autoptr(Host) host = host_start();
+	g_autoptr(JsonNode) inspect = NULL;
+	g_autoptr(JsonNode) echo = NULL;
+	g_autoptr(GError) as_error = NULL;
+	JsonObject *error_obj;
+
+	host_hello(host);
+	inspect = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"challenge.inspect\",\"params\":"
+				  "{\"mailbox\":\"alexey@example.com\",\"message\":\"Subject: ACME: x\\r\\n\\u0000"
+				  "From: evil@attacker.example\\r\\n\\r\\nbody\\r\\n\"}}");
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_error(inspect, 7, ME_RPC_ERROR_INVALID_PARAMS),
+						      "reason"),
+			==, "nul-character");
+	error_obj = json_object_get_object_member(json_node_get_object(inspect), "error");
+	as_error = g_error_new_literal(ME_ERROR, ME_ERROR_INVALID_ARGUMENT, json_object_get_string_member(error_obj, "message"));
+	me_test_assert_sentence(as_error);
+	echo = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\",\"params\":{\"echo\":\"a\\\\u0000b\"}}");
+	g_assert_cmpstr(json_object_get_string_member(me_test_rpc_assert_result(echo, 8), "echo"), ==, "a\\u0000b");
+	host_finish(host);
+}
+
 static void
 test_batch(void)
 {
@@ -887,6 +914,7 @@ main(int argc, char **argv)
 	g_test_add_func("/host/ping", test_ping);
 	g_test_add_func("/host/errors-keep-going", test_errors_keep_going);
 	g_test_add_func("/host/batch", test_batch);
+	g_test_add_func("/host/nul-in-message", test_nul_in_message);
 	g_test_add_func("/host/limit/outbound", test_outbound_limit);
 	g_test_add_func("/host/limit/large-inbound", test_large_inbound);
 	g_test_add_func("/host/limit/oversized-frame", test_oversized_frame);

@@ -267,6 +267,8 @@ struct _MeRpcServer {
 	GMainContext *context;
 	GCancellable *cancellable;
 	JsonParser *parser;
+	/* the message being handled holds a \u0000 escape, which json-glib silently cuts at */
+	gboolean nul_in_message;
 	GHashTable *methods; /* name → RpcMethod */
 	GPtrArray *events;
 
@@ -817,6 +819,14 @@ handle_element(MeRpcServer *self, JsonNode *node, RpcBatch *batch, gsize *len)
 	params = json_object_get_member(obj, "params");
 	if (params != NULL && !JSON_NODE_HOLDS_OBJECT(params) && !JSON_NODE_HOLDS_ARRAY(params))
 		return invalid_request_text(id, "params", len);
+	/* json-glib ends a string at a NUL, so a mail in challenge.inspect would be checked cut
+	 * short; the mailenroll CLI refuses such a mail too */
+	if (self->nul_in_message)
+		return id != NULL ? error_response_text(id, ME_RPC_ERROR_INVALID_PARAMS,
+							/* TRANSLATORS: a request from Thunderbird, e.g. a mail to check, contains a NUL character (\u0000) */
+							_("The request contains a NUL character, which no mail or parameter may hold; it was not carried out."),
+							data_with_reason("nul-character"), len)
+				  : NULL;
 	dispatch_call(self, json_node_get_string(method), id, params, batch);
 	return NULL;
 }
@@ -860,6 +870,26 @@ handle_batch(MeRpcServer *self, JsonArray *array)
 	batch_release(batch);
 }
 
+/* whether a string in JSON @text holds the escape \u0000 */
+static gboolean
+has_nul_escape(const gchar *text, gsize len)
+{
+	gboolean in_string = FALSE;
+
+	for (gsize i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = text[i] == '"';
+		} else if (text[i] == '"') {
+			in_string = FALSE;
+		} else if (text[i] == '\\' && i + 1 < len) {
+			if (text[i + 1] == 'u' && len - i >= 6 && memcmp(text + i + 2, "0000", 4) == 0)
+				return TRUE;
+			i++;
+		}
+	}
+	return FALSE;
+}
+
 static void
 handle_message(MeRpcServer *self, const gchar *text, gsize len)
 {
@@ -899,6 +929,7 @@ handle_message(MeRpcServer *self, const gchar *text, gsize len)
 		return;
 	}
 	root = json_parser_get_root(self->parser);
+	self->nul_in_message = has_nul_escape(text, len);
 	if (root != NULL && JSON_NODE_HOLDS_ARRAY(root)) {
 		handle_batch(self, json_node_get_array(root));
 	} else if (root != NULL) {
