@@ -84,7 +84,7 @@ static gboolean
 send_reply(const MeSmtpServer *server, const gchar *const *to, GError **error)
 {
 	g_autoptr(GBytes) message = g_bytes_new_static(reply, sizeof(reply) - 1);
-	return me_smtp_send(server, FROM, to, message, error);
+	return me_smtp_send(server, FROM, to, message, NULL, NULL, error);
 }
 
 static void
@@ -155,7 +155,7 @@ test_large(void)
 	for (guint i = 0; text->len < 512 * 1024; i++)
 		g_string_append_printf(text, "%s%u %s\r\n", i % 7 == 0 ? "." : "", i, "abcdefghijklmnopqrstuvwxyz0123456789");
 	message = g_bytes_new(text->str, text->len);
-	g_assert_true(me_smtp_send(&server, FROM, to, message, &error));
+	g_assert_true(me_smtp_send(&server, FROM, to, message, NULL, NULL, &error));
 	g_assert_no_error(error);
 	got = me_test_smtp_get_message(smtp, 0);
 	g_assert_true(g_bytes_equal(got->data, message));
@@ -240,7 +240,7 @@ test_bad_arguments(void)
 	bad_servers[2].port = 65536;
 	for (guint i = 0; i < G_N_ELEMENTS(bad_servers); i++) {
 		g_autoptr(GError) error = NULL;
-		g_assert_false(me_smtp_send(&bad_servers[i], FROM, (const gchar *[]){TO, NULL}, message, &error));
+		g_assert_false(me_smtp_send(&bad_servers[i], FROM, (const gchar *[]){TO, NULL}, message, NULL, NULL, &error));
 		g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
 		me_test_assert_sentence(error);
 	}
@@ -248,21 +248,21 @@ test_bad_arguments(void)
 		g_autoptr(GError) error = NULL;
 		g_autoptr(GError) error_to = NULL;
 		g_test_message("address \"%s\"", bad_addresses[i]);
-		g_assert_false(me_smtp_send(&good, bad_addresses[i], (const gchar *[]){TO, NULL}, message, &error));
+		g_assert_false(me_smtp_send(&good, bad_addresses[i], (const gchar *[]){TO, NULL}, message, NULL, NULL, &error));
 		g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
 		me_test_assert_sentence(error);
-		g_assert_false(me_smtp_send(&good, FROM, (const gchar *[]){TO, bad_addresses[i], NULL}, message, &error_to));
+		g_assert_false(me_smtp_send(&good, FROM, (const gchar *[]){TO, bad_addresses[i], NULL}, message, NULL, NULL, &error_to));
 		g_assert_error(error_to, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
 	}
 	{
 		g_autoptr(GError) error = NULL;
 		g_autoptr(GError) error_empty = NULL;
 		g_autoptr(GError) error_from = NULL;
-		g_assert_false(me_smtp_send(&good, FROM, NULL, message, &error));
+		g_assert_false(me_smtp_send(&good, FROM, NULL, message, NULL, NULL, &error));
 		g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
-		g_assert_false(me_smtp_send(&good, FROM, (const gchar *[]){NULL}, message, &error_empty));
+		g_assert_false(me_smtp_send(&good, FROM, (const gchar *[]){NULL}, message, NULL, NULL, &error_empty));
 		g_assert_error(error_empty, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
-		g_assert_false(me_smtp_send(&good, NULL, (const gchar *[]){TO, NULL}, message, &error_from));
+		g_assert_false(me_smtp_send(&good, NULL, (const gchar *[]){TO, NULL}, message, NULL, NULL, &error_from));
 		g_assert_error(error_from, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
 	}
 	events = me_test_smtp_get_events(smtp);
@@ -425,6 +425,87 @@ test_auth_refused(void)
 	assert_nothing_sent(smtp);
 }
 
+/* ---- the moment the message starts to go out (the engine saves "submitting" there) */
+
+typedef struct {
+	MeTestSmtp *smtp;
+	guint calls;
+	gchar *events;
+	guint stored;
+	gboolean refuse;
+} DataHook;
+
+static gboolean
+data_hook(gpointer user_data, GError **error)
+{
+	DataHook *hook = user_data;
+
+	hook->calls++;
+	g_free(hook->events);
+	hook->events = me_test_smtp_get_events(hook->smtp);
+	hook->stored = me_test_smtp_count_messages(hook->smtp);
+	if (hook->refuse) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED, "The state could not be saved; check the disk.");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* after TLS, AUTH, MAIL and RCPT were accepted, once, and before the server has any of the
+ * message; then the message goes out unchanged */
+static void
+test_data_hook_order(void)
+{
+	g_autoptr(MeTestSmtp) smtp = server_start(ME_TEST_SMTP_TLS_STARTTLS, USER, NULL);
+	MeSmtpServer server = target(smtp, ME_SMTP_SECURITY_STARTTLS);
+	g_autoptr(GBytes) message = g_bytes_new_static(reply, sizeof(reply) - 1);
+	const gchar *to[] = {TO, NULL};
+	g_autoptr(GError) error = NULL;
+	DataHook hook = {.smtp = smtp};
+
+	server.username = USER;
+	server.password = PASSWORD;
+	g_assert_true(me_smtp_send(&server, FROM, to, message, data_hook, &hook, &error));
+	g_assert_no_error(error);
+	g_test_message("server events at the hook:\n%s", hook.events);
+	g_assert_cmpuint(hook.calls, ==, 1);
+	g_assert_cmpuint(hook.stored, ==, 0);
+	g_assert_nonnull(strstr(hook.events, " ok tls\nMAIL " FROM " tls\nRCPT " TO " tls\n"));
+	g_assert_null(strstr(hook.events, "DATA "));
+	assert_delivered(smtp, 0, to, TRUE);
+	g_free(hook.events);
+}
+
+/* the hook says no: its error comes back and the server has no message; a refused
+ * recipient never gets as far as the hook */
+static void
+test_data_hook_abort(void)
+{
+	const gchar *refuse[] = {"nobody@ca.example", NULL};
+	g_autoptr(MeTestSmtp) smtp = server_start(ME_TEST_SMTP_TLS_NONE, NULL, refuse);
+	MeSmtpServer server = target(smtp, ME_SMTP_SECURITY_NONE);
+	g_autoptr(GBytes) message = g_bytes_new_static(reply, sizeof(reply) - 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) error_rcpt = NULL;
+	g_autofree gchar *events = NULL;
+	DataHook hook = {.smtp = smtp, .refuse = TRUE};
+
+	g_assert_false(me_smtp_send(&server, FROM, (const gchar *[]){TO, NULL}, message, data_hook, &hook, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_FAILED);
+	g_assert_cmpstr(error->message, ==, "The state could not be saved; check the disk.");
+	g_assert_cmpuint(hook.calls, ==, 1);
+	g_clear_pointer(&hook.events, g_free);
+	g_assert_false(me_smtp_send(&server, FROM, (const gchar *[]){"nobody@ca.example", NULL}, message, data_hook,
+				    &hook, &error_rcpt));
+	g_assert_error(error_rcpt, ME_ERROR, ME_ERROR_NETWORK);
+	g_assert_cmpuint(hook.calls, ==, 1);
+	events = me_test_smtp_get_events(smtp);
+	g_test_message("server events:\n%s", events);
+	g_assert_nonnull(strstr(events, "RCPT " TO " plain\n"));
+	g_assert_null(strstr(events, "DATA "));
+	g_assert_cmpuint(me_test_smtp_count_messages(smtp), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -443,5 +524,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtp/tls/implicit-to-plain", test_implicit_tls_to_plain);
 	g_test_add_func("/smtp/auth/login", test_auth);
 	g_test_add_func("/smtp/auth/refused", test_auth_refused);
+	g_test_add_func("/smtp/data-hook/order", test_data_hook_order);
+	g_test_add_func("/smtp/data-hook/abort", test_data_hook_abort);
 	return g_test_run();
 }

@@ -275,7 +275,7 @@ deliver_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const 
 		g_printerr("• %s\n",
 			   /* TRANSLATORS: progress: the reply is sent by SMTP */
 			   _("Sending the reply…"));
-		if (!me_submission_send(submission, fields, reply, error))
+		if (!me_submission_send(submission, fields, reply, NULL, NULL, error))
 			return FALSE;
 		if (!me_enroll_reply_sent(e, error))
 			return FALSE;

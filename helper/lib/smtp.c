@@ -19,14 +19,28 @@ typedef struct {
 	const guint8 *data;
 	gsize len;
 	gsize pos;
+	gboolean started;
+	MeSmtpDataFunc on_data;
+	gpointer on_data_user;
+	GError *on_data_error;
 } Upload;
 
+/* the moment the message starts to go out is the first call of the read callback: libcurl
+ * sends MAIL, RCPT and DATA itself and asks for the body only once the server answered
+ * DATA with 354, before it has sent a byte of it.  CURLOPT_PREREQFUNCTION comes too early
+ * (before MAIL FROM, so a refused recipient would look like a message that may have left),
+ * and watching the debug callback for "354" would parse the protocol a second time */
 static size_t
 read_cb(char *buf, size_t size, size_t nmemb, void *user_data)
 {
 	Upload *up = user_data;
 	gsize n = MIN(size * nmemb, up->len - up->pos);
 
+	if (!up->started) {
+		up->started = TRUE;
+		if (up->on_data != NULL && !up->on_data(up->on_data_user, &up->on_data_error))
+			return CURL_READFUNC_ABORT;
+	}
 	memcpy(buf, up->data + up->pos, n);
 	up->pos += n;
 	return n;
@@ -57,16 +71,26 @@ valid_address(const gchar *addr)
  * @from: the envelope sender (the mailbox)
  * @to: (array zero-terminated=1): the envelope recipients
  * @message: the whole message, CRLF line ends
+ * @on_data: (nullable) (scope call): called once, after the server said go ahead to DATA and
+ *   before the first byte of @message is sent; %FALSE from it aborts with its error
+ * @user_data: its data
  * @error: return location for a #GError
  *
  * Submits @message.  Certificates are always verified; STARTTLS must succeed when asked
  * for; a plain connection is allowed only to a loopback host.  The password goes only to
- * libcurl, never to a log.
+ * libcurl, never to a log.  A failure before @on_data was called means that no part of
+ * @message reached the server.
  *
- * Returns: %TRUE when the server accepted the message
+ * Returns: %TRUE when the server accepted the message (250 to its end)
  */
 gboolean
-me_smtp_send(const MeSmtpServer *server, const gchar *from, const gchar *const *to, GBytes *message, GError **error)
+me_smtp_send(const MeSmtpServer *server,
+	     const gchar *from,
+	     const gchar *const *to,
+	     GBytes *message,
+	     MeSmtpDataFunc on_data,
+	     gpointer user_data,
+	     GError **error)
 {
 	g_autofree gchar *url = NULL;
 	g_autofree gchar *from_path = NULL;
@@ -106,6 +130,8 @@ me_smtp_send(const MeSmtpServer *server, const gchar *from, const gchar *const *
 			      strchr(server->host, ':') != NULL ? "]" : "", server->port);
 	from_path = g_strdup_printf("<%s>", from);
 	up.data = g_bytes_get_data(message, &up.len);
+	up.on_data = on_data;
+	up.on_data_user = user_data;
 
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -131,7 +157,12 @@ me_smtp_send(const MeSmtpServer *server, const gchar *from, const gchar *const *
 	}
 	rc = curl_easy_perform(c);
 	ok = rc == CURLE_OK;
-	if (!ok) {
+	if (up.on_data_error != NULL) {
+		/* the caller refused to go on: its reason, not libcurl's "aborted by callback" */
+		g_debug("SMTP %s: stopped before the message: %s", url, up.on_data_error->message);
+		g_propagate_error(error, g_steal_pointer(&up.on_data_error));
+		ok = FALSE;
+	} else if (!ok) {
 		g_debug("SMTP %s: %s: %s", url, curl_easy_strerror(rc), errbuf);
 		if (rc == CURLE_LOGIN_DENIED)
 			g_set_error(error, ME_ERROR, ME_ERROR_UNAUTHORIZED,

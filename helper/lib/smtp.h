@@ -47,11 +47,27 @@ typedef struct {
 	const gchar *ca_file;
 } MeSmtpServer;
 
+/**
+ * MeSmtpDataFunc:
+ * @user_data: the caller's data
+ * @error: return location for a #GError
+ *
+ * Called once per submission, when the server has accepted the envelope and said go ahead
+ * to DATA (354), right before the first byte of the message goes out: from here on the
+ * server may end up with the message.  Returning %FALSE aborts the submission with @error
+ * before any of the message was sent.
+ *
+ * Returns: %TRUE to send the message
+ */
+typedef gboolean (*MeSmtpDataFunc)(gpointer user_data, GError **error);
+
 gboolean
 me_smtp_send(const MeSmtpServer *server,
 	     const gchar *from,
 	     const gchar *const *to,
 	     GBytes *message,
+	     MeSmtpDataFunc on_data,
+	     gpointer user_data,
 	     GError **error);
 
 G_END_DECLS

@@ -93,6 +93,9 @@ me_submission_new(const MeConfigSmtp *smtp, GError **error)
  * @submission: a submission server
  * @fields: the reply's fields (me_enroll_approve()): its sender and recipients
  * @reply: the reply as it goes on the wire
+ * @on_data: (nullable) (scope call): called once when the server is ready for the message,
+ *   before its first byte goes out (me_smtp_send()); %FALSE from it aborts the submission
+ * @user_data: its data
  * @error: return location for a #GError
  *
  * Submits @reply from its sender to its recipients.
@@ -100,7 +103,12 @@ me_submission_new(const MeConfigSmtp *smtp, GError **error)
  * Returns: %TRUE when the server accepted it
  */
 gboolean
-me_submission_send(MeSubmission *submission, const MeMailReply *fields, GBytes *reply, GError **error)
+me_submission_send(MeSubmission *submission,
+		   const MeMailReply *fields,
+		   GBytes *reply,
+		   MeSmtpDataFunc on_data,
+		   gpointer user_data,
+		   GError **error)
 {
 	g_autoptr(GPtrArray) to = g_ptr_array_new();
 	MeSmtpServer server = {
@@ -116,5 +124,5 @@ me_submission_send(MeSubmission *submission, const MeMailReply *fields, GBytes *
 	for (guint i = 0; i < fields->to->len; i++)
 		g_ptr_array_add(to, g_ptr_array_index(fields->to, i));
 	g_ptr_array_add(to, NULL);
-	return me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, error);
+	return me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, on_data, user_data, error);
 }

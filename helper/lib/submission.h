@@ -13,6 +13,7 @@
 #include "mail.h"
 #include "me-config.h"
 #include "me-error.h"
+#include "smtp.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,11 @@ me_submission_free(MeSubmission *submission);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeSubmission, me_submission_free)
 
 gboolean
-me_submission_send(MeSubmission *submission, const MeMailReply *fields, GBytes *reply, GError **error);
+me_submission_send(MeSubmission *submission,
+		   const MeMailReply *fields,
+		   GBytes *reply,
+		   MeSmtpDataFunc on_data,
+		   gpointer user_data,
+		   GError **error);
 
 G_END_DECLS
