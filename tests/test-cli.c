@@ -47,6 +47,7 @@ typedef struct {
 	const gchar *smime;
 	/* the reason an S/MIME-signed mail is refused for, or NULL when it passes */
 	const gchar *smime_reason;
+	gboolean rerun;
 } Scenario;
 
 #define DKIM_SELECTOR "reply2026"
@@ -631,28 +632,202 @@ kill_and_resume(Fixture *fx, const gchar *point)
 	assert_installed(fx);
 }
 
-/* killed after "answered" was saved, before the reply left: that reply is lost, never
- * sent twice; the person starts again and the new challenge gets the one reply */
+/* the replies the test CA's SMTP listener received, in order, as received */
+static GPtrArray *
+received_replies(Fixture *fx)
+{
+	GPtrArray *replies = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+
+	for (guint i = 1;; i++) {
+		g_autofree gchar *name = g_strdup_printf("%u.eml", i);
+		g_autofree gchar *path = g_build_filename(me_test_acme_ca_get(fx->ca, "SMTP_RECEIVED_DIR"), name, NULL);
+		gchar *data = NULL;
+		gsize len = 0;
+
+		if (!g_file_get_contents(path, &data, &len, NULL))
+			return replies;
+		g_ptr_array_add(replies, g_bytes_new_take(data, len));
+	}
+}
+
+static guint
+count_received(Fixture *fx)
+{
+	g_autoptr(GPtrArray) replies = received_replies(fx);
+
+	return replies->len;
+}
+
+/* the value of a header field of a received reply (unfolded lines only, as ours are) */
+static gchar *
+header_value(GBytes *message, const gchar *name)
+{
+	g_autofree gchar *text = g_strndup(g_bytes_get_data(message, NULL), g_bytes_get_size(message));
+	g_autofree gchar *key = g_strdup_printf("\r\n%s: ", name);
+	const gchar *at = strstr(text, key);
+	const gchar *end;
+
+	if (at == NULL)
+		return NULL;
+	at += strlen(key);
+	end = strstr(at, "\r\n");
+	return g_strndup(at, end != NULL ? (gsize)(end - at) : strlen(at));
+}
+
+/* the CA got between one and @max replies, all the same bytes with the same Message-ID;
+ * it decided on the first, the right one, and counted no other */
 static void
-test_kill_answered(Fixture *fx, gconstpointer data)
+assert_same_replies(Fixture *fx, guint max)
+{
+	g_autoptr(GPtrArray) replies = received_replies(fx);
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *challenges = json_object_get_array_member(status, "challenges");
+	JsonObject *chall;
+	JsonArray *seen;
+	g_autofree gchar *first_id = NULL;
+
+	g_assert_cmpuint(replies->len, >=, 1);
+	g_assert_cmpuint(replies->len, <=, max);
+	first_id = header_value(g_ptr_array_index(replies, 0), "Message-ID");
+	g_assert_nonnull(first_id);
+	for (guint i = 1; i < replies->len; i++) {
+		g_autofree gchar *id = header_value(g_ptr_array_index(replies, i), "Message-ID");
+		g_assert_cmpstr(id, ==, first_id);
+		g_assert_true(g_bytes_equal(g_ptr_array_index(replies, i), g_ptr_array_index(replies, 0)));
+	}
+	g_assert_cmpuint(json_array_get_length(challenges), ==, 1);
+	chall = json_array_get_object_element(challenges, 0);
+	g_assert_cmpstr(json_object_get_string_member(chall, "status"), ==, "valid");
+	g_assert_cmpstr(json_object_get_string_member(chall, "decided_digest"), ==,
+			json_object_get_string_member(chall, "expected_digest"));
+	seen = json_object_get_array_member(chall, "replies");
+	g_assert_cmpuint(json_array_get_length(seen), ==, replies->len);
+	for (guint i = 0; i < json_array_get_length(seen); i++) {
+		JsonObject *r = json_array_get_object_element(seen, i);
+		g_assert_true(json_object_get_boolean_member(r, "ok"));
+		g_assert_cmpint(json_object_get_boolean_member(r, "counted"), ==, i == 0);
+	}
+}
+
+/* the command a text names as the next step: “mailenroll VERB ARGS…” */
+static GStrv
+next_command(const gchar *text)
+{
+	const gchar *at = strstr(text, "“mailenroll ");
+	const gchar *end = at != NULL ? strstr(at, "”") : NULL;
+	g_autofree gchar *command = NULL;
+
+	g_assert_nonnull(end);
+	command = g_strndup(at + strlen("“"), (gsize)(end - at) - strlen("“"));
+	return g_strsplit(command, " ", -1);
+}
+
+/* runs @command (from a “mailenroll …” the CLI printed) with --nssdb for the test's database */
+static gint
+run_next_command(Fixture *fx, GStrv command, gchar **err)
+{
+	g_assert_cmpstr(command[0], ==, "mailenroll");
+	g_assert_cmpuint(g_strv_length(command), ==, 3);
+	return run_cli(fx, NULL, NULL, NULL, err, command[1], "--nssdb", fx->nssdb, command[2], NULL);
+}
+
+/* SIGKILL while the reply is sent by SMTP: right after "answered" is saved, after
+ * "submitting" is saved (the server said go ahead to DATA, nothing of the message sent), and
+ * right after the server's 250 to the message, before "reply-sent" is saved.  The person
+ * does what `mailenroll status` names next (or runs the same command again), never
+ * `continue` (that POSTs a challenge whose reply may be lost); it sends the same reply
+ * again, with one sentence saying so.  The
+ * certificate is issued, the CA saw at most two copies of the one reply, byte for byte
+ * (a DKIM-signed one too), and decided on it */
+static void
+test_kill_smtp(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	gboolean after_250 = g_strcmp0(sc->kill_at, "submitted") == 0;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *err2 = NULL;
+	g_auto(GStrv) command = NULL;
+	gint rc;
+
+	if (sc->reply_dkim) {
+		g_autofree gchar *pem = NULL;
+		g_assert_true(g_file_get_contents(fx->dkim_pem, &pem, NULL, NULL));
+		g_assert_cmpint(run_cli(fx, NULL, pem, NULL, NULL, "provision", "dkim", DKIM_LABEL, NULL), ==, 0);
+	}
+	rc = run_cli(fx, sc->kill_at, NULL, &out, &err, "enroll", "--yes", "--smtp", "--maildir",
+		     me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
+	g_assert_true(WIFSIGNALED(rc));
+	g_assert_cmpint(WTERMSIG(rc), ==, SIGKILL);
+	g_assert_cmpuint(count_received(fx), ==, after_250 ? 1 : 0);
+
+	if (sc->rerun) {
+		/* what a person does first: the same command again */
+		g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err2, "enroll", "--yes", "--smtp", "--maildir",
+					me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+				==, 0);
+	} else {
+		g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", MAILBOX, NULL), ==, 0);
+		g_assert_nonnull(strstr(status, ": answered\n"));
+		g_assert_null(strstr(status, "continue"));
+		command = next_command(status);
+		g_assert_cmpstr(command[1], ==, "enroll");
+		g_assert_cmpint(run_next_command(fx, command, &err2), ==, 0);
+	}
+	g_assert_null(strstr(err2, "continue"));
+	if (g_strcmp0(sc->kill_at, "answered") == 0)
+		g_assert_nonnull(strstr(err2, "The reply for " MAILBOX " was approved but not sent yet, so it is sent now."));
+	else
+		g_assert_nonnull(strstr(err2, "so the same reply is sent again; the certificate authority counts only the first copy."));
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	assert_installed(fx);
+	assert_same_replies(fx, after_250 ? 2 : 1);
+	g_assert_cmpint(reply_count(fx), ==, after_250 ? 2 : 1);
+}
+
+/* the same reply again needs the same answer from `continue`: it sends rather than
+ * assuming the reply left */
+static void
+test_kill_smtp_continue(Fixture *fx, gconstpointer data)
 {
 	g_autofree gchar *err = NULL;
-	gint status;
+	gint rc;
 
 	(void)data;
-	status = run_cli(fx, "answered", NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
-			 me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
-	g_assert_true(WIFSIGNALED(status));
+	rc = run_cli(fx, "submitted", NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+		     me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
+	g_assert_true(WIFSIGNALED(rc));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "continue", "--nssdb", fx->nssdb, MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(err, "so the same reply is sent again"));
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	assert_installed(fx);
+	assert_same_replies(fx, 2);
+}
+
+/* a reply the person sends (here written to a file) keeps the old advice: only they know
+ * whether it left */
+static void
+test_kill_reply_file(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *reply = g_build_filename(fx->tmp, "reply.eml", NULL);
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *err = NULL;
+	gint rc;
+
+	(void)data;
+	rc = run_cli(fx, "answered", NULL, NULL, NULL, "enroll", "--yes", "--reply-file", reply, "--maildir",
+		     me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL);
+	g_assert_true(WIFSIGNALED(rc));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(status, "“mailenroll continue " MAILBOX "”"));
+	g_assert_nonnull(strstr(status, "“mailenroll enroll --restart " MAILBOX "”"));
 	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
 				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
 			!=, 0);
 	g_assert_nonnull(strstr(err, "--restart"));
+	g_assert_cmpuint(count_received(fx), ==, 0);
 	g_assert_cmpint(reply_count(fx), ==, 0);
-	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--restart", "--yes", "--smtp", "--maildir",
-				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
-			==, 0);
-	g_assert_cmpint(reply_count(fx), ==, 1);
-	assert_installed(fx);
 }
 
 static void
@@ -1134,6 +1309,14 @@ main(int argc, char **argv)
 					    .conf_extra = "dkim-selector=" DKIM_SELECTOR "\ndkim-domain=example.org\n"
 							   "dkim-key=keyring:" DKIM_LABEL "\n"};
 	static const Scenario eab = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
+	static const Scenario kill_answered = {.kill_at = "answered"};
+	static const Scenario kill_submitting = {.kill_at = "submitting"};
+	static const Scenario kill_submitted = {.kill_at = "submitted"};
+	static const Scenario kill_submitting_rerun = {.kill_at = "submitting", .rerun = TRUE};
+	static const Scenario kill_submitted_dkim = {.kill_at = "submitted",
+						     .reply_dkim = TRUE,
+						     .conf_extra = "dkim-selector=" DKIM_SELECTOR "\ndkim-domain=example.org\n"
+								    "dkim-key=keyring:" DKIM_LABEL "\n"};
 	gint rc;
 
 	setlocale(LC_ALL, "");
@@ -1173,7 +1356,13 @@ main(int argc, char **argv)
 		scenarios[i].kill_at = kill_points[i];
 		g_test_add(path, Fixture, &scenarios[i], setup, test_kill_at, teardown);
 	}
-	g_test_add("/cli/kill/answered", Fixture, &plain, setup, test_kill_answered, teardown);
+	g_test_add("/cli/kill/answered", Fixture, &kill_answered, setup, test_kill_smtp, teardown);
+	g_test_add("/cli/kill/submitting", Fixture, &kill_submitting, setup, test_kill_smtp, teardown);
+	g_test_add("/cli/kill/submitted", Fixture, &kill_submitted, setup, test_kill_smtp, teardown);
+	g_test_add("/cli/kill/submitting-rerun", Fixture, &kill_submitting_rerun, setup, test_kill_smtp, teardown);
+	g_test_add("/cli/kill/submitted-dkim", Fixture, &kill_submitted_dkim, setup, test_kill_smtp, teardown);
+	g_test_add("/cli/kill/submitted-continue", Fixture, &plain, setup, test_kill_smtp_continue, teardown);
+	g_test_add("/cli/kill/answered-reply-file", Fixture, &plain, setup, test_kill_reply_file, teardown);
 	rc = g_test_run();
 	me_test_keyring_stop();
 	return rc;

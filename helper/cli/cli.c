@@ -261,27 +261,76 @@ finish_and_install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	return install(cli, e, mailbox, error);
 }
 
-/* hands the approved reply over: SMTP, a file, or stdout for the person's own mailer */
+/* how the approved reply will be handed out: SMTP, a file, or stdout for the person's own mailer */
+static MeEnrollReplyDelivery
+reply_delivery(Cli *cli)
+{
+	const MeConfigGeneral *general = me_config_get_general(cli->config);
+
+	if (cli->smtp || (cli->reply_file == NULL && general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP))
+		return ME_ENROLL_REPLY_DELIVERY_SMTP;
+	if (cli->reply_file != NULL || general->reply_method == ME_CONFIG_REPLY_METHOD_FILE)
+		return ME_ENROLL_REPLY_DELIVERY_FILE;
+	return ME_ENROLL_REPLY_DELIVERY_STDOUT;
+}
+
+/* the SMTP server is ready for the message: from here on it may get it */
+static gboolean
+reply_submitting_cb(gpointer user_data, GError **error)
+{
+	return me_enroll_reply_submitting(user_data, error);
+}
+
+/* mailenroll sends the reply itself: "submitting" saved before its first byte goes out,
+ * "reply-sent" after the server's 250, then on to the certificate */
+static gboolean
+submit_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const MeMailReply *fields, GError **error)
+{
+	g_autoptr(MeSubmission) submission = me_submission_new(me_config_get_smtp(cli->config), error);
+
+	if (submission == NULL)
+		return FALSE;
+	g_printerr("• %s\n",
+		   /* TRANSLATORS: progress: the reply is sent by SMTP */
+		   _("Sending the reply…"));
+	if (!me_submission_send(submission, fields, reply, reply_submitting_cb, e, error))
+		return FALSE;
+	if (!me_enroll_reply_sent(e, error))
+		return FALSE;
+	return finish_and_install(cli, e, mailbox, error);
+}
+
+/* a reply mailenroll sends itself was answered but is not known to have left (a kill, a
+ * failed send): the same bytes go out again; a duplicate is harmless, a lost reply is not */
+static gboolean
+resend_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	g_autoptr(MeMailReply) fields = NULL;
+	gboolean submitting = me_enroll_is_reply_submitting(e);
+	g_autoptr(GBytes) reply = me_enroll_get_reply_bytes(e, &fields, error);
+
+	if (reply == NULL)
+		return FALSE;
+	g_printerr("• ");
+	if (submitting)
+		/* TRANSLATORS: progress: after a crash during SMTP; %s is the mailbox */
+		g_printerr(_("The reply for %s may have reached the mail server before mailenroll stopped, so the same reply is sent again; the certificate authority counts only the first copy.\n"),
+			   mailbox);
+	else
+		/* TRANSLATORS: progress: after a crash or a failed send before SMTP started; %s is the mailbox */
+		g_printerr(_("The reply for %s was approved but not sent yet, so it is sent now.\n"), mailbox);
+	return submit_reply(cli, e, mailbox, reply, fields, error);
+}
+
+/* hands the approved reply over as reply_delivery() says */
 static gboolean
 deliver_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const MeMailReply *fields, GError **error)
 {
-	const MeConfigGeneral *general = me_config_get_general(cli->config);
-	gboolean smtp = cli->smtp || (cli->reply_file == NULL && general->reply_method == ME_CONFIG_REPLY_METHOD_SMTP);
+	MeEnrollReplyDelivery delivery = reply_delivery(cli);
 
-	if (smtp) {
-		g_autoptr(MeSubmission) submission = me_submission_new(me_config_get_smtp(cli->config), error);
-		if (submission == NULL)
-			return FALSE;
-		g_printerr("• %s\n",
-			   /* TRANSLATORS: progress: the reply is sent by SMTP */
-			   _("Sending the reply…"));
-		if (!me_submission_send(submission, fields, reply, NULL, NULL, error))
-			return FALSE;
-		if (!me_enroll_reply_sent(e, error))
-			return FALSE;
-		return finish_and_install(cli, e, mailbox, error);
-	}
-	if (cli->reply_file != NULL || general->reply_method == ME_CONFIG_REPLY_METHOD_FILE) {
+	if (delivery == ME_ENROLL_REPLY_DELIVERY_SMTP)
+		return submit_reply(cli, e, mailbox, reply, fields, error);
+	if (delivery == ME_ENROLL_REPLY_DELIVERY_FILE) {
 		const gchar *path = cli->reply_file != NULL ? cli->reply_file : "mailenroll-reply.eml";
 		gsize len = 0;
 		const gchar *data = g_bytes_get_data(reply, &len);
@@ -333,6 +382,7 @@ approve_and_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 			return TRUE;
 		}
 	}
+	me_enroll_set_reply_delivery(e, reply_delivery(cli));
 	reply = me_enroll_approve(e, &fields, error);
 	if (reply == NULL)
 		return FALSE;
@@ -648,6 +698,9 @@ run_flow(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	}
 	if (step == ME_STATE_STEP_WAITING_APPROVAL)
 		return approve_and_reply(cli, e, mailbox, error);
+	/* mailenroll sends that reply itself, so it alone can make sure it left */
+	if (step == ME_STATE_STEP_ANSWERED && me_enroll_get_reply_delivery(e) == ME_ENROLL_REPLY_DELIVERY_SMTP)
+		return resend_reply(cli, e, mailbox, error);
 	if (step == ME_STATE_STEP_ANSWERED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the reply was handed out but not reported sent; %s is the mailbox, three times */
@@ -717,6 +770,13 @@ cmd_continue(Cli *cli, gchar **args)
 
 	if (e == NULL)
 		return fail(error);
+	/* a reply mailenroll sends itself is sent (again) rather than assumed to have left */
+	if (me_enroll_get_step(e) == ME_STATE_STEP_ANSWERED &&
+	    me_enroll_get_reply_delivery(e) == ME_ENROLL_REPLY_DELIVERY_SMTP) {
+		if (!resend_reply(cli, e, mailbox, &error))
+			return fail(error);
+		return EXIT_SUCCESS;
+	}
 	if (!me_enroll_reply_sent(e, &error) || !finish_and_install(cli, e, mailbox, &error))
 		return fail(error);
 	return EXIT_SUCCESS;
@@ -732,6 +792,22 @@ cmd_install(Cli *cli, gchar **args)
 	if (e == NULL || !install(cli, e, mailbox, &error))
 		return fail(error);
 	return EXIT_SUCCESS;
+}
+
+/* status: the one command that goes on from "answered"; never `continue` for a reply
+ * mailenroll submits itself, which may not have left */
+static void
+print_answered_next(MeState *st, const gchar *mailbox)
+{
+	if (me_enroll_reply_delivery_from_state(st) == ME_ENROLL_REPLY_DELIVERY_SMTP) {
+		/* TRANSLATORS: status: the next step after a crash while the reply was sent by SMTP; %s is the mailbox */
+		g_print(_("  next: run “mailenroll enroll %s”; it sends the same reply again by SMTP, which the certificate authority counts once.\n"),
+			mailbox);
+		return;
+	}
+	/* TRANSLATORS: status: the next step for a reply the person sends; %s is the mailbox, twice */
+	g_print(_("  next: if you sent the reply, run “mailenroll continue %s”; if it was lost, run “mailenroll enroll --restart %s”.\n"),
+		mailbox, mailbox);
 }
 
 static gint
@@ -762,6 +838,8 @@ cmd_status(Cli *cli, gchar **args)
 		}
 		/* TRANSLATORS: one status line: mailbox, CA, step */
 		g_print(_("%s at %s: %s\n"), mb, me_state_get_string(st, "ca"), me_state_get_string(st, "state"));
+		if (me_state_get_step(st) == ME_STATE_STEP_ANSWERED)
+			print_answered_next(st, mb);
 		if (me_state_get_int(st, "renew_at") != 0 && me_state_get_string(st, "certificate") != NULL) {
 			g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(me_state_get_int(st, "renew_at"));
 			g_autofree gchar *text = g_date_time_format(when, "%c");

@@ -460,6 +460,7 @@ approve_or_decline(Job *job, gboolean approve)
 		answer_verdict(job, FALSE, NULL, NULL);
 		return;
 	}
+	me_enroll_set_reply_delivery(job->enroll, ME_ENROLL_REPLY_DELIVERY_MAIL_CLIENT);
 	raw = me_enroll_approve(job->enroll, &fields, &error);
 	if (raw == NULL) {
 		me_rpc_call_return_error(job->call, error);

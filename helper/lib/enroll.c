@@ -30,8 +30,14 @@
  *
  *  - keys go into the keyring before anything refers to them, and their fingerprint into
  *    the state right after; a kill in between leaves an unused key, never a missing one;
- *  - "answered" is saved before the reply is handed out (docs/design.md §3): a kill can lose a
- *    reply, never send two;
+ *  - "answered" is saved before the reply is handed out (docs/design.md §3), together with
+ *    the exact bytes of the reply (DKIM signature included) and who sends it.  Where the
+ *    person or the mail client sends it, a kill can lose a reply, never send two.  Where
+ *    mailenroll submits it by SMTP, "submitting" is saved the moment the server is ready for
+ *    the message and "reply-sent" after its 250; a kill in between cannot tell whether the
+ *    reply left, so the rerun submits the same bytes again (same Message-ID, same
+ *    signature).  A duplicate of the one reply is harmless, the CA counts the first; a lost
+ *    reply kills the order, since the only other way on POSTs a challenge nobody answered;
  *  - the order is read back before finalizing, so a CSR is never sent twice;
  *  - the one window that cannot be closed is between the CA creating an order and the
  *    order URL being saved: a kill there leaves an order the CA forgets when it expires.
@@ -46,6 +52,7 @@ struct _MeEnroll {
 	EVP_PKEY *account_key;
 	MeEnrollProgressFunc progress;
 	gpointer progress_data;
+	MeEnrollReplyDelivery delivery;
 };
 
 static const gchar *const timing_names[] = {"detect", "authz", "challenge"};
@@ -149,12 +156,18 @@ progress(MeEnroll *e, MeStateStep step, const gchar *message)
 /* the kill tests stop the process the moment a step is saved: a kill at an exact point
  * is a fault no real part produces on demand (tests/test-cli.c) */
 static void
-test_kill_point(MeStateStep step)
+test_kill_point_named(const gchar *point)
 {
 	const gchar *at = g_getenv("MAILENROLL_TEST_KILL_AFTER");
 
-	if (at != NULL && g_strcmp0(at, me_state_step_to_string(step)) == 0)
+	if (at != NULL && g_strcmp0(at, point) == 0)
 		raise(SIGKILL);
+}
+
+static void
+test_kill_point(MeStateStep step)
+{
+	test_kill_point_named(me_state_step_to_string(step));
 }
 
 static gboolean
@@ -1028,6 +1041,32 @@ sign_reply(MeEnroll *e, const gchar *raw, GError **error)
 	return me_dkim_sign(dkim, message, domain, e->opts->dkim_selector, key, ME_DKIM_POLICY_REPLY, error);
 }
 
+/* the reply exactly as it is handed out, kept so that a reply mailenroll submits itself goes
+ * out byte for byte the same when it is sent again after a crash: a DKIM signature made a
+ * second time may differ (its t=), and the reply is public, no secret */
+static gboolean
+save_reply_wire(MeEnroll *e, JsonObject *reply, GBytes *wire, GError **error)
+{
+	gsize len = 0;
+	const gchar *data = g_bytes_get_data(wire, &len);
+	g_autofree gchar *text = NULL;
+
+	if (len == 0 || !g_utf8_validate_len(data, len, NULL)) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+				    /* TRANSLATORS: the composed (and maybe DKIM-signed) reply is not text; it is not sent */
+				    _("The reply could not be prepared for sending; start again with --restart."));
+		return FALSE;
+	}
+	text = g_strndup(data, len);
+	json_object_set_string_member(reply, "wire", text);
+	if (e->delivery != ME_ENROLL_REPLY_DELIVERY_UNKNOWN)
+		me_state_set_string(e->state, "reply_delivery", me_enroll_reply_delivery_to_string(e->delivery));
+	else
+		json_object_remove_member(me_state_get_object(e->state), "reply_delivery");
+	json_object_remove_member(me_state_get_object(e->state), "submitting_at");
+	return TRUE;
+}
+
 /**
  * me_enroll_approve:
  * @enroll: an enrollment that waits for approval
@@ -1035,8 +1074,10 @@ sign_reply(MeEnroll *e, const gchar *raw, GError **error)
  *   compose API
  * @error: return location for a #GError
  *
- * The person approved the reply.  The challenge is saved as answered first; only then is
- * the reply handed out, once: asking again is refused, so a reply can never go out twice.
+ * The person approved the reply.  The challenge is saved as answered first, with the reply's
+ * exact bytes and how it is handed out (me_enroll_set_reply_delivery()); only then is the
+ * reply handed out, once: asking again is refused.  Only a reply mailenroll submits itself
+ * is given out again after a crash, the same bytes (me_enroll_get_reply_bytes()).
  *
  * Returns: (transfer full): the reply message (RFC 5322, CRLF), or %NULL with @error set
  */
@@ -1056,7 +1097,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 	}
 	/* signed before the step moves on: a keyring that cannot give the key hands out nothing */
 	out = sign_reply(enroll, raw, error);
-	if (out == NULL)
+	if (out == NULL || !save_reply_wire(enroll, reply, out, error))
 		return NULL;
 	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
 	if (!save_step(enroll, ME_STATE_STEP_ANSWERED, error))
@@ -1119,6 +1160,141 @@ me_enroll_reply_failed(MeEnroll *enroll, GError **error)
 	return save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error);
 }
 
+static const gchar *const delivery_names[] = {"unknown", "smtp", "file", "stdout", "mail-client"};
+
+/**
+ * me_enroll_reply_delivery_to_string:
+ * @delivery: a way of handing out the reply
+ *
+ * Returns: its name in the state: `smtp`, `file`, `stdout`, `mail-client` (or `unknown`)
+ */
+const gchar *
+me_enroll_reply_delivery_to_string(MeEnrollReplyDelivery delivery)
+{
+	return (guint)delivery < G_N_ELEMENTS(delivery_names) ? delivery_names[delivery] : "unknown";
+}
+
+/**
+ * me_enroll_reply_delivery_from_state:
+ * @state: an enrollment's state (also one read without its lock, as `status` does)
+ *
+ * Returns: how its approved reply was handed out; %ME_ENROLL_REPLY_DELIVERY_UNKNOWN when
+ *   that was not recorded
+ */
+MeEnrollReplyDelivery
+me_enroll_reply_delivery_from_state(MeState *state)
+{
+	const gchar *name = me_state_get_string(state, "reply_delivery");
+
+	for (guint i = 1; name != NULL && i < G_N_ELEMENTS(delivery_names); i++) {
+		if (g_strcmp0(name, delivery_names[i]) == 0)
+			return (MeEnrollReplyDelivery)i;
+	}
+	return ME_ENROLL_REPLY_DELIVERY_UNKNOWN;
+}
+
+/**
+ * me_enroll_set_reply_delivery:
+ * @enroll: an enrollment
+ * @delivery: how the reply will be handed out
+ *
+ * Says, before me_enroll_approve(), how the reply will be handed out; the approval saves it
+ * with the step, so a rerun after a crash knows who is responsible for sending the reply.
+ */
+void
+me_enroll_set_reply_delivery(MeEnroll *enroll, MeEnrollReplyDelivery delivery)
+{
+	enroll->delivery = delivery;
+}
+
+/**
+ * me_enroll_get_reply_delivery:
+ * @enroll: an enrollment
+ *
+ * Returns: how the approved reply was handed out, as saved with it
+ */
+MeEnrollReplyDelivery
+me_enroll_get_reply_delivery(MeEnroll *enroll)
+{
+	return me_enroll_reply_delivery_from_state(enroll->state);
+}
+
+/**
+ * me_enroll_get_reply_bytes:
+ * @enroll: an answered enrollment whose reply mailenroll submits itself
+ * @fields: (out) (optional) (transfer full): the reply's fields: its envelope
+ * @error: return location for a #GError
+ *
+ * The reply me_enroll_approve() handed out, byte for byte (the same Message-ID, the same
+ * DKIM signature), to be submitted again after a crash left it unclear whether it left.
+ * Only for %ME_ENROLL_REPLY_DELIVERY_SMTP: a reply the person or the mail client sends is
+ * never given out twice.
+ *
+ * Returns: (transfer full): the reply, or %NULL with @error set
+ */
+GBytes *
+me_enroll_get_reply_bytes(MeEnroll *enroll, MeMailReply **fields, GError **error)
+{
+	JsonObject *reply = get_object(me_state_get_object(enroll->state), "reply");
+	const gchar *wire = reply != NULL ? json_object_get_string_member_with_default(reply, "wire", NULL) : NULL;
+
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	if (me_state_get_step(enroll->state) != ME_STATE_STEP_ANSWERED || wire == NULL ||
+	    me_enroll_get_reply_delivery(enroll) != ME_ENROLL_REPLY_DELIVERY_SMTP) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: a reply was to be sent again, but none is waiting to be sent by mailenroll; %s is the mailbox */
+			    _("No reply for %s is waiting to be sent by SMTP; see “mailenroll status”."), enroll->mailbox);
+		return NULL;
+	}
+	if (fields != NULL)
+		*fields = load_reply_fields(enroll);
+	return g_bytes_new(wire, strlen(wire));
+}
+
+/**
+ * me_enroll_reply_submitting:
+ * @enroll: an answered enrollment
+ * @error: return location for a #GError
+ *
+ * Saves that the reply is being submitted: the SMTP server is ready for the message and its
+ * first byte goes out next (a #MeSmtpDataFunc).  Until me_enroll_reply_sent(), it is unknown
+ * whether the reply left.
+ *
+ * Returns: %TRUE on success; on %FALSE the reply must not be sent
+ */
+gboolean
+me_enroll_reply_submitting(MeEnroll *enroll, GError **error)
+{
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (me_state_get_step(enroll->state) != ME_STATE_STEP_ANSWERED) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+			    /* TRANSLATORS: a reply was about to be sent, but no reply was handed out; %s is the mailbox */
+			    _("No reply for %s was handed out yet; approve the challenge first."), enroll->mailbox);
+		return FALSE;
+	}
+	me_state_set_int(enroll->state, "submitting_at", now_unix(enroll));
+	if (!me_state_save(enroll->state, error))
+		return FALSE;
+	test_kill_point_named("submitting");
+	return TRUE;
+}
+
+/**
+ * me_enroll_is_reply_submitting:
+ * @enroll: an enrollment
+ *
+ * Returns: %TRUE when the answered reply was being submitted and it is unknown whether it
+ *   left (me_enroll_reply_submitting() without me_enroll_reply_sent())
+ */
+gboolean
+me_enroll_is_reply_submitting(MeEnroll *enroll)
+{
+	return me_state_get_step(enroll->state) == ME_STATE_STEP_ANSWERED &&
+	       me_state_get_int(enroll->state, "submitting_at") != 0;
+}
+
 /**
  * me_enroll_reply_sent:
  * @enroll: an answered enrollment
@@ -1135,6 +1311,9 @@ me_enroll_reply_sent(MeEnroll *enroll, GError **error)
 
 	if (step >= ME_STATE_STEP_REPLY_SENT && step != ME_STATE_STEP_FAILED)
 		return TRUE;
+	/* the kill tests' point between the SMTP server's 250 and "reply-sent" being saved */
+	if (me_enroll_is_reply_submitting(enroll))
+		test_kill_point_named("submitted");
 	if (step != ME_STATE_STEP_ANSWERED) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the person said the reply was sent, but no reply was handed out; %s is the mailbox */

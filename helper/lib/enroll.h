@@ -44,6 +44,31 @@ const gchar *
 me_enroll_mail_timing_to_string(MeEnrollMailTiming timing);
 
 /**
+ * MeEnrollReplyDelivery:
+ * @ME_ENROLL_REPLY_DELIVERY_UNKNOWN: not recorded (a state from before it was)
+ * @ME_ENROLL_REPLY_DELIVERY_SMTP: mailenroll submits the reply itself by SMTP
+ * @ME_ENROLL_REPLY_DELIVERY_FILE: the reply went into a file the person sends
+ * @ME_ENROLL_REPLY_DELIVERY_STDOUT: the reply was printed for the person to send
+ * @ME_ENROLL_REPLY_DELIVERY_MAIL_CLIENT: the mail client (the extension) sends it
+ *
+ * How an approved reply is handed out, and so who is responsible for sending it: for
+ * %ME_ENROLL_REPLY_DELIVERY_SMTP that is mailenroll, which sends the same reply again after
+ * a crash (docs/design.md §3); for the others the person or the mail client.
+ */
+typedef enum {
+	ME_ENROLL_REPLY_DELIVERY_UNKNOWN = 0,
+	ME_ENROLL_REPLY_DELIVERY_SMTP,
+	ME_ENROLL_REPLY_DELIVERY_FILE,
+	ME_ENROLL_REPLY_DELIVERY_STDOUT,
+	ME_ENROLL_REPLY_DELIVERY_MAIL_CLIENT,
+} MeEnrollReplyDelivery;
+
+const gchar *
+me_enroll_reply_delivery_to_string(MeEnrollReplyDelivery delivery);
+MeEnrollReplyDelivery
+me_enroll_reply_delivery_from_state(MeState *state);
+
+/**
  * MeEnrollOptions:
  * @ca_name: the CA profile's name (names the state file)
  * @directory: the ACME directory URL
@@ -168,6 +193,16 @@ GBytes *
 me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error);
 gboolean
 me_enroll_decline(MeEnroll *enroll, GError **error);
+void
+me_enroll_set_reply_delivery(MeEnroll *enroll, MeEnrollReplyDelivery delivery);
+MeEnrollReplyDelivery
+me_enroll_get_reply_delivery(MeEnroll *enroll);
+GBytes *
+me_enroll_get_reply_bytes(MeEnroll *enroll, MeMailReply **fields, GError **error);
+gboolean
+me_enroll_reply_submitting(MeEnroll *enroll, GError **error);
+gboolean
+me_enroll_is_reply_submitting(MeEnroll *enroll);
 gboolean
 me_enroll_reply_sent(MeEnroll *enroll, GError **error);
 gboolean

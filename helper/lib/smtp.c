@@ -177,7 +177,7 @@ me_smtp_send(const MeSmtpServer *server,
 		else
 			g_set_error(error, ME_ERROR, ME_ERROR_NETWORK,
 				    /* TRANSLATORS: sending the reply by SMTP failed; %s is the server, %s the reason */
-				    _("The reply could not be sent through %s (%s); send it with your mail program instead."),
+				    _("The reply could not be sent through %s (%s); check the connection and the [smtp] settings, then run “mailenroll status” to see how to send it again."),
 				    server->host, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 	}
 	curl_slist_free_all(rcpt);
