@@ -22,6 +22,7 @@
 
 #include "dnsmasq.h"
 #include "keyring-fixture.h"
+#include "state.h"
 #include "test-util.h"
 
 #define MAILBOX "alice@example.org"
@@ -271,6 +272,15 @@ test_approved(Fixture *fx, gconstpointer data)
 	g_assert_true(json_object_get_boolean_member(result, "answerable"));
 	g_assert_true(json_object_get_boolean_member(result, "approved"));
 	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+	/* saved with the approval: the mail client sends this reply, not mailenroll */
+	{
+		g_autofree gchar *dir = g_build_filename(fx->tmp, "state", "mailenroll", NULL);
+		g_autoptr(GError) local = NULL;
+		g_autoptr(GPtrArray) states = me_state_list(dir, &local);
+		g_assert_no_error(local);
+		g_assert_cmpuint(states->len, ==, 1);
+		g_assert_cmpstr(me_state_get_string(g_ptr_array_index(states, 0), "reply_delivery"), ==, "mail-client");
+	}
 	reply = json_object_get_object_member(result, "reply");
 	g_assert_cmpstr(json_object_get_string_member(reply, "from"), ==, MAILBOX);
 	g_assert_true(g_str_has_prefix(json_object_get_string_member(reply, "subject"), "Re: ACME:"));
