@@ -1,8 +1,9 @@
 #!/bin/sh
 # test-ca-env.sh - sourced by contrib/demo.sh and tests/bench/enroll-bench.sh: a private HOME,
 # a throwaway gnome-keyring on the current (private) D-Bus session, the RFC 8823 test CA with
-# DKIM-signed mail, dnsmasq serving its key, and a mailenroll configuration for it in
-# $MAILENROLL_SYSCONFDIR.  Needs $top; defines get() for the CA's KEY=VALUE lines, $work (removed
+# DKIM-signed mail, dnsmasq serving its key, and a mailenroll configuration for it in the
+# private HOME's $XDG_CONFIG_HOME/mailenroll/mailenroll.conf (the installed binaries read no
+# other folder instead of /etc/mailenroll).  Needs $top; defines get() for the CA's KEY=VALUE lines, $work (removed
 # at exit) and step() if the caller has none.  Run it inside dbus-run-session only.
 command -v step >/dev/null 2>&1 || step() { printf '\n== %s\n' "$*"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/mailenroll-demo-XXXXXX")
@@ -55,9 +56,9 @@ dnsmasq --no-daemon --conf-file="$(get DKIM_DNSMASQ)" --listen-address=127.0.0.1
 dns_pid=$!
 echo "$(get DKIM_RECORD) on 127.0.0.1:$dns_port" >&2
 
-step "Configuration (what an administrator would put in /etc/mailenroll/mailenroll.conf)"
-mkdir -p "$work/etc"
-cat >"$work/etc/mailenroll.conf" <<EOF
+step "Configuration (the user's own; an administrator could put it in /etc/mailenroll/mailenroll.conf)"
+mkdir -p "$XDG_CONFIG_HOME/mailenroll"
+cat >"$XDG_CONFIG_HOME/mailenroll/mailenroll.conf" <<EOF
 [general]
 default-ca=demo
 store=nssdb
@@ -75,6 +76,5 @@ host=127.0.0.1
 port=$(get SMTP_REPLY_PORT)
 security=none
 EOF
-export MAILENROLL_SYSCONFDIR="$work/etc"
-cat "$work/etc/mailenroll.conf" >&2
+cat "$XDG_CONFIG_HOME/mailenroll/mailenroll.conf" >&2
 

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Packs the MailExtension into an .xpi (a zip with manifest.json at its root).
 
-    make-xpi.py SRCDIR OUTPUT [--depfile FILE] [--no-experiment]
+    make-xpi.py SRCDIR OUTPUT [--depfile FILE] [--no-experiment] [--test-hooks]
 
 The archive is reproducible: files in sorted order, fixed time stamps (SOURCE_DATE_EPOCH
 when set, else 1980-01-01) and modes. Hidden files, editor backups and anything that is
@@ -13,6 +13,11 @@ not part of the extension are left out. Every file manifest.json names must exis
 experiment/ left out), for sites that set extensions.experiments.suppressed: Thunderbird
 blocks a whole add-on that declares Experiments there, while this variant keeps working
 and tells the person which certificate to select (messaging/README.md).
+
+Without --test-hooks (a release) the test control is left out: the files in TEST_ONLY, and in
+every script the lines from a line "// ME_TEST_HOOKS begin" to a line "// ME_TEST_HOOKS end"
+(both included), so that what ships cannot be driven by a test (messaging/PROTOCOL.md §10).
+--test-hooks keeps them: the .xpi the tests install in Thunderbird.
 """
 import argparse
 import json
@@ -22,6 +27,11 @@ import time
 import zipfile
 
 SKIP_SUFFIXES = ("~", ".swp", ".orig", ".rej", ".bak")
+# the files only a test build has
+TEST_ONLY = ("bg/testcontrol.mjs",)
+HOOKS_BEGIN = "// ME_TEST_HOOKS begin"
+HOOKS_END = "// ME_TEST_HOOKS end"
+SCRIPT_SUFFIXES = (".js", ".mjs")
 
 
 def collect(srcdir, no_experiment):
@@ -37,6 +47,27 @@ def collect(srcdir, no_experiment):
             rel = os.path.normpath(os.path.join(rel_root, name))
             files.append(rel.replace(os.sep, "/"))
     return sorted(files)
+
+
+def strip_hooks(rel, data):
+    """The script without its ME_TEST_HOOKS blocks; an unbalanced marker is an error."""
+    out = []
+    inside = False
+    for number, line in enumerate(data.decode("utf-8").splitlines(keepends=True), 1):
+        mark = line.strip()
+        if mark == HOOKS_BEGIN:
+            if inside:
+                sys.exit("make-xpi: %s:%d: ME_TEST_HOOKS begin inside a block" % (rel, number))
+            inside = True
+        elif mark == HOOKS_END:
+            if not inside:
+                sys.exit("make-xpi: %s:%d: ME_TEST_HOOKS end without a begin" % (rel, number))
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        sys.exit("make-xpi: %s: ME_TEST_HOOKS begin without an end" % rel)
+    return "".join(out).encode("utf-8")
 
 
 def referenced(manifest):
@@ -72,6 +103,7 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--depfile")
     ap.add_argument("--no-experiment", action="store_true")
+    ap.add_argument("--test-hooks", action="store_true")
     args = ap.parse_args()
 
     with open(os.path.join(args.srcdir, "manifest.json"), encoding="utf-8") as f:
@@ -79,6 +111,8 @@ def main():
     if args.no_experiment:
         manifest.pop("experiment_apis", None)
     files = collect(args.srcdir, args.no_experiment)
+    if not args.test_hooks:
+        files = [f for f in files if f not in TEST_ONLY]
     missing = [p for p in referenced(manifest) if p not in files]
     if missing:
         sys.exit("make-xpi: manifest.json names missing files: " + ", ".join(missing))
@@ -97,6 +131,8 @@ def main():
             else:
                 with open(os.path.join(args.srcdir, rel), "rb") as f:
                     data = f.read()
+                if rel.endswith(SCRIPT_SUFFIXES) and not args.test_hooks:
+                    data = strip_hooks(rel, data)
             z.writestr(info, data)
     os.replace(tmp, args.output)
 

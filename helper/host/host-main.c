@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "host-methods.h"
+#ifdef ME_TEST_HOOKS
 #include "host-test-control.h"
+#endif
 #include "me-config.h"
 #include "rpc-error.h"
 #include "rpc-server.h"
@@ -225,7 +227,9 @@ run(void)
 	gsize max_inbound = inbound_cap();
 	guint term_id;
 	guint int_id;
+#ifdef ME_TEST_HOOKS
 	MeHostTestControl *control = NULL;
+#endif
 
 	if (null_fd >= 0)
 		close(null_fd);
@@ -249,15 +253,20 @@ run(void)
 	int_id = g_unix_signal_add(SIGINT, signal_cb, &state);
 
 	me_rpc_server_start(state.server);
-	/* end-to-end tests only: their driver's socket (host-test-control.c) */
+#ifdef ME_TEST_HOOKS
+	/* end-to-end tests only, and only in the test build (mailenroll-helper-test): their
+	 * driver's socket (host-test-control.c); what ships has no such code */
 	if (g_getenv(ME_HOST_TEST_CONTROL_ENV) != NULL) {
 		g_autoptr(GError) error = NULL;
 		control = me_host_test_control_start(state.server, g_getenv(ME_HOST_TEST_CONTROL_ENV), &error);
 		if (control == NULL)
 			g_message("test control: %s", error->message);
 	}
+#endif
 	g_main_loop_run(loop);
+#ifdef ME_TEST_HOOKS
 	g_clear_pointer(&control, me_host_test_control_free);
+#endif
 
 	g_source_remove(term_id);
 	g_source_remove(int_id);

@@ -1540,8 +1540,9 @@ me_config_load(const gchar *system_path, const gchar *user_path, GError **error)
  * @error: (nullable): return location
  *
  * me_config_load() on `/etc/mailenroll/mailenroll.conf` and
- * `$XDG_CONFIG_HOME/mailenroll/mailenroll.conf`.  A non-empty `$MAILENROLL_SYSCONFDIR`
- * replaces `/etc/mailenroll` (for tests and demonstrations).
+ * `$XDG_CONFIG_HOME/mailenroll/mailenroll.conf`.  In the test build only (-DME_TEST_HOOKS:
+ * the binaries the tests run, never the installed ones) a non-empty `$MAILENROLL_SYSCONFDIR`
+ * replaces `/etc/mailenroll`.
  *
  * Returns: (transfer full): the configuration, or %NULL with @error set as by
  *   me_config_load()
@@ -1549,14 +1550,21 @@ me_config_load(const gchar *system_path, const gchar *user_path, GError **error)
 MeConfig *
 me_config_load_default(GError **error)
 {
-	const gchar *sysconfdir = g_getenv("MAILENROLL_SYSCONFDIR");
+	const gchar *sysconfdir = ME_CONFIG_SYSCONFDIR;
 	g_autofree gchar *system_path = NULL;
 	g_autofree gchar *user_path = NULL;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	if (sysconfdir == NULL || sysconfdir[0] == '\0' || strlen(sysconfdir) > CONFIG_ENV_PATH_MAX)
-		sysconfdir = ME_CONFIG_SYSCONFDIR;
+#ifdef ME_TEST_HOOKS
+	/* the test build only: a user who could move the system file could drop its [policy]
+	 * locks, so what ships always reads /etc/mailenroll (docs/standards.md P-08) */
+	{
+		const gchar *env = g_getenv("MAILENROLL_SYSCONFDIR");
+		if (env != NULL && env[0] != '\0' && strlen(env) <= CONFIG_ENV_PATH_MAX)
+			sysconfdir = env;
+	}
+#endif
 	system_path = g_build_filename(sysconfdir, ME_CONFIG_FILE_NAME, NULL);
 	user_path = g_build_filename(g_get_user_config_dir(), PACKAGE_NAME, ME_CONFIG_FILE_NAME, NULL);
 	return me_config_load(system_path, user_path, error);

@@ -17,7 +17,7 @@
 
 G_BEGIN_DECLS
 
-/* the folder of the system file; $MAILENROLL_SYSCONFDIR replaces it (tests, demos) */
+/* the folder of the system file; only the test build lets $MAILENROLL_SYSCONFDIR replace it */
 #define ME_CONFIG_SYSCONFDIR "/etc/mailenroll"
 #define ME_CONFIG_FILE_NAME  "mailenroll.conf"
 

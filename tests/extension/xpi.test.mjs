@@ -12,6 +12,29 @@ import { inflateRawSync } from "node:zlib";
 const ext = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "messaging", "extension");
 const XPI = process.env.ME_TEST_XPI;
 const XPI_NOEXP = process.env.ME_TEST_XPI_NO_EXPERIMENT;
+const XPI_TEST = process.env.ME_TEST_XPI_TEST;
+
+// what only the tests' .xpi has (messaging/make-xpi.py): these files, and in every script the
+// lines from "// ME_TEST_HOOKS begin" to "// ME_TEST_HOOKS end"
+const TEST_ONLY = ["bg/testcontrol.mjs"];
+
+function stripHooks(text) {
+  const out = [];
+  let inside = false;
+  for (const line of text.split(/(?<=\n)/)) {
+    const mark = line.trim();
+    if (mark === "// ME_TEST_HOOKS begin") inside = true;
+    else if (mark === "// ME_TEST_HOOKS end") inside = false;
+    else if (!inside) out.push(line);
+  }
+  return out.join("");
+}
+
+// a source file as the release .xpi holds it
+function releaseContent(name) {
+  const data = readFileSync(join(ext, name));
+  return /\.m?js$/.test(name) ? Buffer.from(stripHooks(data.toString("utf8")), "utf8") : data;
+}
 
 // a small zip reader: the central directory, then each entry's data
 function readZip(path) {
@@ -105,31 +128,44 @@ test("background.js imports exactly the background's modules", () => {
   assert.deepEqual(importClosure("background.js", f => readFileSync(join(ext, f), "utf8")), [...BACKGROUND].sort());
 });
 
-test("both xpi files hold every module of the background", { skip: !XPI || !existsSync(XPI || "") || !XPI_NOEXP || !existsSync(XPI_NOEXP || "") }, () => {
-  for (const path of [XPI, XPI_NOEXP]) {
+test("every xpi holds every module of its background", { skip: [XPI, XPI_NOEXP, XPI_TEST].some(p => !p || !existsSync(p)) }, () => {
+  for (const [path, modules] of [
+    [XPI, BACKGROUND.filter(f => !TEST_ONLY.includes(f))],
+    [XPI_NOEXP, BACKGROUND.filter(f => !TEST_ONLY.includes(f))],
+    [XPI_TEST, BACKGROUND],
+  ]) {
     const zip = readZip(path);
-    for (const f of BACKGROUND) {
+    for (const f of modules) {
       assert.ok(zip.has(f), `${f} in ${path}`);
     }
     // and what the archive's own background.js imports is in the archive
-    assert.deepEqual(importClosure("background.js", f => zip.get(f).toString("utf8")), [...BACKGROUND].sort());
+    assert.deepEqual(importClosure("background.js", f => zip.get(f).toString("utf8")), [...modules].sort());
   }
 });
 
-test("the xpi holds the extension's files with manifest.json at its root", { skip: !XPI || !existsSync(XPI || "") }, () => {
+test("the xpi holds the extension's files with manifest.json at its root, the test control left out", { skip: !XPI || !existsSync(XPI || "") }, () => {
   const zip = readZip(XPI);
-  assert.deepEqual([...zip.keys()].sort(), sourceFiles());
+  assert.deepEqual([...zip.keys()].sort(), sourceFiles().filter(f => !TEST_ONLY.includes(f)));
   for (const [name, data] of zip) {
-    assert.deepEqual(data, readFileSync(join(ext, name)), name);
+    assert.deepEqual(data, releaseContent(name), name);
+    assert.ok(!data.toString("utf8").includes("ME_TEST_HOOKS"), name);
   }
   const manifest = JSON.parse(zip.get("manifest.json"));
   assert.equal(manifest.browser_specific_settings.gecko.id, "mailenroll@mailenroll.org");
   assert.ok(manifest.experiment_apis.mailenrollSmime);
 });
 
+test("the tests' xpi holds every file of messaging/extension as it is", { skip: !XPI_TEST || !existsSync(XPI_TEST || "") }, () => {
+  const zip = readZip(XPI_TEST);
+  assert.deepEqual([...zip.keys()].sort(), sourceFiles());
+  for (const [name, data] of zip) {
+    assert.deepEqual(data, readFileSync(join(ext, name)), name);
+  }
+});
+
 test("the no-experiment xpi leaves the Experiment out and nothing else", { skip: !XPI_NOEXP || !existsSync(XPI_NOEXP || "") }, () => {
   const zip = readZip(XPI_NOEXP);
-  assert.deepEqual([...zip.keys()].sort(), sourceFiles().filter(f => !f.startsWith("experiment/")));
+  assert.deepEqual([...zip.keys()].sort(), sourceFiles().filter(f => !f.startsWith("experiment/") && !TEST_ONLY.includes(f)));
   const manifest = JSON.parse(zip.get("manifest.json"));
   const original = JSON.parse(readFileSync(join(ext, "manifest.json"), "utf8"));
   delete original.experiment_apis;

@@ -36,7 +36,9 @@ import { PeriodicCheck } from "./renewal.mjs";
 import { ReplySender } from "./reply.mjs";
 import { SeenStore } from "./seen.mjs";
 import { Status } from "./status.mjs";
+// ME_TEST_HOOKS begin
 import { TestControl } from "./testcontrol.mjs";
+// ME_TEST_HOOKS end
 import { _, errorText } from "./text.mjs";
 import { MessageWarnings } from "./warnings.mjs";
 
@@ -92,7 +94,9 @@ export class App {
       replies: this.replies,
       identities,
     });
-    // made on the first test.* request (only a helper started by an automated test sends one)
+    // ME_TEST_HOOKS begin
+    // made on the first test.* request (only a test build of the helper sends one; a release
+    // .xpi has none of this, messaging/make-xpi.py)
     this.makeTestControl = () =>
       new TestControl({
         init,
@@ -105,6 +109,7 @@ export class App {
         logger: this.logger,
         broadcast,
       });
+    // ME_TEST_HOOKS end
     // start() is through (with or without the helper): later connections rescan themselves
     this.startupDone = false;
   }
@@ -171,11 +176,13 @@ export class App {
       this.log("helper asks the person about a challenge for", params && params.mailbox);
       return this.prompts.ask(params);
     }
+    // ME_TEST_HOOKS begin
     if (method.startsWith("test.")) {
-      // only a helper started by an automated test sends these (PROTOCOL.md §10)
+      // only a test build of the helper sends these (PROTOCOL.md §10)
       this.testControl = this.testControl || this.makeTestControl();
       return this.testControl.handle(method, params);
     }
+    // ME_TEST_HOOKS end
     throw new RpcError(-32601, `The extension does not know the method ${method}.`, { name: "method-not-found", method });
   }
 

@@ -5,7 +5,7 @@
 
 // The background's log: each line goes to the console as `[mailenroll] ...` (Thunderbird
 // prints it on stdout with devtools.console.stdout.content) and the last lines also stay
-// in memory, for test.state (bg/testcontrol.mjs).
+// in memory, for the tests' view of the background.
 
 export const KEEP_LINES = 200;
 

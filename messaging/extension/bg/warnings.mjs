@@ -67,7 +67,7 @@ export class MessageWarnings {
     );
   }
 
-  /** How many messages have a warning (test.state). */
+  /** How many messages have a warning (for the tests' view of the background). */
   async count() {
     return Object.keys(await load(KEYS.warnings, {})).length;
   }

@@ -62,7 +62,9 @@ async function main() {
       window.close();
     }
   });
-  // an automated test's click (bg/testcontrol.mjs), on the same buttons
+  // ME_TEST_HOOKS begin
+  // an automated test's click (bg/testcontrol.mjs), on the same buttons; a release .xpi has
+  // none of this (messaging/make-xpi.py)
   browser.runtime.onMessage.addListener(msg => {
     if (msg && msg.source === "mailenroll-background" && msg.type === "test.click") {
       const button = document.getElementById(msg.button === "approve" ? "approve" : "decline");
@@ -71,6 +73,7 @@ async function main() {
       }
     }
   });
+  // ME_TEST_HOOKS end
   document.getElementById("question").hidden = false;
   // no default button: approving takes a deliberate click
   document.getElementById("decline").focus();
