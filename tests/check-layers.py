@@ -38,7 +38,7 @@ LAYER_NAMES = ('util', 'wrappers', 'domain', 'engine')
 LAYERS = {
     # util: no I/O of their own, no external library but the base
     'me-error': (UTIL, 'the error domain every other module uses; includes nothing of ours'),
-    'secmem': (UTIL, 'wiping and constant-time comparison; OpenSSL only'),
+    'secmem': (UTIL, 'wiping, constant-time comparison, secrets read from a descriptor, no core dumps; OpenSSL and me-error only'),
     'encoding': (UTIL, 'base64url; includes me-error and secmem'),
     'json-util': (UTIL, 'bounded getters for JSON answers; includes me-error only'),
     'file': (UTIL, 'the one bounded file reader; includes nothing of ours'),

@@ -599,6 +599,17 @@ test_eab(Fixture *fx, gconstpointer data)
 
 	(void)data;
 	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", MAILBOX, NULL), !=, 0);
+	/* strict base64url: padding, the standard alphabet, spaces and stray characters are
+	 * refused, not skipped (g_base64_decode() took them all) */
+	for (const gchar *const *bad = (const gchar *const[]){"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n",
+							       "MDEyMzQ1Njc4OWFi!Y2RlZjAxMjM0NTY3ODlhYmNkZWY\n",
+							       "MDEyMzQ1Njc4OWFi Y2RlZjAxMjM0NTY3ODlhYmNkZWY\n",
+							       "MDEyMzQ1Njc4OWFi+Y2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL};
+	     *bad != NULL; bad++) {
+		g_clear_pointer(&err, g_free);
+		g_assert_cmpint(run_cli(fx, NULL, *bad, NULL, &err, "provision", "eab", "eab-test", NULL), !=, 0);
+		g_assert_nonnull(strstr(err, "not valid base64url"));
+	}
 	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, NULL, "provision", "eab",
 				"eab-test", NULL),
 			==, 0);
@@ -1134,6 +1145,60 @@ run_alone(gchar **out, gchar **err, ...)
 	return status;
 }
 
+/* a mailenroll waiting for its secret on standard input has core dumps off; and it takes
+ * the one line it reads and nothing after it (read(2), no stdio buffer) */
+static void
+test_no_core_dumps(void)
+{
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tmp = me_test_tmpdir();
+	g_autofree gchar *etc = g_build_filename(tmp, "etc", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	const gchar *script = "\"$0\" provision smtp-password user@example.org; echo \"rest: $(cat)\"";
+
+	if (!me_test_allow_core_dumps()) {
+		g_test_skip("the hard core-file limit is 0 here, so a mailenroll that leaves core dumps on cannot be told apart");
+		return;
+	}
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	proc = g_subprocess_launcher_spawn(launcher, &error, g_getenv("ME_TEST_MAILENROLL"), "provision",
+					   "smtp-password", "user@example.org", NULL);
+	g_assert_no_error(error);
+	me_test_assert_no_core_dumps(g_subprocess_get_identifier(proc));
+	/* no [smtp] configured: the secret is read, then refused */
+	g_assert_true(g_subprocess_communicate_utf8(proc, "s3cret\n", NULL, &out, &err, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
+	g_assert_nonnull(strstr(err, "No SMTP server is configured"));
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_clear_object(&proc);
+	g_clear_object(&launcher);
+
+	/* what follows the secret's line is still there for the next reader */
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	proc = g_subprocess_launcher_spawn(launcher, &error, "/bin/sh", "-c", script, g_getenv("ME_TEST_MAILENROLL"), NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, "s3cret\nnext line\n", NULL, &out, &err, &error));
+	g_assert_no_error(error);
+	g_test_message("stdout: %s\nstderr: %s", out, err);
+	g_assert_cmpstr(out, ==, "rest: next line\n");
+	me_test_rm_rf(tmp);
+}
+
 /* the long options a --help prints on its option lines */
 static GPtrArray *
 help_options(const gchar *help)
@@ -1326,6 +1391,7 @@ main(int argc, char **argv)
 	g_test_add_func("/cli/help/revoke", test_help_revoke);
 	g_test_add_func("/cli/help/wrong-verb", test_help_wrong_verb);
 	g_test_add_func("/cli/help/verbs", test_help_verbs);
+	g_test_add_func("/cli/no-core-dumps", test_no_core_dumps);
 	g_test_add("/cli/one-command", Fixture, &plain, setup, test_one_command, teardown);
 	g_test_add("/cli/binary-join", Fixture, &binary, setup, test_one_command, teardown);
 	g_test_add("/cli/mail-on-challenge", Fixture, &on_challenge, setup, test_one_command, teardown);

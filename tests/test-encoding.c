@@ -7,7 +7,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "encoding.h"
 #include "me-error.h"
@@ -243,6 +247,116 @@ test_streq_ct(void)
 	}
 }
 
+/* ---- secrets from a descriptor (me_secret_str_read_fd) */
+
+/* a pipe holding @data, its writing end closed */
+static gint
+pipe_with(const gchar *data, gsize len)
+{
+	gint fds[2];
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	g_assert_cmpint(write(fds[1], data, len), ==, (gssize)len);
+	close(fds[1]);
+	return fds[0];
+}
+
+/* one line, and nothing after it taken from the descriptor: what stdio's read-ahead would
+ * have swallowed (and kept in a buffer nobody wipes) is still there for the next reader */
+static void
+test_secret_read_line(void)
+{
+	static const struct {
+		const gchar *input;
+		const gchar *secret;
+		const gchar *rest;
+	} cases[] = {
+	    {"s3cret\nrest of input", "s3cret", "rest of input"},
+	    {"s3cret\r\nrest", "s3cret", "rest"},
+	    {"s3cret", "s3cret", ""},
+	    {"\nrest", "", "rest"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		gint fd = pipe_with(cases[i].input, strlen(cases[i].input));
+		gint errnum = -1;
+		g_autoptr(MeSecretStr) secret = me_secret_str_read_fd(fd, 64, TRUE, &errnum);
+		gchar rest[64] = {0};
+		gssize n;
+
+		g_test_message("case %" G_GSIZE_FORMAT, i);
+		g_assert_nonnull(secret);
+		g_assert_cmpint(errnum, ==, 0);
+		g_assert_cmpstr(secret, ==, cases[i].secret);
+		n = read(fd, rest, sizeof(rest) - 1);
+		g_assert_cmpint(n, ==, (gssize)strlen(cases[i].rest));
+		g_assert_cmpstr(rest, ==, cases[i].rest);
+		close(fd);
+	}
+}
+
+/* the whole input (a PEM key); refusals with their errno */
+static void
+test_secret_read_limits(void)
+{
+	static const struct {
+		const gchar *input;
+		gsize len;
+		gsize max;
+		gboolean line;
+		gint errnum;
+	} cases[] = {
+	    {"", 0, 8, TRUE, ENODATA},
+	    {"", 0, 8, FALSE, ENODATA},
+	    {"12345678\n", 9, 8, TRUE, 0},
+	    {"123456789\n", 10, 8, TRUE, EFBIG},
+	    {"123456789", 9, 8, TRUE, EFBIG},
+	    {"1234567890123", 13, 8, TRUE, EFBIG},
+	    {"12345678", 8, 8, FALSE, 0},
+	    {"123456789", 9, 8, FALSE, EFBIG},
+	    {"ab\0cd\n", 6, 8, TRUE, EINVAL},
+	    {"ab\0cd", 5, 8, FALSE, EINVAL},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		gint fd = pipe_with(cases[i].input, cases[i].len);
+		gint errnum = -1;
+		g_autoptr(MeSecretStr) secret = me_secret_str_read_fd(fd, cases[i].max, cases[i].line, &errnum);
+
+		g_test_message("case %" G_GSIZE_FORMAT, i);
+		g_assert_cmpint(errnum, ==, cases[i].errnum);
+		g_assert_true((secret != NULL) == (cases[i].errnum == 0));
+		close(fd);
+	}
+	{
+		gint errnum = -1;
+		g_autoptr(MeSecretStr) secret = me_secret_str_read_fd(-1, 8, TRUE, &errnum);
+		g_assert_null(secret);
+		g_assert_cmpint(errnum, ==, EBADF);
+	}
+}
+
+/* me_secure_harden_process(), in a child of its own: not dumpable, no core file */
+static void
+test_harden_process(void)
+{
+	if (g_test_subprocess()) {
+		struct rlimit lim;
+		g_autoptr(GError) error = NULL;
+
+		g_assert_true(me_secure_harden_process(&error));
+		g_assert_no_error(error);
+		g_assert_cmpint(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), ==, 0);
+		g_assert_cmpint(getrlimit(RLIMIT_CORE, &lim), ==, 0);
+		g_assert_cmpuint(lim.rlim_cur, ==, 0);
+		g_assert_cmpuint(lim.rlim_max, ==, 0);
+		return;
+	}
+	g_assert_cmpint(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), ==, 1);
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,5 +369,8 @@ main(int argc, char **argv)
 	g_test_add_func("/encoding/b64u/max-len", test_b64u_max_len);
 	g_test_add_func("/encoding/memeq-ct", test_memeq_ct);
 	g_test_add_func("/encoding/streq-ct", test_streq_ct);
+	g_test_add_func("/encoding/secret-read/line", test_secret_read_line);
+	g_test_add_func("/encoding/secret-read/limits", test_secret_read_limits);
+	g_test_add_func("/encoding/harden-process", test_harden_process);
 	return g_test_run();
 }

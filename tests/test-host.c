@@ -316,6 +316,23 @@ host_finish(Host *host)
 	g_assert_cmpint(host_wait(host, scaled_ms(10000)), ==, 0);
 }
 
+/* ---- no core dumps: secrets pass through the helper (docs/standards.md P-09) */
+
+static void
+test_no_core_dumps(void)
+{
+	g_autoptr(Host) host = NULL;
+
+	if (!me_test_allow_core_dumps()) {
+		g_test_skip("the hard core-file limit is 0 here, so a helper that leaves core dumps on cannot be told apart");
+		return;
+	}
+	host = host_start();
+	host_hello(host);
+	me_test_assert_no_core_dumps(g_subprocess_get_identifier(host->proc));
+	host_finish(host);
+}
+
 /* ---- command line */
 
 static void
@@ -929,5 +946,6 @@ main(int argc, char **argv)
 	g_test_add_func("/host/garbage", test_garbage);
 	g_test_add_func("/host/protocol-doc", test_protocol_doc);
 	g_test_add_func("/host/test-control", test_control);
+	g_test_add_func("/host/no-core-dumps", test_no_core_dumps);
 	return g_test_run();
 }

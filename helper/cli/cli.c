@@ -22,6 +22,7 @@
 
 #include "autocleanups.h"
 #include "doctor.h"
+#include "encoding.h"
 #include "enroll.h"
 #include "file.h"
 #include "install.h"
@@ -29,6 +30,7 @@
 #include "keys.h"
 #include "maildir.h"
 #include "me-config.h"
+#include "secmem.h"
 #include "submission.h"
 
 #define EXIT_USAGE 2
@@ -863,51 +865,78 @@ cmd_status(Cli *cli, gchar **args)
 	return EXIT_SUCCESS;
 }
 
-/* secrets come from stdin, never from the command line (which others can read) */
+/* secrets come from stdin, never from the command line (which others can read); they are
+ * read with read(2) into wiped memory (me_secret_str_read_fd()), never through stdio, whose
+ * buffer keeps a copy nobody wipes */
+
+/* the longest secret line provision reads */
+#define CLI_SECRET_LINE_MAX 4096
+/* the largest PEM key provision reads (an RSA-4096 key is about 3.3 KiB) */
+#define CLI_PEM_MAX (64 * 1024)
+
 static MeSecretStr *
 read_secret_line(GError **error)
 {
-	gchar buf[4096];
-	gsize len;
+	gint errnum = 0;
+	MeSecretStr *secret = me_secret_str_read_fd(STDIN_FILENO, CLI_SECRET_LINE_MAX, TRUE, &errnum);
 
-	if (fgets(buf, sizeof(buf), stdin) == NULL) {
-		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-				    /* TRANSLATORS: provision expects the secret on standard input */
-				    _("Give the secret on standard input, one line."));
+	if (secret != NULL)
+		return secret;
+	if (errnum == EFBIG) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: provision got a line over the limit on standard input; %u is the limit in bytes */
+			    _("The secret on standard input is longer than %u bytes; give the secret itself, one line."),
+			    (guint)CLI_SECRET_LINE_MAX);
 		return NULL;
 	}
-	len = strcspn(buf, "\r\n");
-	buf[len] = '\0';
-	{
-		MeSecretStr *secret = g_strndup(buf, len);
-		me_secure_wipe(buf, sizeof(buf));
-		return secret;
-	}
+	g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: provision expects the secret on standard input */
+			    _("Give the secret on standard input, one line."));
+	return NULL;
 }
-
-/* the largest PEM key provision reads (an RSA-4096 key is about 3.3 KiB) */
-#define CLI_PEM_MAX (64 * 1024)
 
 /* a PEM key from stdin, every line of it, in memory that is wiped */
 static MeSecretStr *
 read_secret_pem(GError **error)
 {
-	gsize cap = CLI_PEM_MAX + 1;
-	gchar *buf = g_malloc0(cap);
-	gsize len = 0;
-	gsize n;
+	gint errnum = 0;
+	MeSecretStr *pem = me_secret_str_read_fd(STDIN_FILENO, CLI_PEM_MAX, FALSE, &errnum);
 
-	while (len < cap - 1 && (n = fread(buf + len, 1, cap - 1 - len, stdin)) > 0)
-		len += n;
-	if (len == 0 || len >= cap - 1 || memchr(buf, '\0', len) != NULL) {
-		me_secure_free(buf, cap);
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: provision dkim expects a PEM key on standard input; %u is the limit in KiB */
-			    _("Give the DKIM private key in PEM form on standard input (at most %u KiB)."),
-			    (guint)(CLI_PEM_MAX / 1024));
-		return NULL;
+	if (pem != NULL && pem[0] != '\0')
+		return pem;
+	me_secret_str_free(pem);
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+		    /* TRANSLATORS: provision dkim expects a PEM key on standard input; %u is the limit in KiB */
+		    _("Give the DKIM private key in PEM form on standard input (at most %u KiB)."),
+		    (guint)(CLI_PEM_MAX / 1024));
+	return NULL;
+}
+
+/* the longest EAB MAC key text taken (512 bytes of key; CAs give 32 to 64) */
+#define CLI_EAB_TEXT_MAX 684
+
+/* provision eab: the MAC key exactly as the CA gives it, strict unpadded base64url (RFC 8555
+ * §7.3.4); padding, white space or other characters are refused, not skipped */
+static gboolean
+provision_eab(Cli *cli, const gchar *name, const MeSecretStr *secret, GError **error)
+{
+	g_autoptr(GBytes) mac = me_b64u_decode_secret(secret, CLI_EAB_TEXT_MAX, NULL);
+	g_autoptr(MeKeyringItem) item = NULL;
+
+	if (mac == NULL || secret[0] == '\0') {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the EAB MAC key given to provision is no strict base64url; keep base64url and = */
+				    _("The EAB key is not valid base64url (only A-Z, a-z, 0-9, - and _, no = padding or spaces); give the key exactly as the CA gave it."));
+		return FALSE;
 	}
-	return buf;
+	if (g_bytes_get_size(mac) < 16) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the EAB MAC key is not base64url or too short */
+				    _("The EAB key must be the base64url text the CA gave, of at least 16 bytes."));
+		return FALSE;
+	}
+	item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, cli->ca->directory, name);
+	return me_keyring_store(item, g_bytes_get_data(mac, NULL), g_bytes_get_size(mac), error);
 }
 
 /* provision dkim: an RSA (1024 bits or more, RFC 8301) or Ed25519 key, as the DKIM signer takes */
@@ -959,31 +988,8 @@ cmd_provision(Cli *cli, gchar **args)
 	if (secret == NULL)
 		return fail(error);
 	if (g_strcmp0(what, "eab") == 0) {
-		gsize len = 0;
-		g_autofree guint8 *mac = NULL;
-		g_autofree gchar *b64 = g_strdup(secret);
-		/* the MAC key as the CA gives it: base64url, no padding */
-		g_strdelimit(b64, "-", '+');
-		g_strdelimit(b64, "_", '/');
-		while (strlen(b64) % 4 != 0) {
-			gchar *padded = g_strconcat(b64, "=", NULL);
-			g_free(b64);
-			b64 = padded;
-		}
-		mac = g_base64_decode(b64, &len);
-		me_secure_wipe(b64, strlen(b64));
-		if (len < 16) {
-			g_set_error_literal(&error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-					    /* TRANSLATORS: the EAB MAC key is not base64url or too short */
-					    _("The EAB key must be the base64url text the CA gave, of at least 16 bytes."));
+		if (!provision_eab(cli, name, secret, &error))
 			return fail(error);
-		}
-		item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, cli->ca->directory, name);
-		if (!me_keyring_store(item, mac, len, &error)) {
-			me_secure_wipe(mac, len);
-			return fail(error);
-		}
-		me_secure_wipe(mac, len);
 	} else if (g_strcmp0(what, "smtp-password") == 0) {
 		const MeConfigSmtp *smtp = me_config_get_smtp(cli->config);
 		if (smtp == NULL || smtp->host == NULL) {
@@ -1484,6 +1490,14 @@ main(int argc, char **argv)
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
+	/* keys and passwords pass through this process: no core dump may keep them */
+	{
+		g_autoptr(GError) error = NULL;
+		if (!me_secure_harden_process(&error)) {
+			g_printerr("%s\n", error->message);
+			return EXIT_FAILURE;
+		}
+	}
 
 	rc = run(&cli_args, argc, argv);
 	cli_clear(&cli_args);

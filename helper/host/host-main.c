@@ -32,6 +32,7 @@
 #endif
 #include "me-config.h"
 #include "rpc-error.h"
+#include "secmem.h"
 #include "rpc-server.h"
 
 /* how long output may take to drain at the end: Thunderbird sends SIGTERM 3 s after it
@@ -300,6 +301,11 @@ main(int argc, char **argv)
 	textdomain(GETTEXT_PACKAGE);
 	/* stdout is the wire: every log level goes to stderr */
 	g_log_writer_default_set_use_stderr(TRUE);
+	/* keys and passwords pass through this process: no core dump may keep them */
+	if (!me_secure_harden_process(&error)) {
+		g_printerr("%s\n", error->message);
+		return 1;
+	}
 
 	/* TRANSLATORS: the arguments Thunderbird passes; shown by --help */
 	context = g_option_context_new(_("[MANIFEST [EXTENSION-ID]]"));

@@ -26,6 +26,10 @@ gboolean
 me_memeq_ct(gconstpointer a, gsize a_len, gconstpointer b, gsize b_len);
 gboolean
 me_streq_ct(const gchar *a, const gchar *b);
+MeSecretStr *
+me_secret_str_read_fd(gint fd, gsize max, gboolean line, gint *errnum);
+gboolean
+me_secure_harden_process(GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeSecretStr, me_secret_str_free)
 

@@ -17,6 +17,8 @@
 #include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -854,4 +856,89 @@ me_test_rpc_assert_error(JsonNode *answer, gint64 id, gint code)
 	if (me_rpc_error_name(code) != NULL)
 		g_assert_cmpstr(json_object_get_string_member(data, "name"), ==, me_rpc_error_name(code));
 	return data;
+}
+
+/**
+ * me_test_allow_core_dumps:
+ *
+ * Raises this process's soft core-file limit to its hard one, so that the binaries a test
+ * starts would dump core unless they turn it off themselves.
+ *
+ * Returns: %FALSE when the hard limit is 0 (nothing to tell apart; the caller skips)
+ */
+gboolean
+me_test_allow_core_dumps(void)
+{
+	struct rlimit lim;
+
+	g_assert_cmpint(getrlimit(RLIMIT_CORE, &lim), ==, 0);
+	if (lim.rlim_max == 0)
+		return FALSE;
+	lim.rlim_cur = lim.rlim_max;
+	g_assert_cmpint(setrlimit(RLIMIT_CORE, &lim), ==, 0);
+	return TRUE;
+}
+
+/* the "Max core file size" line of /proc/PID/limits: its soft and hard values */
+static gboolean
+core_limits(const gchar *pid, gchar **soft, gchar **hard)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%s/limits", pid);
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return FALSE;
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) words = NULL;
+		if (!g_str_has_prefix(lines[i], "Max core file size"))
+			continue;
+		words = g_strsplit_set(lines[i] + strlen("Max core file size"), " ", -1);
+		for (guint j = 0; words[j] != NULL; j++) {
+			if (words[j][0] == '\0')
+				continue;
+			if (*soft == NULL)
+				*soft = g_strdup(words[j]);
+			else if (*hard == NULL)
+				*hard = g_strdup(words[j]);
+		}
+		return *soft != NULL && *hard != NULL;
+	}
+	return FALSE;
+}
+
+/**
+ * me_test_assert_no_core_dumps:
+ * @pid: a running process of ours (its /proc folder), started after me_test_allow_core_dumps()
+ *
+ * Asserts that the process has turned core dumps off (RLIMIT_CORE 0, soft and hard), waiting
+ * up to 10 s for it to get there, and, when the test does not run as root, that it is not
+ * dumpable (PR_SET_DUMPABLE 0 gives its /proc files to root).
+ */
+void
+me_test_assert_no_core_dumps(const gchar *pid)
+{
+	g_autofree gchar *soft = NULL;
+	g_autofree gchar *hard = NULL;
+	g_autofree gchar *status = g_strdup_printf("/proc/%s/status", pid);
+	GStatBuf st;
+
+	for (guint i = 0; i < 100; i++) {
+		g_clear_pointer(&soft, g_free);
+		g_clear_pointer(&hard, g_free);
+		g_assert_true(core_limits(pid, &soft, &hard));
+		if (g_strcmp0(soft, "0") == 0 && g_strcmp0(hard, "0") == 0)
+			break;
+		g_usleep(100 * 1000);
+	}
+	g_test_message("process %s: core file size %s (soft), %s (hard)", pid, soft, hard);
+	g_assert_cmpstr(soft, ==, "0");
+	g_assert_cmpstr(hard, ==, "0");
+	if (getuid() != 0) {
+		g_assert_cmpint(g_stat(status, &st), ==, 0);
+		g_assert_cmpuint(st.st_uid, ==, 0);
+	} else {
+		g_test_message("running as root: PR_SET_DUMPABLE is checked by /encoding/harden-process only");
+	}
 }

@@ -35,6 +35,10 @@ GBytes *
 me_test_csr_dns(EVP_PKEY *key, const gchar *dns_name);
 gboolean
 me_test_spawn_sync(const gchar *const *argv, const gchar *stdin_text, gchar **out, gchar **err, gint *status);
+gboolean
+me_test_allow_core_dumps(void);
+void
+me_test_assert_no_core_dumps(const gchar *pid);
 void
 me_test_subprocess_end(GSubprocess *proc, const gchar *what, guint timeout_ms);
 gchar *
