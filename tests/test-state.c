@@ -760,6 +760,147 @@ test_reset(Fixture *fx, gconstpointer data)
 	}
 }
 
+/* ---- the state folder is private (docs/standards.md P-07) */
+
+static void
+assert_refused(GError *error, const gchar *words)
+{
+	g_assert_error(error, ME_ERROR, ME_ERROR_FAILED);
+	me_test_assert_sentence(error);
+	g_assert_nonnull(strstr(error->message, words));
+}
+
+/* a folder others may write to (or, with root, one of another user) is refused for the
+ * state, the list and the CA notes; nothing is written into it */
+static void
+refuse_folder(const gchar *dir)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeState) state = me_state_open(dir, CA, MAILBOX, &error);
+	g_autoptr(GPtrArray) list = NULL;
+	g_autofree gchar *ca_dir = g_build_filename(dir, CA, NULL);
+
+	g_assert_null(state);
+	assert_refused(error, "belongs to another user or others can write to it");
+	g_clear_error(&error);
+	list = me_state_list(dir, &error);
+	g_assert_null(list);
+	assert_refused(error, "belongs to another user or others can write to it");
+	g_clear_error(&error);
+	g_assert_false(me_state_set_ca_note(dir, CA, "https://ca.example/dir", "mail-wait", "30", &error));
+	assert_refused(error, "belongs to another user or others can write to it");
+	g_assert_false(g_file_test(ca_dir, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_private_folder(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *shared = g_build_filename(fx->dir, "shared", NULL);
+	g_autofree gchar *group = g_build_filename(fx->dir, "group", NULL);
+	g_autofree gchar *theirs = g_build_filename(fx->dir, "theirs", NULL);
+
+	/* world- and group-writable, as a shared /var/lib/mailenroll would have to be */
+	g_assert_cmpint(g_mkdir(shared, 0700), ==, 0);
+	g_assert_cmpint(g_chmod(shared, 01777), ==, 0);
+	refuse_folder(shared);
+	g_assert_cmpint(g_mkdir(group, 0700), ==, 0);
+	g_assert_cmpint(g_chmod(group, 0770), ==, 0);
+	refuse_folder(group);
+	/* another user's, mode 0700 */
+	if (geteuid() != 0) {
+		g_test_message("not root: a folder of another user cannot be made, that case is left out");
+		return;
+	}
+	g_assert_cmpint(g_mkdir(theirs, 0700), ==, 0);
+	g_assert_cmpint(chown(theirs, 65534, 65534), ==, 0);
+	refuse_folder(theirs);
+}
+
+/* each level mailenroll makes is 0700; a CA folder others may write to is refused */
+static void
+test_private_levels(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *dir = g_build_filename(fx->dir, "a", "b", NULL);
+	g_autofree gchar *a = g_build_filename(fx->dir, "a", NULL);
+	g_autofree gchar *ca_dir = g_build_filename(dir, CA, NULL);
+	const gchar *levels[] = {a, dir, ca_dir};
+	g_autoptr(GError) error = NULL;
+	mode_t mask = umask(0);
+
+	{
+		g_autoptr(MeState) state = open_ok(dir, CA, MAILBOX);
+		g_assert_true(me_state_save(state, &error));
+		g_assert_no_error(error);
+	}
+	umask(mask);
+	for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
+		GStatBuf st;
+		g_assert_cmpint(g_stat(levels[i], &st), ==, 0);
+		g_assert_cmpint(st.st_mode & 07777, ==, 0700);
+	}
+	g_assert_cmpint(g_chmod(ca_dir, 0777), ==, 0);
+	{
+		g_autoptr(MeState) state = me_state_open(dir, CA, MAILBOX, &error);
+		g_assert_null(state);
+		assert_refused(error, "belongs to another user or others can write to it");
+	}
+}
+
+/* a planted .lock or state symlink is never followed: nothing is created or read through it */
+static void
+test_symlinks(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *target = g_build_filename(fx->dir, "target", NULL);
+	g_autofree gchar *planted = g_build_filename(fx->dir, "planted.json", NULL);
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *lock = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	GLogLevelFlags fatal;
+	g_autofree gchar *logged = NULL;
+
+	{
+		g_autoptr(MeState) state = open_ok(fx->dir, CA, MAILBOX);
+		path = g_strdup(me_state_get_path(state));
+		lock = g_strconcat(path, ".lock", NULL);
+	}
+	/* the lock: a link to a file that does not exist yet */
+	g_assert_cmpint(g_unlink(lock), ==, 0);
+	g_assert_cmpint(symlink(target, lock), ==, 0);
+	{
+		g_autoptr(MeState) state = me_state_open(fx->dir, CA, MAILBOX, &error);
+		g_assert_null(state);
+		assert_refused(error, "is a symbolic link");
+		g_clear_error(&error);
+	}
+	g_assert_false(g_file_test(target, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(g_unlink(lock), ==, 0);
+
+	/* the state: a link to state JSON another user wrote */
+	write_file(planted, "{\"version\":1,\"state\":\"waiting-approval\",\"ca\":\"" CA "\",\"mailbox\":\"" MAILBOX
+			    "\",\"reply_to\":\"attacker@example.net\"}",
+		   -1);
+	g_assert_cmpint(symlink(planted, path), ==, 0);
+	{
+		g_autoptr(MeState) state = me_state_open(fx->dir, CA, MAILBOX, &error);
+		g_assert_null(state);
+		assert_refused(error, "is a symbolic link");
+		g_clear_error(&error);
+	}
+	{
+		g_autoptr(MeState) state = me_state_load_readonly(path, &error);
+		g_assert_null(state);
+		assert_refused(error, "is a symbolic link");
+		g_clear_error(&error);
+	}
+	fatal = capture_warnings();
+	list = me_state_list(fx->dir, &error);
+	logged = end_capture(fatal);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 0);
+	g_assert_nonnull(strstr(logged, "is a symbolic link"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -782,6 +923,9 @@ main(int argc, char **argv)
 	ADD("/state/busy", test_busy);
 	ADD("/state/list", test_list);
 	ADD("/state/reset", test_reset);
+	ADD("/state/private/folder", test_private_folder);
+	ADD("/state/private/levels", test_private_levels);
+	ADD("/state/private/symlinks", test_symlinks);
 #undef ADD
 	return g_test_run();
 }

@@ -1694,7 +1694,9 @@ me_config_is_locked(const MeConfig *config, const gchar *group, const gchar *key
  * @config: a configuration
  *
  * Returns: (transfer none): where state lives: [general] state-dir, else
- *   `$XDG_STATE_HOME/mailenroll`
+ *   `$XDG_STATE_HOME/mailenroll`.  State is per user: state.c refuses a folder that is not
+ *   the user's own or that others may write to, so a state-dir shared by all users in the
+ *   system file cannot be used
  */
 const gchar *
 me_config_get_state_dir(const MeConfig *config)

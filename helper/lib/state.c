@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -117,28 +118,97 @@ set_damaged_error(GError **error, const gchar *path)
 	return FALSE;
 }
 
+static gboolean
+set_symlink_error(GError **error, const gchar *path)
+{
+	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
+		    /* TRANSLATORS: a state or lock file of mailenroll is a symbolic link, which another user may have planted; %s is its path */
+		    _("The enrollment state %s is a symbolic link, which mailenroll does not follow; remove it and check who else can write to its folder."),
+		    path);
+	return FALSE;
+}
+
+static gboolean
+set_unsafe_dir_error(GError **error, const gchar *path)
+{
+	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
+		    /* TRANSLATORS: the state folder belongs to another user or others may write to it; %s is its path; keep state-dir */
+		    _("The state folder %s belongs to another user or others can write to it; use a folder of your own that only you can write to (state-dir in mailenroll.conf)."),
+		    path);
+	return FALSE;
+}
+
+/* the state is private to the user: a folder of another user, or one that others may write
+ * to, could hold state (a reply's address) or a lock planted by them (docs/standards.md P-07) */
+static gboolean
+check_private_dir(const gchar *path, GError **error)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return set_io_error(error, path, errno);
+	if (!S_ISDIR(st.st_mode))
+		return set_io_error(error, path, ENOTDIR);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return set_unsafe_dir_error(error, path);
+	return TRUE;
+}
+
+/* @dir, made 0700 where missing (each level mailenroll creates), and checked */
+static gboolean
+ensure_private_dir(const gchar *dir, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0700) != 0)
+		return set_io_error(error, dir, errno);
+	return check_private_dir(dir, error);
+}
+
+/* opens a file of the state folder without following a symbolic link; -1 with errno */
+static gint
+open_nofollow(const gchar *path, gint flags)
+{
+	return g_open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
+/* a state file's bytes: %NULL without @error when it does not exist */
+static gchar *
+read_state_file(const gchar *path, gsize *len, GError **error)
+{
+	gint fd = open_nofollow(path, O_RDONLY | O_NONBLOCK);
+	gint errnum = 0;
+	struct stat st;
+	gchar *data = NULL;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			set_symlink_error(error, path);
+		else if (errno != ENOENT)
+			set_io_error(error, path, errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		set_damaged_error(error, path);
+	else if (st.st_size > ME_STATE_FILE_MAX)
+		set_damaged_error(error, path);
+	else if ((data = me_file_read_fd_bounded(fd, (gsize)st.st_size, ME_STATE_FILE_MAX, len, &errnum)) == NULL)
+		errnum == EFBIG ? set_damaged_error(error, path) : set_io_error(error, path, errnum);
+	close(fd);
+	return data;
+}
+
 static JsonObject *
 parse_state(const gchar *path, GError **error)
 {
 	g_autofree gchar *data = NULL;
 	gsize len = 0;
-	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 	JsonNode *root;
 	JsonObject *obj;
 	MeStateStep step;
-	GStatBuf st;
 
-	if (g_stat(path, &st) != 0)
+	data = read_state_file(path, &len, error);
+	if (data == NULL)
 		return NULL;
-	if (st.st_size > ME_STATE_FILE_MAX) {
-		set_damaged_error(error, path);
-		return NULL;
-	}
-	if (!g_file_get_contents(path, &data, &len, &local)) {
-		set_io_error(error, path, EIO);
-		return NULL;
-	}
 	if (len > ME_STATE_FILE_MAX || !json_parser_load_from_data(parser, data, (gssize)len, NULL)) {
 		set_damaged_error(error, path);
 		return NULL;
@@ -187,21 +257,23 @@ me_state_open(const gchar *state_dir, const gchar *ca, const gchar *mailbox, GEr
 	g_autofree gchar *file = NULL;
 	g_autofree gchar *lock_path = NULL;
 	g_autofree gchar *mailbox_name = escape_name(mailbox, TRUE);
+	g_autoptr(GError) local = NULL;
 
 	state->lock_fd = -1;
 	ca_dir = g_build_filename(state_dir, ca_name, NULL);
-	if (g_mkdir_with_parents(ca_dir, 0700) != 0) {
-		set_io_error(error, ca_dir, errno);
+	if (!ensure_private_dir(state_dir, error) || !ensure_private_dir(ca_dir, error))
 		return NULL;
-	}
 	file = g_strconcat(mailbox_name, ".json", NULL);
 	state->path = g_build_filename(ca_dir, file, NULL);
 	state->ca = g_strdup(ca);
 	state->mailbox = g_strdup(mailbox);
 	lock_path = g_strconcat(state->path, ".lock", NULL);
-	state->lock_fd = g_open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	state->lock_fd = open_nofollow(lock_path, O_RDWR | O_CREAT);
 	if (state->lock_fd < 0) {
-		set_io_error(error, lock_path, errno);
+		if (errno == ELOOP)
+			set_symlink_error(error, lock_path);
+		else
+			set_io_error(error, lock_path, errno);
 		return NULL;
 	}
 	if (flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -215,10 +287,12 @@ me_state_open(const gchar *state_dir, const gchar *ca, const gchar *mailbox, GEr
 		set_io_error(error, lock_path, errno);
 		return NULL;
 	}
-	if (g_file_test(state->path, G_FILE_TEST_EXISTS)) {
-		state->obj = parse_state(state->path, error);
-		if (state->obj == NULL)
-			return NULL;
+	state->obj = parse_state(state->path, &local);
+	if (local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (state->obj != NULL) {
 		if (g_strcmp0(me_state_get_string(state, "ca"), ca) != 0) {
 			set_damaged_error(error, state->path);
 			return NULL;
@@ -534,6 +608,8 @@ me_state_list(const gchar *state_dir, GError **error)
 
 	if (!g_file_test(state_dir, G_FILE_TEST_IS_DIR))
 		return g_steal_pointer(&out);
+	if (!check_private_dir(state_dir, error))
+		return NULL;
 	d = g_dir_open(state_dir, 0, NULL);
 	if (d == NULL) {
 		set_io_error(error, state_dir, EACCES);
@@ -541,8 +617,14 @@ me_state_list(const gchar *state_dir, GError **error)
 	}
 	while ((name = g_dir_read_name(d)) != NULL) {
 		g_autofree gchar *path = g_build_filename(state_dir, name, NULL);
-		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+		g_autoptr(GError) local = NULL;
+		if (!g_file_test(path, G_FILE_TEST_IS_DIR))
+			continue;
+		/* another user's folder inside ours is skipped, as a damaged file is */
+		if (check_private_dir(path, &local))
 			list_dir(path, out);
+		else
+			g_warning("%s", local->message);
 	}
 	return g_steal_pointer(&out);
 }
@@ -571,8 +653,15 @@ ca_notes_load(const gchar *path, const gchar *directory)
 	g_autofree gchar *about = NULL;
 	gsize len = 0;
 	gint errnum = 0;
+	gint fd = open_nofollow(path, O_RDONLY | O_NONBLOCK);
+	struct stat st;
 
-	data = me_file_read_bounded(path, CA_NOTES_MAX, &len, NULL, &errnum);
+	if (fd < 0)
+		return g_key_file_new();
+	/* a symbolic link or another user's file is no note of ours */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		data = me_file_read_fd_bounded(fd, (gsize)MIN(st.st_size, CA_NOTES_MAX), CA_NOTES_MAX, &len, &errnum);
+	close(fd);
 	if (data == NULL || !g_key_file_load_from_data(notes, data, len, G_KEY_FILE_NONE, NULL))
 		return g_key_file_new();
 	about = g_key_file_get_string(notes, "ca", "directory", NULL);
@@ -629,8 +718,8 @@ me_state_set_ca_note(const gchar *state_dir,
 	g_autofree gchar *data = NULL;
 	gsize len = 0;
 
-	if (g_mkdir_with_parents(dir, 0700) != 0)
-		return set_io_error(error, dir, errno);
+	if (!ensure_private_dir(state_dir, error) || !ensure_private_dir(dir, error))
+		return FALSE;
 	g_key_file_set_string(notes, "ca", "directory", directory);
 	g_key_file_set_string(notes, "notes", key, value);
 	data = g_key_file_to_data(notes, &len, NULL);
