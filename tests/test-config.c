@@ -1314,7 +1314,7 @@ test_example_uncommented(void)
 	g_assert_cmpint(general->reply_method, ==, ME_CONFIG_REPLY_METHOD_PRINT);
 	g_assert_cmpint(general->auto_approve, ==, ME_CONFIG_AUTO_APPROVE_NEVER);
 	g_assert_cmpfloat(general->renew_fraction, ==, ME_CONFIG_RENEW_FRACTION_DEFAULT);
-	g_assert_cmpstr(general->state_dir, ==, "/var/lib/mailenroll");
+	g_assert_cmpstr(general->state_dir, ==, "/home/alice/.mailenroll-state");
 	g_assert_cmpuint(general->max_frame_bytes, ==, ME_CONFIG_MAX_FRAME_BYTES_DEFAULT);
 	g_assert_cmpint(general->store, ==, ME_CONFIG_STORE_THUNDERBIRD);
 	g_assert_false(general->trust_ca);
