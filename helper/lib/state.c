@@ -190,8 +190,12 @@ read_state_file(const gchar *path, gsize *len, GError **error)
 		set_damaged_error(error, path);
 	else if (st.st_size > ME_STATE_FILE_MAX)
 		set_damaged_error(error, path);
-	else if ((data = me_file_read_fd_bounded(fd, (gsize)st.st_size, ME_STATE_FILE_MAX, len, &errnum)) == NULL)
-		errnum == EFBIG ? set_damaged_error(error, path) : set_io_error(error, path, errnum);
+	else
+		data = me_file_read_fd_bounded(fd, (gsize)st.st_size, ME_STATE_FILE_MAX, len, &errnum);
+	if (errnum == EFBIG)
+		set_damaged_error(error, path);
+	else if (errnum != 0)
+		set_io_error(error, path, errnum);
 	close(fd);
 	return data;
 }
