@@ -677,16 +677,20 @@ address_list_flatten(InternetAddressList *list, GPtrArray *out, gboolean in_grou
 }
 
 /* the text of @value outside quoted strings and comments, where GMime's reading of an
- * address list must be visible as written */
+ * address list must be visible as written; %NULL when a quoted string or a comment is
+ * left open, which GMime reads differently from us (and, in strict mode, down a path
+ * that leaks: `""",d>`) */
 static gchar *
 address_skeleton(const gchar *value)
 {
-	GString *out = g_string_new(NULL);
+	g_autoptr(GString) out = g_string_new(NULL);
 	gboolean quoted = FALSE;
 	guint comment = 0;
 
 	for (const gchar *p = value; *p != '\0'; p++) {
-		if (*p == '\\' && (quoted || comment > 0) && p[1] != '\0') {
+		if (*p == '\\' && (quoted || comment > 0)) {
+			if (p[1] == '\0')
+				return NULL;
 			p++;
 			continue;
 		}
@@ -705,7 +709,9 @@ address_skeleton(const gchar *value)
 		if (!quoted && comment == 0)
 			g_string_append_c(out, *p);
 	}
-	return g_string_free(out, FALSE);
+	if (quoted || comment > 0)
+		return NULL;
+	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 /* one list element as written: the text in angle brackets, else the whole element,
@@ -772,14 +778,21 @@ element_plausible(const gchar *element)
 	return me_addr_spec_is_valid(inner);
 }
 
-/* GMime 3.2 leaks on several malformed lists (an '@' in an unquoted display name, a
- * stray '>'), so a list that cannot be RFC 5322 is refused before GMime sees it */
+/* GMime 3.2 leaks on several malformed lists in strict mode: address_parse() drops the
+ * addr-spec and name it has read when an '@' in an unquoted display name is followed by
+ * '<', or a bare addr-spec by a stray '>' (129 bytes a time); so a list that cannot be
+ * RFC 5322 is refused before GMime sees it.  An empty skeleton is refused too: a list
+ * that is nothing but quoted strings and comments holds no address, and g_strsplit()
+ * would hand back no element to check */
 static gboolean
 addresses_plausible(const gchar *value)
 {
 	g_autofree gchar *skel = address_skeleton(value);
-	g_auto(GStrv) parts = g_strsplit(skel, ",", -1);
+	g_auto(GStrv) parts = NULL;
 
+	if (skel == NULL || skel[0] == '\0')
+		return FALSE;
+	parts = g_strsplit(skel, ",", -1);
 	for (guint i = 0; parts[i] != NULL; i++) {
 		if (!element_plausible(parts[i]))
 			return FALSE;
@@ -793,8 +806,12 @@ static gboolean
 addresses_match_text(const gchar *value, GPtrArray *addrs)
 {
 	g_autofree gchar *skel = address_skeleton(value);
-	g_auto(GStrv) parts = g_strsplit(skel, ",", -1);
+	g_auto(GStrv) parts = NULL;
 	guint n = 0;
+
+	if (skel == NULL)
+		return FALSE;
+	parts = g_strsplit(skel, ",", -1);
 
 	for (guint i = 0; parts[i] != NULL; i++) {
 		g_autofree gchar *spec = address_element_spec(parts[i]);
