@@ -45,6 +45,10 @@ struct _MeDns {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	guint timeout_ms;
+	/* the budget of a whole check (me_dns_set_budget()): 0 is no bound */
+	guint max_lookups;
+	guint lookups;
+	gint64 deadline;
 };
 
 static gboolean
@@ -168,6 +172,56 @@ me_dns_set_timeout(MeDns *dns, guint timeout_ms)
 	dns->timeout_ms = MAX(timeout_ms, 100);
 	dns->res.retrans = MAX(1, (gint)(timeout_ms / 2000));
 	g_mutex_unlock(&dns->lock);
+}
+
+/**
+ * me_dns_set_budget:
+ * @dns: a resolver
+ * @max_lookups: how many lookups @dns may still make in all, 0 for no bound
+ * @deadline: the g_get_monotonic_time() by which every lookup must be done, 0 for none
+ *
+ * Bounds what one untrusted input can make @dns do: once @max_lookups lookups were made
+ * further ones fail with %ME_ERROR_TOO_LARGE without a query, and no lookup waits past
+ * @deadline (one that starts after it fails with %ME_ERROR_TIMED_OUT at once).  The count
+ * starts again at each call.
+ */
+void
+me_dns_set_budget(MeDns *dns, guint max_lookups, gint64 deadline)
+{
+	g_return_if_fail(dns != NULL);
+	g_mutex_lock(&dns->lock);
+	dns->max_lookups = max_lookups;
+	dns->lookups = 0;
+	dns->deadline = deadline;
+	g_mutex_unlock(&dns->lock);
+}
+
+/* the budget's share of this lookup: FALSE with @error set when nothing is left */
+static gboolean
+budget_take(MeDns *dns, guint *timeout_ms, GError **error)
+{
+	gint64 left_ms;
+
+	*timeout_ms = dns->timeout_ms;
+	if (dns->max_lookups > 0 && dns->lookups >= dns->max_lookups) {
+		g_set_error(error, ME_ERROR, ME_ERROR_TOO_LARGE,
+			    /* TRANSLATORS: a mail would make the helper send more DNS queries than allowed; %u is the limit */
+			    _("Checking this message would take more than %u DNS lookups; it is not checked further."),
+			    dns->max_lookups);
+		return FALSE;
+	}
+	if (dns->deadline > 0) {
+		left_ms = (dns->deadline - g_get_monotonic_time()) / 1000;
+		if (left_ms <= 0) {
+			g_set_error_literal(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+					    /* TRANSLATORS: the time allowed for checking one mail ran out before a DNS lookup */
+					    _("The time for checking this message ran out before its DNS lookups were done; try again later."));
+			return FALSE;
+		}
+		*timeout_ms = (guint)MIN((gint64)dns->timeout_ms, left_ms);
+	}
+	dns->lookups++;
+	return TRUE;
 }
 
 /**
@@ -644,7 +698,8 @@ lookup_locked(MeDns *dns, const gchar *name, GError **error)
  * %ME_ERROR_NOT_FOUND for NXDOMAIN or no TXT record (NODATA), %ME_ERROR_TIMED_OUT when no
  * answer came within the time budget (see me_dns_set_timeout()), %ME_ERROR_INVALID_DATA for a
  * malformed answer, %ME_ERROR_TOO_LARGE for a record over %ME_DNS_TXT_MAX bytes and
- * %ME_ERROR_NETWORK when the server failed or refused the query.
+ * %ME_ERROR_NETWORK when the server failed or refused the query.  Past the budget of
+ * me_dns_set_budget(): %ME_ERROR_TOO_LARGE or %ME_ERROR_TIMED_OUT, without a query.
  *
  * Returns: (transfer full): the record's text, or %NULL with @error set
  */
@@ -652,13 +707,27 @@ gchar *
 me_dns_lookup_txt(MeDns *dns, const gchar *name, GError **error)
 {
 	gchar *text;
+	guint timeout_ms = 0;
+	guint saved_ms;
+	gint saved_retrans;
 
 	g_return_val_if_fail(dns != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 	if (!name_check(name, error))
 		return NULL;
 	g_mutex_lock(&dns->lock);
+	if (!budget_take(dns, &timeout_ms, error)) {
+		g_mutex_unlock(&dns->lock);
+		return NULL;
+	}
+	/* this lookup's share of the budget; the configured timeout comes back after it */
+	saved_ms = dns->timeout_ms;
+	saved_retrans = dns->res.retrans;
+	dns->timeout_ms = MAX(timeout_ms, 1);
+	dns->res.retrans = MAX(1, (gint)(dns->timeout_ms / 2000));
 	text = lookup_locked(dns, name, error);
+	dns->timeout_ms = saved_ms;
+	dns->res.retrans = saved_retrans;
 	g_mutex_unlock(&dns->lock);
 	g_debug("TXT %s: %s", name, text != NULL ? "found" : "failed");
 	return text;

@@ -24,6 +24,8 @@ MeDns *
 me_dns_new(const gchar *nameserver, GError **error);
 void
 me_dns_set_timeout(MeDns *dns, guint timeout_ms);
+void
+me_dns_set_budget(MeDns *dns, guint max_lookups, gint64 deadline);
 gchar *
 me_dns_lookup_txt(MeDns *dns, const gchar *name, GError **error);
 void

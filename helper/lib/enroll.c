@@ -417,6 +417,11 @@ ensure_account(MeEnroll *e, GError **error)
 
 #define NOTE_MAIL_TIMING "mail-timing"
 
+/* what one mail may make a check do: DNS lookups (one per DKIM signature of the sender's
+ * domain, ME_DKIM_SIGNATURES_MAX at most) and time for them and the parsing around them */
+#define INSPECT_DNS_LOOKUPS_MAX 8
+#define INSPECT_TIME_MS		10000
+
 static MeEnrollMailTiming
 effective_timing(MeEnroll *e)
 {
@@ -928,6 +933,7 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	g_autofree gchar *thumb = NULL;
 	MeStateStep step = me_state_get_step(enroll->state);
 	const gchar *declined;
+	gint64 started;
 
 	if (step < ME_STATE_STEP_WAITING_CHALLENGE) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
@@ -942,9 +948,19 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	if (enroll->opts->smime_trust_file != NULL &&
 	    !me_verifier_add_trust_file(verifier, enroll->opts->smime_trust_file, error))
 		return NULL;
+	me_verifier_set_budget(verifier, INSPECT_DNS_LOOKUPS_MAX, INSPECT_TIME_MS);
 	me_verifier_apply(verifier, &options);
 	pending_from_state(enroll, &pending);
+	started = g_get_monotonic_time();
 	verdict = me_challenge_inspect(data, len, &pending, 1, &options);
+	if (!verdict->answerable && g_get_monotonic_time() - started > (gint64)INSPECT_TIME_MS * 1000) {
+		/* not a verdict on the mail: the check itself was cut short */
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+			    /* TRANSLATORS: checking one challenge mail took too long; %u is the limit in seconds */
+			    _("Checking the message took longer than %u seconds, so it was not answered; check it again later."),
+			    (guint)(INSPECT_TIME_MS / 1000));
+		return NULL;
+	}
 	declined = me_state_get_string(enroll->state, "declined_message_id");
 	if (verdict->answerable && declined != NULL && g_strcmp0(declined, verdict->message_id) == 0) {
 		verdict->answerable = FALSE;

@@ -97,6 +97,23 @@ me_verifier_set_dns_timeout(MeVerifier *verifier, guint timeout_ms)
 }
 
 /**
+ * me_verifier_set_budget:
+ * @verifier: a verifier
+ * @max_lookups: the most DNS lookups one check may make, 0 for no bound
+ * @time_ms: how long from now its DNS lookups may go on, 0 for no bound
+ *
+ * Bounds what one mail can make the verifier do (me_dns_set_budget()): a signature whose
+ * key lookup is past the budget fails for now, as a lookup that timed out does.
+ */
+void
+me_verifier_set_budget(MeVerifier *verifier, guint max_lookups, guint time_ms)
+{
+	gint64 deadline = time_ms > 0 ? g_get_monotonic_time() + (gint64)time_ms * 1000 : 0;
+
+	me_dns_set_budget(verifier->dns, max_lookups, deadline);
+}
+
+/**
  * me_verifier_apply:
  * @verifier: a verifier that outlives @options
  * @options: inspection options to fill in

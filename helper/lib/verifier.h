@@ -32,6 +32,8 @@ me_verifier_add_trust_file(MeVerifier *verifier, const gchar *pem_file, GError *
 void
 me_verifier_set_dns_timeout(MeVerifier *verifier, guint timeout_ms);
 void
+me_verifier_set_budget(MeVerifier *verifier, guint max_lookups, guint time_ms);
+void
 me_verifier_apply(MeVerifier *verifier, MeChallengeOptions *options);
 gboolean
 me_verifier_authenticate(GBytes *crlf_message,
