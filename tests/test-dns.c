@@ -221,6 +221,49 @@ assert_silent_timeout(guint budget_ms)
 	close(fd);
 }
 
+/* issue 14 item 6: a budget of lookups, counted where the queries arrive */
+static void
+test_budget_lookups(void)
+{
+	g_autoptr(MeDns) dns = dns_new(me_test_dnsmasq_get_nameserver(dnsmasq));
+	guint before = me_test_dnsmasq_count_queries(dnsmasq, SIMPLE);
+
+	me_dns_set_budget(dns, 2, 0);
+	g_free(lookup_ok(dns, SIMPLE));
+	g_free(lookup_ok(dns, SIMPLE));
+	assert_lookup_fails(dns, SIMPLE, ME_ERROR_TOO_LARGE, "2");
+	g_assert_cmpuint(me_test_dnsmasq_count_queries(dnsmasq, SIMPLE), ==, before + 2);
+	/* a new budget counts afresh */
+	me_dns_set_budget(dns, 1, 0);
+	g_free(lookup_ok(dns, SIMPLE));
+	assert_lookup_fails(dns, SIMPLE, ME_ERROR_TOO_LARGE, NULL);
+	g_assert_cmpuint(me_test_dnsmasq_count_queries(dnsmasq, SIMPLE), ==, before + 3);
+}
+
+/* a deadline: a lookup to a silent server ends there, not after its own timeout, and one
+ * that starts after it sends nothing */
+static void
+test_budget_deadline(void)
+{
+	guint16 port;
+	gint fd = udp_socket(&port);
+	g_autofree gchar *server = g_strdup_printf("127.0.0.1:%u", port);
+	g_autoptr(MeDns) dns = dns_new(server);
+	gint64 start = g_get_monotonic_time();
+	gint64 elapsed_ms;
+
+	me_dns_set_budget(dns, 0, start + 400 * 1000);
+	assert_lookup_fails(dns, SIMPLE, ME_ERROR_TIMED_OUT, NULL);
+	elapsed_ms = (g_get_monotonic_time() - start) / 1000;
+	g_test_message("the lookup ended after %" G_GINT64_FORMAT " ms (deadline 400 ms, timeout %u ms)", elapsed_ms,
+		       (guint)ME_DNS_TIMEOUT_MS);
+	g_assert_cmpint(elapsed_ms, <=, 400 + 300);
+	g_assert_cmpuint(count_queries(fd), ==, 3);
+	assert_lookup_fails(dns, SIMPLE, ME_ERROR_TIMED_OUT, NULL);
+	g_assert_cmpuint(count_queries(fd), ==, 0);
+	close(fd);
+}
+
 static void
 test_silent_default(void)
 {
@@ -636,6 +679,8 @@ main(int argc, char **argv)
 	g_test_add_func("/dns/forged/other-owner", test_forged_other_owner);
 	g_test_add_func("/dns/forged/other-owner-only", test_forged_other_owner_only);
 	g_test_add_func("/dns/cname-chain", test_cname_chain);
+	g_test_add_func("/dns/budget/lookups", test_budget_lookups);
+	g_test_add_func("/dns/budget/deadline", test_budget_deadline);
 	rc = g_test_run();
 	me_test_dnsmasq_free(dnsmasq);
 	return rc;
