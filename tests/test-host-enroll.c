@@ -617,6 +617,166 @@ test_locked_keyring(Fixture *fx, gconstpointer data)
 	}
 }
 
+/* ---- issue 14 item 6: a mail client that floods the helper */
+
+#define FLOOD_CALLS 10000
+#define FLOOD_FIRST_ID 100000
+/* the helper's job pool (host-methods.c HOST_JOB_THREADS), and what else runs: the main
+ * loop, GLib's worker, a DNS or D-Bus thread or two */
+#define FLOOD_THREADS_MAX (4 + 6)
+
+typedef struct {
+	GOutputStream *out;
+	GPtrArray *frames; /* GBytes */
+} FloodWriter;
+
+/* the requests go out from a thread of their own while the answers are read, as a mail
+ * client that does not wait would send them */
+static gpointer
+flood_write(gpointer data)
+{
+	FloodWriter *w = data;
+
+	for (guint i = 0; i < w->frames->len; i++) {
+		GBytes *frame = g_ptr_array_index(w->frames, i);
+		gsize len = 0;
+		const guint8 *bytes = g_bytes_get_data(frame, &len);
+		if (!g_output_stream_write_all(w->out, bytes, len, NULL, NULL, NULL))
+			return GINT_TO_POINTER(FALSE);
+	}
+	return GINT_TO_POINTER(TRUE);
+}
+
+static GBytes *
+flood_frame(guint i, const gchar *message)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) req = NULL;
+	g_autoptr(GError) error = NULL;
+	GBytes *frame;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "jsonrpc");
+	json_builder_add_string_value(b, "2.0");
+	json_builder_set_member_name(b, "id");
+	json_builder_add_int_value(b, FLOOD_FIRST_ID + i);
+	json_builder_set_member_name(b, "method");
+	json_builder_add_string_value(b, "challenge.inspect");
+	json_builder_set_member_name(b, "params");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "mailbox");
+	json_builder_add_string_value(b, MAILBOX);
+	json_builder_set_member_name(b, "message");
+	json_builder_add_string_value(b, message);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	req = json_builder_get_root(b);
+	frame = me_frame_encode(req, ME_FRAME_MAX_OUTBOUND, &error);
+	g_assert_no_error(error);
+	return frame;
+}
+
+/* a field of /proc/PID/status, in its unit (kB for VmRSS) */
+static guint64
+proc_status(GSubprocess *proc, const gchar *field)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%s/status", g_subprocess_get_identifier(proc));
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_prefix(lines[i], field) && lines[i][strlen(field)] == ':')
+			return g_ascii_strtoull(g_strchug(lines[i] + strlen(field) + 1), NULL, 10);
+	}
+	g_assert_not_reached();
+	return 0;
+}
+
+/* 10 000 forged challenge mails, pipelined: every call answered (a verdict, or busy), the
+ * helper's threads bounded and its memory flat over the second half */
+static void
+test_flood(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GString) forged = NULL;
+	g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_autoptr(GHashTable) kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	gint fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(fx->from_helper));
+	guint8 *seen = g_new0(guint8, FLOOD_CALLS);
+	FloodWriter w;
+	GThread *writer;
+	guint answered = 0;
+	guint64 threads_max = 0;
+	guint64 rss_half = 0;
+	guint64 rss_end;
+	gint64 start;
+	GHashTableIter iter;
+	gpointer key, value;
+
+	(void)data;
+	enrolled = call(fx, "enroll", ep);
+	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(enrolled, "result"), "state"), ==,
+			"waiting-challenge");
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	/* the body changed under a good signature: the key is looked up, the check fails */
+	forged = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	g_string_append(forged, "forged\r\n");
+	for (guint i = 0; i < FLOOD_CALLS; i++)
+		g_ptr_array_add(frames, flood_frame(i, forged->str));
+
+	start = g_get_monotonic_time();
+	w.out = fx->to_helper;
+	w.frames = frames;
+	writer = g_thread_new("flood-writer", flood_write, &w);
+	while (answered < FLOOD_CALLS) {
+		g_autofree gchar *text = me_test_frame_read_text(fx->rx, fd, 120 * 1000, NULL);
+		g_autoptr(JsonNode) msg = NULL;
+		JsonObject *o;
+		gint64 id;
+		const gchar *kind = "result";
+
+		g_assert_nonnull(text);
+		msg = me_test_json_parse(text);
+		o = json_node_get_object(msg);
+		if (json_object_has_member(o, "method"))
+			continue; /* progress */
+		id = json_object_get_int_member(o, "id") - FLOOD_FIRST_ID;
+		g_assert_cmpint(id, >=, 0);
+		g_assert_cmpint(id, <, FLOOD_CALLS);
+		g_assert_cmpuint(seen[id], ==, 0);
+		seen[id] = 1;
+		if (json_object_has_member(o, "error"))
+			kind = json_object_get_string_member(
+			    json_object_get_object_member(json_object_get_object_member(o, "error"), "data"), "name");
+		else
+			g_assert_false(json_object_get_boolean_member(json_object_get_object_member(o, "result"), "answerable"));
+		g_hash_table_insert(kinds, g_strdup(kind),
+				    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(kinds, kind)) + 1));
+		answered++;
+		if (answered % 250 == 0)
+			threads_max = MAX(threads_max, proc_status(fx->helper, "Threads"));
+		if (answered == FLOOD_CALLS / 2)
+			rss_half = proc_status(fx->helper, "VmRSS");
+	}
+	g_assert_true(GPOINTER_TO_INT(g_thread_join(writer)));
+	rss_end = proc_status(fx->helper, "VmRSS");
+	g_test_message("flood: %u calls answered in %" G_GINT64_FORMAT " ms", answered,
+		       (g_get_monotonic_time() - start) / 1000);
+	g_hash_table_iter_init(&iter, kinds);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		g_test_message("flood: %u answered %s", GPOINTER_TO_UINT(value), (const gchar *)key);
+	g_test_message("flood: VmRSS %" G_GUINT64_FORMAT " kB after %u calls, %" G_GUINT64_FORMAT " kB after %u",
+		       rss_half, FLOOD_CALLS / 2, rss_end, FLOOD_CALLS);
+	g_test_message("flood: at most %" G_GUINT64_FORMAT " threads", threads_max);
+	g_assert_cmpuint(threads_max, <=, FLOOD_THREADS_MAX);
+	g_assert_cmpuint(rss_end, <, rss_half + 2048);
+	g_free(seen);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -636,6 +796,7 @@ main(int argc, char **argv)
 	g_test_add("/host-enroll/forged-awaiting-auto-approval", Fixture, &auto_approve, setup,
 		   test_forged_awaiting_approval, teardown);
 	g_test_add("/host-enroll/mail-after-post", Fixture, &mail_after_post, setup, test_mail_after_post, teardown);
+	g_test_add("/host-enroll/flood", Fixture, NULL, setup, test_flood, teardown);
 	/* last: the keyring stays locked */
 	g_test_add("/host-enroll/locked-keyring", Fixture, NULL, setup, test_locked_keyring, teardown);
 	rc = g_test_run();

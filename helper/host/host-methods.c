@@ -20,6 +20,16 @@
 #include "install.h"
 #include "me-config.h"
 
+/* the engine's blocking steps run on this many threads at most ... */
+#define HOST_JOB_THREADS 4
+/* ... and this many jobs may be running or waiting for one; a call beyond is answered
+ * `busy` at once, so a mail client cannot pile up work, threads or memory in the helper */
+#define HOST_JOB_QUEUE_MAX 32
+
+/* the pool and its count live on the main loop's thread; workers only run jobs */
+static GThreadPool *job_pool;
+static guint jobs_queued;
+
 typedef enum {
 	JOB_ENROLL,
 	JOB_INSPECT,
@@ -402,14 +412,15 @@ run_job(Job *job, GError **error)
 	}
 }
 
+/* a thread of job_pool: the GTask brings the answer back to the main loop */
 static void
-worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+worker(gpointer data, gpointer user_data)
 {
-	Job *job = task_data;
+	g_autoptr(GTask) task = data;
+	Job *job = g_task_get_task_data(task);
 	GError *error = NULL;
 
-	(void)source;
-	(void)cancellable;
+	(void)user_data;
 	if (run_job(job, &error))
 		g_task_return_boolean(task, TRUE);
 	else
@@ -526,6 +537,7 @@ job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 
 	(void)source;
+	jobs_queued--;
 	if (!g_task_propagate_boolean(G_TASK(res), &error)) {
 		me_rpc_call_return_error(job->call, error);
 		job_free(job);
@@ -552,19 +564,41 @@ job_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void
+return_busy(MeRpcCall *call)
+{
+	g_autoptr(GError) error = g_error_new(ME_ERROR, ME_ERROR_BUSY,
+					      /* TRANSLATORS: the mail client sent more requests than the helper takes at once; %u is that number */
+					      _("The helper is already working on %u requests; wait for their answers, then try again."),
+					      (guint)HOST_JOB_QUEUE_MAX);
+
+	me_rpc_call_return_error(call, error);
+}
+
+static void
 start_job(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call)
 {
 	g_autoptr(GError) error = NULL;
-	Job *job = job_new(kind, server, params, call, &error);
-	g_autoptr(GTask) task = NULL;
+	Job *job;
+	GTask *task;
 
+	/* refused before the configuration is read or the message copied: a flood costs nothing */
+	if (jobs_queued >= HOST_JOB_QUEUE_MAX) {
+		g_debug("%u jobs queued: %s answered busy", jobs_queued, me_rpc_call_get_method(call));
+		return_busy(call);
+		return;
+	}
+	job = job_new(kind, server, params, call, &error);
 	if (job == NULL) {
 		me_rpc_call_return_error(call, error);
 		return;
 	}
+	if (job_pool == NULL)
+		job_pool = g_thread_pool_new(worker, NULL, HOST_JOB_THREADS, FALSE, NULL);
 	task = g_task_new(NULL, NULL, job_done, job);
 	g_task_set_task_data(task, job, NULL);
-	g_task_run_in_thread(task, worker);
+	jobs_queued++;
+	/* a non-exclusive pool only fails to push when it cannot start a thread at all */
+	g_thread_pool_push(job_pool, task, NULL);
 }
 
 /* every worker method: the job kind rides in the method's user data */

@@ -47,7 +47,8 @@ static const MeRpcErrorInfo error_table[] = {
     {-32033, "rejected-identifier", ME_ERROR_REJECTED_IDENTIFIER, "ACME rejectedIdentifier or unsupportedIdentifier"},
     {-32034, "invalid-state", ME_ERROR_INVALID_STATE, "an order or authorization ended in a state other than valid"},
     {-32035, "locked", ME_ERROR_LOCKED, "the keyring holding a secret is locked"},
-    {-32036, "busy", ME_ERROR_BUSY, "something else is using the resource"},
+    {-32036, "busy", ME_ERROR_BUSY,
+     "something else is using the resource, or the helper has too many requests under way"},
 };
 
 /* every MeError value has exactly one row (checked again by the tests) */
