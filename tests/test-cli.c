@@ -610,6 +610,12 @@ test_eab(Fixture *fx, gconstpointer data)
 		g_assert_cmpint(run_cli(fx, NULL, *bad, NULL, &err, "provision", "eab", "eab-test", NULL), !=, 0);
 		g_assert_nonnull(strstr(err, "not valid base64url"));
 	}
+	/* an EAB key belongs to a CA: one the configuration lacks is refused by name */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, &err, "provision", "eab",
+				"--ca", "elsewhere", "eab-test", NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "no certificate authority “elsewhere”"));
 	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, NULL, "provision", "eab",
 				"eab-test", NULL),
 			==, 0);

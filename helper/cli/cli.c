@@ -119,7 +119,23 @@ use_ca(Cli *cli, const MeCaProfile *ca)
 	cli->opts.terms_agreed = cli->opts.terms_agreed || cli->agree_tos;
 }
 
-/* @need_ca: FALSE for verbs that go through every CA (renew --all) */
+/* the CA is not there: --ca named one the configuration lacks, or none is chosen */
+static void
+set_no_ca_error(const Cli *cli, GError **error)
+{
+	if (cli->ca_name != NULL)
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: --ca named a CA the configuration does not have; %s is the name */
+			    _("There is no certificate authority “%s” in the configuration; add a [ca %s] group to mailenroll.conf."),
+			    cli->ca_name, cli->ca_name);
+	else
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+				    /* TRANSLATORS: no CA is configured, or several without a default */
+				    _("No certificate authority is chosen; add a [ca NAME] group to mailenroll.conf, set default-ca, or pass --ca."));
+}
+
+/* @need_ca: FALSE for verbs that go through every CA (renew --all) or need none (provision
+ * dkim and smtp-password) */
 static gboolean
 load_config(Cli *cli, gboolean need_ca, GError **error)
 {
@@ -138,15 +154,7 @@ load_config(Cli *cli, gboolean need_ca, GError **error)
 		cli->maildir = g_strdup(general->maildir);
 	cli->ca = me_config_get_ca(cli->config, cli->ca_name);
 	if (cli->ca == NULL && (need_ca || cli->ca_name != NULL)) {
-		if (cli->ca_name != NULL)
-			g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
-				    /* TRANSLATORS: --ca named a CA the configuration does not have; %s is the name */
-				    _("There is no certificate authority “%s” in the configuration; add a [ca %s] group to mailenroll.conf."),
-				    cli->ca_name, cli->ca_name);
-		else
-			g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_FOUND,
-					    /* TRANSLATORS: no CA is configured, or several without a default */
-					    _("No certificate authority is chosen; add a [ca NAME] group to mailenroll.conf, set default-ca, or pass --ca."));
+		set_no_ca_error(cli, error);
 		return FALSE;
 	}
 	if (cli->ca != NULL)
@@ -984,6 +992,11 @@ cmd_provision(Cli *cli, gchar **args)
 		g_print("%s\n", _("Stored in the keyring."));
 		return EXIT_SUCCESS;
 	}
+	/* an EAB key belongs to one CA: know which before the user types the key */
+	if (g_strcmp0(what, "eab") == 0 && cli->ca == NULL) {
+		set_no_ca_error(cli, &error);
+		return fail(error);
+	}
 	secret = read_secret_line(&error);
 	if (secret == NULL)
 		return fail(error);
@@ -1196,8 +1209,10 @@ static const GOptionEntry doctor_options[] = {OPTION_CA, OPTION_DOCTOR_JSON, G_O
 
 typedef enum {
 	CLI_VERB_FLAG_NONE = 0,
-	/* load the configuration and choose the CA first */
+	/* load the configuration first */
 	CLI_VERB_FLAG_CONFIG = 1 << 0,
+	/* and choose the CA (not for renew --all, which goes through every CA) */
+	CLI_VERB_FLAG_CA = 1 << 1,
 } CliVerbFlags;
 
 /* one verb: `mailenroll NAME [OPTION…] SYNOPSIS` does @run with the arguments */
@@ -1218,34 +1233,34 @@ static const CliVerb verbs[] = {
     {"enroll", N_("MAILBOX"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("Ask the CA for a certificate for MAILBOX"),
-     enroll_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_enroll},
+     enroll_options, 1, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_enroll},
     /* TRANSLATORS: the arguments of challenge; keep the - */
     {"challenge", N_("MAILBOX FILE|-"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("Check the CA's challenge mail and answer it"),
-     challenge_options, 2, 2, CLI_VERB_FLAG_CONFIG, cmd_challenge},
+     challenge_options, 2, 2, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_challenge},
     {"continue", N_("MAILBOX"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("The reply was sent: finish and install"),
-     install_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_continue},
+     install_options, 1, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_continue},
     {"install", N_("MAILBOX"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("Install the issued certificate again"),
-     install_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_install},
+     install_options, 1, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_install},
     /* TRANSLATORS: the arguments of renew; keep --all */
     {"renew", N_("MAILBOX | --all"),
      /* TRANSLATORS: the summary of a command in --help; keep --all */
      N_("Renew the certificate when it is due, or with --all every one that is due"),
-     renew_options, 0, 1, CLI_VERB_FLAG_CONFIG, cmd_renew},
+     renew_options, 0, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_renew},
     {"revoke", N_("MAILBOX"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("Revoke the certificate"),
-     revoke_options, 1, 1, CLI_VERB_FLAG_CONFIG, cmd_revoke},
+     revoke_options, 1, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_revoke},
     /* TRANSLATORS: the arguments of status: a mailbox or none */
     {"status", N_("[MAILBOX]"),
      /* TRANSLATORS: the summary of a command in --help */
      N_("Show every enrollment and the step it is at"),
-     status_options, 0, 1, CLI_VERB_FLAG_CONFIG, cmd_status},
+     status_options, 0, 1, CLI_VERB_FLAG_CONFIG | CLI_VERB_FLAG_CA, cmd_status},
     /* TRANSLATORS: the arguments of provision; keep eab, dkim and smtp-password */
     {"provision", N_("eab|dkim|smtp-password LABEL"),
      /* TRANSLATORS: the summary of a command in --help */
@@ -1447,7 +1462,8 @@ run_verb(Cli *cli, const CliVerb *verb, gint argc, gchar **argv)
 	n_args = (guint)argc - 1;
 	if (n_args < verb->min_args || n_args > verb->max_args)
 		return usage_error(verb->name);
-	if ((verb->flags & CLI_VERB_FLAG_CONFIG) != 0 && !load_config(cli, !cli->all, &error))
+	if ((verb->flags & CLI_VERB_FLAG_CONFIG) != 0 &&
+	    !load_config(cli, (verb->flags & CLI_VERB_FLAG_CA) != 0 && !cli->all, &error))
 		return fail(error);
 	args = g_new0(gchar *, n_args + 1);
 	for (guint i = 0; i < n_args; i++)
