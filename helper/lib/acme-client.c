@@ -699,8 +699,18 @@ me_acme_client_wait(MeAcmeClient *client, guint attempt, gint64 retry_after, gin
 		g_usleep((gulong)(until_us - now));
 }
 
-static MeAcmeAccount *
-account_parse(MeHttpResponse *response, GError **error)
+/**
+ * me_acme_account_parse:
+ * @response: the CA's answer to a newAccount or account request
+ * @error: (nullable): return location
+ *
+ * Reads an account resource (RFC 8555 §7.1.2) and its `Location`; internal to the ACME
+ * client and its fuzz target (acme-private.h).
+ *
+ * Returns: (transfer full): the account, or %NULL with @error set
+ */
+MeAcmeAccount *
+me_acme_account_parse(MeHttpResponse *response, GError **error)
 {
 	MeAcmeAccount *account = g_new0(MeAcmeAccount, 1);
 	JsonObject *obj;
@@ -847,7 +857,7 @@ me_acme_client_new_account(MeAcmeClient *client, const MeAcmeAccountRequest *req
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return NULL;
 	}
-	account = account_parse(response, error);
+	account = me_acme_account_parse(response, error);
 	if (account != NULL)
 		me_acme_client_set_account_url(client, account->url);
 	return account;
@@ -863,7 +873,7 @@ account_post(MeAcmeClient *client, const gchar *payload, GError **error)
 	/* the account URL is not echoed in Location here */
 	if (response->location == NULL)
 		response->location = g_strdup(client->account_url);
-	return account_parse(response, error);
+	return me_acme_account_parse(response, error);
 }
 
 /**

@@ -211,8 +211,17 @@ identifier_parse(JsonNode *node, MeAcmeIdentifier *id, GError **error)
 	return TRUE;
 }
 
-static MeAcmeChallenge *
-challenge_parse(JsonNode *node, GError **error)
+/**
+ * me_acme_challenge_parse:
+ * @node: a challenge object (RFC 8555 §7.1.5)
+ * @error: (nullable): return location
+ *
+ * Internal to the ACME client and its fuzz target (acme-private.h).
+ *
+ * Returns: (transfer full): the challenge, or %NULL with @error set
+ */
+MeAcmeChallenge *
+me_acme_challenge_parse(JsonNode *node, GError **error)
 {
 	g_autoptr(MeAcmeChallenge) challenge = g_new0(MeAcmeChallenge, 1);
 	JsonObject *obj;
@@ -251,7 +260,7 @@ authz_take_challenges(MeAcmeAuthz *authz, JsonObject *obj, GError **error)
 	}
 	array = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(array); i++) {
-		MeAcmeChallenge *challenge = challenge_parse(json_array_get_element(array, i), error);
+		MeAcmeChallenge *challenge = me_acme_challenge_parse(json_array_get_element(array, i), error);
 		if (challenge == NULL)
 			return FALSE;
 		g_ptr_array_add(authz->challenges, challenge);
@@ -259,8 +268,18 @@ authz_take_challenges(MeAcmeAuthz *authz, JsonObject *obj, GError **error)
 	return TRUE;
 }
 
-static MeAcmeAuthz *
-authz_parse(MeHttpResponse *response, const gchar *url, GError **error)
+/**
+ * me_acme_authz_parse:
+ * @response: the CA's answer with an authorization object (RFC 8555 §7.1.4)
+ * @url: the authorization's URL
+ * @error: (nullable): return location
+ *
+ * Internal to the ACME client and its fuzz target (acme-private.h).
+ *
+ * Returns: (transfer full): the authorization, or %NULL with @error set
+ */
+MeAcmeAuthz *
+me_acme_authz_parse(MeHttpResponse *response, const gchar *url, GError **error)
 {
 	g_autoptr(MeAcmeAuthz) authz = g_new0(MeAcmeAuthz, 1);
 	JsonObject *obj;
@@ -323,8 +342,18 @@ order_take_authorizations(MeAcmeOrder *order, JsonObject *obj, GError **error)
 	return TRUE;
 }
 
-static MeAcmeOrder *
-order_parse(MeHttpResponse *response, const gchar *url, GError **error)
+/**
+ * me_acme_order_parse:
+ * @response: the CA's answer with an order object (RFC 8555 §7.1.3)
+ * @url: the order's URL
+ * @error: (nullable): return location
+ *
+ * Internal to the ACME client and its fuzz target (acme-private.h).
+ *
+ * Returns: (transfer full): the order, or %NULL with @error set
+ */
+MeAcmeOrder *
+me_acme_order_parse(MeHttpResponse *response, const gchar *url, GError **error)
 {
 	g_autoptr(MeAcmeOrder) order = g_new0(MeAcmeOrder, 1);
 	JsonObject *obj;
@@ -425,7 +454,7 @@ me_acme_order_new(MeAcmeClient *client,
 			    "Location");
 		return NULL;
 	}
-	return order_parse(response, response->location, error);
+	return me_acme_order_parse(response, response->location, error);
 }
 
 /**
@@ -445,7 +474,7 @@ me_acme_order_get(MeAcmeClient *client, const gchar *url, GError **error)
 	response = me_acme_client_post(client, url, NULL, NULL, "application/json", error);
 	if (response == NULL)
 		return NULL;
-	return order_parse(response, url, error);
+	return me_acme_order_parse(response, url, error);
 }
 
 /**
@@ -467,7 +496,7 @@ me_acme_authz_get(MeAcmeClient *client, const gchar *url, GError **error)
 	response = me_acme_client_post(client, url, NULL, NULL, "application/json", error);
 	if (response == NULL)
 		return NULL;
-	return authz_parse(response, url, error);
+	return me_acme_authz_parse(response, url, error);
 }
 
 /**
@@ -493,7 +522,7 @@ me_acme_challenge_respond(MeAcmeClient *client, const gchar *url, GError **error
 	root = me_json_parse_object(response->body, error);
 	if (root == NULL)
 		return NULL;
-	return challenge_parse(root, error);
+	return me_acme_challenge_parse(root, error);
 }
 
 static gint64
@@ -668,7 +697,7 @@ me_acme_order_finalize(MeAcmeClient *client, const MeAcmeOrder *order, GBytes *c
 	response = me_acme_client_post(client, order->finalize, payload, NULL, "application/json", error);
 	if (response == NULL)
 		return NULL;
-	result = order_parse(response, order->url, error);
+	result = me_acme_order_parse(response, order->url, error);
 	if (result == NULL)
 		return NULL;
 	result = order_poll_from(client, result, error);
@@ -859,8 +888,17 @@ me_acme_cert_id(X509 *cert, GError **error)
 	return g_strdup_printf("%s.%s", aki_b64, serial);
 }
 
-static MeAcmeRenewalInfo *
-renewal_info_parse(MeHttpResponse *response, GError **error)
+/**
+ * me_acme_renewal_info_parse:
+ * @response: the CA's answer from its renewalInfo endpoint (RFC 9773 §4.2)
+ * @error: (nullable): return location
+ *
+ * Internal to the ACME client and its fuzz target (acme-private.h).
+ *
+ * Returns: (transfer full): the suggested window, or %NULL with @error set
+ */
+MeAcmeRenewalInfo *
+me_acme_renewal_info_parse(MeHttpResponse *response, GError **error)
 {
 	g_autoptr(JsonNode) root = me_json_parse_object(response->body, error);
 	g_autoptr(MeAcmeRenewalInfo) info = NULL;
@@ -922,7 +960,7 @@ me_acme_renewal_info_get(MeAcmeClient *client, X509 *cert, GError **error)
 	response = me_http_request(me_acme_client_get_http(client), "GET", url, NULL, NULL, "application/json", error);
 	if (response == NULL || !me_acme_client_check_response(client, response, error))
 		return NULL;
-	return renewal_info_parse(response, error);
+	return me_acme_renewal_info_parse(response, error);
 }
 
 /**

@@ -35,4 +35,16 @@ me_acme_client_drop_stale_directory(MeAcmeClient *client, const GError *error);
 const MeAcmeDirectory *
 me_acme_client_get_fresh_directory(MeAcmeClient *client, GError **error);
 
+/* the parsers of the CA's resources, exported for tests/fuzz/fuzz-acme.c */
+MeAcmeAccount *
+me_acme_account_parse(MeHttpResponse *response, GError **error);
+MeAcmeOrder *
+me_acme_order_parse(MeHttpResponse *response, const gchar *url, GError **error);
+MeAcmeAuthz *
+me_acme_authz_parse(MeHttpResponse *response, const gchar *url, GError **error);
+MeAcmeChallenge *
+me_acme_challenge_parse(JsonNode *node, GError **error);
+MeAcmeRenewalInfo *
+me_acme_renewal_info_parse(MeHttpResponse *response, GError **error);
+
 G_END_DECLS
