@@ -605,15 +605,38 @@ follow_cname(ns_msg *msg, ns_rr *rr, gchar *owner, gsize size)
 	return TRUE;
 }
 
-static gchar *
-parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error)
+/**
+ * me_dns_parse_answer:
+ * @answer: a DNS answer as the server sent it, to a TXT query for @name
+ * @len: its length in bytes
+ * @name: the name asked for
+ * @error: (nullable): return location
+ *
+ * The answer half of me_dns_lookup_txt(), without the network: the TXT record of @name (or
+ * of where its CNAME chain leads) picked and joined as that function describes, with its
+ * errors.  Exported for tests/fuzz/fuzz-dns.c.
+ *
+ * Returns: (transfer full): the record's text, or %NULL with @error set
+ */
+gchar *
+me_dns_parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error)
 {
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) records = NULL;
 	/* the name whose TXT records count: @name, or where its CNAME chain leads */
 	gchar owner[NS_MAXDNAME];
 	guint cnames = 0;
 	ns_msg msg;
 
+	g_return_val_if_fail(answer != NULL || len == 0, NULL);
+	g_return_val_if_fail(name != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (len > G_MAXINT) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+				    /* TRANSLATORS: a DNS server sent an answer that could not be decoded */
+				    _("The DNS answer is malformed."));
+		return NULL;
+	}
+	records = g_ptr_array_new_with_free_func(g_free);
 	if (ns_initparse(answer, (gint)len, &msg) < 0) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: a DNS server sent an answer that could not be decoded */
@@ -679,7 +702,7 @@ lookup_locked(MeDns *dns, const gchar *name, GError **error)
 	}
 	if (len < 0)
 		return NULL;
-	return parse_answer(answer, (gsize)len, name, error);
+	return me_dns_parse_answer(answer, (gsize)len, name, error);
 }
 
 /**

@@ -28,6 +28,8 @@ void
 me_dns_set_budget(MeDns *dns, guint max_lookups, gint64 deadline);
 gchar *
 me_dns_lookup_txt(MeDns *dns, const gchar *name, GError **error);
+gchar *
+me_dns_parse_answer(const guchar *answer, gsize len, const gchar *name, GError **error);
 void
 me_dns_free(MeDns *dns);
 
