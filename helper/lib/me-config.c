@@ -767,25 +767,15 @@ read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
 	return data;
 }
 
-/* the key file at @path; %NULL without @error when there is none */
+/* @len bytes of @data, NUL-terminated, as a key file; @path names it in messages */
 static GKeyFile *
-load_keyfile(const gchar *path, GError **error)
+keyfile_from_data(const gchar *path, const gchar *data, gsize len, GError **error)
 {
 	g_autoptr(GKeyFile) keyfile = g_key_file_new();
 	g_autoptr(GError) local = NULL;
-	g_autofree gchar *data = NULL;
-	g_autofree gchar *file = NULL;
+	g_autofree gchar *file = g_filename_display_name(path);
 	const gchar *start;
-	gboolean missing = FALSE;
-	gsize len = 0;
 
-	data = read_file(path, &len, &missing, error);
-	if (data == NULL) {
-		if (missing)
-			g_debug("%s is not there", path);
-		return NULL;
-	}
-	file = g_filename_display_name(path);
 	/* the validation also refuses NUL bytes */
 	if (!g_utf8_validate_len(data, len, NULL)) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
@@ -804,6 +794,23 @@ load_keyfile(const gchar *path, GError **error)
 		return NULL;
 	}
 	return g_steal_pointer(&keyfile);
+}
+
+/* the key file at @path; %NULL without @error when there is none */
+static GKeyFile *
+load_keyfile(const gchar *path, GError **error)
+{
+	g_autofree gchar *data = NULL;
+	gboolean missing = FALSE;
+	gsize len = 0;
+
+	data = read_file(path, &len, &missing, error);
+	if (data == NULL) {
+		if (missing)
+			g_debug("%s is not there", path);
+		return NULL;
+	}
+	return keyfile_from_data(path, data, len, error);
 }
 
 /* ---- values */
@@ -1248,11 +1255,26 @@ apply_one_group(MeConfig *config, const gchar *path, gboolean is_user, GKeyFile 
 }
 
 static gboolean
+apply_keyfile(MeConfig *config, const gchar *path, gboolean is_user, GKeyFile *keyfile, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(keyfile, NULL);
+
+	if (!count_ca_groups(path, groups, error))
+		return FALSE;
+	if (!is_user && !parse_policy(config, path, keyfile, error))
+		return FALSE;
+	for (guint i = 0; groups[i] != NULL; i++) {
+		if (!apply_one_group(config, path, is_user, keyfile, groups[i], error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
 apply_file(MeConfig *config, const gchar *path, gboolean is_user, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GKeyFile) keyfile = NULL;
-	g_auto(GStrv) groups = NULL;
 
 	if (path == NULL)
 		return TRUE;
@@ -1263,16 +1285,32 @@ apply_file(MeConfig *config, const gchar *path, gboolean is_user, GError **error
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	groups = g_key_file_get_groups(keyfile, NULL);
-	if (!count_ca_groups(path, groups, error))
+	return apply_keyfile(config, path, is_user, keyfile, error);
+}
+
+/* apply_file() for a file already read: @data is %NULL for none */
+static gboolean
+apply_data(MeConfig *config, const gchar *name, GBytes *data, gboolean is_user, GError **error)
+{
+	g_autoptr(GKeyFile) keyfile = NULL;
+	g_autofree gchar *text = NULL;
+	gsize len = 0;
+
+	if (data == NULL)
+		return TRUE;
+	len = g_bytes_get_size(data);
+	if (len > ME_CONFIG_FILE_MAX) {
+		set_read_error(error, name, EFBIG);
 		return FALSE;
-	if (!is_user && !parse_policy(config, path, keyfile, error))
-		return FALSE;
-	for (guint i = 0; groups[i] != NULL; i++) {
-		if (!apply_one_group(config, path, is_user, keyfile, groups[i], error))
-			return FALSE;
 	}
-	return TRUE;
+	/* NUL-terminated, as read_file() hands it on */
+	text = g_malloc(len + 1);
+	memcpy(text, g_bytes_get_data(data, NULL), len);
+	text[len] = '\0';
+	keyfile = keyfile_from_data(name, text, len, error);
+	if (keyfile == NULL)
+		return FALSE;
+	return apply_keyfile(config, name, is_user, keyfile, error);
 }
 
 /* ---- after both files */
@@ -1495,6 +1533,19 @@ me_config_free(MeConfig *config)
 	g_free(config);
 }
 
+/* after both files: the CA profiles resolved and checked, the state folder settled */
+static gboolean
+config_finish(MeConfig *config, GError **error)
+{
+	resolve_cas(config);
+	if (!check_all(config, error))
+		return FALSE;
+	config->state_dir = config->general.state_dir != NULL
+				? g_strdup(config->general.state_dir)
+				: g_build_filename(g_get_user_state_dir(), PACKAGE_NAME, NULL);
+	return TRUE;
+}
+
 /**
  * me_config_load:
  * @system_path: (nullable): the system file, e.g. `/etc/mailenroll/mailenroll.conf`; %NULL
@@ -1525,13 +1576,43 @@ me_config_load(const gchar *system_path, const gchar *user_path, GError **error)
 		return NULL;
 	if (!apply_file(config, config->user_path, TRUE, error))
 		return NULL;
-	resolve_cas(config);
-	if (!check_all(config, error))
+	if (!config_finish(config, error))
 		return NULL;
-	config->state_dir = config->general.state_dir != NULL
-				? g_strdup(config->general.state_dir)
-				: g_build_filename(g_get_user_state_dir(), PACKAGE_NAME, NULL);
-	/* success */
+	return g_steal_pointer(&config);
+}
+
+/**
+ * me_config_load_from_data:
+ * @system_name: the name of the system file in messages, e.g. its path
+ * @system_data: (nullable): the system file's bytes; %NULL for none
+ * @user_name: the name of the user's file in messages
+ * @user_data: (nullable): the user's file's bytes; %NULL for none
+ * @error: (nullable): return location
+ *
+ * me_config_load() on files already read, for the tests and the fuzz target
+ * (tests/fuzz/fuzz-config.c): the same rules, results and errors, and over
+ * %ME_CONFIG_FILE_MAX bytes is %ME_ERROR_TOO_LARGE.  Files the configuration names (an
+ * `smime-trust` file) are still read from disk.
+ *
+ * Returns: (transfer full): the configuration, or %NULL with @error set as by
+ *   me_config_load()
+ */
+MeConfig *
+me_config_load_from_data(const gchar *system_name, GBytes *system_data, const gchar *user_name, GBytes *user_data,
+			 GError **error)
+{
+	g_autoptr(MeConfig) config = NULL;
+
+	g_return_val_if_fail(system_name != NULL && user_name != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	config = config_new(system_data != NULL ? system_name : NULL, user_data != NULL ? user_name : NULL);
+	if (!apply_data(config, system_name, system_data, FALSE, error))
+		return NULL;
+	if (!apply_data(config, user_name, user_data, TRUE, error))
+		return NULL;
+	if (!config_finish(config, error))
+		return NULL;
 	return g_steal_pointer(&config);
 }
 

@@ -232,6 +232,9 @@ MeConfig *
 me_config_load(const gchar *system_path, const gchar *user_path, GError **error);
 MeConfig *
 me_config_load_default(GError **error);
+MeConfig *
+me_config_load_from_data(const gchar *system_name, GBytes *system_data, const gchar *user_name, GBytes *user_data,
+			 GError **error);
 void
 me_config_free(MeConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeConfig, me_config_free)
