@@ -1,0 +1,4 @@
+# hash comment
+/* block
+ comment */
+user_pref("a", /* inline */ "b"); // trailing

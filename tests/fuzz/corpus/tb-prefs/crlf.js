@@ -1,0 +1,2 @@
+user_pref("mail.identity.id3.useremail", "alexey@example.com");
+user_pref("x", true);

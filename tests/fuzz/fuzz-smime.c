@@ -1,0 +1,90 @@
+/*
+ * Copyright 2026 The mailenroll authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#define G_LOG_DOMAIN "MeFuzzSmime"
+
+#include "config.h"
+
+#include <glib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "autocleanups.h"
+#include "smime.h"
+
+/* the input is a mail (bare LF become CR LF) checked as an S/MIME-signed RFC 8823 challenge
+ * (RFC 8551, RFC 8823 §3.1): multipart/signed or application/pkcs7-mime, CMS, certificates,
+ * header protection.  The one trust anchor is the CA below; the seed corpus holds mails
+ * signed by a certificate it issued for acme-generator@example.org (EC P-256, valid until
+ * 2126), made with `openssl cms -sign`, and damaged variants */
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const gchar fuzz_ca_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgDCCASagAwIBAgIUNz8auGSFXnEYpAimXswHMtpNwcEwCgYIKoZIzj0EAwIw\n"
+    "HTEbMBkGA1UEAwwSbWFpbGVucm9sbCBmdXp6IENBMCAXDTI2MTIwNzA3MDMzMloY\n"
+    "DzIxMjYxMTEzMDcwMzMyWjAdMRswGQYDVQQDDBJtYWlsZW5yb2xsIGZ1enogQ0Ew\n"
+    "WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARrL0kMXNvvGKlADWgA/tRCeDSgX28T\n"
+    "45pfM90UNtcKosVuLoBpCVUbdqNSt7Yp+/22ugQCOw1gjPbx7HM6duh1o0IwQDAP\n"
+    "BgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUmAofp0rw\n"
+    "0trlkqPC1b4hGLkr8XUwCgYIKoZIzj0EAwIDSAAwRQIhAMTmeKKwZsLtAA8lt9bc\n"
+    "smY8wKBsFLYXkvQjXzKoEO5rAiAfU5jAjMTntLKNQdQGfZtOUqt4Y3MfzxCt448B\n"
+    "vO7uBg==\n"
+    "-----END CERTIFICATE-----\n"
+    ;
+
+static X509_STORE *trust;
+
+static X509_STORE *
+trust_new(void)
+{
+	X509_STORE *store = X509_STORE_new();
+	g_autoptr(BIO) bio = BIO_new_mem_buf(fuzz_ca_pem, -1);
+	g_autoptr(X509) ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+	g_assert_nonnull(ca);
+	g_assert_cmpint(X509_STORE_add_cert(store, ca), ==, 1);
+	return store;
+}
+
+/* the mail with CR LF line ends, as the caller of me_smime_verify() hands it over */
+static GBytes *
+crlf_message(const uint8_t *data, size_t size)
+{
+	GByteArray *out = g_byte_array_sized_new((guint)size + 64);
+
+	for (gsize i = 0; i < size; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			g_byte_array_append(out, (const guint8 *)"\r", 1);
+		g_byte_array_append(out, data + i, 1);
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autoptr(GBytes) message = crlf_message(data, size);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeSmimeResult) result = NULL;
+
+	if (trust == NULL)
+		trust = trust_new();
+	result = me_smime_verify(message, trust, NULL, NULL, NULL, &error);
+	g_assert_true((result == NULL) == (error != NULL));
+	if (result == NULL)
+		return 0;
+	/* trusted only when every part of the check passed, and a reason when not */
+	if (result->verified)
+		g_assert_true(result->signature_valid && result->chain_valid && result->signer_matches_from &&
+			      result->headers_protected);
+	else
+		g_assert_nonnull(result->reason);
+	return 0;
+}
