@@ -1506,6 +1506,8 @@ main(int argc, char **argv)
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
+	/* the usage lines say mailenroll under any file name (the tests run mailenroll-test) */
+	g_set_prgname("mailenroll");
 	/* keys and passwords pass through this process: no core dump may keep them */
 	{
 		g_autoptr(GError) error = NULL;
