@@ -1151,6 +1151,20 @@ run_alone(gchar **out, gchar **err, ...)
 	return status;
 }
 
+/* a launcher for mailenroll alone: pipes, and configuration and state in @tmp only */
+static GSubprocessLauncher *
+alone_launcher(const gchar *tmp, const gchar *etc)
+{
+	GSubprocessLauncher *launcher = g_subprocess_launcher_new(
+	    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	return launcher;
+}
+
 /* a mailenroll waiting for its secret on standard input has core dumps off; and it takes
  * the one line it reads and nothing after it (read(2), no stdio buffer) */
 static void
@@ -1169,12 +1183,7 @@ test_no_core_dumps(void)
 		g_test_skip("the hard core-file limit is 0 here, so a mailenroll that leaves core dumps on cannot be told apart");
 		return;
 	}
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
-	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
-	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	launcher = alone_launcher(tmp, etc);
 	proc = g_subprocess_launcher_spawn(launcher, &error, g_getenv("ME_TEST_MAILENROLL"), "provision",
 					   "smtp-password", "user@example.org", NULL);
 	g_assert_no_error(error);
@@ -1190,12 +1199,7 @@ test_no_core_dumps(void)
 	g_clear_object(&launcher);
 
 	/* what follows the secret's line is still there for the next reader */
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
-	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
-	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	launcher = alone_launcher(tmp, etc);
 	proc = g_subprocess_launcher_spawn(launcher, &error, "/bin/sh", "-c", script, g_getenv("ME_TEST_MAILENROLL"), NULL);
 	g_assert_no_error(error);
 	g_assert_true(g_subprocess_communicate_utf8(proc, "s3cret\nnext line\n", NULL, &out, &err, &error));

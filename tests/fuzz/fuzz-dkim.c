@@ -17,6 +17,7 @@
 
 #include "dkim.h"
 #include "dns.h"
+#include "fuzz-mail.h"
 
 /* the input is a DKIM key record (RFC 6376 §3.6.1) on its first line, then a mail with
  * DKIM-Signature fields (bare LF become CR LF).  The mail is verified as a challenge from
@@ -139,20 +140,6 @@ setup(void)
 	g_assert_nonnull(dkim);
 }
 
-/* the mail with CR LF line ends, as the caller of me_dkim_verify() hands it over */
-static GBytes *
-crlf_message(const uint8_t *data, size_t size)
-{
-	GByteArray *out = g_byte_array_sized_new((guint)size + 64);
-
-	for (gsize i = 0; i < size; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			g_byte_array_append(out, (const guint8 *)"\r", 1);
-		g_byte_array_append(out, data + i, 1);
-	}
-	return g_byte_array_free_to_bytes(out);
-}
-
 static void
 check_signatures(GPtrArray *sigs)
 {
@@ -183,7 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	record = g_strndup((const gchar *)data, rlen);
 	g_strchomp(record);
 	g_mutex_unlock(&record_lock);
-	message = crlf_message(data + mstart, size - mstart);
+	message = fuzz_mail_crlf(data + mstart, size - mstart);
 	sigs = me_dkim_verify(dkim, message, FUZZ_DKIM_FROM_DOMAIN, &error);
 	g_assert_true((sigs == NULL) == (error != NULL));
 	if (sigs != NULL)

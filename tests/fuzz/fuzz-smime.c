@@ -15,6 +15,7 @@
 
 #include "autocleanups.h"
 #include "smime.h"
+#include "fuzz-mail.h"
 
 /* the input is a mail (bare LF become CR LF) checked as an S/MIME-signed RFC 8823 challenge
  * (RFC 8551, RFC 8823 §3.1): multipart/signed or application/pkcs7-mime, CMS, certificates,
@@ -53,24 +54,10 @@ trust_new(void)
 	return store;
 }
 
-/* the mail with CR LF line ends, as the caller of me_smime_verify() hands it over */
-static GBytes *
-crlf_message(const uint8_t *data, size_t size)
-{
-	GByteArray *out = g_byte_array_sized_new((guint)size + 64);
-
-	for (gsize i = 0; i < size; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			g_byte_array_append(out, (const guint8 *)"\r", 1);
-		g_byte_array_append(out, data + i, 1);
-	}
-	return g_byte_array_free_to_bytes(out);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	g_autoptr(GBytes) message = crlf_message(data, size);
+	g_autoptr(GBytes) message = fuzz_mail_crlf(data, size);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeSmimeResult) result = NULL;
 
