@@ -42,9 +42,9 @@ if [ $full = 1 ]; then
 	# every C test whose code under test runs in its own process: unit, servers and
 	# thunderbird, but not tb-e2e, where our code runs inside Thunderbird's children (not
 	# ours to check, and valgrind does not follow them); checks, fuzz, test-ca and extension
-	# are not C tests of ours
+	# are not C tests of ours, nor is demo-env (a shell script in servers)
 	valgrind_tests=$(meson test -C _build --no-rebuild --list --suite unit --suite servers --suite thunderbird |
-		sed -n 's|^[^ ]* / ||p' | grep -vx tb-e2e)
+		sed -n 's|^[^ ]* / ||p' | grep -vx -e tb-e2e -e demo-env)
 	if [ -n "$valgrind_tests" ]; then
 		# shellcheck disable=SC2086
 		meson test -C _build --setup valgrind --print-errorlogs $valgrind_tests || status=1
