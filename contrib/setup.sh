@@ -33,8 +33,15 @@ done
 
 if [ -n "$missing" ]; then
 	echo "setup: installing:$missing" >&2
+	# root for apt-get, and for nothing else: a normal user's build and tests need none
 	sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			echo "setup: installing packages needs root, and sudo is not installed; as root run: apt-get install$missing" >&2
+			exit 1
+		fi
+		sudo=sudo
+	fi
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq
 	# shellcheck disable=SC2086
