@@ -279,6 +279,12 @@ if [[ ${PHASE_count:-1} == 1 && $COUNT_RUNS -gt 0 ]]; then
     "$PY" "$PEERS_DIR/tcpcount.py" "$pport" 127.0.0.1 "$PEBBLE_PORT" "$plog" 2>"$RES/logs/tcpcount.err" &
     proxy_pid=$!
     for _ in $(seq 50); do ss -Hltn "( sport = :$pport )" | grep -q . && break; sleep 0.1; done
+    # a relay that is not listening would make every count run fail as if the client did
+    ss -Hltn "( sport = :$pport )" | grep -q . || {
+        echo "acme-bench: the counting relay (tcpcount.py) is not listening on port $pport:" \
+            "$(tail -n 1 "$RES/logs/tcpcount.err" 2>/dev/null)" >&2
+        exit 1
+    }
     countargs=(--proxy-log "$plog")
     [[ $COUNT_EXECS == 1 ]] && countargs+=(--count-execs)
     (
