@@ -862,7 +862,9 @@ me_test_rpc_assert_error(JsonNode *answer, gint64 id, gint code)
  * me_test_allow_core_dumps:
  *
  * Raises this process's soft core-file limit to its hard one, so that the binaries a test
- * starts would dump core unless they turn it off themselves.
+ * starts would dump core unless they turn it off themselves.  The test program itself stays
+ * undumpable (PR_SET_DUMPABLE 0, which execve() resets for the children): a failed assertion
+ * must not leave a core file of the test in the working folder.
  *
  * Returns: %FALSE when the hard limit is 0 (nothing to tell apart; the caller skips)
  */
@@ -874,6 +876,7 @@ me_test_allow_core_dumps(void)
 	g_assert_cmpint(getrlimit(RLIMIT_CORE, &lim), ==, 0);
 	if (lim.rlim_max == 0)
 		return FALSE;
+	g_assert_cmpint(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), ==, 0);
 	lim.rlim_cur = lim.rlim_max;
 	g_assert_cmpint(setrlimit(RLIMIT_CORE, &lim), ==, 0);
 	return TRUE;
