@@ -35,6 +35,8 @@ typedef struct {
 	gchar *state;
 	gchar *nssdb;
 	gchar *dkim_pem;
+	/* HOME for the CLI, when the scenario gives it one of its own (no Thunderbird profile) */
+	gchar *home;
 } Fixture;
 
 typedef struct {
@@ -48,6 +50,8 @@ typedef struct {
 	/* the reason an S/MIME-signed mail is refused for, or NULL when it passes */
 	const gchar *smime_reason;
 	gboolean rerun;
+	/* the configuration leaves store= at its default (thunderbird), and HOME has no profile */
+	gboolean no_store;
 } Scenario;
 
 #define DKIM_SELECTOR "reply2026"
@@ -128,9 +132,13 @@ setup(Fixture *fx, gconstpointer data)
 	fx->state = g_build_filename(fx->tmp, "state", NULL);
 	fx->nssdb = g_build_filename(fx->tmp, "nssdb", NULL);
 	g_assert_cmpint(g_mkdir(fx->sysconf, 0700), ==, 0);
+	if (sc->no_store) {
+		fx->home = g_build_filename(fx->tmp, "home", NULL);
+		g_assert_cmpint(g_mkdir(fx->home, 0700), ==, 0);
+	}
 	conf = g_strdup_printf("[general]\n"
 			       "default-ca=test\n"
-			       "store=nssdb\n"
+			       "%s"
 			       "[ca test]\n"
 			       "directory=%s\n"
 			       "ca-file=%s\n"
@@ -144,7 +152,7 @@ setup(Fixture *fx, gconstpointer data)
 			       "host=127.0.0.1\n"
 			       "port=%s\n"
 			       "security=none\n",
-			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
+			       sc->no_store ? "" : "store=nssdb\n", me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
 			       me_test_dnsmasq_get_nameserver(fx->dns), sc->conf_extra != NULL ? sc->conf_extra : "",
 			       smime_trust != NULL ? smime_trust : "", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
 	conf_path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
@@ -162,6 +170,7 @@ teardown(Fixture *fx, gconstpointer data)
 	g_free(fx->state);
 	g_free(fx->nssdb);
 	g_free(fx->dkim_pem);
+	g_free(fx->home);
 }
 
 /* runs the CLI; returns its wait status */
@@ -187,6 +196,8 @@ run_cli(Fixture *fx, const gchar *kill_after, const gchar *stdin_text, gchar **o
 	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", fx->sysconf, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", fx->state, TRUE);
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	if (fx->home != NULL)
+		g_subprocess_launcher_setenv(launcher, "HOME", fx->home, TRUE);
 	if (kill_after != NULL)
 		g_subprocess_launcher_setenv(launcher, "MAILENROLL_TEST_KILL_AFTER", kill_after, TRUE);
 	else
@@ -230,6 +241,15 @@ count_certs_issued(Fixture *fx)
 		n += g_strcmp0(st, "valid") == 0;
 	}
 	return n;
+}
+
+static guint
+count_orders(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *orders = json_object_get_array_member(status, "orders");
+
+	return orders != NULL ? json_array_get_length(orders) : 0;
 }
 
 /* the certificate with its key in the NSS database, and the state "installed" */
@@ -589,6 +609,38 @@ test_smime_refused(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(run_cli(fx, NULL, NULL, &status, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
 	g_assert_null(strstr(status, "\"state\" : \"installed\""));
 	g_assert_null(strstr(status, "\"state\" : \"answered\""));
+}
+
+/* issue 15: an explicit target wins over store= (here the default, thunderbird), and a
+ * target that cannot be used stops the enrollment before anything is asked of the CA */
+static void
+test_explicit_target(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *err = NULL;
+
+	(void)data;
+	/* no Thunderbird profile and no other target: refused before any order, naming the fixes */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "No Thunderbird profile was found to install the certificate into"));
+	g_assert_nonnull(strstr(err, "--nssdb"));
+	g_assert_nonnull(strstr(err, "store="));
+	g_assert_cmpuint(count_orders(fx), ==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	/* two targets at once are refused too, before any order */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--nssdb", fx->nssdb, "--output", "x.p12",
+				MAILBOX, NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "give only one"));
+	g_assert_cmpuint(count_orders(fx), ==, 0);
+	/* --nssdb alone is the target: issued once and installed there */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	assert_installed(fx);
 }
 
 /* EAB: the MAC key provisioned into the keyring from standard input */
@@ -955,15 +1007,6 @@ make_renewal_due(Fixture *fx)
 	me_state_set_int(st, "renew_at", g_get_real_time() / G_USEC_PER_SEC - 1);
 	g_assert_true(me_state_save(st, &error));
 	g_assert_no_error(error);
-}
-
-static guint
-count_orders(Fixture *fx)
-{
-	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
-	JsonArray *orders = json_object_get_array_member(status, "orders");
-
-	return orders != NULL ? json_array_get_length(orders) : 0;
 }
 
 /* the renewal timer's `renew --all`: without a way to answer alone it orders and tells
@@ -1384,6 +1427,7 @@ main(int argc, char **argv)
 					    .conf_extra = "dkim-selector=" DKIM_SELECTOR "\ndkim-domain=example.org\n"
 							   "dkim-key=keyring:" DKIM_LABEL "\n"};
 	static const Scenario eab = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
+	static const Scenario no_store = {.no_store = TRUE};
 	static const Scenario kill_answered = {.kill_at = "answered"};
 	static const Scenario kill_submitting = {.kill_at = "submitting"};
 	static const Scenario kill_submitted = {.kill_at = "submitted"};
@@ -1421,6 +1465,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/renew-failed-retry", Fixture, &plain, setup, test_renew_failed_retry, teardown);
 	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
+	g_test_add("/cli/explicit-target", Fixture, &no_store, setup, test_explicit_target, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(smime_scenarios); i++) {
 		g_autofree gchar *path = g_strconcat("/cli/smime/", smime_scenarios[i].name, NULL);
 		g_test_add(path, Fixture, &smime_scenarios[i].scenario, setup,

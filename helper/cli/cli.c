@@ -225,10 +225,11 @@ print_installed(const MeInstallResult *inst)
 	}
 }
 
+/* where the certificate goes: --store, --nssdb, --output and --profile win over store= */
 static gboolean
-install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+gather_install_options(Cli *cli, MeInstallOptions *options, GError **error)
 {
-	MeInstallOptions options = {
+	*options = (MeInstallOptions){
 	    .configured_store = me_config_get_general(cli->config)->store,
 	    .profile = cli->profile,
 	    .nssdb = cli->nssdb,
@@ -238,9 +239,27 @@ install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	    .progress = progress_cb,
 	    .progress_data = cli,
 	};
+	return cli->store == NULL || me_install_store_from_string(cli->store, &options->store, error);
+}
+
+/* before anything is asked of the CA: a certificate that cannot be installed is not wanted */
+static gboolean
+check_install_target(Cli *cli, MeEnroll *e, GError **error)
+{
+	MeInstallOptions options;
+
+	if (me_enroll_get_step(e) >= ME_STATE_STEP_INSTALLED && me_enroll_get_step(e) != ME_STATE_STEP_FAILED)
+		return TRUE;
+	return gather_install_options(cli, &options, error) && me_install_check_target(e, &options, error);
+}
+
+static gboolean
+install(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
+{
+	MeInstallOptions options;
 	g_autoptr(MeInstallResult) inst = NULL;
 
-	if (cli->store != NULL && !me_install_store_from_string(cli->store, &options.store, error))
+	if (!gather_install_options(cli, &options, error))
 		return FALSE;
 	inst = me_install_certificate(e, mailbox, &options, error);
 	if (inst == NULL)
@@ -526,6 +545,8 @@ cmd_enroll(Cli *cli, gchar **args)
 		return fail(error);
 	if (cli->restart && !me_enroll_restart(e, &error))
 		return fail(error);
+	if (!check_install_target(cli, e, &error))
+		return fail(error);
 	return enroll_flow(cli, e, mailbox);
 }
 
@@ -540,6 +561,8 @@ renew_mailbox(Cli *cli, const gchar *mailbox)
 	gint64 at = 0;
 
 	if (e == NULL || !me_enroll_begin_renewal(e, cli->force, &renewing, &error))
+		return fail(error);
+	if (renewing && !check_install_target(cli, e, &error))
 		return fail(error);
 	if (renewing)
 		return enroll_flow(cli, e, mailbox);
@@ -747,7 +770,7 @@ cmd_challenge(Cli *cli, gchar **args)
 	gboolean done = FALSE;
 
 	e = open_enroll(cli, mailbox, &error);
-	if (e == NULL)
+	if (e == NULL || !check_install_target(cli, e, &error))
 		return fail(error);
 	if (g_strcmp0(source, "-") == 0) {
 		msg = read_mail(STDIN_FILENO, "-", &error);
@@ -778,7 +801,7 @@ cmd_continue(Cli *cli, gchar **args)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = open_enroll(cli, mailbox, &error);
 
-	if (e == NULL)
+	if (e == NULL || !check_install_target(cli, e, &error))
 		return fail(error);
 	/* a reply mailenroll sends itself is sent (again) rather than assumed to have left */
 	if (me_enroll_get_step(e) == ME_STATE_STEP_ANSWERED &&

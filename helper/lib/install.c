@@ -100,27 +100,55 @@ typedef struct {
 	gboolean bind;
 } Target;
 
-static Target
-choose_target(MeEnroll *enroll, const MeInstallOptions *options)
+/* the store an explicit target option names: --nssdb DIR, --output FILE or --profile DIR;
+ * it wins over where the last certificate went and over the configuration's store= */
+static gboolean
+explicit_store(const MeInstallOptions *options, MeInstallStore *store, GError **error)
+{
+	guint given = (options->nssdb != NULL) + (options->output != NULL) + (options->profile != NULL);
+
+	*store = ME_INSTALL_STORE_AUTO;
+	if (given > 1) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: several of --nssdb, --output and --profile were given without --store; keep the option names */
+				    _("--nssdb, --output and --profile each name a different place for the certificate; give only one, or choose with --store."));
+		return FALSE;
+	}
+	if (options->nssdb != NULL)
+		*store = ME_INSTALL_STORE_NSSDB;
+	else if (options->output != NULL)
+		*store = ME_INSTALL_STORE_PKCS12;
+	else if (options->profile != NULL)
+		*store = ME_INSTALL_STORE_THUNDERBIRD;
+	return TRUE;
+}
+
+static gboolean
+choose_target(MeEnroll *enroll, const MeInstallOptions *options, Target *out, GError **error)
 {
 	Target target = {options->store, NULL, options->bind};
 	JsonObject *last = me_enroll_get_last_install(enroll);
 	MeInstallStore last_store = ME_INSTALL_STORE_AUTO;
 
+	if (target.store == ME_INSTALL_STORE_AUTO && !explicit_store(options, &target.store, error))
+		return FALSE;
+	*out = target;
 	if (target.store != ME_INSTALL_STORE_AUTO)
-		return target;
+		return TRUE;
 	if (last != NULL &&
 	    store_lookup(json_object_get_string_member_with_default(last, "store", NULL), &last_store) &&
 	    last_store != ME_INSTALL_STORE_PKCS12) {
 		target.store = last_store;
 		target.location = json_object_get_string_member_with_default(last, "location", NULL);
 		target.bind = target.bind || json_object_get_boolean_member_with_default(last, "bound", FALSE);
-		return target;
+		*out = target;
+		return TRUE;
 	}
 	target.store = options->configured_store == ME_CONFIG_STORE_NSSDB    ? ME_INSTALL_STORE_NSSDB
 		       : options->configured_store == ME_CONFIG_STORE_PKCS12 ? ME_INSTALL_STORE_PKCS12
 									     : ME_INSTALL_STORE_THUNDERBIRD;
-	return target;
+	*out = target;
+	return TRUE;
 }
 
 static MeTbProfile *
@@ -210,6 +238,60 @@ install_pkcs12(const gchar *mailbox, EVP_PKEY *key, GPtrArray *chain, const MeIn
 	return result;
 }
 
+/* the default Thunderbird profile is missing: the certificate would have nowhere to go */
+static void
+set_no_profile_error(GError **error)
+{
+	g_set_error_literal(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: before a certificate is requested: no Thunderbird profile to install it into; keep --nssdb, --output, --store and store= */
+			    _("No Thunderbird profile was found to install the certificate into; give --nssdb DIR or --output FILE (or --store), or set store=nssdb or store=pkcs12 in mailenroll.conf."));
+}
+
+/**
+ * me_install_check_target:
+ * @enroll: an enrollment, maybe not issued yet
+ * @options: where and how, as me_install_certificate() will be asked
+ * @error: return location for a #GError
+ *
+ * Checks, before a certificate is requested, that me_install_certificate() with @options
+ * will have somewhere to put it: a Thunderbird profile is found, a PKCS#12 export names its
+ * file.  So no certificate is issued that cannot be installed.
+ *
+ * Returns: %TRUE when the target is usable
+ */
+gboolean
+me_install_check_target(MeEnroll *enroll, const MeInstallOptions *options, GError **error)
+{
+	Target target;
+	g_autoptr(MeTbProfile) profile = NULL;
+	g_autoptr(GError) local = NULL;
+
+	g_return_val_if_fail(enroll != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (!choose_target(enroll, options, &target, error))
+		return FALSE;
+	if (target.store == ME_INSTALL_STORE_PKCS12 && options->output == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: a PKCS#12 export needs --output */
+				    _("Say where the certificate file goes with --output FILE."));
+		return FALSE;
+	}
+	if (target.store != ME_INSTALL_STORE_THUNDERBIRD)
+		return TRUE;
+	profile = find_profile(options, &target, &local);
+	if (profile != NULL)
+		return TRUE;
+	/* the default profile missing is what the person can fix with another target; a named
+	 * profile that is wrong, or several profiles, say so themselves */
+	if (options->profile == NULL && target.location == NULL && g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+		set_no_profile_error(error);
+		return FALSE;
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
 /**
  * me_install_certificate:
  * @enroll: an issued enrollment
@@ -236,8 +318,7 @@ me_install_certificate(MeEnroll *enroll, const gchar *mailbox, const MeInstallOp
 	g_return_val_if_fail(mailbox != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	target = choose_target(enroll, options);
-	if (!me_enroll_load_certificate(enroll, &key, &chain, error))
+	if (!choose_target(enroll, options, &target, error) || !me_enroll_load_certificate(enroll, &key, &chain, error))
 		return NULL;
 	if (options->progress != NULL)
 		options->progress(ME_STATE_STEP_INSTALLED,

@@ -20,8 +20,9 @@ G_BEGIN_DECLS
 
 /**
  * MeInstallStore:
- * @ME_INSTALL_STORE_AUTO: where the last certificate went (unless that was a PKCS#12 file),
- *   else the configured store
+ * @ME_INSTALL_STORE_AUTO: the store an explicit target of #MeInstallOptions names, else
+ *   where the last certificate went (unless that was a PKCS#12 file), else the configured
+ *   store
  * @ME_INSTALL_STORE_THUNDERBIRD: a Thunderbird profile's NSS database
  * @ME_INSTALL_STORE_NSSDB: an NSS database folder
  * @ME_INSTALL_STORE_PKCS12: a PKCS#12 file
@@ -46,7 +47,9 @@ me_install_store_to_string(MeInstallStore store);
  * @configured_store: the configuration's `store=`, for %ME_INSTALL_STORE_AUTO when the
  *   certificate was never installed
  * @profile: (nullable): the Thunderbird profile folder; %NULL for where the last certificate
- *   went, else the profile of @launcher, else the default profile
+ *   went, else the profile of @launcher, else the default profile.  With @store
+ *   %ME_INSTALL_STORE_AUTO, @nssdb, @output or @profile (one of them) chooses the store
+ *   itself: an explicit target wins over the last one and over @configured_store
  * @launcher: the Thunderbird process that started the caller (its profile is the default),
  *   or 0
  * @nssdb: (nullable): the NSS database folder; %NULL for where the last certificate went,
@@ -103,6 +106,8 @@ void
 me_install_result_free(MeInstallResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeInstallResult, me_install_result_free)
 
+gboolean
+me_install_check_target(MeEnroll *enroll, const MeInstallOptions *options, GError **error);
 MeInstallResult *
 me_install_certificate(MeEnroll *enroll, const gchar *mailbox, const MeInstallOptions *options, GError **error);
 
