@@ -643,6 +643,95 @@ test_explicit_target(Fixture *fx, gconstpointer data)
 	assert_installed(fx);
 }
 
+/* the one entry of `status --json MAILBOX` */
+static JsonObject *
+status_json(Fixture *fx)
+{
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *list;
+
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "status", "--json", MAILBOX, NULL), ==, 0);
+	g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+	list = json_node_get_array(json_parser_get_root(parser));
+	g_assert_cmpuint(json_array_get_length(list), ==, 1);
+	return json_object_ref(json_array_get_object_element(list, 0));
+}
+
+/* issue 15: a failed attempt is recorded (the step, the sentence, when) and status shows
+ * it; the next enroll goes on from the step reached and forgets it; once installed, neither
+ * the state nor status --json keeps the reply's text */
+static void
+test_status_failure(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *dir = g_build_filename(fx->state, "mailenroll", NULL);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *reason = NULL;
+	g_autoptr(JsonObject) entry = NULL;
+	g_autoptr(JsonObject) ca_status = NULL;
+	JsonArray *installed;
+
+	(void)data;
+	/* the EAB key is not in the keyring yet: setting up the account fails */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			!=, 0);
+	/* the one line after the progress lines */
+	g_assert_nonnull(g_strrstr(err, "\nmailenroll: "));
+	reason = g_strstrip(g_strdup(g_strrstr(err, "\nmailenroll: ") + strlen("\nmailenroll: ")));
+	g_assert_true(g_str_has_suffix(reason, "."));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "status", MAILBOX, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, MAILBOX " at test: new\n  failed at step “account” on "));
+	g_assert_nonnull(strstr(out, reason));
+	entry = status_json(fx);
+	g_assert_cmpstr(json_object_get_string_member(entry, "state"), ==, "new");
+	g_assert_cmpstr(json_object_get_string_member(entry, "failed_step"), ==, "account");
+	g_assert_cmpstr(json_object_get_string_member(entry, "failure"), ==, reason);
+	g_assert_cmpint(json_object_get_int_member(entry, "failed_at"), >, 0);
+	g_assert_cmpint(json_object_get_int_member(entry, "failed_at"), <=, g_get_real_time() / G_USEC_PER_SEC);
+
+	/* provisioned: the same command goes on, with one account and one order at the CA */
+	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, NULL, "provision", "eab",
+				"eab-test", NULL),
+			==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 0);
+	assert_installed(fx);
+	ca_status = me_test_acme_ca_status(fx->ca);
+	g_assert_cmpint(
+	    json_object_get_int_member(json_object_get_object_member(ca_status, "counters"), "accounts_created"), ==, 1);
+	g_assert_cmpuint(count_orders(fx), ==, 1);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, NULL, "status", MAILBOX, NULL), ==, 0);
+	g_assert_null(strstr(out, "failed"));
+
+	/* what a script needs, and nothing of the reply, the tokens or the certificate's PEM */
+	g_clear_pointer(&entry, json_object_unref);
+	entry = status_json(fx);
+	g_assert_cmpstr(json_object_get_string_member(entry, "state"), ==, "installed");
+	g_assert_cmpstr(json_object_get_string_member(entry, "mailbox"), ==, MAILBOX);
+	g_assert_cmpstr(json_object_get_string_member(entry, "ca"), ==, "test");
+	g_assert_cmpint(json_object_get_int_member(entry, "not_after"), >, g_get_real_time() / G_USEC_PER_SEC);
+	g_assert_cmpint(json_object_get_int_member(entry, "renew_at"), >, 0);
+	installed = json_object_get_array_member(entry, "installed");
+	g_assert_cmpuint(json_array_get_length(installed), ==, 1);
+	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(installed, 0), "store"), ==, "nssdb");
+	for (const gchar *const *m = (const gchar *const[]){"failure", "failed_step", "failed_at", "reply", "certificate",
+							     "token_part2", "used_tokens", "account_key_fp", NULL};
+	     *m != NULL; m++)
+		g_assert_false(json_object_has_member(entry, *m));
+	/* and the state file itself dropped the reply once it left */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MeState) st = me_state_open(dir, "test", MAILBOX, &error);
+		g_assert_no_error(error);
+		g_assert_false(json_object_has_member(me_state_get_object(st), "reply"));
+		g_assert_false(json_object_has_member(me_state_get_object(st), "failure"));
+	}
+}
+
 /* EAB: the MAC key provisioned into the keyring from standard input */
 static void
 test_eab(Fixture *fx, gconstpointer data)
@@ -1466,6 +1555,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/renew-unattended", Fixture, &plain, setup, test_renew_unattended, teardown);
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	g_test_add("/cli/explicit-target", Fixture, &no_store, setup, test_explicit_target, teardown);
+	g_test_add("/cli/status/failure", Fixture, &eab, setup, test_status_failure, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(smime_scenarios); i++) {
 		g_autofree gchar *path = g_strconcat("/cli/smime/", smime_scenarios[i].name, NULL);
 		g_test_add(path, Fixture, &smime_scenarios[i].scenario, setup,

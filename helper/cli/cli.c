@@ -322,8 +322,11 @@ submit_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GBytes *reply, const M
 	g_printerr("• %s\n",
 		   /* TRANSLATORS: progress: the reply is sent by SMTP */
 		   _("Sending the reply…"));
-	if (!me_submission_send(submission, fields, reply, reply_submitting_cb, e, error))
+	if (!me_submission_send(submission, fields, reply, reply_submitting_cb, e, error)) {
+		if (error != NULL && *error != NULL)
+			me_enroll_note_failure(e, ME_STATE_STEP_REPLY_SENT, *error);
 		return FALSE;
+	}
 	if (!me_enroll_reply_sent(e, error))
 		return FALSE;
 	return finish_and_install(cli, e, mailbox, error);
@@ -843,6 +846,63 @@ print_answered_next(MeState *st, const gchar *mailbox)
 		mailbox, mailbox);
 }
 
+/* status: the last attempt that failed, and why (me_enroll_note_failure()) */
+static void
+print_failure(MeState *st)
+{
+	const gchar *failure = me_state_get_string(st, "failure");
+	const gchar *step = me_state_get_string(st, "failed_step");
+	gint64 at = me_state_get_int(st, "failed_at");
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (failure == NULL)
+		return;
+	when = g_date_time_new_from_unix_local(at);
+	text = when != NULL && at != 0 ? g_date_time_format(when, "%c") : g_strdup("?");
+	if (step != NULL)
+		/* TRANSLATORS: status: the last attempt failed; %s are the step it failed at, the date and the reason (a sentence) */
+		g_print(_("  failed at step “%s” on %s: %s\n"), step, text, failure);
+	else
+		/* TRANSLATORS: status: the last attempt failed; %s are the date and the reason (a sentence) */
+		g_print(_("  failed on %s: %s\n"), text, failure);
+}
+
+/* status --json: what a script needs of one enrollment, never the reply's text, the
+ * tokens or the certificate itself */
+static JsonNode *
+status_summary(MeState *st)
+{
+	static const gchar *const strings[] = {"mailbox", "ca", "state", "challenge_from", "reply_delivery",
+					       "failure", "failed_step", "replaces", "certificate_url"};
+	static const gchar *const ints[] = {"failed_at", "not_before", "not_after", "renew_at", "revoked_at"};
+	JsonObject *obj = me_state_get_object(st);
+	JsonNode *installed = json_object_get_member(obj, "installed");
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	for (gsize i = 0; i < G_N_ELEMENTS(strings); i++) {
+		const gchar *value = me_state_get_string(st, strings[i]);
+		if (value == NULL)
+			continue;
+		json_builder_set_member_name(b, strings[i]);
+		json_builder_add_string_value(b, value);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(ints); i++) {
+		gint64 value = me_state_get_int(st, ints[i]);
+		if (value == 0)
+			continue;
+		json_builder_set_member_name(b, ints[i]);
+		json_builder_add_int_value(b, value);
+	}
+	if (installed != NULL && JSON_NODE_HOLDS_ARRAY(installed)) {
+		json_builder_set_member_name(b, "installed");
+		json_builder_add_value(b, json_node_copy(installed));
+	}
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
 static gint
 cmd_status(Cli *cli, gchar **args)
 {
@@ -862,15 +922,12 @@ cmd_status(Cli *cli, gchar **args)
 			continue;
 		shown++;
 		if (cli->json) {
-			JsonObject *obj = me_state_get_object(st);
-			JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-			json_node_set_object(node, obj);
-			/* the composed reply is for the approval step only */
-			json_builder_add_value(builder, node);
+			json_builder_add_value(builder, status_summary(st));
 			continue;
 		}
 		/* TRANSLATORS: one status line: mailbox, CA, step */
 		g_print(_("%s at %s: %s\n"), mb, me_state_get_string(st, "ca"), me_state_get_string(st, "state"));
+		print_failure(st);
 		if (me_state_get_step(st) == ME_STATE_STEP_ANSWERED)
 			print_answered_next(st, mb);
 		if (me_state_get_int(st, "renew_at") != 0 && me_state_get_string(st, "certificate") != NULL) {

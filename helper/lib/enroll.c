@@ -53,6 +53,8 @@ struct _MeEnroll {
 	MeEnrollProgressFunc progress;
 	gpointer progress_data;
 	MeEnrollReplyDelivery delivery;
+	/* the step the last progress sentence announced: what a failure interrupted */
+	MeStateStep attempting;
 };
 
 static const gchar *const timing_names[] = {"detect", "authz", "challenge"};
@@ -149,9 +151,13 @@ static void
 progress(MeEnroll *e, MeStateStep step, const gchar *message)
 {
 	g_debug("%s: %s: %s", e->mailbox, me_state_step_to_string(step), message);
+	e->attempting = step;
 	if (e->progress != NULL)
 		e->progress(step, message, e->progress_data);
 }
+
+static gboolean start_steps(MeEnroll *enroll, GError **error);
+static gboolean finish_steps(MeEnroll *enroll, GError **error);
 
 #ifdef ME_TEST_HOOKS
 /* the kill tests stop the process the moment a step is saved: a kill at an exact point
@@ -177,10 +183,25 @@ test_kill_point(MeStateStep step)
 #define test_kill_point(step)	     G_STMT_START { } G_STMT_END
 #endif
 
+/* the members me_enroll_note_failure() records; a step reached clears them */
+static const gchar *const failure_keys[] = {"failure", "failed_step", "failed_at"};
+
+static void
+forget_failure(MeEnroll *e)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(failure_keys); i++)
+		json_object_remove_member(me_state_get_object(e->state), failure_keys[i]);
+}
+
 static gboolean
 save_step(MeEnroll *e, MeStateStep step, GError **error)
 {
 	me_state_set_step(e->state, step);
+	if (step != ME_STATE_STEP_FAILED)
+		forget_failure(e);
+	/* once the reply left (or the order ended), its text is never handed out again */
+	if (step >= ME_STATE_STEP_REPLY_SENT)
+		json_object_remove_member(me_state_get_object(e->state), "reply");
 	if (!me_state_save(e->state, error))
 		return FALSE;
 	test_kill_point(step);
@@ -285,6 +306,34 @@ MeStateStep
 me_enroll_get_step(MeEnroll *enroll)
 {
 	return me_state_get_step(enroll->state);
+}
+
+/**
+ * me_enroll_note_failure:
+ * @enroll: an enrollment
+ * @step: the step that was being attempted
+ * @error: why it failed (its message is one sentence for the person)
+ *
+ * Records in the state that an attempt failed: at which step, why and when, so that
+ * `status` shows it.  The step reached stays as it was, so the next attempt goes on from
+ * there; reaching any step forgets the failure.  A failed order (%ME_STATE_STEP_FAILED)
+ * keeps the reason it failed for.  A state that cannot be saved only loses the note.
+ */
+void
+me_enroll_note_failure(MeEnroll *enroll, MeStateStep step, const GError *error)
+{
+	g_autoptr(GError) local = NULL;
+
+	g_return_if_fail(enroll != NULL && error != NULL);
+
+	if (me_state_get_step(enroll->state) == ME_STATE_STEP_FAILED &&
+	    me_state_get_string(enroll->state, "failure") != NULL)
+		return;
+	me_state_set_string(enroll->state, "failure", error->message);
+	me_state_set_string(enroll->state, "failed_step", me_state_step_to_string(step));
+	me_state_set_int(enroll->state, "failed_at", now_unix(enroll));
+	if (!me_state_save(enroll->state, &local))
+		g_debug("%s: noting the failure: %s", enroll->mailbox, local->message);
 }
 
 /**
@@ -458,16 +507,19 @@ check_not_expired(MeEnroll *e, GError **error)
 	gint64 expires = me_state_get_int(e->state, "order_expires");
 	g_autoptr(GDateTime) when = NULL;
 	g_autofree gchar *text = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (expires == 0 || expires > now_unix(e) || me_state_get_step(e->state) >= ME_STATE_STEP_ISSUED)
 		return TRUE;
 	when = g_date_time_new_from_unix_local(expires);
 	text = g_date_time_format(when, "%c");
-	me_state_set_step(e->state, ME_STATE_STEP_FAILED);
-	(void)me_state_save(e->state, NULL);
-	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
+	g_set_error(&local, ME_ERROR, ME_ERROR_INVALID_STATE,
 		    /* TRANSLATORS: the CA's order expired; %s is the mailbox, %s the date */
 		    _("The certificate request for %s expired on %s; start again with --restart."), e->mailbox, text);
+	me_state_set_string(e->state, "failure", local->message);
+	me_state_set_int(e->state, "failed_at", now_unix(e));
+	(void)save_step(e, ME_STATE_STEP_FAILED, NULL);
+	g_propagate_error(error, g_steal_pointer(&local));
 	return FALSE;
 }
 
@@ -557,6 +609,19 @@ ensure_authz(MeEnroll *e, GError **error)
  */
 gboolean
 me_enroll_start(MeEnroll *enroll, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	enroll->attempting = me_state_get_step(enroll->state);
+	if (start_steps(enroll, &local))
+		return TRUE;
+	me_enroll_note_failure(enroll, enroll->attempting, local);
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static gboolean
+start_steps(MeEnroll *enroll, GError **error)
 {
 	MeStateStep step = me_state_get_step(enroll->state);
 
@@ -1120,8 +1185,11 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 	}
 	/* signed before the step moves on: a keyring that cannot give the key hands out nothing */
 	out = sign_reply(enroll, raw, error);
-	if (out == NULL || !save_reply_wire(enroll, reply, out, error))
+	if (out == NULL || !save_reply_wire(enroll, reply, out, error)) {
+		if (error != NULL && *error != NULL)
+			me_enroll_note_failure(enroll, ME_STATE_STEP_ANSWERED, *error);
 		return NULL;
+	}
 	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
 	if (!save_step(enroll, ME_STATE_STEP_ANSWERED, error))
 		return NULL;
@@ -1365,6 +1433,8 @@ wait_validated(MeEnroll *e, GError **error)
 		    (local->code == ME_ERROR_INCORRECT_RESPONSE || local->code == ME_ERROR_INVALID_STATE ||
 		     local->code == ME_ERROR_UNAUTHORIZED || local->code == ME_ERROR_REJECTED_IDENTIFIER)) {
 			me_state_set_string(e->state, "failure", local->message);
+			me_state_set_string(e->state, "failed_step", me_state_step_to_string(ME_STATE_STEP_VALIDATED));
+			me_state_set_int(e->state, "failed_at", now_unix(e));
 			(void)save_step(e, ME_STATE_STEP_FAILED, NULL);
 		}
 		g_propagate_error(error, g_steal_pointer(&local));
@@ -1614,6 +1684,19 @@ me_enroll_get_reorder_note(MeEnroll *enroll)
  */
 gboolean
 me_enroll_finish(MeEnroll *enroll, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	enroll->attempting = me_state_get_step(enroll->state);
+	if (finish_steps(enroll, &local))
+		return TRUE;
+	me_enroll_note_failure(enroll, enroll->attempting, local);
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static gboolean
+finish_steps(MeEnroll *enroll, GError **error)
 {
 	for (;;) {
 		MeStateStep step = me_state_get_step(enroll->state);

@@ -177,6 +177,8 @@ me_enroll_get_usage(MeEnroll *enroll);
 gboolean
 me_enroll_restart(MeEnroll *enroll, GError **error);
 
+void
+me_enroll_note_failure(MeEnroll *enroll, MeStateStep step, const GError *error);
 gboolean
 me_enroll_start(MeEnroll *enroll, GError **error);
 gboolean

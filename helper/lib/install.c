@@ -335,8 +335,11 @@ me_install_certificate(MeEnroll *enroll, const gchar *mailbox, const MeInstallOp
 		result = install_thunderbird(enroll, mailbox, key, chain, options, &target, error);
 		break;
 	}
-	if (result == NULL)
+	if (result == NULL) {
+		if (error != NULL && *error != NULL)
+			me_enroll_note_failure(enroll, ME_STATE_STEP_INSTALLED, *error);
 		return NULL;
+	}
 	if (!me_enroll_mark_installed(enroll, me_install_store_to_string(result->store), result->location,
 				      result->nickname, result->db_key, result->bound, error))
 		return NULL;
