@@ -22,6 +22,7 @@
 #include "autocleanups.h"
 #include "dnsmasq.h"
 #include "keyring-fixture.h"
+#include "smtp-server.h"
 #include "state.h"
 #include "test-util.h"
 
@@ -730,6 +731,57 @@ test_status_failure(Fixture *fx, gconstpointer data)
 		g_assert_false(json_object_has_member(me_state_get_object(st), "reply"));
 		g_assert_false(json_object_has_member(me_state_get_object(st), "failure"));
 	}
+}
+
+/* issue 15: the reply goes by SMTP with STARTTLS to a mail server whose certificate comes
+ * from a private CA, named by [smtp] ca-file: the CLI is stopped after the server's 250,
+ * and the server holds the reply, received over TLS; the same reply given to the CA then
+ * finishes the enrollment */
+static void
+test_smtp_private_ca(Fixture *fx, gconstpointer data)
+{
+	MeTestSmtpOptions options = {.tls = ME_TEST_SMTP_TLS_STARTTLS};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeTestSmtp) smtp = me_test_smtp_start(&options, &error);
+	g_autoptr(MeTestSmtpMessage) message = NULL;
+	g_autofree gchar *conf_path = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *conf = read_text(conf_path);
+	g_autofree gchar *plain = g_strdup_printf("port=%s\nsecurity=none\n", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
+	g_autofree gchar *tls = g_strdup_printf("port=%u\nsecurity=starttls\nca-file=%s\n", me_test_smtp_get_port(smtp),
+						me_test_smtp_get_ca_file(smtp));
+	g_autoptr(GString) text = g_string_new(conf);
+	g_autofree gchar *drop_tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), ".reply", NULL);
+	g_autofree gchar *drop = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+	g_autofree gchar *events = NULL;
+
+	(void)data;
+	g_assert_no_error(error);
+	g_string_append_c(text, '\n');
+	g_assert_cmpuint(g_string_replace(text, plain, tls, 1), ==, 1);
+	g_assert_true(g_file_set_contents(conf_path, text->str, -1, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(run_cli(fx, "submitted", NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			!=, 0);
+	g_assert_cmpuint(me_test_smtp_count_messages(smtp), ==, 1);
+	message = me_test_smtp_get_message(smtp, 0);
+	g_assert_true(message->tls);
+	g_assert_cmpstr(message->mail_from, ==, MAILBOX);
+	g_assert_nonnull(g_strstr_len(g_bytes_get_data(message->data, NULL), (gssize)g_bytes_get_size(message->data),
+				      "-----BEGIN ACME RESPONSE-----"));
+	events = me_test_smtp_get_events(smtp);
+	g_assert_nonnull(strstr(events, "STARTTLS tls\n"));
+	g_assert_nonnull(strstr(events, "MAIL " MAILBOX " tls\n"));
+	/* the mail server delivers it to the CA; the rerun sends the same reply again (the CA
+	 * counts the first) and installs */
+	g_assert_true(g_file_set_contents(drop_tmp, g_bytes_get_data(message->data, NULL),
+					  (gssize)g_bytes_get_size(message->data), &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(g_rename(drop_tmp, drop), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "continue", "--nssdb", fx->nssdb, MAILBOX, NULL), ==, 0);
+	g_assert_cmpuint(me_test_smtp_count_messages(smtp), ==, 2);
+	g_assert_cmpint(reply_count(fx), ==, 1);
+	assert_installed(fx);
 }
 
 /* EAB: the MAC key provisioned into the keyring from standard input */
@@ -1556,6 +1608,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/revoke", Fixture, &plain, setup, test_revoke, teardown);
 	g_test_add("/cli/explicit-target", Fixture, &no_store, setup, test_explicit_target, teardown);
 	g_test_add("/cli/status/failure", Fixture, &eab, setup, test_status_failure, teardown);
+	g_test_add("/cli/smtp/private-ca", Fixture, &plain, setup, test_smtp_private_ca, teardown);
 	for (gsize i = 0; i < G_N_ELEMENTS(smime_scenarios); i++) {
 		g_autofree gchar *path = g_strconcat("/cli/smime/", smime_scenarios[i].name, NULL);
 		g_test_add(path, Fixture, &smime_scenarios[i].scenario, setup,

@@ -145,6 +145,7 @@ assert_defaults_smtp(const MeConfigSmtp *smtp)
 	g_assert_cmpint(smtp->security, ==, ME_CONFIG_SMTP_SECURITY_STARTTLS);
 	g_assert_null(smtp->username);
 	g_assert_null(smtp->password);
+	g_assert_null(smtp->ca_file);
 }
 
 static void
@@ -690,6 +691,58 @@ test_smime_trust(void)
 	text = g_strdup_printf("[ca x]\ndirectory=" DIRECTORY "\nsmime-trust=%s\n", garbage);
 	error = load_fail(dir, text, NULL, ME_ERROR_INVALID_DATA);
 	expected = g_strdup_printf("In %s, [ca x] smime-trust names %s, which does not hold PEM certificates only; give a PEM file of CA certificates, or write system or none.",
+				   system, garbage);
+	g_assert_cmpstr(error->message, ==, expected);
+	me_test_rm_rf(dir);
+}
+
+/* ---- [smtp] ca-file */
+
+/* issue 15: a private CA for the mail server: an absolute path to PEM certificates, checked
+ * when the configuration loads; a wrong one names the key and both files */
+static void
+test_smtp_ca_file(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *pem = write_trust_pem(dir, "mail-ca.pem");
+	g_autofree gchar *missing = g_build_filename(dir, "missing.pem", NULL);
+	g_autofree gchar *garbage = write_file(dir, "garbage.pem", "not a certificate\n", -1);
+	g_autofree gchar *system = g_build_filename(dir, "system.conf", NULL);
+	g_autofree gchar *user = g_build_filename(dir, "user.conf", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autoptr(MeConfig) config = NULL;
+	g_autoptr(GError) error = NULL;
+
+	config = load_ok(dir, "[smtp]\nhost=mail.example.org\n", NULL);
+	g_assert_null(me_config_get_smtp(config)->ca_file);
+	g_clear_pointer(&config, me_config_free);
+	text = g_strdup_printf("[smtp]\nhost=mail.example.org\nsecurity=tls\nca-file=%s\n", pem);
+	config = load_ok(dir, text, NULL);
+	assert_no_diagnostics(config);
+	g_assert_cmpstr(me_config_get_smtp(config)->ca_file, ==, pem);
+	g_clear_pointer(&config, me_config_free);
+	g_clear_pointer(&text, g_free);
+
+	/* a relative path */
+	error = load_fail(dir, "[smtp]\nhost=mail.example.org\nca-file=mail-ca.pem\n", NULL, ME_ERROR_INVALID_DATA);
+	expected = g_strdup_printf("In %s, [smtp] ca-file is “mail-ca.pem”; use an absolute path.", system);
+	g_assert_cmpstr(error->message, ==, expected);
+	g_clear_error(&error);
+	g_clear_pointer(&expected, g_free);
+	/* a file that is not there, named in the user's file: that file is the one named */
+	text = g_strdup_printf("[smtp]\nca-file=%s\n", missing);
+	error = load_fail(dir, "[smtp]\nhost=mail.example.org\n", text, ME_ERROR_INVALID_DATA);
+	expected = g_strdup_printf("In %s, [smtp] ca-file names %s, which cannot be read; check the path and its permissions.",
+				   user, missing);
+	g_assert_cmpstr(error->message, ==, expected);
+	g_clear_error(&error);
+	g_clear_pointer(&expected, g_free);
+	g_clear_pointer(&text, g_free);
+	/* no PEM */
+	text = g_strdup_printf("[smtp]\nhost=mail.example.org\nca-file=%s\n", garbage);
+	error = load_fail(dir, text, NULL, ME_ERROR_INVALID_DATA);
+	expected = g_strdup_printf("In %s, [smtp] ca-file names %s, which does not hold PEM certificates only; give the PEM file of the certificate authority that issued the mail server's certificate.",
 				   system, garbage);
 	g_assert_cmpstr(error->message, ==, expected);
 	me_test_rm_rf(dir);
@@ -1346,6 +1399,7 @@ test_example_uncommented(void)
 	g_assert_cmpint(smtp->security, ==, ME_CONFIG_SMTP_SECURITY_STARTTLS);
 	g_assert_cmpstr(smtp->username, ==, "alice@example.org");
 	g_assert_cmpstr(smtp->password, ==, "example-smtp");
+	g_assert_cmpstr(smtp->ca_file, ==, "/etc/ssl/certs/ca-certificates.crt");
 
 	g_assert_true(me_config_is_locked(config, "general", "key-type"));
 	g_assert_true(me_config_is_locked(config, "ca example", "directory"));
@@ -1514,6 +1568,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/policy/in-user-file", test_policy_in_user_file);
 	g_test_add_func("/config/policy/entries", test_policy_entries);
 	g_test_add_func("/config/smime-trust", test_smime_trust);
+	g_test_add_func("/config/smtp-ca-file", test_smtp_ca_file);
 	g_test_add_func("/config/invalid/values", test_bad_values);
 	g_test_add_func("/config/invalid/hidden-by-user", test_bad_value_hidden_by_user);
 	g_test_add_func("/config/invalid/long", test_long_values);

@@ -468,6 +468,9 @@ static const KeyDesc keys[] = {
      /* TRANSLATORS: what to write for the SMTP user name instead of a bad value */
      .hint = N_("use a name of at most 256 bytes")},
     {GROUP_SMTP, "password", KIND_KEYRING, SMTP(password)},
+    {GROUP_SMTP, "ca-file", KIND_TEXT, SMTP(ca_file), .check = check_absolute_path,
+     /* TRANSLATORS: what to write for a folder or file setting instead of a bad value */
+     .hint = N_("use an absolute path")},
 
     /* read by parse_policy(), never stored through the table */
     {GROUP_POLICY, "locked", KIND_LIST},
@@ -1471,6 +1474,35 @@ check_general(const MeConfig *config, GError **error)
 	return TRUE;
 }
 
+/* [smtp] ca-file names a readable file of PEM certificates: the CA of a private mail server */
+static gboolean
+check_smtp_ca_file(const MeConfig *config, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *shown = NULL;
+
+	if (config->smtp.ca_file == NULL || me_smime_trust_load(NULL, config->smtp.ca_file, &local) > 0)
+		return TRUE;
+	g_debug("%s", local->message);
+	file = g_filename_display_name(get_origin(config, GROUP_SMTP_NAME, "ca-file"));
+	shown = g_filename_display_name(config->smtp.ca_file);
+	if (g_error_matches(local, ME_ERROR, ME_ERROR_FAILED)) {
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+			    /* TRANSLATORS: the CA file for the SMTP server cannot be opened; the configuration file, then
+			     * the CA file; keep [smtp] ca-file */
+			    _("In %s, [smtp] ca-file names %s, which cannot be read; check the path and its permissions."),
+			    file, shown);
+		return FALSE;
+	}
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+		    /* TRANSLATORS: the CA file for the SMTP server is not a file of certificates; the configuration
+		     * file, then the CA file; keep [smtp] ca-file and PEM */
+		    _("In %s, [smtp] ca-file names %s, which does not hold PEM certificates only; give the PEM file of the certificate authority that issued the mail server's certificate."),
+		    file, shown);
+	return FALSE;
+}
+
 static gboolean
 check_all(const MeConfig *config, GError **error)
 {
@@ -1478,7 +1510,7 @@ check_all(const MeConfig *config, GError **error)
 		if (!check_ca_entry(config, g_ptr_array_index(config->cas, i), error))
 			return FALSE;
 	}
-	return check_general(config, error);
+	return check_general(config, error) && check_smtp_ca_file(config, error);
 }
 
 /* ---- the object */
@@ -1525,6 +1557,7 @@ me_config_free(MeConfig *config)
 	g_free(config->smtp.host);
 	g_free(config->smtp.username);
 	g_free(config->smtp.password);
+	g_free(config->smtp.ca_file);
 	g_ptr_array_unref(config->cas);
 	g_ptr_array_unref(config->locks);
 	g_ptr_array_unref(config->diagnostics);

@@ -215,6 +215,9 @@ typedef struct {
  * @security: (default starttls)
  * @username: (nullable): the login name
  * @password: (nullable): the keyring label of the password (the part after `keyring:`)
+ * @ca_file: (nullable): an absolute path to PEM certificates trusted for the server's TLS
+ *   certificate instead of the system's (a private mail CA); checked to hold PEM
+ *   certificates
  *
  * The [smtp] group, used when `reply-method` is smtp.
  */
@@ -224,6 +227,7 @@ typedef struct {
 	MeConfigSmtpSecurity security;
 	gchar *username;
 	gchar *password;
+	gchar *ca_file;
 } MeConfigSmtp;
 
 typedef struct _MeConfig MeConfig;

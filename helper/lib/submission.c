@@ -21,6 +21,7 @@ struct _MeSubmission {
 	MeSmtpSecurity security;
 	gchar *username;
 	MeSecretStr *password;
+	gchar *ca_file;
 };
 
 /**
@@ -36,6 +37,7 @@ me_submission_free(MeSubmission *submission)
 		return;
 	g_free(submission->host);
 	g_free(submission->username);
+	g_free(submission->ca_file);
 	me_secret_str_free(submission->password);
 	g_free(submission);
 }
@@ -56,7 +58,8 @@ security_from_config(MeConfigSmtpSecurity security)
  * @error: return location for a #GError
  *
  * The submission server of the configuration, with the password of its user from the
- * keyring (`mailenroll provision smtp-password` puts it there), ready to send.
+ * keyring (`mailenroll provision smtp-password` puts it there) and the CA file its TLS
+ * certificate is checked against (`ca-file`, else the system's), ready to send.
  *
  * Returns: (transfer full): the server, or %NULL when none is configured or the password is
  *   not in the keyring
@@ -79,6 +82,7 @@ me_submission_new(const MeConfigSmtp *smtp, GError **error)
 	self->port = smtp->port;
 	self->security = security_from_config(smtp->security);
 	self->username = g_strdup(smtp->username);
+	self->ca_file = g_strdup(smtp->ca_file);
 	if (smtp->username != NULL) {
 		self->password =
 		    me_keyring_lookup(ME_KEYRING_KIND_SMTP_PASSWORD, smtp->username, smtp->host, NULL, error);
@@ -117,6 +121,7 @@ me_submission_send(MeSubmission *submission,
 	    .security = submission->security,
 	    .username = submission->username,
 	    .password = submission->password,
+	    .ca_file = submission->ca_file,
 	};
 
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
