@@ -21,6 +21,7 @@
 
 #include "autocleanups.h"
 #include "dnsmasq.h"
+#include "enroll.h"
 #include "keyring-fixture.h"
 #include "smtp-server.h"
 #include "state.h"
@@ -290,6 +291,13 @@ test_one_command(Fixture *fx, gconstpointer data)
 		g_assert_nonnull(strstr(sent, "From: " MAILBOX));
 		g_assert_nonnull(strstr(sent, "Subject: Re: ACME: "));
 		g_assert_nonnull(strstr(sent, "-----BEGIN ACME RESPONSE-----"));
+	}
+	/* the name of the CA's DKIM key is learnt: what `mailenroll doctor` asks DNS for */
+	{
+		g_autofree gchar *dir = g_build_filename(fx->state, "mailenroll", NULL);
+		g_autofree gchar *key = me_state_get_ca_note(dir, "test", me_test_acme_ca_get(fx->ca, "DIRECTORY"),
+							     ME_ENROLL_NOTE_DKIM_KEY);
+		g_assert_cmpstr(key, ==, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"));
 	}
 }
 

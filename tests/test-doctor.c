@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dnsmasq.h"
+#include "enroll.h"
 #include "keyring-fixture.h"
 #include "state.h"
 #include "test-util.h"
@@ -402,6 +403,54 @@ test_dns_silent(Fixture *fx, gconstpointer data)
 	assert_check(results, "ca:test", "ok", NULL);
 }
 
+/* the name of a CA's DKIM key, as an enrollment learns it from a challenge mail */
+#define DKIM_KEY_NAME "acme-ca._domainkey.acme-ca.test"
+
+static void
+note_dkim_key(Fixture *fx, const gchar *name)
+{
+	g_autofree gchar *dir = g_build_filename(fx->state, "mailenroll", NULL);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(me_state_set_ca_note(dir, "test", me_test_acme_ca_get(fx->ca, "DIRECTORY"), ME_ENROLL_NOTE_DKIM_KEY,
+					   name, &error));
+	g_assert_no_error(error);
+}
+
+/* issue 15: a DNS server that holds only the CA's DKIM key (dnsmasq with one TXT record and
+ * nothing else, refusing every other name) is what enrollments need, and doctor does not
+ * fail it; once an enrollment learnt the key's name, doctor asks exactly that: answered is
+ * ok, refused fails */
+static void
+test_dns_dkim_only(Fixture *fx, gconstpointer data)
+{
+	MeTestDnsmasq *dkim_only = me_test_dnsmasq_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonArray) guessed = NULL;
+	g_autoptr(JsonArray) learnt = NULL;
+	g_autoptr(JsonArray) missing = NULL;
+	const gchar *server;
+
+	(void)data;
+	me_test_dnsmasq_add_txt(dkim_only, DKIM_KEY_NAME, "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	me_test_dnsmasq_start(dkim_only, &error);
+	g_assert_no_error(error);
+	server = me_test_dnsmasq_get_nameserver(dkim_only);
+	write_config(fx, NULL, server, "agree-tos=true\n");
+	/* nothing learnt yet: doctor's guess is refused, which such a server does: a warning */
+	run_doctor(fx, &guessed, NULL);
+	assert_check(guessed, "dns:test", "warning", server);
+	/* learnt: the key's own lookup, answered */
+	note_dkim_key(fx, DKIM_KEY_NAME);
+	run_doctor(fx, &learnt, NULL);
+	assert_check(learnt, "dns:test", "ok", DKIM_KEY_NAME);
+	/* a key the server does not serve: refused, and an enrollment would fail the same way */
+	note_dkim_key(fx, "other._domainkey.acme-ca.test");
+	g_assert_cmpint(run_doctor(fx, &missing, NULL), ==, 1);
+	assert_check(missing, "dns:test", "failed", "the lookup of the certificate authority's DKIM key other._domainkey.acme-ca.test");
+	me_test_dnsmasq_free(dkim_only);
+}
+
 static void
 write_manifest(Fixture *fx, const gchar *helper_path)
 {
@@ -586,6 +635,7 @@ main(int argc, char **argv)
 	g_test_add("/doctor/broken-config", Fixture, &plain, setup, test_broken_config, teardown);
 	g_test_add("/doctor/ca-unreachable", Fixture, &plain, setup, test_ca_unreachable, teardown);
 	g_test_add("/doctor/dns-silent", Fixture, &plain, setup, test_dns_silent, teardown);
+	g_test_add("/doctor/dns-dkim-only", Fixture, &plain, setup, test_dns_dkim_only, teardown);
 	g_test_add("/doctor/smime-trust", Fixture, &plain, setup, test_smime_trust, teardown);
 	g_test_add("/doctor/registration", Fixture, &plain, setup, test_registration, teardown);
 	g_test_add("/doctor/eab", Fixture, &eab, setup, test_eab, teardown);

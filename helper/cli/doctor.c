@@ -24,6 +24,7 @@
 
 #include "acme-client.h"
 #include "dns.h"
+#include "enroll.h"
 #include "file.h"
 #include "frame.h"
 #include "keyring.h"
@@ -422,6 +423,15 @@ check_keyring(Doctor *doc)
 
 /* ---- 4. DNS */
 
+static const gchar *
+doctor_state_dir(const Doctor *doc, gchar **owned)
+{
+	if (doc->config != NULL)
+		return me_config_get_state_dir(doc->config);
+	*owned = g_build_filename(g_get_user_state_dir(), PACKAGE_NAME, NULL);
+	return *owned;
+}
+
 /* what to ask: the CA's DKIM key record, else the directory's host name, else a name every
  * resolver answers itself */
 static gchar *
@@ -470,19 +480,55 @@ dns_report_failure(Doctor *doc, const gchar *check, const MeCaProfile *ca, const
 			   ca->name, reason);
 }
 
+/* the lookup every enrollment at the CA makes failed: no answer, a refusal, a server failure */
 static void
-check_dns(Doctor *doc, const MeCaProfile *ca)
+dns_report_key_failure(Doctor *doc, const gchar *check, const MeCaProfile *ca, const gchar *name, const GError *error)
 {
-	g_autofree gchar *check = g_strconcat("dns:", ca->name, NULL);
-	g_autofree gchar *name = dns_probe_name(ca);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(MeDns) dns = me_dns_new(ca->dns_server, &error);
+	g_autofree gchar *reason = reason_of(error);
 
-	if (dns == NULL || !dns_answered(dns, name, &error)) {
-		dns_report_failure(doc, check, ca, error);
-		return;
-	}
 	if (ca->dns_server != NULL)
+		doctor_add(doc, check, DOCTOR_STATUS_FAILED,
+			   /* TRANSLATORS: doctor: the configured DNS server failed the lookup enrollments need; %s are the server, the name of the CA's DKIM key, the CA and the reason */
+			   _("The DNS server %s does not answer the lookup of the certificate authority's DKIM key %s, which every challenge mail needs; check dns-server in the [ca %s] group (%s)."),
+			   ca->dns_server, name, ca->name, reason);
+	else
+		doctor_add(doc, check, DOCTOR_STATUS_FAILED,
+			   /* TRANSLATORS: doctor: the system's resolver failed the lookup enrollments need; %s are the name of the CA's DKIM key, the CA and the reason */
+			   _("The system's DNS resolver does not answer the lookup of the certificate authority's DKIM key %s, which every challenge mail needs; check /etc/resolv.conf, or set dns-server in the [ca %s] group (%s)."),
+			   name, ca->name, reason);
+}
+
+/* a name doctor only guessed was refused or failed: a server that holds only the CA's DKIM
+ * keys answers so for any other name, so this proves only that the server is there */
+static void
+dns_report_guess_refused(Doctor *doc, const gchar *check, const MeCaProfile *ca, const gchar *name)
+{
+	if (ca->dns_server != NULL)
+		doctor_add(doc, check, DOCTOR_STATUS_WARNING,
+			   /* TRANSLATORS: doctor: the configured DNS server refused a name doctor guessed; %s are the server and the name */
+			   _("The DNS server %s answers but refused the lookup of %s, as a server that holds only the certificate authority's DKIM keys does; the first challenge mail shows whether it serves those."),
+			   ca->dns_server, name);
+	else
+		doctor_add(doc, check, DOCTOR_STATUS_WARNING,
+			   /* TRANSLATORS: doctor: the system's resolver refused a name doctor guessed; %s is the name */
+			   _("The system's DNS resolver answers but refused the lookup of %s; the first challenge mail shows whether it serves the certificate authority's DKIM keys."),
+			   name);
+}
+
+static void
+dns_report_ok(Doctor *doc, const gchar *check, const MeCaProfile *ca, const gchar *name, gboolean learnt)
+{
+	if (learnt && ca->dns_server != NULL)
+		doctor_add(doc, check, DOCTOR_STATUS_OK,
+			   /* TRANSLATORS: doctor: the configured DNS server answered the lookup enrollments need; %s are the server and the name of the CA's DKIM key */
+			   _("The DNS server %s answers the lookup of the certificate authority's DKIM key %s."),
+			   ca->dns_server, name);
+	else if (learnt)
+		doctor_add(doc, check, DOCTOR_STATUS_OK,
+			   /* TRANSLATORS: doctor: the system's resolver answered the lookup enrollments need; %s is the name of the CA's DKIM key */
+			   _("The system's DNS resolver answers the lookup of the certificate authority's DKIM key %s."),
+			   name);
+	else if (ca->dns_server != NULL)
 		doctor_add(doc, check, DOCTOR_STATUS_OK,
 			   /* TRANSLATORS: doctor: the configured DNS server answered; %s are the server and the name asked for */
 			   _("The DNS server %s answers (asked for %s)."), ca->dns_server, name);
@@ -490,6 +536,32 @@ check_dns(Doctor *doc, const MeCaProfile *ca)
 		doctor_add(doc, check, DOCTOR_STATUS_OK,
 			   /* TRANSLATORS: doctor: the system's resolver answered; %s is the name asked for */
 			   _("The system's DNS resolver answers (asked for %s)."), name);
+}
+
+/* what an enrollment needs of DNS: the TXT lookup of the CA's DKIM key through the
+ * configured server.  Its name is known once a challenge mail passed by DKIM
+ * (ME_ENROLL_NOTE_DKIM_KEY); an answer, "no such name" included, proves the server, and
+ * only silence, a refusal or a server failure fails.  Before that, doctor guesses a name,
+ * and a refusal of the guess is only a warning */
+static void
+check_dns(Doctor *doc, const MeCaProfile *ca)
+{
+	g_autofree gchar *check = g_strconcat("dns:", ca->name, NULL);
+	g_autofree gchar *owned = NULL;
+	g_autofree gchar *learnt = me_state_get_ca_note(doctor_state_dir(doc, &owned), ca->name, ca->directory,
+							ME_ENROLL_NOTE_DKIM_KEY);
+	g_autofree gchar *name = learnt != NULL ? g_strdup(learnt) : dns_probe_name(ca);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeDns) dns = me_dns_new(ca->dns_server, &error);
+
+	if (dns != NULL && dns_answered(dns, name, &error))
+		dns_report_ok(doc, check, ca, name, learnt != NULL);
+	else if (dns != NULL && learnt == NULL && g_error_matches(error, ME_ERROR, ME_ERROR_NETWORK))
+		dns_report_guess_refused(doc, check, ca, name);
+	else if (dns != NULL && learnt != NULL)
+		dns_report_key_failure(doc, check, ca, name, error);
+	else
+		dns_report_failure(doc, check, ca, error);
 }
 
 /* ---- 4b. the S/MIME trust of each CA profile */
@@ -864,15 +936,6 @@ check_host(Doctor *doc)
 }
 
 /* ---- 6. Thunderbird */
-
-static const gchar *
-doctor_state_dir(const Doctor *doc, gchar **owned)
-{
-	if (doc->config != NULL)
-		return me_config_get_state_dir(doc->config);
-	*owned = g_build_filename(g_get_user_state_dir(), PACKAGE_NAME, NULL);
-	return *owned;
-}
 
 static void
 check_identity(Doctor *doc, const MeTbProfile *profile, const gchar *mailbox)

@@ -182,6 +182,7 @@ me_challenge_auth_result_init(MeChallengeAuthResult *result)
 	g_return_if_fail(result != NULL);
 	result->method = ME_CHALLENGE_AUTH_NONE;
 	result->detail = NULL;
+	result->dkim_key_name = NULL;
 	result->failures = g_ptr_array_new_with_free_func(g_free);
 }
 
@@ -194,6 +195,7 @@ me_challenge_auth_result_clear(MeChallengeAuthResult *result)
 {
 	g_return_if_fail(result != NULL);
 	g_clear_pointer(&result->detail, g_free);
+	g_clear_pointer(&result->dkim_key_name, g_free);
 	g_clear_pointer(&result->failures, g_ptr_array_unref);
 	result->method = ME_CHALLENGE_AUTH_NONE;
 }

@@ -129,12 +129,16 @@ me_challenge_auth_method_to_string(MeChallengeAuthMethod method);
  * @failures: (element-type utf8): why each method tried did not pass
  * @temporary: a method could not decide for now (a DKIM key lookup found no nameserver
  *   answering); the same mail may pass later
+ * @dkim_key_name: (nullable): with %ME_CHALLENGE_AUTH_DKIM, the DNS name of the key that
+ *   verified the signature (`selector._domainkey.domain`), the lookup the next challenge
+ *   from that sender needs
  */
 typedef struct {
 	MeChallengeAuthMethod method;
 	gchar *detail;
 	GPtrArray *failures;
 	gboolean temporary;
+	gchar *dkim_key_name;
 } MeChallengeAuthResult;
 
 void

@@ -499,6 +499,20 @@ learn_timing(MeEnroll *e)
 		g_debug("noting the mail timing: %s", local->message);
 }
 
+/* a challenge mail passed by DKIM: the name of the CA's key is the lookup every enrollment
+ * at it needs, which `mailenroll doctor` asks the configured DNS server for */
+static void
+learn_dkim_key(MeEnroll *e, const MeChallengeVerdict *verdict)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (verdict->auth.method != ME_CHALLENGE_AUTH_DKIM || verdict->auth.dkim_key_name == NULL)
+		return;
+	if (!me_state_set_ca_note(e->state_dir, e->opts->ca_name, e->opts->directory, ME_ENROLL_NOTE_DKIM_KEY,
+				  verdict->auth.dkim_key_name, &local))
+		g_debug("noting the DKIM key: %s", local->message);
+}
+
 /* ---- order and authorization */
 
 static gboolean
@@ -1067,6 +1081,7 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	save_reply_fields(enroll, reply, bytes);
 	token_remember(enroll, verdict->token_part1);
 	learn_timing(enroll);
+	learn_dkim_key(enroll, verdict);
 	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
 	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
 	if (!save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error))

@@ -20,6 +20,10 @@
 
 G_BEGIN_DECLS
 
+/* the CA note (me_state_get_ca_note()) that holds the DNS name of the CA's DKIM key, learnt
+ * from a challenge mail that passed by DKIM: the lookup every enrollment at that CA needs */
+#define ME_ENROLL_NOTE_DKIM_KEY "dkim-key"
+
 /**
  * MeEnrollMailTiming:
  * @ME_ENROLL_MAIL_TIMING_DETECT: as this CA was seen to do before (the engine remembers it per

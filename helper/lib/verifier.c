@@ -164,6 +164,8 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 			g_autofree gchar *detail = g_strdup_printf("DKIM d=%s s=%s %s", sig->domain, sig->selector,
 								   sig->algorithm);
 			me_challenge_auth_result_set_pass(result, ME_CHALLENGE_AUTH_DKIM, detail);
+			g_free(result->dkim_key_name);
+			result->dkim_key_name = g_strdup_printf("%s._domainkey.%s", sig->selector, sig->domain);
 		}
 		return TRUE;
 	}
