@@ -154,7 +154,8 @@ setup(Fixture *fx, gconstpointer data)
 			       "host=127.0.0.1\n"
 			       "port=%s\n"
 			       "security=none\n",
-			       sc->no_store ? "" : "store=nssdb\n", me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
+			       sc->no_store ? "" : "store=nssdb\n", me_test_acme_ca_get(fx->ca, "DIRECTORY"),
+			       me_test_acme_ca_get(fx->ca, "CA_FILE"),
 			       me_test_dnsmasq_get_nameserver(fx->dns), sc->conf_extra != NULL ? sc->conf_extra : "",
 			       smime_trust != NULL ? smime_trust : "", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
 	conf_path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
@@ -726,7 +727,8 @@ test_status_failure(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(json_object_get_int_member(entry, "renew_at"), >, 0);
 	installed = json_object_get_array_member(entry, "installed");
 	g_assert_cmpuint(json_array_get_length(installed), ==, 1);
-	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(installed, 0), "store"), ==, "nssdb");
+	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(installed, 0), "store"), ==,
+			"nssdb");
 	for (const gchar *const *m = (const gchar *const[]){"failure", "failed_step", "failed_at", "reply", "certificate",
 							     "token_part2", "used_tokens", "account_key_fp", NULL};
 	     *m != NULL; m++)
@@ -754,7 +756,8 @@ test_smtp_private_ca(Fixture *fx, gconstpointer data)
 	g_autoptr(MeTestSmtpMessage) message = NULL;
 	g_autofree gchar *conf_path = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
 	g_autofree gchar *conf = read_text(conf_path);
-	g_autofree gchar *plain = g_strdup_printf("port=%s\nsecurity=none\n", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
+	g_autofree gchar *plain =
+	    g_strdup_printf("port=%s\nsecurity=none\n", me_test_acme_ca_get(fx->ca, "SMTP_REPLY_PORT"));
 	g_autofree gchar *tls = g_strdup_printf("port=%u\nsecurity=starttls\nca-file=%s\n", me_test_smtp_get_port(smtp),
 						me_test_smtp_get_ca_file(smtp));
 	g_autoptr(GString) text = g_string_new(conf);

@@ -432,7 +432,8 @@ test_dns_dkim_only(Fixture *fx, gconstpointer data)
 	const gchar *server;
 
 	(void)data;
-	me_test_dnsmasq_add_txt(dkim_only, DKIM_KEY_NAME, "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	me_test_dnsmasq_add_txt(dkim_only, DKIM_KEY_NAME,
+				"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
 	me_test_dnsmasq_start(dkim_only, &error);
 	g_assert_no_error(error);
 	server = me_test_dnsmasq_get_nameserver(dkim_only);

@@ -284,7 +284,8 @@ me_install_check_target(MeEnroll *enroll, const MeInstallOptions *options, GErro
 		return TRUE;
 	/* the default profile missing is what the person can fix with another target; a named
 	 * profile that is wrong, or several profiles, say so themselves */
-	if (options->profile == NULL && target.location == NULL && g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+	if (options->profile == NULL && target.location == NULL &&
+	    g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
 		set_no_profile_error(error);
 		return FALSE;
 	}
