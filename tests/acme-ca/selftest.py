@@ -590,6 +590,29 @@ def case_eab_required():
         return "absent/wrong MAC/unknown kid rejected; valid binding accepted"
 
 
+def case_eab_single_use():
+    kid, key = "kid-1", b64u(os.urandom(32))
+    with CA("--eab", f"{kid}:{key}", "--eab-single-use") as ca:
+        first = Client(ca, register=False)
+        first.register(eab=messages.ExternalAccountBinding.from_data(
+            first.key.public_key(), kid, key, first.acme.directory))
+        # the same key again is the same account (200 + Location), no second use of the binding
+        try:
+            again = Client(ca, key=(first.key, first.net.alg), register=False)
+            again.register(eab=messages.ExternalAccountBinding.from_data(
+                again.key.public_key(), kid, key, again.acme.directory))
+            raise CaseFailure("the same key again made no 200")
+        except acme_errors.ConflictError:
+            pass
+        second = Client(ca, register=False)
+        expect_error(lambda: second.register(eab=messages.ExternalAccountBinding.from_data(
+            second.key.public_key(), kid, key, second.acme.directory)), "unauthorized")
+        counters = ca.status()["counters"]
+        check(counters.get("accounts_created") == 1, f"accounts_created {counters}")
+        check(counters.get("new_account_requests") == 3, f"new_account_requests {counters}")
+        return "the binding creates one account; the same key again is that account; another key is refused"
+
+
 def _dkim_case(kind):
     import dkim
     from dkim.util import parse_tag_value

@@ -130,6 +130,9 @@ def build_parser():
     g = p.add_argument_group("RFC 8555 behaviour")
     g.add_argument("--eab", type=_eab, action="append", default=[], metavar="KID:B64URLKEY",
                    help="require External Account Binding; repeatable")
+    g.add_argument("--eab-single-use", action="store_true",
+                   help="each EAB key creates one account only, as at CAs that hand out "
+                   "single-use keys; a second account with it gets 'unauthorized'")
     g.add_argument("--bad-nonce-rate", type=_rate, default=0.0, metavar="F",
                    help="reject this fraction of otherwise valid JWS with badNonce")
     g.add_argument("--seed", type=int, help="seed for --bad-nonce-rate (deterministic)")

@@ -234,6 +234,7 @@ class Acme:
 
     def new_account(self, verified, headers):
         payload = self._require_payload(verified, "newAccount")
+        self.store.counters["new_account_requests"] += 1
         spki = spki_der(verified.public_key)
         existing = self.store.account_by_spki(spki)
         if payload.get("onlyReturnExisting") is True:
@@ -254,6 +255,9 @@ class Acme:
                 raise AcmeProblem("externalAccountRequired",
                                   "this CA requires externalAccountBinding")
             eab_kid = jws.verify_eab(eab, verified.jwk, self.base + "/new-account", self.eab_keys)
+            if self.config.eab_single_use and any(a.eab_kid == eab_kid for a in self.store.accounts.values()):
+                raise AcmeProblem("unauthorized", f"the external account key {eab_kid!r} was used "
+                                  "already; each key creates one account", 401)
         else:
             eab = None
         account_id = random_id(9)
