@@ -901,6 +901,111 @@ test_symlinks(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(logged, "is a symbolic link"));
 }
 
+/* ---- the account the mailboxes share at a CA */
+
+#define DIRECTORY  "https://ca.example/dir"
+#define DIRECTORY2 "https://other.example/dir"
+
+static void
+test_ca_account_round_trip(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeStateAccount) none = NULL;
+	g_autoptr(MeStateAccount) got = NULL;
+	g_autoptr(MeStateAccount) other = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	MeStateAccount pending = {NULL, (gchar *)"fp-1", (gchar *)MAILBOX, 1700000000};
+	MeStateAccount made = {(gchar *)"https://ca.example/acct/1", (gchar *)"fp-1", (gchar *)MAILBOX, 1700000000};
+	MeStateAccount second = {(gchar *)"https://other.example/acct/9", (gchar *)"fp-2", (gchar *)"bob@example.org", 5};
+
+	/* none yet: no error */
+	none = me_state_get_ca_account(fx->dir, CA, DIRECTORY, &error);
+	g_assert_no_error(error);
+	g_assert_null(none);
+	/* saved before the CA knows the key: no URL */
+	g_assert_true(me_state_set_ca_account(fx->dir, CA, DIRECTORY, &pending, &error));
+	g_assert_no_error(error);
+	got = me_state_get_ca_account(fx->dir, CA, DIRECTORY, &error);
+	g_assert_no_error(error);
+	g_assert_null(got->url);
+	g_assert_cmpstr(got->key_fp, ==, "fp-1");
+	g_clear_pointer(&got, me_state_account_free);
+	g_assert_true(me_state_set_ca_account(fx->dir, CA, DIRECTORY, &made, &error));
+	/* the profile pointed at another CA once: its account stays recorded beside */
+	g_assert_true(me_state_set_ca_account(fx->dir, CA, DIRECTORY2, &second, &error));
+	g_assert_no_error(error);
+	got = me_state_get_ca_account(fx->dir, CA, DIRECTORY, &error);
+	other = me_state_get_ca_account(fx->dir, CA, DIRECTORY2, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(got->url, ==, made.url);
+	g_assert_cmpstr(got->key_fp, ==, "fp-1");
+	g_assert_cmpstr(got->created_by, ==, MAILBOX);
+	g_assert_cmpint(got->created, ==, 1700000000);
+	g_assert_cmpstr(other->url, ==, second.url);
+	/* it is no enrollment */
+	list = me_state_list(fx->dir, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 0);
+}
+
+static void
+test_ca_account_damaged(Fixture *fx, gconstpointer data)
+{
+	const gchar *const bad[] = {"{", "[]", "{\"accounts\":{}}", "{\"accounts\":[{\"directory\":\"" DIRECTORY "\"}]}"};
+	g_autofree gchar *ca_dir = g_build_filename(fx->dir, CA, NULL);
+	g_autofree gchar *path = g_build_filename(ca_dir, "ca.account", NULL);
+	MeStateAccount made = {(gchar *)"https://ca.example/acct/1", (gchar *)"fp-1", NULL, 1};
+
+	g_assert_cmpint(g_mkdir_with_parents(ca_dir, 0700), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(MeStateAccount) got = NULL;
+
+		g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
+		got = me_state_get_ca_account(fx->dir, CA, DIRECTORY, &error);
+		g_assert_null(got);
+		g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+		me_test_assert_sentence(error);
+		g_clear_error(&error);
+		/* never written over: the account it named would be lost */
+		if (i < 3) {
+			g_assert_false(me_state_set_ca_account(fx->dir, CA, DIRECTORY, &made, &error));
+			g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+		}
+	}
+}
+
+static void
+test_ca_account_lock(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	MeStateLock *held = me_state_lock_ca(fx->dir, CA, 0, &error);
+	MeStateLock *again;
+	MeStateLock *other;
+	gint64 start;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(held);
+	/* flock() locks an open file, so a second open in the same process contends as
+	 * another process would */
+	start = g_get_monotonic_time();
+	again = me_state_lock_ca(fx->dir, CA, 200, &error);
+	g_assert_null(again);
+	g_assert_cmpint(g_get_monotonic_time() - start, >=, 200 * 1000);
+	g_assert_error(error, ME_ERROR, ME_ERROR_BUSY);
+	me_test_assert_sentence(error);
+	g_clear_error(&error);
+	/* another CA is another lock */
+	other = me_state_lock_ca(fx->dir, "other", 0, &error);
+	g_assert_no_error(error);
+	me_state_lock_free(other);
+	me_state_lock_free(held);
+	again = me_state_lock_ca(fx->dir, CA, 0, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(again);
+	me_state_lock_free(again);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -926,6 +1031,9 @@ main(int argc, char **argv)
 	ADD("/state/private/folder", test_private_folder);
 	ADD("/state/private/levels", test_private_levels);
 	ADD("/state/private/symlinks", test_symlinks);
+	ADD("/state/ca-account/round-trip", test_ca_account_round_trip);
+	ADD("/state/ca-account/damaged", test_ca_account_damaged);
+	ADD("/state/ca-account/lock", test_ca_account_lock);
 #undef ADD
 	return g_test_run();
 }

@@ -731,3 +731,270 @@ me_state_set_ca_note(const gchar *state_dir,
 		return set_io_error(error, path, errno);
 	return TRUE;
 }
+
+/* ---- the account the user's mailboxes share at a CA */
+
+/* no .json: me_state_list() takes every .json for an enrollment */
+#define CA_ACCOUNT_FILE "ca.account"
+#define CA_LOCK_FILE	"ca.lock"
+#define CA_ACCOUNT_MAX	(64 * 1024)
+
+struct _MeStateLock {
+	gint fd;
+};
+
+static gchar *
+ca_file_path(const gchar *state_dir, const gchar *ca, const gchar *name)
+{
+	g_autofree gchar *ca_name = escape_name(ca, FALSE);
+
+	return g_build_filename(state_dir, ca_name, name, NULL);
+}
+
+/**
+ * me_state_account_free:
+ * @account: (nullable): an account
+ *
+ * Frees @account.
+ */
+void
+me_state_account_free(MeStateAccount *account)
+{
+	if (account == NULL)
+		return;
+	g_free(account->url);
+	g_free(account->key_fp);
+	g_free(account->created_by);
+	g_free(account);
+}
+
+static gboolean
+set_account_damaged_error(GError **error, const gchar *path)
+{
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+		    /* TRANSLATORS: the saved record of the ACME account shared by the user's mailboxes is not valid; %s is its path */
+		    _("The saved account record %s is damaged; remove it, and mailenroll finds the account again from the enrollments that use it."),
+		    path);
+	return FALSE;
+}
+
+/* the accounts array of the file at @path: an empty one when there is no file */
+static JsonArray *
+ca_accounts_load(const gchar *path, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	JsonNode *root;
+	JsonNode *accounts;
+
+	data = read_state_file(path, &len, &local);
+	if (local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (data == NULL)
+		return json_array_new();
+	if (len > CA_ACCOUNT_MAX || !json_parser_load_from_data(parser, data, (gssize)len, NULL)) {
+		set_account_damaged_error(error, path);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	accounts = root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "accounts")
+								 : NULL;
+	if (accounts == NULL || !JSON_NODE_HOLDS_ARRAY(accounts)) {
+		set_account_damaged_error(error, path);
+		return NULL;
+	}
+	return json_array_ref(json_node_get_array(accounts));
+}
+
+static const gchar *
+member_string(JsonObject *obj, const gchar *name)
+{
+	JsonNode *node = json_object_get_member(obj, name);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(node);
+}
+
+/* the entry about @directory, or -1 */
+static gint
+ca_accounts_find(JsonArray *accounts, const gchar *directory)
+{
+	for (guint i = 0; i < json_array_get_length(accounts); i++) {
+		JsonNode *node = json_array_get_element(accounts, i);
+		if (JSON_NODE_HOLDS_OBJECT(node) &&
+		    g_strcmp0(member_string(json_node_get_object(node), "directory"), directory) == 0)
+			return (gint)i;
+	}
+	return -1;
+}
+
+/**
+ * me_state_get_ca_account:
+ * @state_dir: the state folder
+ * @ca: the CA profile's name
+ * @directory: its directory URL: the account is the one at this CA
+ * @error: return location for a #GError
+ *
+ * The account the user's mailboxes share at the CA, as me_state_set_ca_account() saved
+ * it.  Read it while holding me_state_lock_ca().
+ *
+ * Returns: (transfer full) (nullable): the account, or %NULL: with @error set when the
+ *   record cannot be read or is damaged, without when there is none yet
+ */
+MeStateAccount *
+me_state_get_ca_account(const gchar *state_dir, const gchar *ca, const gchar *directory, GError **error)
+{
+	g_autofree gchar *path = ca_file_path(state_dir, ca, CA_ACCOUNT_FILE);
+	g_autoptr(JsonArray) accounts = ca_accounts_load(path, error);
+	g_autoptr(MeStateAccount) account = NULL;
+	JsonObject *obj;
+	gint i;
+
+	if (accounts == NULL)
+		return NULL;
+	i = ca_accounts_find(accounts, directory);
+	if (i < 0)
+		return NULL;
+	obj = json_array_get_object_element(accounts, (guint)i);
+	account = g_new0(MeStateAccount, 1);
+	account->url = g_strdup(member_string(obj, "url"));
+	account->key_fp = g_strdup(member_string(obj, "key_fp"));
+	account->created_by = g_strdup(member_string(obj, "created_by"));
+	account->created = json_object_get_int_member_with_default(obj, "created", 0);
+	if (account->key_fp == NULL) {
+		set_account_damaged_error(error, path);
+		return NULL;
+	}
+	return g_steal_pointer(&account);
+}
+
+/**
+ * me_state_set_ca_account:
+ * @state_dir: the state folder
+ * @ca: the CA profile's name
+ * @directory: its directory URL
+ * @account: the account the user's mailboxes share there
+ * @error: return location for a #GError
+ *
+ * Records @account, atomically and durably; the accounts at other directory URLs of the
+ * same profile stay recorded.  Call it while holding me_state_lock_ca().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+me_state_set_ca_account(const gchar *state_dir,
+			const gchar *ca,
+			const gchar *directory,
+			const MeStateAccount *account,
+			GError **error)
+{
+	g_autofree gchar *path = ca_file_path(state_dir, ca, CA_ACCOUNT_FILE);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autoptr(JsonArray) accounts = NULL;
+	g_autoptr(JsonObject) obj = json_object_new();
+	g_autoptr(JsonObject) top = json_object_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	gint i;
+
+	if (!ensure_private_dir(state_dir, error) || !ensure_private_dir(dir, error))
+		return FALSE;
+	accounts = ca_accounts_load(path, error);
+	if (accounts == NULL)
+		return FALSE;
+	json_object_set_string_member(obj, "directory", directory);
+	if (account->url != NULL)
+		json_object_set_string_member(obj, "url", account->url);
+	json_object_set_string_member(obj, "key_fp", account->key_fp);
+	if (account->created_by != NULL)
+		json_object_set_string_member(obj, "created_by", account->created_by);
+	json_object_set_int_member(obj, "created", account->created);
+	i = ca_accounts_find(accounts, directory);
+	if (i >= 0)
+		json_array_remove_element(accounts, (guint)i);
+	json_array_add_object_element(accounts, json_object_ref(obj));
+	json_object_set_int_member(top, "version", ME_STATE_VERSION);
+	json_object_set_array_member(top, "accounts", json_array_ref(accounts));
+	json_node_set_object(root, top);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	data = json_generator_to_data(gen, &len);
+	if (!g_file_set_contents_full(path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+				      0600, &local))
+		return set_io_error(error, path, local->domain == G_FILE_ERROR ? file_error_errno((GFileError)local->code) : EIO);
+	return TRUE;
+}
+
+/**
+ * me_state_lock_ca:
+ * @state_dir: the state folder
+ * @ca: the CA profile's name
+ * @timeout_ms: how long to wait for another process that holds it
+ * @error: return location for a #GError
+ *
+ * Takes the lock of the CA's shared records (the account), so that two enrollments at the
+ * same CA never make two accounts.  It is held for as long as making or finding the account
+ * takes, never while waiting for mail; it goes with the process.
+ *
+ * Returns: (transfer full): the lock, released by me_state_lock_free(), or %NULL with
+ *   @error set (%ME_ERROR_BUSY when another process held it for all of @timeout_ms)
+ */
+MeStateLock *
+me_state_lock_ca(const gchar *state_dir, const gchar *ca, guint timeout_ms, GError **error)
+{
+	g_autofree gchar *path = ca_file_path(state_dir, ca, CA_LOCK_FILE);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autoptr(MeStateLock) lock = g_new0(MeStateLock, 1);
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	lock->fd = -1;
+	if (!ensure_private_dir(state_dir, error) || !ensure_private_dir(dir, error))
+		return NULL;
+	lock->fd = open_nofollow(path, O_RDWR | O_CREAT);
+	if (lock->fd < 0) {
+		if (errno == ELOOP)
+			set_symlink_error(error, path);
+		else
+			set_io_error(error, path, errno);
+		return NULL;
+	}
+	while (flock(lock->fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			set_io_error(error, path, errno);
+			return NULL;
+		}
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, ME_ERROR, ME_ERROR_BUSY,
+				    /* TRANSLATORS: another mailenroll process sets up the account at the same CA; %s is the CA profile's name */
+				    _("Another mailenroll is setting up the account at the certificate authority %s; wait until it has finished and try again."),
+				    ca);
+			return NULL;
+		}
+		g_usleep(50 * 1000);
+	}
+	return g_steal_pointer(&lock);
+}
+
+/**
+ * me_state_lock_free:
+ * @lock: (nullable): a lock from me_state_lock_ca()
+ *
+ * Releases @lock.
+ */
+void
+me_state_lock_free(MeStateLock *lock)
+{
+	if (lock == NULL)
+		return;
+	if (lock->fd >= 0)
+		close(lock->fd);
+	g_free(lock);
+}

@@ -109,4 +109,43 @@ me_state_set_ca_note(const gchar *state_dir,
 		     const gchar *value,
 		     GError **error);
 
+/**
+ * MeStateAccount:
+ * @url: (nullable): the account URL at the CA; %NULL while the account is being made (its
+ *   key is in the keyring, the CA may not know it yet)
+ * @key_fp: the account key's JWK thumbprint, which finds it in the keyring
+ * @created_by: (nullable): the mailbox whose enrollment made the account, or whose own
+ *   account of an older mailenroll became it
+ * @created: when, in seconds since 1970
+ *
+ * The ACME account that all of a user's mailboxes share at one CA (docs/design.md §3).
+ */
+typedef struct {
+	gchar *url;
+	gchar *key_fp;
+	gchar *created_by;
+	gint64 created;
+} MeStateAccount;
+
+void
+me_state_account_free(MeStateAccount *account);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeStateAccount, me_state_account_free)
+
+MeStateAccount *
+me_state_get_ca_account(const gchar *state_dir, const gchar *ca, const gchar *directory, GError **error);
+gboolean
+me_state_set_ca_account(const gchar *state_dir,
+			const gchar *ca,
+			const gchar *directory,
+			const MeStateAccount *account,
+			GError **error);
+
+typedef struct _MeStateLock MeStateLock;
+
+MeStateLock *
+me_state_lock_ca(const gchar *state_dir, const gchar *ca, guint timeout_ms, GError **error);
+void
+me_state_lock_free(MeStateLock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeStateLock, me_state_lock_free)
+
 G_END_DECLS
