@@ -15,11 +15,14 @@
 #include <locale.h>
 #include <string.h>
 
+#include "acme-client.h"
 #include "autocleanups.h"
 #include "dnsmasq.h"
 #include "enroll.h"
 #include "keyring-fixture.h"
+#include "jws.h"
 #include "keyring.h"
+#include "keys.h"
 #include "test-util.h"
 
 #define MAILBOX "alice@example.org"
@@ -486,6 +489,285 @@ test_eab(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_WAITING_CHALLENGE);
 }
 
+/* ---- one account per (user, CA), shared by the mailboxes */
+
+#define BOB   "bob@example.org"
+#define CAROL "carol@example.org"
+
+static gint64
+ca_counter(Fixture *fx, const gchar *name)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonObject *counters = json_object_get_object_member(status, "counters");
+
+	return json_object_get_int_member_with_default(counters, name, 0);
+}
+
+/* the account URL the CA holds the order for @mailbox under */
+static gchar *
+ca_order_account(Fixture *fx, const gchar *mailbox)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *orders = json_object_get_array_member(status, "orders");
+	gchar *found = NULL;
+
+	for (guint i = 0; i < json_array_get_length(orders); i++) {
+		JsonObject *o = json_array_get_object_element(orders, i);
+		JsonArray *ids = json_object_get_array_member(o, "identifiers");
+		if (g_strcmp0(json_array_get_string_element(ids, 0), mailbox) == 0) {
+			g_free(found);
+			found = g_strdup(json_object_get_string_member(o, "account"));
+		}
+	}
+	g_assert_nonnull(found);
+	return found;
+}
+
+static MeEnroll *
+open_enroll_for(Fixture *fx, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	MeEnroll *e = me_enroll_open(fx->state_dir, &fx->opts, mailbox, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(e);
+	return e;
+}
+
+/* @mailbox's challenge mail is the next one: answered and the certificate issued */
+static void
+finish_for(Fixture *fx, MeEnroll *e, const gchar *mailbox)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) mail = me_test_acme_ca_wait_mail(fx->ca);
+	g_autofree gchar *to = g_strdup_printf("To: %s\r\n", mailbox);
+	g_autofree gchar *text = g_strndup(g_bytes_get_data(mail, NULL), g_bytes_get_size(mail));
+	g_autoptr(MeChallengeVerdict) v = NULL;
+	g_autoptr(GBytes) reply = NULL;
+
+	g_assert_nonnull(strstr(text, to));
+	v = inspect(e, mail);
+	g_assert_true(v->answerable);
+	reply = me_enroll_approve(e, NULL, &error);
+	g_assert_no_error(error);
+	drop_reply(fx, reply);
+	g_assert_true(me_enroll_reply_sent(e, &error));
+	g_assert_no_error(error);
+	g_assert_true(me_enroll_finish(e, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(me_enroll_get_step(e), ==, ME_STATE_STEP_ISSUED);
+}
+
+/* two mailboxes, one account: the second enrollment makes no newAccount call, and its
+ * certificate is issued under the first one's account */
+static void
+test_account_shared(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) alice = open_enroll(fx);
+	g_autoptr(MeEnroll) bob = NULL;
+	g_autoptr(GPtrArray) keys = NULL;
+	g_autofree gchar *alice_account = NULL;
+	g_autofree gchar *bob_account = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(alice, &error));
+	g_assert_no_error(error);
+	finish_for(fx, alice, MAILBOX);
+	g_assert_cmpint(ca_counter(fx, "new_account_requests"), ==, 1);
+
+	bob = open_enroll_for(fx, BOB);
+	g_assert_true(me_enroll_start(bob, &error));
+	g_assert_no_error(error);
+	finish_for(fx, bob, BOB);
+	g_assert_cmpint(ca_counter(fx, "new_account_requests"), ==, 1);
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
+	alice_account = ca_order_account(fx, MAILBOX);
+	bob_account = ca_order_account(fx, BOB);
+	g_assert_cmpstr(alice_account, ==, bob_account);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(bob), "account_url"), ==, alice_account);
+	/* one account key in the keyring, the CA's, of no mailbox */
+	keys = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, fx->opts.directory, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(keys->len, ==, 1);
+	g_assert_null(((MeKeyringItem *)g_ptr_array_index(keys, 0))->mailbox);
+}
+
+/* a CA whose EAB key makes one account only: the second mailbox gets its certificate too */
+static void
+test_account_eab_single_use(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) alice = NULL;
+	g_autoptr(MeEnroll) bob = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	static const guint8 mac[] = "0123456789abcdef0123456789abcdef";
+
+	(void)data;
+	fx->opts.eab_kid = "kid-1";
+	item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, fx->opts.directory, "kid-1");
+	g_assert_true(me_keyring_store(item, mac, 32, &error));
+	g_assert_no_error(error);
+	alice = open_enroll(fx);
+	g_assert_true(me_enroll_start(alice, &error));
+	g_assert_no_error(error);
+	finish_for(fx, alice, MAILBOX);
+	bob = open_enroll_for(fx, BOB);
+	g_assert_true(me_enroll_start(bob, &error));
+	g_assert_no_error(error);
+	finish_for(fx, bob, BOB);
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
+}
+
+typedef struct {
+	Fixture *fx;
+	const gchar *mailbox;
+	GError *error;
+} StartJob;
+
+static gpointer
+start_thread(gpointer data)
+{
+	StartJob *job = data;
+	g_autoptr(MeEnroll) e = me_enroll_open(job->fx->state_dir, &job->fx->opts, job->mailbox, &job->error);
+
+	if (e != NULL)
+		me_enroll_start(e, &job->error);
+	return NULL;
+}
+
+/* two mailboxes enrolling at the same moment still make one account */
+static void
+test_account_concurrent(Fixture *fx, gconstpointer data)
+{
+	StartJob jobs[] = {{fx, MAILBOX, NULL}, {fx, BOB, NULL}, {fx, CAROL, NULL}};
+	GThread *threads[G_N_ELEMENTS(jobs)];
+
+	(void)data;
+	for (guint i = 0; i < G_N_ELEMENTS(jobs); i++)
+		threads[i] = g_thread_new("enroll", start_thread, &jobs[i]);
+	for (guint i = 0; i < G_N_ELEMENTS(jobs); i++) {
+		g_thread_join(threads[i]);
+		g_assert_no_error(jobs[i].error);
+	}
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
+	g_assert_cmpint(ca_counter(fx, "new_account_requests"), ==, 1);
+}
+
+/* an account as mailenroll made them before they were shared: a key of the mailbox's own
+ * in the keyring, registered at the CA, and the mailbox's state file naming it.  With
+ * @order, an order made under it and saved, as an enrollment under way has */
+static gchar *
+make_old_account(Fixture *fx, const gchar *mailbox, gboolean order)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) key = me_key_generate(ME_KEY_TYPE_ACCOUNT, &error);
+	g_autoptr(MeSecretStr) pem = me_key_to_pem(key, &error);
+	g_autofree gchar *thumb = me_jwk_thumbprint(key, &error);
+	g_autoptr(MeKeyringItem) item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, mailbox, fx->opts.directory, thumb);
+	g_autoptr(MeAcmeClient) client = me_acme_client_new(fx->opts.directory);
+	g_autoptr(MeAcmeAccount) account = NULL;
+	g_autoptr(JsonObject) obj = json_object_new();
+	g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+	g_autofree gchar *dir = g_build_filename(fx->state_dir, "test-ca", NULL);
+	g_autofree gchar *file = g_strconcat(mailbox, ".json", NULL);
+	g_autofree gchar *path = g_build_filename(dir, file, NULL);
+	g_autofree gchar *text = NULL;
+	MeAcmeAccountRequest req = {.terms_agreed = TRUE};
+
+	g_assert_no_error(error);
+	g_assert_true(me_keyring_store(item, pem, strlen(pem), &error));
+	g_assert_no_error(error);
+	me_http_set_ca_file(me_acme_client_get_http(client), fx->opts.ca_file);
+	me_acme_client_set_account_key(client, key);
+	account = me_acme_client_new_account(client, &req, &error);
+	g_assert_no_error(error);
+	json_object_set_int_member(obj, "version", 1);
+	json_object_set_string_member(obj, "state", "account");
+	json_object_set_string_member(obj, "ca", "test-ca");
+	json_object_set_string_member(obj, "mailbox", mailbox);
+	json_object_set_string_member(obj, "directory", fx->opts.directory);
+	json_object_set_string_member(obj, "key_type", "ec-p256");
+	json_object_set_string_member(obj, "usage", "dual");
+	json_object_set_string_member(obj, "account_key_fp", thumb);
+	json_object_set_string_member(obj, "account_url", account->url);
+	if (order) {
+		MeAcmeIdentifier id = {(gchar *)"email", (gchar *)mailbox};
+		g_autoptr(MeAcmeOrder) made = me_acme_order_new(client, &id, 1, NULL, &error);
+		g_assert_no_error(error);
+		json_object_set_string_member(obj, "state", "order");
+		json_object_set_string_member(obj, "order_url", made->url);
+		json_object_set_string_member(obj, "authz_url", made->authorizations[0]);
+		json_object_set_int_member(obj, "order_expires", made->expires);
+	}
+	json_node_set_object(root, obj);
+	text = json_to_string(root, TRUE);
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	g_assert_true(g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error));
+	g_assert_no_error(error);
+	return g_strdup(account->url);
+}
+
+/* state from before the accounts were shared: the oldest account becomes the CA's; an order
+ * under way is finished with its own account's key; no key is lost */
+static void
+test_account_migrate(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *bob_url = make_old_account(fx, BOB, FALSE);
+	g_autofree gchar *alice_url = NULL;
+	g_autofree gchar *carol_url = NULL;
+	g_autofree gchar *order_account = NULL;
+	g_autoptr(MeEnroll) alice = NULL;
+	g_autoptr(MeEnroll) carol = NULL;
+	g_autoptr(MeEnroll) bob = NULL;
+	g_autoptr(GPtrArray) shared = NULL;
+	const gchar *const mailboxes[] = {MAILBOX, BOB, CAROL};
+
+	(void)data;
+	/* the keyring's times are in seconds: bob's key is the oldest */
+	g_usleep(1100 * 1000);
+	alice_url = make_old_account(fx, MAILBOX, FALSE);
+	carol_url = make_old_account(fx, CAROL, TRUE);
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 3);
+
+	alice = open_enroll(fx);
+	g_assert_true(me_enroll_start(alice, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(alice), "account_url"), ==, bob_url);
+	finish_for(fx, alice, MAILBOX);
+	order_account = ca_order_account(fx, MAILBOX);
+	g_assert_cmpstr(order_account, ==, bob_url);
+	g_clear_pointer(&order_account, g_free);
+
+	/* carol's order was made under her own account, and is answered with its key */
+	carol = open_enroll_for(fx, CAROL);
+	g_assert_true(me_enroll_start(carol, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(carol), "account_url"), ==, carol_url);
+	finish_for(fx, carol, CAROL);
+	order_account = ca_order_account(fx, CAROL);
+	g_assert_cmpstr(order_account, ==, carol_url);
+
+	bob = open_enroll_for(fx, BOB);
+	g_assert_true(me_enroll_start(bob, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(bob), "account_url"), ==, bob_url);
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 3);
+
+	/* every old key is still there, and the CA's is bob's */
+	for (guint i = 0; i < G_N_ELEMENTS(mailboxes); i++) {
+		g_autoptr(GPtrArray) keys = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, mailboxes[i], fx->opts.directory, &error);
+		g_assert_no_error(error);
+		g_assert_cmpuint(keys->len, ==, 1);
+	}
+	shared = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, "", fx->opts.directory, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(shared->len, ==, 1);
+	g_assert_cmpstr(((MeKeyringItem *)g_ptr_array_index(shared, 0))->fingerprint, ==,
+			me_state_get_string(me_enroll_get_state(bob), "account_key_fp"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -506,6 +788,11 @@ main(int argc, char **argv)
 	ADD("/enroll/old-mail-after-restart", NULL, test_old_mail_after_restart);
 	ADD("/enroll/renew", NULL, test_renew);
 	ADD("/enroll/eab", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", test_eab);
+	ADD("/enroll/account/shared", NULL, test_account_shared);
+	ADD("/enroll/account/eab-single-use", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY --eab-single-use",
+	    test_account_eab_single_use);
+	ADD("/enroll/account/concurrent", NULL, test_account_concurrent);
+	ADD("/enroll/account/migrate", NULL, test_account_migrate);
 #undef ADD
 	rc = g_test_run();
 	me_test_keyring_stop();

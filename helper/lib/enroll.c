@@ -360,6 +360,7 @@ me_enroll_restart(MeEnroll *enroll, GError **error)
 	JsonArray *previous = get_array(me_state_get_object(enroll->state), "previous");
 	g_autoptr(JsonArray) keep_previous = previous != NULL ? json_array_ref(previous) : NULL;
 	g_autofree gchar *keep_replaces = g_strdup(me_state_get_string(enroll->state, "replaces"));
+	g_autofree gchar *keep_replaces_account = g_strdup(me_state_get_string(enroll->state, "replaces_account"));
 
 	if (!me_state_reset(enroll->state, error))
 		return FALSE;
@@ -371,10 +372,16 @@ me_enroll_restart(MeEnroll *enroll, GError **error)
 	if (keep_previous != NULL)
 		json_object_set_array_member(me_state_get_object(enroll->state), "previous", json_array_ref(keep_previous));
 	me_state_set_string(enroll->state, "replaces", keep_replaces);
+	me_state_set_string(enroll->state, "replaces_account", keep_replaces_account);
 	return me_state_save(enroll->state, error);
 }
 
-/* ---- the account */
+/* ---- the account: one per (user, CA), shared by the user's mailboxes (docs/design.md §3,
+ * "One account per CA"): a CA that hands out single-use EAB keys takes one account only,
+ * and the CA sees one customer, not one per mailbox */
+
+/* how long an enrollment waits for another one that sets up the same CA's account */
+#define CA_LOCK_TIMEOUT_MS (120 * 1000)
 
 static MeAcmeClient *
 get_client(MeEnroll *e)
@@ -387,64 +394,67 @@ get_client(MeEnroll *e)
 	return e->client;
 }
 
-/* the account key: from the keyring, or made now and put there before anything uses it */
-static gboolean
-load_account_key(MeEnroll *e, GError **error)
+/* the account key with thumbprint @fp: the shared one (no mailbox), or else @mailbox's own,
+ * made by an older mailenroll, which an order made before the migration still needs */
+static EVP_PKEY *
+lookup_account_key(MeEnroll *e, const gchar *mailbox, const gchar *fp, GError **error)
 {
-	const gchar *fp = me_state_get_string(e->state, "account_key_fp");
-	g_autoptr(MeSecretStr) pem = NULL;
-	g_autofree gchar *thumb = NULL;
-	g_autoptr(MeKeyringItem) item = NULL;
-	g_autoptr(EVP_PKEY) key = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(MeSecretStr) pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, e->opts->directory, fp, &local);
 
-	if (e->account_key != NULL)
-		return TRUE;
-	if (fp != NULL) {
-		pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, e->mailbox, e->opts->directory, fp, error);
-		if (pem == NULL)
-			return FALSE;
-		e->account_key = me_key_from_pem(pem, strlen(pem), error);
-		return e->account_key != NULL;
+	if (pem == NULL && g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+		g_clear_error(&local);
+		pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, mailbox, e->opts->directory, fp, &local);
 	}
-	key = me_key_generate(ME_KEY_TYPE_ACCOUNT, error);
-	if (key == NULL)
-		return FALSE;
-	pem = me_key_to_pem(key, error);
-	thumb = pem != NULL ? me_jwk_thumbprint(key, error) : NULL;
-	if (thumb == NULL)
-		return FALSE;
-	item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, e->mailbox, e->opts->directory, thumb);
-	if (!me_keyring_store(item, pem, strlen(pem), error))
-		return FALSE;
-	me_state_set_string(e->state, "account_key_fp", thumb);
-	me_state_set_string(e->state, "directory", e->opts->directory);
-	if (!me_state_save(e->state, error))
-		return FALSE;
-	e->account_key = g_steal_pointer(&key);
-	return TRUE;
+	if (pem == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	return me_key_from_pem(pem, strlen(pem), error);
 }
 
-static gboolean
-ensure_account(MeEnroll *e, GError **error)
+/* a new shared account key, into the keyring and the CA's record before the CA hears of it:
+ * a kill before newAccount leaves a record without URL, and the next run registers the
+ * same key, which the CA answers with the same account */
+static MeStateAccount *
+new_shared_key(MeEnroll *e, GError **error)
 {
-	MeAcmeClient *client = get_client(e);
+	g_autoptr(EVP_PKEY) key = me_key_generate(ME_KEY_TYPE_ACCOUNT, error);
+	g_autoptr(MeSecretStr) pem = key != NULL ? me_key_to_pem(key, error) : NULL;
+	g_autofree gchar *thumb = pem != NULL ? me_jwk_thumbprint(key, error) : NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+	g_autoptr(MeStateAccount) account = NULL;
+
+	if (thumb == NULL)
+		return NULL;
+	item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, e->opts->directory, thumb);
+	if (!me_keyring_store(item, pem, strlen(pem), error))
+		return NULL;
+	account = g_new0(MeStateAccount, 1);
+	account->key_fp = g_steal_pointer(&thumb);
+	account->created_by = g_strdup(e->mailbox);
+	account->created = now_unix(e);
+	if (!me_state_set_ca_account(e->state_dir, e->opts->ca_name, e->opts->directory, account, error))
+		return NULL;
+	return g_steal_pointer(&account);
+}
+
+/* newAccount for the shared key */
+static gboolean
+register_account(MeEnroll *e, MeStateAccount *account, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = lookup_account_key(e, NULL, account->key_fp, error);
+	g_autoptr(MeAcmeClient) client = NULL;
+	g_autoptr(MeAcmeAccount) made = NULL;
 	g_autoptr(GBytes) eab_key = NULL;
-	g_autoptr(MeAcmeAccount) account = NULL;
-	const gchar *url;
 	MeAcmeAccountRequest req = {
 	    .terms_agreed = e->opts->terms_agreed,
 	    .contacts = e->opts->contacts,
 	    .eab_kid = e->opts->eab_kid,
 	};
 
-	if (!load_account_key(e, error))
+	if (key == NULL)
 		return FALSE;
-	me_acme_client_set_account_key(client, e->account_key);
-	url = me_state_get_string(e->state, "account_url");
-	if (url != NULL) {
-		me_acme_client_set_account_url(client, url);
-		return TRUE;
-	}
 	progress(e, ME_STATE_STEP_ACCOUNT,
 		 /* TRANSLATORS: progress: an account at the certificate authority is being set up */
 		 _("Setting up the account at the certificate authority…"));
@@ -455,11 +465,233 @@ ensure_account(MeEnroll *e, GError **error)
 			return FALSE;
 		req.eab_mac_key = eab_key;
 	}
-	account = me_acme_client_new_account(client, &req, error);
+	client = me_acme_client_new(e->opts->directory);
+	if (e->opts->ca_file != NULL)
+		me_http_set_ca_file(me_acme_client_get_http(client), e->opts->ca_file);
+	me_acme_client_set_account_key(client, key);
+	made = me_acme_client_new_account(client, &req, error);
+	if (made == NULL)
+		return FALSE;
+	account->url = g_strdup(made->url);
+	return me_state_set_ca_account(e->state_dir, e->opts->ca_name, e->opts->directory, account, error);
+}
+
+typedef struct {
+	gchar *mailbox;
+	gchar *fp;
+	guint64 created;
+} Candidate;
+
+static void
+candidate_free(Candidate *c)
+{
+	g_free(c->mailbox);
+	g_free(c->fp);
+	g_free(c);
+}
+
+/* the oldest key first, then by mailbox: the same state always picks the same account */
+static gint
+candidate_compare(gconstpointer a, gconstpointer b)
+{
+	const Candidate *x = *(const Candidate *const *)a;
+	const Candidate *y = *(const Candidate *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return g_strcmp0(x->mailbox, y->mailbox);
+}
+
+/* the enrollments at this CA made by an older mailenroll, one account each, whose key is
+ * still in the keyring */
+static GPtrArray *
+migration_candidates(MeEnroll *e, GError **error)
+{
+	g_autoptr(GPtrArray) states = me_state_list(e->state_dir, error);
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)candidate_free);
+
+	if (states == NULL)
+		return NULL;
+	for (guint i = 0; i < states->len; i++) {
+		MeState *s = g_ptr_array_index(states, i);
+		const gchar *mailbox = me_state_get_string(s, "mailbox");
+		const gchar *fp = me_state_get_string(s, "account_key_fp");
+		g_autoptr(GPtrArray) items = NULL;
+
+		if (g_strcmp0(me_state_get_string(s, "ca"), e->opts->ca_name) != 0 ||
+		    g_strcmp0(me_state_get_string(s, "directory"), e->opts->directory) != 0 || mailbox == NULL ||
+		    fp == NULL || me_state_get_string(s, "account_url") == NULL)
+			continue;
+		items = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, mailbox, e->opts->directory, error);
+		if (items == NULL)
+			return NULL;
+		for (guint j = 0; j < items->len; j++) {
+			MeKeyringItem *item = g_ptr_array_index(items, j);
+			Candidate *c;
+			if (g_strcmp0(item->fingerprint, fp) != 0)
+				continue;
+			c = g_new0(Candidate, 1);
+			c->mailbox = g_strdup(mailbox);
+			c->fp = g_strdup(fp);
+			c->created = item->created;
+			g_ptr_array_add(out, c);
+			break;
+		}
+	}
+	g_ptr_array_sort(out, candidate_compare);
+	return g_steal_pointer(&out);
+}
+
+/* asks the CA whether @c's account is still good to use; %NULL without @error when the CA
+ * no longer knows it or closed it, with @error when the CA could not be asked */
+static gchar *
+candidate_check(MeEnroll *e, const Candidate *c, GError **error)
+{
+	g_autoptr(EVP_PKEY) key = lookup_account_key(e, c->mailbox, c->fp, error);
+	g_autoptr(MeAcmeClient) client = NULL;
+	g_autoptr(MeAcmeAccount) found = NULL;
+	g_autoptr(GError) local = NULL;
+	MeAcmeAccountRequest req = {.only_return_existing = TRUE};
+
+	if (key == NULL)
+		return NULL;
+	client = me_acme_client_new(e->opts->directory);
+	if (e->opts->ca_file != NULL)
+		me_http_set_ca_file(me_acme_client_get_http(client), e->opts->ca_file);
+	me_acme_client_set_account_key(client, key);
+	found = me_acme_client_new_account(client, &req, &local);
+	if (found == NULL && (g_error_matches(local, ME_ERROR, ME_ERROR_ACCOUNT_DOES_NOT_EXIST) ||
+			      g_error_matches(local, ME_ERROR, ME_ERROR_UNAUTHORIZED))) {
+		g_debug("%s: the account of %s is gone: %s", e->mailbox, c->mailbox, local->message);
+		return NULL;
+	}
+	if (found == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (g_strcmp0(found->status, "valid") != 0)
+		return NULL;
+	return g_strdup(found->url);
+}
+
+/* the first use after an upgrade: the oldest per-mailbox account that is still valid
+ * becomes the CA's, its key copied into the keyring as the shared one.  No key is removed:
+ * the others stay, unused by new orders; an order under way keeps its own (ensure_account()) */
+static MeStateAccount *
+migrate_account(MeEnroll *e, GError **error)
+{
+	g_autoptr(GPtrArray) candidates = migration_candidates(e, error);
+
+	if (candidates == NULL)
+		return NULL;
+	for (guint i = 0; i < candidates->len; i++) {
+		const Candidate *c = g_ptr_array_index(candidates, i);
+		g_autoptr(GError) local = NULL;
+		g_autofree gchar *url = candidate_check(e, c, &local);
+		g_autoptr(MeSecretStr) pem = NULL;
+		g_autoptr(MeKeyringItem) item = NULL;
+		g_autoptr(MeStateAccount) account = NULL;
+
+		if (local != NULL) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return NULL;
+		}
+		if (url == NULL)
+			continue;
+		pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, c->mailbox, e->opts->directory, c->fp, error);
+		item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, e->opts->directory, c->fp);
+		if (pem == NULL || !me_keyring_store(item, pem, strlen(pem), error))
+			return NULL;
+		account = g_new0(MeStateAccount, 1);
+		account->url = g_steal_pointer(&url);
+		account->key_fp = g_strdup(c->fp);
+		account->created_by = g_strdup(c->mailbox);
+		account->created = c->created != 0 ? (gint64)c->created : now_unix(e);
+		g_debug("%s: the account of %s becomes the one for %s", e->mailbox, c->mailbox, e->opts->ca_name);
+		if (!me_state_set_ca_account(e->state_dir, e->opts->ca_name, e->opts->directory, account, error))
+			return NULL;
+		return g_steal_pointer(&account);
+	}
+	return NULL;
+}
+
+/* the CA's account, found, migrated or made, under the CA's lock so that two enrollments at
+ * once never make two */
+static MeStateAccount *
+get_ca_account(MeEnroll *e, GError **error)
+{
+	g_autoptr(MeStateLock) lock = me_state_lock_ca(e->state_dir, e->opts->ca_name, CA_LOCK_TIMEOUT_MS, error);
+	g_autoptr(MeStateAccount) account = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (lock == NULL)
+		return NULL;
+	account = me_state_get_ca_account(e->state_dir, e->opts->ca_name, e->opts->directory, &local);
+	if (account == NULL && local == NULL)
+		account = migrate_account(e, &local);
+	if (account == NULL && local == NULL)
+		account = new_shared_key(e, &local);
+	if (account == NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (account->url == NULL && !register_account(e, account, error))
+		return NULL;
+	return g_steal_pointer(&account);
+}
+
+/* the enrollment's next order goes under the CA's account */
+static gboolean
+use_ca_account(MeEnroll *e, GError **error)
+{
+	g_autoptr(MeStateAccount) account = get_ca_account(e, error);
+	const gchar *before = NULL;
+
 	if (account == NULL)
 		return FALSE;
+	before = me_state_get_string(e->state, "account_url");
+	/* a renewal names the certificate it replaces only at the account that owns it */
+	if (before != NULL && me_state_get_string(e->state, "replaces") != NULL &&
+	    me_state_get_string(e->state, "replaces_account") == NULL)
+		me_state_set_string(e->state, "replaces_account", before);
+	if (g_strcmp0(me_state_get_string(e->state, "account_key_fp"), account->key_fp) != 0)
+		g_clear_pointer(&e->account_key, EVP_PKEY_free);
+	me_state_set_string(e->state, "account_key_fp", account->key_fp);
 	me_state_set_string(e->state, "account_url", account->url);
-	return save_step(e, ME_STATE_STEP_ACCOUNT, error);
+	me_state_set_string(e->state, "directory", e->opts->directory);
+	if (me_state_get_step(e->state) < ME_STATE_STEP_ACCOUNT)
+		return save_step(e, ME_STATE_STEP_ACCOUNT, error);
+	return me_state_save(e->state, error);
+}
+
+/* the account key of the enrollment's order */
+static gboolean
+load_account_key(MeEnroll *e, GError **error)
+{
+	if (e->account_key != NULL)
+		return TRUE;
+	if (me_state_get_string(e->state, "account_key_fp") == NULL && !use_ca_account(e, error))
+		return FALSE;
+	e->account_key = lookup_account_key(e, e->mailbox, me_state_get_string(e->state, "account_key_fp"), error);
+	return e->account_key != NULL;
+}
+
+static gboolean
+ensure_account(MeEnroll *e, GError **error)
+{
+	MeAcmeClient *client = get_client(e);
+
+	/* an order keeps the account it was made under until it is done: its challenge answer
+	 * carries that account key's thumbprint, and its certificate belongs to that account.
+	 * Only a new order goes under the CA's shared account */
+	if ((me_state_get_string(e->state, "order_url") == NULL || me_state_get_string(e->state, "account_url") == NULL) &&
+	    !use_ca_account(e, error))
+		return FALSE;
+	if (!load_account_key(e, error))
+		return FALSE;
+	me_acme_client_set_account_key(client, e->account_key);
+	me_acme_client_set_account_url(client, me_state_get_string(e->state, "account_url"));
+	return TRUE;
 }
 
 /* ---- when the CA mails: configured, or as it was seen to do */
@@ -544,9 +776,15 @@ ensure_order(MeEnroll *e, GError **error)
 	g_autoptr(MeAcmeOrder) order = NULL;
 	g_autoptr(GError) local = NULL;
 	const gchar *replaces = me_state_get_string(e->state, "replaces");
+	const gchar *owner = me_state_get_string(e->state, "replaces_account");
 
 	if (me_state_get_string(e->state, "order_url") != NULL)
 		return TRUE;
+	/* a CA takes `replaces` only from the account that owns the certificate; a renewal of a
+	 * certificate made under a mailbox's own account, from before the accounts were shared,
+	 * goes without the hint */
+	if (replaces != NULL && owner != NULL && g_strcmp0(owner, me_state_get_string(e->state, "account_url")) != 0)
+		replaces = NULL;
 	progress(e, ME_STATE_STEP_ORDER,
 		 /* TRANSLATORS: progress: the certificate is being requested from the CA */
 		 _("Asking the certificate authority for a certificate…"));
@@ -1799,6 +2037,7 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 	g_autoptr(JsonArray) keep = previous != NULL ? json_array_ref(previous) : json_array_new();
 	JsonObject *entry = json_object_new();
 	g_autofree gchar *cert_id = g_strdup(me_state_get_string(enroll->state, "cert_id"));
+	g_autofree gchar *cert_account = g_strdup(me_state_get_string(enroll->state, "account_url"));
 	MeStateStep step = me_state_get_step(enroll->state);
 	const gchar *keys[] = {"certificate_url", "cert_key_fp", "cert_id"};
 
@@ -1824,6 +2063,8 @@ me_enroll_renew(MeEnroll *enroll, GError **error)
 	obj = me_state_get_object(enroll->state);
 	json_object_set_array_member(obj, "previous", json_array_ref(keep));
 	me_state_set_string(enroll->state, "replaces", cert_id);
+	/* the account that owns it: the new order may go under another one (use_ca_account()) */
+	me_state_set_string(enroll->state, "replaces_account", cert_account);
 	return me_state_save(enroll->state, error);
 }
 
