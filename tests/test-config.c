@@ -278,6 +278,19 @@ test_system_only(void)
 	me_test_rm_rf(dir);
 }
 
+/* contact=none: an account without a contact, rather than the mailbox as default */
+static void
+test_contact_none(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autoptr(MeConfig) config = load_ok(dir, "[ca corp]\ndirectory=" DIRECTORY "\ncontact=none\n", NULL);
+	const gchar *none[] = {"none", NULL};
+
+	assert_no_diagnostics(config);
+	assert_strv(me_config_get_ca(config, "corp")->contact, none);
+	me_test_rm_rf(dir);
+}
+
 static void
 test_user_overrides(void)
 {
@@ -1558,6 +1571,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/defaults", test_defaults);
 	g_test_add_func("/config/layers/system-only", test_system_only);
 	g_test_add_func("/config/layers/user-overrides", test_user_overrides);
+	g_test_add_func("/config/contact-none", test_contact_none);
 	g_test_add_func("/config/layers/ca-inherit", test_ca_inherit);
 	g_test_add_func("/config/layers/smtp-ports", test_smtp_ports);
 	g_test_add_func("/config/policy/locked-key", test_locked_key);

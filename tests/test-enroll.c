@@ -523,6 +523,22 @@ ca_order_account(Fixture *fx, const gchar *mailbox)
 	return found;
 }
 
+/* the contacts of the CA's only account, joined by spaces */
+static gchar *
+ca_only_account_contacts(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *accounts = json_object_get_array_member(status, "accounts");
+	JsonArray *contact;
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	g_assert_cmpuint(json_array_get_length(accounts), ==, 1);
+	contact = json_object_get_array_member(json_array_get_object_element(accounts, 0), "contact");
+	for (guint i = 0; i < json_array_get_length(contact); i++)
+		g_string_append_printf(out, "%s%s", i > 0 ? " " : "", json_array_get_string_element(contact, i));
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 static MeEnroll *
 open_enroll_for(Fixture *fx, const gchar *mailbox)
 {
@@ -559,7 +575,7 @@ finish_for(Fixture *fx, MeEnroll *e, const gchar *mailbox)
 }
 
 /* two mailboxes, one account: the second enrollment makes no newAccount call, and its
- * certificate is issued under the first one's account */
+ * certificate is issued under the first one's account, whose contact is the first mailbox */
 static void
 test_account_shared(Fixture *fx, gconstpointer data)
 {
@@ -567,6 +583,7 @@ test_account_shared(Fixture *fx, gconstpointer data)
 	g_autoptr(MeEnroll) alice = open_enroll(fx);
 	g_autoptr(MeEnroll) bob = NULL;
 	g_autoptr(GPtrArray) keys = NULL;
+	g_autofree gchar *contacts = NULL;
 	g_autofree gchar *alice_account = NULL;
 	g_autofree gchar *bob_account = NULL;
 
@@ -586,6 +603,8 @@ test_account_shared(Fixture *fx, gconstpointer data)
 	bob_account = ca_order_account(fx, BOB);
 	g_assert_cmpstr(alice_account, ==, bob_account);
 	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(bob), "account_url"), ==, alice_account);
+	contacts = ca_only_account_contacts(fx);
+	g_assert_cmpstr(contacts, ==, "mailto:" MAILBOX);
 	/* one account key in the keyring, the CA's, of no mailbox */
 	keys = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, fx->opts.directory, &error);
 	g_assert_no_error(error);
@@ -652,6 +671,53 @@ test_account_concurrent(Fixture *fx, gconstpointer data)
 	}
 	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
 	g_assert_cmpint(ca_counter(fx, "new_account_requests"), ==, 1);
+}
+
+/* the contact: configured addresses, or none */
+static void
+account_contact(Fixture *fx, const gchar *data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = NULL;
+	g_autofree gchar *contacts = NULL;
+	const gchar *configured[] = {"mailto:pki@example.org", "mailto:ops@example.org", NULL};
+	const gchar *none[] = {"none", NULL};
+
+	fx->opts.contacts = g_strcmp0(data, "none") == 0 ? none : configured;
+	e = open_enroll(fx);
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	contacts = ca_only_account_contacts(fx);
+	g_assert_cmpstr(contacts, ==, g_strcmp0(data, "none") == 0 ? "" : "mailto:pki@example.org mailto:ops@example.org");
+}
+
+static void
+test_account_contact(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	account_contact(fx, "configured");
+}
+
+/* unset, the contact is the mailbox whose enrollment makes the account */
+static void
+test_account_contact_default(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) e = open_enroll(fx);
+	g_autofree gchar *contacts = NULL;
+
+	(void)data;
+	g_assert_true(me_enroll_start(e, &error));
+	g_assert_no_error(error);
+	contacts = ca_only_account_contacts(fx);
+	g_assert_cmpstr(contacts, ==, "mailto:" MAILBOX);
+}
+
+static void
+test_account_contact_none(Fixture *fx, gconstpointer data)
+{
+	(void)data;
+	account_contact(fx, "none");
 }
 
 /* an account as mailenroll made them before they were shared: a key of the mailbox's own
@@ -792,6 +858,9 @@ main(int argc, char **argv)
 	ADD("/enroll/account/eab-single-use", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY --eab-single-use",
 	    test_account_eab_single_use);
 	ADD("/enroll/account/concurrent", NULL, test_account_concurrent);
+	ADD("/enroll/account/contact-default", NULL, test_account_contact_default);
+	ADD("/enroll/account/contact", NULL, test_account_contact);
+	ADD("/enroll/account/contact-none", NULL, test_account_contact_none);
 	ADD("/enroll/account/migrate", NULL, test_account_migrate);
 #undef ADD
 	rc = g_test_run();

@@ -394,6 +394,25 @@ get_client(MeEnroll *e)
 	return e->client;
 }
 
+/* the account's contacts: the configured ones, none for `contact=none`, else the mailbox
+ * whose enrollment makes the account, since some CAs refuse an account without one */
+static GStrv
+account_contacts(MeEnroll *e)
+{
+	const gchar *const *configured = e->opts->contacts;
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+
+	if (configured != NULL && configured[0] != NULL) {
+		if (!g_strv_contains(configured, "none"))
+			g_strv_builder_addv(builder, (const gchar **)configured);
+	} else if (strpbrk(e->mailbox, "?,%\r\n \t") == NULL) {
+		/* a mailbox that is no plain mailto: address (RFC 8555 §7.3) goes without */
+		g_autofree gchar *own = g_strconcat("mailto:", e->mailbox, NULL);
+		g_strv_builder_add(builder, own);
+	}
+	return g_strv_builder_end(builder);
+}
+
 /* the account key with thumbprint @fp: the shared one (no mailbox), or else @mailbox's own,
  * made by an older mailenroll, which an order made before the migration still needs */
 static EVP_PKEY *
@@ -439,7 +458,7 @@ new_shared_key(MeEnroll *e, GError **error)
 	return g_steal_pointer(&account);
 }
 
-/* newAccount for the shared key */
+/* newAccount for the shared key; the first mailbox's address is its default contact */
 static gboolean
 register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 {
@@ -447,9 +466,10 @@ register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 	g_autoptr(MeAcmeClient) client = NULL;
 	g_autoptr(MeAcmeAccount) made = NULL;
 	g_autoptr(GBytes) eab_key = NULL;
+	g_auto(GStrv) contacts = account_contacts(e);
 	MeAcmeAccountRequest req = {
 	    .terms_agreed = e->opts->terms_agreed,
-	    .contacts = e->opts->contacts,
+	    .contacts = (const gchar *const *)contacts,
 	    .eab_kid = e->opts->eab_kid,
 	};
 

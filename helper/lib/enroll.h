@@ -81,7 +81,9 @@ me_enroll_reply_delivery_from_state(MeState *state);
  * @mail_timing: when the CA sends its mail
  * @key_type: the certificate key's type
  * @usage: what the certificate is for
- * @contacts: (nullable): `mailto:` contacts for the account
+ * @contacts: (nullable): `mailto:` contacts for the account; %NULL or empty for the
+ *   mailbox whose enrollment makes the account (`mailto:` + the mailbox), a list holding
+ *   `none` for no contact
  * @terms_agreed: the person or the policy agreed to the CA's terms of service
  * @eab_kid: (nullable): the External Account Binding key id
  * @eab_label: (nullable): the keyring name of its MAC key (kind eab-mac-key, the directory as

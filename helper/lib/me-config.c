@@ -376,6 +376,9 @@ check_contact(const gchar *value)
 	const gchar *addr = value + strlen("mailto:");
 	const gchar *at;
 
+	/* no contact at all, for a CA that takes accounts without one */
+	if (g_strcmp0(value, "none") == 0)
+		return TRUE;
 	if (g_ascii_strncasecmp(value, "mailto:", strlen("mailto:")) != 0 || strlen(addr) > CONFIG_ADDRESS_MAX)
 		return FALSE;
 	at = strchr(addr, '@');

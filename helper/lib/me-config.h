@@ -178,7 +178,8 @@ typedef struct {
  * @dkim_key: (nullable): the keyring label of that key
  * @auto_approve: [general] auto-approve unless the group sets it
  * @trust_ca: [general] trust-ca unless the group sets it
- * @contact: (array zero-terminated=1): the account's `mailto:` contacts; empty when none
+ * @contact: (array zero-terminated=1): the account's `mailto:` contacts, or `none`; empty
+ *   when not set, which makes the mailbox that creates the account its contact
  * @agree_tos: the terms of service are agreed by policy (default false)
  *
  * One CA profile, everything resolved.  The three DKIM fields are all set or all %NULL,
