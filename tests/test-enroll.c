@@ -638,6 +638,29 @@ test_account_eab_single_use(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
 }
 
+/* the CA's record removed (as its damaged-record message says to do): the account is found
+ * again from the enrollments that use it, no second one is made */
+static void
+test_account_record_lost(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeEnroll) alice = open_enroll(fx);
+	g_autoptr(MeEnroll) bob = NULL;
+	g_autofree gchar *record = g_build_filename(fx->state_dir, "test-ca", "ca.account", NULL);
+
+	(void)data;
+	g_assert_true(me_enroll_start(alice, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(g_unlink(record), ==, 0);
+	bob = open_enroll_for(fx, BOB);
+	g_assert_true(me_enroll_start(bob, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(ca_counter(fx, "accounts_created"), ==, 1);
+	g_assert_cmpstr(me_state_get_string(me_enroll_get_state(bob), "account_url"), ==,
+			me_state_get_string(me_enroll_get_state(alice), "account_url"));
+	g_assert_true(g_file_test(record, G_FILE_TEST_IS_REGULAR));
+}
+
 typedef struct {
 	Fixture *fx;
 	const gchar *mailbox;
@@ -858,6 +881,7 @@ main(int argc, char **argv)
 	ADD("/enroll/account/eab-single-use", "--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY --eab-single-use",
 	    test_account_eab_single_use);
 	ADD("/enroll/account/concurrent", NULL, test_account_concurrent);
+	ADD("/enroll/account/record-lost", NULL, test_account_record_lost);
 	ADD("/enroll/account/contact-default", NULL, test_account_contact_default);
 	ADD("/enroll/account/contact", NULL, test_account_contact);
 	ADD("/enroll/account/contact-none", NULL, test_account_contact_none);

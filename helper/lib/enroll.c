@@ -500,6 +500,7 @@ typedef struct {
 	gchar *mailbox;
 	gchar *fp;
 	guint64 created;
+	gboolean shared;
 } Candidate;
 
 static void
@@ -522,8 +523,31 @@ candidate_compare(gconstpointer a, gconstpointer b)
 	return g_strcmp0(x->mailbox, y->mailbox);
 }
 
-/* the enrollments at this CA made by an older mailenroll, one account each, whose key is
- * still in the keyring */
+/* the keyring item of @c's key: the mailbox's own, or the shared one (when the CA's record
+ * was removed after the accounts were shared); %FALSE without @error when neither is there */
+static gboolean
+candidate_find_key(MeEnroll *e, Candidate *c, GError **error)
+{
+	const gchar *owners[] = {c->mailbox, ""};
+
+	for (guint i = 0; i < G_N_ELEMENTS(owners); i++) {
+		g_autoptr(GPtrArray) items = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, owners[i], e->opts->directory, error);
+		if (items == NULL)
+			return FALSE;
+		for (guint j = 0; j < items->len; j++) {
+			MeKeyringItem *item = g_ptr_array_index(items, j);
+			if (g_strcmp0(item->fingerprint, c->fp) == 0) {
+				c->created = item->created;
+				c->shared = i > 0;
+				return TRUE;
+			}
+		}
+	}
+	return FALSE;
+}
+
+/* the enrollments at this CA that name an account whose key is still in the keyring: from
+ * an older mailenroll one account each, or all the shared one */
 static GPtrArray *
 migration_candidates(MeEnroll *e, GError **error)
 {
@@ -536,27 +560,25 @@ migration_candidates(MeEnroll *e, GError **error)
 		MeState *s = g_ptr_array_index(states, i);
 		const gchar *mailbox = me_state_get_string(s, "mailbox");
 		const gchar *fp = me_state_get_string(s, "account_key_fp");
-		g_autoptr(GPtrArray) items = NULL;
+		g_autoptr(GError) local = NULL;
+		Candidate *c;
 
 		if (g_strcmp0(me_state_get_string(s, "ca"), e->opts->ca_name) != 0 ||
 		    g_strcmp0(me_state_get_string(s, "directory"), e->opts->directory) != 0 || mailbox == NULL ||
 		    fp == NULL || me_state_get_string(s, "account_url") == NULL)
 			continue;
-		items = me_keyring_list(ME_KEYRING_KIND_ACCOUNT_KEY, mailbox, e->opts->directory, error);
-		if (items == NULL)
-			return NULL;
-		for (guint j = 0; j < items->len; j++) {
-			MeKeyringItem *item = g_ptr_array_index(items, j);
-			Candidate *c;
-			if (g_strcmp0(item->fingerprint, fp) != 0)
-				continue;
-			c = g_new0(Candidate, 1);
-			c->mailbox = g_strdup(mailbox);
-			c->fp = g_strdup(fp);
-			c->created = item->created;
-			g_ptr_array_add(out, c);
-			break;
+		c = g_new0(Candidate, 1);
+		c->mailbox = g_strdup(mailbox);
+		c->fp = g_strdup(fp);
+		if (!candidate_find_key(e, c, &local)) {
+			candidate_free(c);
+			if (local != NULL) {
+				g_propagate_error(error, g_steal_pointer(&local));
+				return NULL;
+			}
+			continue;
 		}
+		g_ptr_array_add(out, c);
 	}
 	g_ptr_array_sort(out, candidate_compare);
 	return g_steal_pointer(&out);
@@ -618,10 +640,12 @@ migrate_account(MeEnroll *e, GError **error)
 		}
 		if (url == NULL)
 			continue;
-		pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, c->mailbox, e->opts->directory, c->fp, error);
-		item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, e->opts->directory, c->fp);
-		if (pem == NULL || !me_keyring_store(item, pem, strlen(pem), error))
-			return NULL;
+		if (!c->shared) {
+			pem = me_keyring_lookup(ME_KEYRING_KIND_ACCOUNT_KEY, c->mailbox, e->opts->directory, c->fp, error);
+			item = me_keyring_item_new(ME_KEYRING_KIND_ACCOUNT_KEY, NULL, e->opts->directory, c->fp);
+			if (pem == NULL || !me_keyring_store(item, pem, strlen(pem), error))
+				return NULL;
+		}
 		account = g_new0(MeStateAccount, 1);
 		account->url = g_steal_pointer(&url);
 		account->key_fp = g_strdup(c->fp);
