@@ -829,6 +829,37 @@ test_eab(Fixture *fx, gconstpointer data)
 	assert_installed(fx);
 }
 
+/* two mailboxes at a CA whose EAB key makes one account: both get their certificate under
+ * that one account, whose contact is the first mailbox; the second sends no newAccount */
+static void
+test_account_shared(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonObject) status = NULL;
+	JsonObject *counters;
+	JsonArray *accounts;
+	JsonArray *contact;
+	const gchar *const mailboxes[] = {MAILBOX, "bob@example.org"};
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\n", NULL, NULL, "provision", "eab",
+				"eab-test", NULL),
+			==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(mailboxes); i++)
+		g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", "--yes", "--smtp", "--maildir",
+					me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, mailboxes[i], NULL),
+				==, 0);
+	status = me_test_acme_ca_status(fx->ca);
+	counters = json_object_get_object_member(status, "counters");
+	g_assert_cmpint(json_object_get_int_member(counters, "new_account_requests"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(counters, "certificates_issued"), ==, 2);
+	accounts = json_object_get_array_member(status, "accounts");
+	g_assert_cmpuint(json_array_get_length(accounts), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(accounts, 0), "orders"), ==, 2);
+	contact = json_object_get_array_member(json_array_get_object_element(accounts, 0), "contact");
+	g_assert_cmpuint(json_array_get_length(contact), ==, 1);
+	g_assert_cmpstr(json_array_get_string_element(contact, 0), ==, "mailto:" MAILBOX);
+}
+
 /* SIGKILL right after each step is saved, then the same command again: one reply, one
  * certificate, the key in the keyring (the NSS import needs it) */
 static const gchar *const kill_points[] = {
@@ -1580,6 +1611,8 @@ main(int argc, char **argv)
 							   "dkim-key=keyring:" DKIM_LABEL "\n"};
 	static const Scenario eab = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
 	static const Scenario no_store = {.no_store = TRUE};
+	static const Scenario eab_once = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY --eab-single-use",
+					  "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
 	static const Scenario kill_answered = {.kill_at = "answered"};
 	static const Scenario kill_submitting = {.kill_at = "submitting"};
 	static const Scenario kill_submitted = {.kill_at = "submitted"};
@@ -1611,6 +1644,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/reply-file", Fixture, &plain, setup, test_reply_file, teardown);
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
+	g_test_add("/cli/account/shared", Fixture, &eab_once, setup, test_account_shared, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);
 	g_test_add("/cli/renew", Fixture, &plain, setup, test_renew, teardown);
 	g_test_add("/cli/reply-dkim", Fixture, &reply_dkim, setup, test_reply_dkim, teardown);
