@@ -584,6 +584,103 @@ test_hook_says_not_authenticated(void)
 	g_assert_cmpstr(g_ptr_array_index(verdict->auth.failures, 0), ==, "dkim: signature did not verify");
 }
 
+/* issue 15: each refusal names its cause: an ordinary mail by its subject, the wrong To or
+ * From by both addresses, and a forged mail apart from a trusted server's "fail" */
+static void
+test_messages(void)
+{
+	static const struct {
+		ChallengeCase tc;
+		const gchar *message;
+	} cases[] = {
+	    {{"ordinary", {"Subject: Lunch"}, F_NONE, ME_CHALLENGE_REASON_NOT_CHALLENGE, NULL},
+	     "The mail is not an ACME challenge: its subject \"Lunch\" does not begin with \"ACME: \"."},
+	    {{"no-subject", {"-Subject"}, F_NONE, ME_CHALLENGE_REASON_NOT_CHALLENGE, NULL},
+	     "The mail is not an ACME challenge: it has no subject, and a challenge's subject begins with \"ACME: \"."},
+	    {{"to", {"To: carol@example.com"}, F_NONE, ME_CHALLENGE_REASON_TO_MISMATCH, NULL},
+	     "The challenge mail is addressed to carol@example.com, not to " USER
+	     ", the mailbox of the pending request; it is not answered."},
+	    {{"from", {"From: acme@forger.example"}, F_NONE, ME_CHALLENGE_REASON_FROM_MISMATCH, NULL},
+	     "The challenge mail comes from acme@forger.example, not from " CA_FROM
+	     ", the address the certificate authority announced; it is not answered."},
+	    {{"unsigned", {NULL}, F_AUTH_FAIL, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL},
+	     "The mail carries no DKIM signature, so the mail is not from the certificate authority; it gets no reply, "
+	     "and there is nothing to do but wait for the genuine challenge mail."},
+	    {{"ar-fail",
+	      {"^Authentication-Results: mx.example.com; dkim=fail header.d=example.org"},
+	      F_TRUST_AR | F_NO_HOOK,
+	      ME_CHALLENGE_REASON_UNAUTHENTICATED,
+	      NULL},
+	     "The receiving mail server found that the mail's DKIM signature does not verify, so the mail is not from "
+	     "the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine "
+	     "challenge mail."},
+	    {{"ar-none",
+	      {"^Authentication-Results: mx.example.com; dkim=none"},
+	      F_TRUST_AR | F_NO_HOOK,
+	      ME_CHALLENGE_REASON_UNAUTHENTICATED,
+	      NULL},
+	     "The mail carries no DKIM signature, so the mail is not from the certificate authority; it gets no reply, "
+	     "and there is nothing to do but wait for the genuine challenge mail."},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HookState state = {0};
+		g_autoptr(MeChallengeVerdict) verdict = run_case(&cases[i].tc, &state, NULL);
+
+		g_test_message("case %s: %s", cases[i].tc.id, verdict->message);
+		g_assert_cmpstr(me_challenge_reason_to_nick(verdict->reason), ==,
+				me_challenge_reason_to_nick(cases[i].tc.reason));
+		g_assert_cmpstr(verdict->message, ==, cases[i].message);
+		assert_sentence(verdict->message);
+	}
+}
+
+/* a verifier whose DKIM key lookup got no answer, as verifier.c reports it */
+static gboolean
+dns_down_hook(GBytes *crlf,
+	      const gchar *from_addr,
+	      const gchar *to_addr,
+	      const gchar *subject,
+	      MeChallengeAuthResult *result,
+	      gpointer user_data)
+{
+	const gchar *server = user_data;
+
+	result->temporary = TRUE;
+	result->signed_by = "DKIM";
+	result->dns_name = g_strdup("acme._domainkey.example.org");
+	result->dns_server = g_strdup(server);
+	me_challenge_auth_result_add_failure(result, "DKIM d=example.org s=acme: no answer");
+	return FALSE;
+}
+
+/* issue 15: DNS that does not answer is told apart from a forged mail, naming the server,
+ * the key record and the setting; the system resolver is named as such */
+static void
+test_dns_down_message(void)
+{
+	g_autoptr(GBytes) mail = build_mail(NULL, F_NONE);
+	MePendingChallenge pending = {USER, CA_FROM, PART2, "https://ca.example/chall/1", NOW + 7 * DAY, FETCHED,
+				      ME_TOKEN_JOIN_STRING, FALSE};
+	MeChallengeOptions options = {.now = NOW, .auth_func = dns_down_hook, .auth_user_data = (gpointer) "192.0.2.53:53"};
+	g_autoptr(MeChallengeVerdict) verdict = NULL;
+	g_autoptr(MeChallengeVerdict) system = NULL;
+
+	verdict = me_challenge_inspect(g_bytes_get_data(mail, NULL), g_bytes_get_size(mail), &pending, 1, &options);
+	g_assert_cmpint(verdict->reason, ==, ME_CHALLENGE_REASON_UNAUTHENTICATED);
+	g_assert_cmpstr(verdict->message, ==,
+			"The DNS server 192.0.2.53:53 did not answer the lookup of the DKIM key acme._domainkey.example.org, "
+			"so the challenge mail could not be checked yet; check the network or the dns-server setting in "
+			"mailenroll.conf.");
+	options.auth_user_data = NULL;
+	system = me_challenge_inspect(g_bytes_get_data(mail, NULL), g_bytes_get_size(mail), &pending, 1, &options);
+	g_assert_cmpstr(system->message, ==,
+			"The system's DNS resolver did not answer the lookup of the DKIM key acme._domainkey.example.org, "
+			"so the challenge mail could not be checked yet; check the network, or name a DNS server with "
+			"dns-server in mailenroll.conf.");
+	assert_sentence(system->message);
+}
+
 typedef struct {
 	const gchar *subject;
 	MeChallengeReason reason;
@@ -1087,6 +1184,8 @@ main(int argc, char **argv)
 	g_test_add_func("/challenge/inspect/forged-corpus", test_forged_corpus);
 	g_test_add_func("/challenge/inspect/verdict-fields", test_verdict_fields);
 	g_test_add_func("/challenge/inspect/hook-says-not-authenticated", test_hook_says_not_authenticated);
+	g_test_add_func("/challenge/inspect/messages", test_messages);
+	g_test_add_func("/challenge/inspect/dns-down-message", test_dns_down_message);
 	g_test_add_func("/challenge/subject/table", test_subject_table);
 	g_test_add_func("/challenge/token/E-13-vectors", test_digest_vectors);
 	g_test_add_func("/challenge/token/key-authorization", test_key_authorization);

@@ -359,7 +359,10 @@ test_forged_first(Fixture *fx, gconstpointer data)
 	g_string_replace(forged, "Subject: ACME: ", "Subject: ACME: x", 1);
 	g_assert_cmpint(run_cli(fx, NULL, forged->str, NULL, &err, "challenge", "--yes", "--smtp", MAILBOX, "-", NULL),
 			!=, 0);
-	g_assert_nonnull(strstr(err, "Not answered"));
+	g_assert_nonnull(strstr(err, "Not answered (<"));
+	/* issue 15: a forged mail is said to be one, with nothing to do but wait */
+	g_assert_nonnull(strstr(err, "The mail's DKIM signature does not verify, so the mail is not from the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine challenge mail."));
+	g_assert_null(strstr(err, "DNS"));
 	g_assert_cmpint(reply_count(fx), ==, 0);
 	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(mail, NULL), NULL, NULL, "challenge", "--yes", "--smtp",
 				"--nssdb", fx->nssdb, MAILBOX, "-", NULL),
@@ -415,6 +418,7 @@ test_forged_awaiting_approval(Fixture *fx, gconstpointer data)
 	forged = unsigned_copy(mail);
 	g_assert_cmpint(run_cli(fx, NULL, forged, NULL, &err, "challenge", "--yes", "--smtp", MAILBOX, "-", NULL), !=, 0);
 	g_assert_nonnull(strstr(err, "Not answered"));
+	g_assert_nonnull(strstr(err, "The mail carries no DKIM signature, so the mail is not from the certificate authority"));
 	g_assert_null(strstr(err, "passed every check"));
 	g_assert_cmpint(reply_count(fx), ==, 0);
 	g_free(step);
@@ -451,7 +455,8 @@ test_timing_unauthenticated(Fixture *fx, gconstpointer data)
 				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
 			!=, 0);
 	g_assert_nonnull(strstr(err, "looks like the challenge"));
-	g_assert_nonnull(strstr(err, "was not answered"));
+	g_assert_nonnull(strstr(err, "and was refused: new/"));
+	g_assert_nonnull(strstr(err, "The mail's DKIM signature does not verify"));
 	g_assert_null(strstr(err, "No challenge mail"));
 	/* past the last resort for a CA never seen: still no POST, the mail came */
 	g_usleep(5 * G_USEC_PER_SEC);
@@ -469,13 +474,22 @@ test_timing_dns_down(Fixture *fx, gconstpointer data)
 	g_autofree gchar *err = NULL;
 	g_autoptr(JsonObject) chall = NULL;
 
+	g_autofree gchar *dns_down = NULL;
+
 	(void)data;
+	/* issue 15: the server that did not answer, the key record it was asked for, and the
+	 * setting to check; never the words for a forged mail */
+	dns_down = g_strdup_printf("The DNS server %s did not answer the lookup of the DKIM key %s, so the challenge mail "
+				   "could not be checked yet; check the network or the dns-server setting in mailenroll.conf.",
+				   me_test_dnsmasq_get_nameserver(fx->dns), me_test_acme_ca_get(fx->ca, "DKIM_RECORD"));
 	me_test_dnsmasq_free(fx->dns);
 	fx->dns = NULL;
 	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
 				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
 			!=, 0);
 	g_assert_nonnull(strstr(err, "could not be checked for now"));
+	g_assert_nonnull(strstr(err, dns_down));
+	g_assert_null(strstr(err, "not from the certificate authority"));
 	chall = first_challenge(fx);
 	g_assert_cmpint(json_object_get_int_member_with_default(chall, "post_count", 0), ==, 0);
 }
@@ -577,6 +591,129 @@ test_reorder(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
 }
 
+/* an empty Maildir of the test's own: new/ and cur/ */
+static gchar *
+make_maildir(Fixture *fx)
+{
+	g_autofree gchar *dir = g_build_filename(fx->tmp, "own-maildir", NULL);
+	g_autofree gchar *new_dir = g_build_filename(dir, "new", NULL);
+	g_autofree gchar *cur_dir = g_build_filename(dir, "cur", NULL);
+
+	g_assert_cmpint(g_mkdir_with_parents(new_dir, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(cur_dir, 0700), ==, 0);
+	return g_steal_pointer(&dir);
+}
+
+/* issue 15: the wait ends with nothing in the Maildir: said so, naming the Maildir and the
+ * time waited, never as mail that was refused */
+static void
+test_wait_nothing(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *maildir = make_maildir(fx);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir", maildir, MAILBOX,
+				NULL),
+			!=, 0);
+	expected = g_strdup_printf("No challenge mail from %s arrived in %s within 2 s; mail can be held up",
+				   me_test_acme_ca_get(fx->ca, "FROM"), maildir);
+	g_assert_nonnull(strstr(err, expected));
+	g_assert_nonnull(strstr(err, "run \u201cmailenroll enroll " MAILBOX "\u201d again later"));
+	g_assert_null(strstr(err, "refused"));
+	g_assert_null(strstr(err, "Not answered"));
+}
+
+/* issue 15: the wait ends after mails came and were refused: how many, which files, and
+ * each one's reason; the "Not answered" line names the file too */
+static void
+test_wait_refused(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *maildir = make_maildir(fx);
+	g_autofree gchar *forged_path = g_build_filename(maildir, "new", "1700000000.forged.eml", NULL);
+	g_autofree gchar *lunch_path = g_build_filename(maildir, "new", "1700000001.lunch.eml", NULL);
+	g_autofree gchar *forged = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *summary = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	const gchar *no_dkim = "The mail carries no DKIM signature, so the mail is not from the certificate authority; it "
+			       "gets no reply, and there is nothing to do but wait for the genuine challenge mail.";
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	forged = unsigned_copy(mail);
+	g_assert_true(g_file_set_contents(forged_path, forged, -1, NULL));
+	/* an ordinary mail beside it is no refused challenge */
+	g_assert_true(g_file_set_contents(lunch_path, "From: bob@example.org\nTo: " MAILBOX "\nSubject: Lunch\n\nAt noon?\n",
+					  -1, NULL));
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir", maildir, MAILBOX,
+				NULL),
+			!=, 0);
+	g_assert_nonnull(strstr(err, "Not answered (new/1700000000.forged.eml): "));
+	summary = g_strdup_printf("1 mail that looks like the challenge arrived in %s within 2 s and was refused: "
+				  "new/1700000000.forged.eml: %s Run \u201cmailenroll enroll " MAILBOX "\u201d again later",
+				  maildir, no_dkim);
+	g_assert_nonnull(strstr(err, summary));
+	g_assert_null(strstr(err, "lunch"));
+	g_assert_null(strstr(err, "No challenge mail"));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
+/* issue 15: `challenge MAILBOX FILE` with a mail that is no challenge, or not this one:
+ * it says why, naming the file, and exits 1 */
+static void
+test_challenge_not_challenge(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *lunch = me_test_write_tmp(fx->tmp, "lunch.eml",
+						    "From: bob@example.org\nTo: " MAILBOX "\nSubject: Lunch\n"
+						    "Message-ID: <lunch@example.org>\n\nAt noon?\n");
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *to_path = NULL;
+	g_autofree gchar *from_path = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autoptr(GString) to_bob = NULL;
+	g_autoptr(GString) from_other = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, NULL, "enroll", MAILBOX, NULL), ==, 0);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "challenge", "--yes", MAILBOX, lunch, NULL), ==, 1 << 8);
+	expected = g_strdup_printf("Not answered (%s): The mail is not an ACME challenge: its subject \"Lunch\" does not "
+				   "begin with \"ACME: \".", lunch);
+	g_assert_nonnull(strstr(err, expected));
+	/* from standard input: named by its Message-ID */
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, "Subject: Lunch\nMessage-ID: <lunch@example.org>\n"
+					  "Date: Mon, 07 Dec 2026 12:00:00 +0000\n\nAt noon?\n",
+				NULL, &err, "challenge", "--yes", MAILBOX, "-", NULL),
+			==, 1 << 8);
+	g_assert_nonnull(strstr(err, "Not answered (<lunch@example.org> of 2026-12-07 12:00:00 UTC): The mail is not an ACME challenge"));
+	/* the CA's mail, but to another mailbox, or from another sender */
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	to_bob = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	g_assert_cmpuint(g_string_replace(to_bob, "To: " MAILBOX, "To: bob@example.org", 1), ==, 1);
+	to_path = me_test_write_tmp(fx->tmp, "to-bob.eml", to_bob->str);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "challenge", "--yes", MAILBOX, to_path, NULL), ==, 1 << 8);
+	g_assert_nonnull(strstr(err, "The challenge mail is addressed to bob@example.org, not to " MAILBOX
+				     ", the mailbox of the pending request"));
+	from_other = g_string_new_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail));
+	g_free(expected);
+	expected = g_strdup_printf("From: %s", me_test_acme_ca_get(fx->ca, "FROM"));
+	g_assert_cmpuint(g_string_replace(from_other, expected, "From: acme@forger.example", 1), ==, 1);
+	from_path = me_test_write_tmp(fx->tmp, "from-other.eml", from_other->str);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "challenge", "--yes", MAILBOX, from_path, NULL), ==, 1 << 8);
+	g_free(expected);
+	expected = g_strdup_printf("The challenge mail comes from acme@forger.example, not from %s, the address the "
+				   "certificate authority announced",
+				   me_test_acme_ca_get(fx->ca, "FROM"));
+	g_assert_nonnull(strstr(err, expected));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
 /* S/MIME instead of DKIM: the CA signs with header protection, smime-trust names its root;
  * the one command enrolls, and the check that passed is S/MIME with the scheme used */
 static void
@@ -611,7 +748,8 @@ test_smime_refused(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(run_cli(fx, NULL, g_bytes_get_data(mail, NULL), &out, &err, "challenge", "--yes", "--smtp",
 				"--nssdb", fx->nssdb, MAILBOX, "-", NULL),
 			!=, 0);
-	g_assert_nonnull(strstr(err, "Not answered: The challenge mail could not be authenticated."));
+	g_assert_nonnull(strstr(err, "Not answered ("));
+	g_assert_nonnull(strstr(err, "The mail's S/MIME signature does not verify, so the mail is not from the certificate authority"));
 	g_assert_nonnull(strstr(err, sc->smime_reason));
 	g_assert_cmpint(reply_count(fx), ==, 0);
 	g_assert_cmpuint(count_certs_issued(fx), ==, 0);
@@ -1643,6 +1781,9 @@ main(int argc, char **argv)
 	g_test_add("/cli/repeated-mail", Fixture, &repeated, setup, test_one_command, teardown);
 	g_test_add("/cli/reply-file", Fixture, &plain, setup, test_reply_file, teardown);
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
+	g_test_add("/cli/wait/nothing", Fixture, &short_wait, setup, test_wait_nothing, teardown);
+	g_test_add("/cli/wait/refused", Fixture, &short_wait, setup, test_wait_refused, teardown);
+	g_test_add("/cli/challenge/not-a-challenge", Fixture, &plain, setup, test_challenge_not_challenge, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/account/shared", Fixture, &eab_once, setup, test_account_shared, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);

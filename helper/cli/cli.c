@@ -421,22 +421,78 @@ approve_and_reply(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 	return deliver_reply(cli, e, mailbox, reply, fields, error);
 }
 
+/* where a message came from, and what becomes of one that is not answered */
+typedef struct {
+	/* (nullable): its file, as the person knows it (new/NAME of the Maildir, the path
+	 * given); NULL for standard input */
+	const gchar *name;
+	/* the person gave this mail: say why even when it is no challenge at all */
+	gboolean given;
+	/* (nullable): "NAME: why" of every challenge-like mail not answered, for the end of a wait */
+	GPtrArray *refused;
+	/* (nullable): how many of those could not be checked for now (DNS), rather than failed */
+	guint *n_unchecked;
+} MailSource;
+
+/* the mail for the person: its file, else its Message-ID and date, else where it came from */
+static gchar *
+mail_label(const MailSource *source, const MeChallengeVerdict *verdict)
+{
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree gchar *date = NULL;
+
+	if (source->name != NULL)
+		return g_filename_display_name(source->name);
+	if (verdict->message_id == NULL || !g_utf8_validate(verdict->message_id, -1, NULL) ||
+	    strlen(verdict->message_id) > 250)
+		/* TRANSLATORS: names a mail read from standard input that has no readable Message-ID */
+		return g_strdup(_("the mail on standard input"));
+	if (verdict->date < 0 || (when = g_date_time_new_from_unix_utc(verdict->date)) == NULL)
+		return g_strdup(verdict->message_id);
+	date = g_date_time_format(when, "%Y-%m-%d %H:%M:%S UTC");
+	/* TRANSLATORS: names a mail read from standard input; %s are its Message-ID and its Date */
+	return g_strdup_printf(_("%s of %s"), verdict->message_id, date);
+}
+
+/* a mail that gets no answer: said with the mail's name, and noted for the end of the wait */
+static void
+report_not_answered(const MailSource *source, const MeChallengeVerdict *verdict)
+{
+	g_autofree gchar *label = NULL;
+	g_autofree gchar *why = NULL;
+
+	if (!verdict->is_challenge && !source->given)
+		return;
+	label = mail_label(source, verdict);
+	why = me_challenge_verdict_describe(verdict);
+	/* TRANSLATORS: a mail gets no answer; %s are the mail (its file, or its Message-ID and date) and why */
+	g_printerr(_("Not answered (%s): %s\n"), label, why);
+	if (source->refused != NULL)
+		g_ptr_array_add(source->refused, g_strdup_printf("%s: %s", label, verdict->message));
+	if (source->n_unchecked != NULL && verdict->reason == ME_CHALLENGE_REASON_UNAUTHENTICATED &&
+	    verdict->auth.temporary)
+		(*source->n_unchecked)++;
+}
+
 /* one message: inspected, and answered when it is this enrollment's challenge */
 static gboolean
-handle_message(Cli *cli, MeEnroll *e, const gchar *mailbox, const gchar *data, gsize len, gboolean *done, GError **error)
+handle_message(Cli *cli,
+	       MeEnroll *e,
+	       const gchar *mailbox,
+	       GBytes *msg,
+	       const MailSource *source,
+	       gboolean *done,
+	       GError **error)
 {
-	g_autoptr(MeChallengeVerdict) verdict = me_enroll_inspect(e, data, len, error);
+	g_autoptr(MeChallengeVerdict) verdict =
+	    me_enroll_inspect(e, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), error);
 
 	*done = FALSE;
 	if (verdict == NULL)
 		return FALSE;
 	/* only this mail's own verdict counts: a forged one while a reply waits asks nothing */
 	if (!me_enroll_wants_approval(e, verdict)) {
-		if (verdict->is_challenge) {
-			g_autofree gchar *why = me_challenge_verdict_describe(verdict);
-			/* TRANSLATORS: a mail that looks like a challenge gets no answer; %s is why */
-			g_printerr(_("Not answered: %s\n"), why);
-		}
+		report_not_answered(source, verdict);
 		return TRUE;
 	}
 	*done = TRUE;
@@ -474,28 +530,69 @@ typedef struct {
 	Cli *cli;
 	MeEnroll *e;
 	const gchar *mailbox;
+	MeMaildir *maildir;
+	/* "NAME: why" of each challenge-like mail of this wait that was not answered */
+	GPtrArray *refused;
+	/* how many of them only could not be checked for now */
+	guint n_unchecked;
 } MailWatch;
 
 static gboolean
 maildir_message_cb(GBytes *msg, gboolean *done, gpointer user_data, GError **error)
 {
 	MailWatch *watch = user_data;
+	MailSource source = {me_maildir_get_current_name(watch->maildir), FALSE, watch->refused, &watch->n_unchecked};
 
 	if (!me_challenge_quick_check(g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)))
 		return TRUE;
-	return handle_message(watch->cli, watch->e, watch->mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg),
-			      done, error);
+	return handle_message(watch->cli, watch->e, watch->mailbox, msg, &source, done, error);
 }
 
-/* the wait is over with no challenge answered: why, in the engine's words, and what to do */
+/* the wait is over with no challenge answered: mails that came and were refused, each with
+ * its reason; else that none came; else the engine's words (a mail of an earlier run) */
 static gboolean
-wait_over_error(MeEnroll *e, const gchar *mailbox, MeEnrollWait wait, GError **error)
+wait_over_error(MailWatch *watch, MeEnrollWait wait, GError **error)
 {
-	g_autofree gchar *why = me_enroll_describe_wait(e, wait);
+	const gchar *from = me_state_get_string(me_enroll_get_state(watch->e), "challenge_from");
+	guint n = watch->refused->len;
+	guint secs = watch->cli->opts.mail_wait;
+	g_autofree gchar *why = NULL;
+	g_autofree gchar *list = NULL;
 
+	if (n > 0) {
+		g_ptr_array_add(watch->refused, NULL);
+		list = g_strjoinv(" ", (gchar **)watch->refused->pdata);
+		g_ptr_array_remove_index(watch->refused, n);
+	}
+	if (n > 0 && watch->n_unchecked == n) {
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+			    /* TRANSLATORS: the wait ended and mails came but could not be checked (DNS); %u is their number, %s the Maildir, %u the seconds waited, %s the list "FILE: reason." of each, then the mailbox */
+			    ngettext("%u mail that looks like the challenge arrived in %s within %u s but could not be checked for now: %s Once that is fixed, run “mailenroll enroll %s” again; the request stays open.",
+				     "%u mails that look like the challenge arrived in %s within %u s but could not be checked for now: %s Once that is fixed, run “mailenroll enroll %s” again; the request stays open.",
+				     n),
+			    n, watch->cli->maildir, secs, list, watch->mailbox);
+		return FALSE;
+	}
+	if (n > 0) {
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+			    /* TRANSLATORS: the wait ended and mails came but none was answered; %u is their number, %s the Maildir, %u the seconds waited, %s the list "FILE: reason." of each, then the mailbox */
+			    ngettext("%u mail that looks like the challenge arrived in %s within %u s and was refused: %s Run “mailenroll enroll %s” again later; the request stays open.",
+				     "%u mails that look like the challenge arrived in %s within %u s and were refused: %s Run “mailenroll enroll %s” again later; the request stays open.",
+				     n),
+			    n, watch->cli->maildir, secs, list, watch->mailbox);
+		return FALSE;
+	}
+	if (wait == ME_ENROLL_WAIT_NO_MAIL) {
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
+			    /* TRANSLATORS: the wait ended and nothing came; %s are the CA's address and the Maildir, %u the seconds waited, %s the mailbox */
+			    _("No challenge mail from %s arrived in %s within %u s; mail can be held up for half an hour or longer, so run “mailenroll enroll %s” again later (the request stays open)."),
+			    from, watch->cli->maildir, secs, watch->mailbox);
+		return FALSE;
+	}
+	why = me_enroll_describe_wait(watch->e, wait);
 	g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
 		    /* TRANSLATORS: the wait for the challenge mail ended; %s is why (a sentence), then the mailbox */
-		    _("%s Run “mailenroll enroll %s” again later; the request stays open."), why, mailbox);
+		    _("%s Run “mailenroll enroll %s” again later; the request stays open."), why, watch->mailbox);
 	return FALSE;
 }
 
@@ -505,13 +602,15 @@ static gboolean
 watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 {
 	g_autoptr(MeMaildir) maildir = NULL;
-	MailWatch watch = {cli, e, mailbox};
+	g_autoptr(GPtrArray) refused = g_ptr_array_new_with_free_func(g_free);
+	MailWatch watch = {cli, e, mailbox, NULL, refused, 0};
 	gint64 since = g_get_real_time() / G_USEC_PER_SEC;
 
 	g_printerr("• ");
 	/* TRANSLATORS: progress: waiting for the CA's mail; %u is the seconds, %s the folder */
 	g_printerr(_("Waiting up to %u s for the challenge mail in %s…\n"), cli->opts.mail_wait, cli->maildir);
 	maildir = me_maildir_new(cli->maildir, CLI_MAIL_MAX);
+	watch.maildir = maildir;
 	for (;;) {
 		gboolean done = FALSE;
 		MeEnrollWait wait = ME_ENROLL_WAIT_MAIL;
@@ -523,7 +622,7 @@ watch_maildir(Cli *cli, MeEnroll *e, const gchar *mailbox, GError **error)
 		if (wait == ME_ENROLL_WAIT_DONE)
 			return TRUE;
 		if (wait != ME_ENROLL_WAIT_MAIL)
-			return wait_over_error(e, mailbox, wait, error);
+			return wait_over_error(&watch, wait, error);
 		deadline = g_get_monotonic_time() + (until - g_get_real_time() / G_USEC_PER_SEC) * G_USEC_PER_SEC;
 		if (!me_maildir_wait(maildir, deadline, maildir_message_cb, &watch, &done, error))
 			return FALSE;
@@ -770,6 +869,7 @@ cmd_challenge(Cli *cli, gchar **args)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(MeEnroll) e = NULL;
 	g_autoptr(GBytes) msg = NULL;
+	MailSource mail_source = {NULL, TRUE, NULL, NULL};
 	gboolean done = FALSE;
 
 	e = open_enroll(cli, mailbox, &error);
@@ -792,7 +892,8 @@ cmd_challenge(Cli *cli, gchar **args)
 	}
 	if (msg == NULL)
 		return fail(error);
-	if (!handle_message(cli, e, mailbox, g_bytes_get_data(msg, NULL), g_bytes_get_size(msg), &done, &error))
+	mail_source.name = g_strcmp0(source, "-") == 0 ? NULL : source;
+	if (!handle_message(cli, e, mailbox, msg, &mail_source, &done, &error))
 		return fail(error);
 	return done ? EXIT_SUCCESS : EXIT_FAILURE;
 }

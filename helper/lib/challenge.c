@@ -184,6 +184,11 @@ me_challenge_auth_result_init(MeChallengeAuthResult *result)
 	result->detail = NULL;
 	result->dkim_key_name = NULL;
 	result->failures = g_ptr_array_new_with_free_func(g_free);
+	result->temporary = FALSE;
+	result->signed_by = NULL;
+	result->results_failed = FALSE;
+	result->dns_name = NULL;
+	result->dns_server = NULL;
 }
 
 /**
@@ -197,6 +202,8 @@ me_challenge_auth_result_clear(MeChallengeAuthResult *result)
 	g_clear_pointer(&result->detail, g_free);
 	g_clear_pointer(&result->dkim_key_name, g_free);
 	g_clear_pointer(&result->failures, g_ptr_array_unref);
+	g_clear_pointer(&result->dns_name, g_free);
+	g_clear_pointer(&result->dns_server, g_free);
 	result->method = ME_CHALLENGE_AUTH_NONE;
 }
 
@@ -860,6 +867,8 @@ ar_resinfo_passes(const ArResinfo *info, const gchar *domain, MeChallengeAuthRes
 		return FALSE;
 	header_d = ar_prop_value(info, "header.d");
 	if (!g_str_equal(info->result, "pass")) {
+		/* dkim=none only says the mail was not signed; any other result is a failed check */
+		result->results_failed |= !g_str_equal(info->result, "none");
 		me_challenge_auth_result_add_failure(result, "Authentication-Results: dkim=%s", info->result);
 		return FALSE;
 	}
@@ -1007,12 +1016,47 @@ me_challenge_verdict_describe(const MeChallengeVerdict *verdict)
 	return g_string_free(text, FALSE);
 }
 
+/* a mail no method vouched for: either DNS did not answer (the mail may be genuine, and
+ * the fix is on this side) or the mail is not the CA's (nothing to fix, wait for the real
+ * one); each with its own sentence */
+static gchar *
+unauthenticated_message(const MeChallengeAuthResult *auth)
+{
+	if (auth->temporary && auth->dns_name != NULL && auth->dns_server != NULL)
+		return g_strdup_printf(
+		    /* TRANSLATORS: a DKIM key lookup got no answer; %s are the DNS server (e.g. 127.0.0.1:53) and the key record's name; keep dns-server and mailenroll.conf */
+		    _("The DNS server %s did not answer the lookup of the DKIM key %s, so the challenge mail could not be checked yet; check the network or the dns-server setting in mailenroll.conf."),
+		    auth->dns_server, auth->dns_name);
+	if (auth->temporary && auth->dns_name != NULL)
+		return g_strdup_printf(
+		    /* TRANSLATORS: a DKIM key lookup through the system's resolver got no answer; %s is the key record's name; keep dns-server and mailenroll.conf */
+		    _("The system's DNS resolver did not answer the lookup of the DKIM key %s, so the challenge mail could not be checked yet; check the network, or name a DNS server with dns-server in mailenroll.conf."),
+		    auth->dns_name);
+	if (auth->temporary)
+		/* TRANSLATORS: the checks of a challenge mail ran out of time or DNS lookups; keep dns-server and mailenroll.conf */
+		return g_strdup(_("The DNS lookups for the challenge mail's signature got no answer in time, so the mail could not be checked yet; check the network or the dns-server setting in mailenroll.conf."));
+	if (auth->results_failed)
+		/* TRANSLATORS: a forged mail: the receiving mail server's Authentication-Results header says DKIM failed */
+		return g_strdup(_("The receiving mail server found that the mail's DKIM signature does not verify, so the mail is not from the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine challenge mail."));
+	if (g_strcmp0(auth->signed_by, "S/MIME") == 0)
+		/* TRANSLATORS: a forged mail: its S/MIME signature does not verify */
+		return g_strdup(_("The mail's S/MIME signature does not verify, so the mail is not from the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine challenge mail."));
+	if (auth->signed_by != NULL)
+		/* TRANSLATORS: a forged mail: its DKIM signature does not verify (or is by the wrong domain) */
+		return g_strdup(_("The mail's DKIM signature does not verify, so the mail is not from the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine challenge mail."));
+	/* TRANSLATORS: a forged mail: no DKIM or S/MIME signature at all */
+	return g_strdup(_("The mail carries no DKIM signature, so the mail is not from the certificate authority; it gets no reply, and there is nothing to do but wait for the genuine challenge mail."));
+}
+
 static MeChallengeVerdict *
 verdict_finish(MeChallengeVerdict *verdict, MeChallengeReason reason)
 {
 	verdict->reason = reason;
 	verdict->answerable = reason == ME_CHALLENGE_REASON_OK;
-	verdict->message = g_strdup(me_challenge_reason_to_string(reason));
+	if (reason == ME_CHALLENGE_REASON_UNAUTHENTICATED)
+		verdict->message = unauthenticated_message(&verdict->auth);
+	else if (verdict->message == NULL)
+		verdict->message = g_strdup(me_challenge_reason_to_string(reason));
 	if (verdict->is_challenge && !verdict->answerable)
 		g_debug("challenge not answerable: %s", me_challenge_reason_to_nick(reason));
 	return verdict;
@@ -1027,8 +1071,12 @@ check_subject(MeChallengeVerdict *verdict, MeMail *mail)
 
 	verdict->subject = me_mail_get_subject(mail, &bad_charset, &error);
 	if (verdict->subject == NULL) {
-		if (g_error_matches(error, ME_ERROR, ME_ERROR_NOT_FOUND))
+		if (g_error_matches(error, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+			verdict->message = g_strdup(
+			    /* TRANSLATORS: a mail given as a challenge has no Subject; keep "ACME: " */
+			    _("The mail is not an ACME challenge: it has no subject, and a challenge's subject begins with \"ACME: \"."));
 			return ME_CHALLENGE_REASON_NOT_CHALLENGE;
+		}
 		/* an encoded subject we cannot read may still have been a challenge */
 		verdict->is_challenge = TRUE;
 		if (g_error_matches(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED)) {
@@ -1039,6 +1087,11 @@ check_subject(MeChallengeVerdict *verdict, MeMail *mail)
 	}
 	reason = me_challenge_parse_subject(verdict->subject, &verdict->token_part1);
 	verdict->is_challenge = reason != ME_CHALLENGE_REASON_NOT_CHALLENGE;
+	if (reason == ME_CHALLENGE_REASON_NOT_CHALLENGE)
+		verdict->message = g_strdup_printf(
+		    /* TRANSLATORS: a mail given as a challenge is an ordinary mail; %s is its subject; keep "ACME: " */
+		    _("The mail is not an ACME challenge: its subject \"%s\" does not begin with \"ACME: \"."),
+		    verdict->subject);
 	return reason;
 }
 
@@ -1101,10 +1154,32 @@ check_addresses(MeChallengeVerdict *verdict, MeMail *mail)
 		if (verdict->reply_to == NULL || verdict->reply_to->len == 0)
 			return ME_CHALLENGE_REASON_MALFORMED;
 	}
-	verdict->message_id = me_mail_get_message_id(mail);
 	verdict->references = me_mail_get_references(mail);
-	verdict->date = me_mail_get_date(mail);
 	return ME_CHALLENGE_REASON_OK;
+}
+
+/* with one request pending, the sentence names what was expected; with several, the
+ * table's general one stays */
+static void
+set_to_mismatch_message(MeChallengeVerdict *verdict, const MePendingChallenge *pending, guint n_pending)
+{
+	if (n_pending != 1)
+		return;
+	verdict->message = g_strdup_printf(
+	    /* TRANSLATORS: a challenge mail to the wrong mailbox; %s are its To address and the mailbox of the request */
+	    _("The challenge mail is addressed to %s, not to %s, the mailbox of the pending request; it is not answered."),
+	    verdict->to, pending[0].identifier);
+}
+
+static void
+set_from_mismatch_message(MeChallengeVerdict *verdict, const MePendingChallenge *pending, guint n_pending)
+{
+	if (n_pending != 1 || pending[0].from == NULL)
+		return;
+	verdict->message = g_strdup_printf(
+	    /* TRANSLATORS: a challenge mail from the wrong sender; %s are its From address and the CA's announced address */
+	    _("The challenge mail comes from %s, not from %s, the address the certificate authority announced; it is not answered."),
+	    verdict->from, pending[0].from);
 }
 
 static MeChallengeReason
@@ -1125,10 +1200,14 @@ match_pending(MeChallengeVerdict *verdict, const MePendingChallenge *pending, gu
 		n_both++;
 		found = (gint)i;
 	}
-	if (n_to == 0)
+	if (n_to == 0) {
+		set_to_mismatch_message(verdict, pending, n_pending);
 		return ME_CHALLENGE_REASON_TO_MISMATCH;
-	if (n_both == 0)
+	}
+	if (n_both == 0) {
+		set_from_mismatch_message(verdict, pending, n_pending);
 		return ME_CHALLENGE_REASON_FROM_MISMATCH;
+	}
 	if (n_both > 1)
 		return ME_CHALLENGE_REASON_AMBIGUOUS;
 	verdict->matched = found;
@@ -1186,6 +1265,9 @@ inspect_steps(MeChallengeVerdict *verdict,
 {
 	MeChallengeReason reason;
 
+	/* first, so that even a mail refused at once can be named by its Message-ID and date */
+	verdict->message_id = me_mail_get_message_id(mail);
+	verdict->date = me_mail_get_date(mail);
 	if ((reason = check_subject(verdict, mail)) != ME_CHALLENGE_REASON_OK)
 		return reason;
 	if ((reason = check_header_shape(mail)) != ME_CHALLENGE_REASON_OK)

@@ -132,6 +132,15 @@ me_challenge_auth_method_to_string(MeChallengeAuthMethod method);
  * @dkim_key_name: (nullable): with %ME_CHALLENGE_AUTH_DKIM, the DNS name of the key that
  *   verified the signature (`selector._domainkey.domain`), the lookup the next challenge
  *   from that sender needs
+ * @signed_by: (nullable): the kind of signature the mail carries that did not verify
+ *   (`DKIM` or `S/MIME`); %NULL for a mail without any
+ * @results_failed: the trusted Authentication-Results header says the DKIM check failed
+ * @dns_name: (nullable): with @temporary, the DKIM key record whose lookup got no answer
+ * @dns_server: (nullable): with @temporary, the nameserver asked; %NULL for the system's
+ *
+ * What me_challenge_verdict_describe() needs to tell a forged mail (not signed, a signature
+ * that does not verify, a trusted server that says fail) from one that could not be
+ * checked because DNS did not answer.
  */
 typedef struct {
 	MeChallengeAuthMethod method;
@@ -139,6 +148,10 @@ typedef struct {
 	GPtrArray *failures;
 	gboolean temporary;
 	gchar *dkim_key_name;
+	const gchar *signed_by;
+	gboolean results_failed;
+	gchar *dns_name;
+	gchar *dns_server;
 } MeChallengeAuthResult;
 
 void

@@ -1108,7 +1108,7 @@ me_enroll_describe_wait(MeEnroll *enroll, MeEnrollWait wait)
 	case ME_ENROLL_WAIT_TEMPORARY:
 		return g_strdup_printf(
 		    /* TRANSLATORS: the challenge mail could not be checked for now (DNS); %s are the mailbox and the reason */
-		    _("A mail that looks like the challenge reached %s but could not be checked for now (%s); it is checked again when it is read again."),
+		    _("A mail that looks like the challenge reached %s but could not be checked for now, and is checked again when it is read again: %s"),
 		    enroll->mailbox, why);
 	case ME_ENROLL_WAIT_DONE:
 	case ME_ENROLL_WAIT_MAIL:

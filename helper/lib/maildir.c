@@ -30,6 +30,8 @@ struct _MeMaildir {
 	/* the unique part of every file name looked at (before the ':' of the flags) */
 	GHashTable *seen;
 	gboolean changed;
+	/* new/NAME or cur/NAME of the message being handed to the caller, else NULL */
+	gchar *current;
 };
 
 static void
@@ -111,6 +113,7 @@ me_maildir_free(MeMaildir *maildir)
 	g_hash_table_unref(maildir->seen);
 	g_main_context_unref(maildir->context);
 	g_free(maildir->path);
+	g_free(maildir->current);
 	g_free(maildir);
 }
 
@@ -162,16 +165,37 @@ scan(MeMaildir *self, MeMaildirFunc func, gpointer user_data, gboolean *done, GE
 		const gchar *name;
 
 		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			gboolean ok;
 			g_autoptr(GBytes) msg = read_new_message(self, subdirs[s], dir, name);
 			if (msg == NULL)
 				continue;
-			if (!func(msg, done, user_data, error))
+			g_free(self->current);
+			self->current = g_build_filename(subdirs[s], name, NULL);
+			ok = func(msg, done, user_data, error);
+			g_clear_pointer(&self->current, g_free);
+			if (!ok)
 				return FALSE;
 			if (*done)
 				return TRUE;
 		}
 	}
 	return TRUE;
+}
+
+/**
+ * me_maildir_get_current_name:
+ * @maildir: a Maildir watch
+ *
+ * Inside the #MeMaildirFunc of me_maildir_wait(): which file the message is, so the
+ * person can find it.
+ *
+ * Returns: (nullable): `new/NAME` or `cur/NAME` of the message being looked at; %NULL
+ *   outside the callback
+ */
+const gchar *
+me_maildir_get_current_name(MeMaildir *maildir)
+{
+	return maildir->current;
 }
 
 /**

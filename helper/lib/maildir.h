@@ -37,6 +37,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeMaildir, me_maildir_free)
 
 const gchar *
 me_maildir_get_path(MeMaildir *maildir);
+const gchar *
+me_maildir_get_current_name(MeMaildir *maildir);
 gboolean
 me_maildir_wait(MeMaildir *maildir,
 		gint64 deadline,

@@ -22,6 +22,7 @@ struct _MeVerifier {
 	MeDns *dns;
 	MeDkim *dkim;
 	X509_STORE *trust;
+	gchar *nameserver; /* as configured, for the person; NULL for the system's resolver */
 };
 
 /**
@@ -45,6 +46,7 @@ me_verifier_new(const gchar *nameserver, GError **error)
 	if (verifier->dkim == NULL)
 		return NULL;
 	verifier->trust = X509_STORE_new();
+	verifier->nameserver = g_strdup(nameserver);
 	return g_steal_pointer(&verifier);
 }
 
@@ -57,6 +59,7 @@ me_verifier_free(MeVerifier *verifier)
 	me_dkim_free(verifier->dkim);
 	me_dns_free(verifier->dns);
 	X509_STORE_free(verifier->trust);
+	g_free(verifier->nameserver);
 	g_free(verifier);
 }
 
@@ -127,6 +130,21 @@ me_verifier_apply(MeVerifier *verifier, MeChallengeOptions *options)
 	options->auth_user_data = verifier;
 }
 
+/* a signature whose key lookup got no answer: the mail may be genuine, and the person is
+ * told which lookup of which server to look into */
+static void
+note_temporary(MeVerifier *verifier, const MeDkimSignature *sig, MeChallengeAuthResult *result)
+{
+	if (!sig->temporary)
+		return;
+	result->temporary = TRUE;
+	if (result->dns_name != NULL)
+		return;
+	result->dns_name = g_strdup_printf("%s._domainkey.%s", sig->selector, sig->domain);
+	g_free(result->dns_server);
+	result->dns_server = g_strdup(verifier->nameserver);
+}
+
 static gboolean
 try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChallengeAuthResult *result)
 {
@@ -142,16 +160,19 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 	sigs = me_dkim_verify(verifier->dkim, message, from_domain, &error);
 
 	if (sigs == NULL) {
+		result->signed_by = "DKIM";
 		me_challenge_auth_result_add_failure(result, "DKIM: %s", error->message);
 		return FALSE;
 	}
 	if (sigs->len == 0)
 		me_challenge_auth_result_add_failure(result, "%s", _("DKIM: the message carries no DKIM signature."));
+	else
+		result->signed_by = "DKIM";
 	for (guint i = 0; i < sigs->len; i++) {
 		const MeDkimSignature *sig = g_ptr_array_index(sigs, i);
 		g_autofree gchar *why = NULL;
 		if (!sig->verified) {
-			result->temporary |= sig->temporary;
+			note_temporary(verifier, sig, result);
 			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector,
 							     sig->error != NULL ? sig->error : "");
 			continue;
@@ -182,12 +203,16 @@ try_smime(MeVerifier *verifier, GBytes *message, MeChallengeAuthResult *result)
 	if (smime == NULL) {
 		/* plain mail is no failure worth a line of its own beside the DKIM one */
 		if (!g_error_matches(error, ME_ERROR, ME_ERROR_NOT_SUPPORTED)) {
+			if (result->signed_by == NULL)
+				result->signed_by = "S/MIME";
 			g_debug("S/MIME: %s", error->message);
 			me_challenge_auth_result_add_failure(result, "S/MIME: %s", error->message);
 		}
 		return FALSE;
 	}
 	if (!smime->verified) {
+		if (result->signed_by == NULL)
+			result->signed_by = "S/MIME";
 		/* the front-ends show only that the mail is not authentic; the log says why */
 		g_debug("S/MIME: %s", smime->reason != NULL ? smime->reason : "");
 		me_challenge_auth_result_add_failure(result, "S/MIME: %s", smime->reason != NULL ? smime->reason : "");
