@@ -202,6 +202,34 @@ check_renewal_order(Fixture *fx, X509 *cert)
 	g_assert_error(error, ME_ERROR, ME_ERROR_ALREADY_REPLACED);
 }
 
+/* issue 15: a badCSR for the address is told apart from one for the key, each with its
+ * own advice; the order stays ready for the right request */
+static void
+check_bad_csr(Fixture *fx, MeAcmeOrder *order)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(EVP_PKEY) cert_key = me_key_generate(ME_KEY_TYPE_EC_P256, NULL);
+	g_autoptr(GBytes) other_san = me_csr_new(cert_key, "bob@example.org", ME_KEY_USAGE_DUAL, ME_CSR_FLAGS_NONE, NULL);
+	g_autoptr(GBytes) account_csr =
+	    me_csr_new(fx->account_key, MAILBOX, ME_KEY_USAGE_DUAL, ME_CSR_FLAGS_NONE, NULL);
+
+	g_assert_null(me_acme_order_finalize(fx->client, order, other_san, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_BAD_CSR);
+	g_test_message("other address: %s", error->message);
+	me_test_assert_sentence(error);
+	g_assert_true(g_str_has_prefix(error->message, "The certificate authority refused the mailbox address in the "
+							"certificate request (subjectAltName"));
+	g_assert_nonnull(strstr(error->message, "another key type will not help"));
+	g_clear_error(&error);
+	g_assert_null(me_acme_order_finalize(fx->client, order, account_csr, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_BAD_CSR);
+	g_test_message("account key: %s", error->message);
+	me_test_assert_sentence(error);
+	g_assert_true(g_str_has_prefix(error->message, "The certificate authority refused the key in the certificate "
+							"request (the CSR key is an ACME account key"));
+	g_assert_nonnull(strstr(error->message, "key-type= or key-usage= in mailenroll.conf"));
+}
+
 static void
 test_email_issuance(Fixture *fx, gconstpointer data)
 {
@@ -233,6 +261,7 @@ test_email_issuance(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	valid = me_acme_authz_poll(fx->client, authz->url, &error);
 	g_assert_no_error(error);
+	check_bad_csr(fx, order);
 	done = me_acme_order_finalize(fx->client, order, csr, &error);
 	g_assert_no_error(error);
 	chain = me_acme_order_download(fx->client, done->certificate, &error);

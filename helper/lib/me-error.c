@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #define ME_ACME_ERROR_URN "urn:ietf:params:acme:error:"
 
@@ -161,6 +162,66 @@ me_acme_problem_to_code(const MeAcmeProblem *problem)
 	return ME_ERROR_ACME;
 }
 
+/* which part of the certificate request a badCSR refused: RFC 8555 §6.7.1 subproblems
+ * name identifiers; otherwise the CA's detail says it in words (Boulder, Pebble, step-ca,
+ * the test CA and acme2certifier name the subjectAltName, the identifiers or the key) */
+typedef enum {
+	BAD_CSR_OTHER,
+	BAD_CSR_IDENTIFIER,
+	BAD_CSR_KEY,
+} BadCsrPart;
+
+static gboolean
+text_has_any(const gchar *text, const gchar *const *words)
+{
+	g_autofree gchar *lower = text != NULL ? g_ascii_strdown(text, -1) : NULL;
+
+	for (guint i = 0; lower != NULL && words[i] != NULL; i++) {
+		if (strstr(lower, words[i]) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static BadCsrPart
+bad_csr_part(const MeAcmeProblem *problem)
+{
+	static const gchar *const identifier_words[] = {"subjectaltname", "subject alternative name", "identifier",
+							 "rfc822", "address", "mailbox", "names", NULL};
+	static const gchar *const key_words[] = {"key", "curve", "rsa", "ecdsa", "ed25519", "exponent", "bits", NULL};
+
+	for (guint i = 0; problem->subproblems != NULL && i < problem->subproblems->len; i++) {
+		const MeAcmeSubproblem *sub = g_ptr_array_index(problem->subproblems, i);
+		if (sub->identifier_value != NULL)
+			return BAD_CSR_IDENTIFIER;
+	}
+	if (text_has_any(problem->detail, identifier_words))
+		return BAD_CSR_IDENTIFIER;
+	if (text_has_any(problem->detail, key_words))
+		return BAD_CSR_KEY;
+	return BAD_CSR_OTHER;
+}
+
+static gchar *
+bad_csr_message(const MeAcmeProblem *problem, const gchar *detail)
+{
+	switch (bad_csr_part(problem)) {
+	case BAD_CSR_IDENTIFIER:
+		/* TRANSLATORS: the CA refused the mailbox address (subjectAltName) of the certificate request; %s is the CA's own explanation */
+		return g_strdup_printf(_("The certificate authority refused the mailbox address in the certificate request (%s); another key type will not help: ask the certificate authority whether it issues certificates for this address, or use one that does."),
+				       detail);
+	case BAD_CSR_KEY:
+		/* TRANSLATORS: the CA refused the key of the certificate request; %s is the CA's own explanation; keep key-type and key-usage */
+		return g_strdup_printf(_("The certificate authority refused the key in the certificate request (%s); choose another key type or usage with key-type= or key-usage= in mailenroll.conf."),
+				       detail);
+	case BAD_CSR_OTHER:
+	default:
+		/* TRANSLATORS: %s is the CA's own explanation */
+		return g_strdup_printf(_("The certificate authority rejected the certificate request (%s); choose another key type or usage."),
+				       detail);
+	}
+}
+
 static gchar *
 problem_message(const MeAcmeProblem *problem)
 {
@@ -185,9 +246,7 @@ problem_message(const MeAcmeProblem *problem)
 		return g_strdup_printf(_("The certificate authority requires an external account binding (%s); enter the key ID and key it gave you."),
 				       detail);
 	case ME_ERROR_BAD_CSR:
-		/* TRANSLATORS: %s is the CA's own explanation */
-		return g_strdup_printf(_("The certificate authority rejected the certificate request (%s); choose another key type or usage."),
-				       detail);
+		return bad_csr_message(problem, detail);
 	default:
 		/* TRANSLATORS: %s is the CA's own explanation */
 		return g_strdup_printf(_("The certificate authority refused the request: %s."), detail);
