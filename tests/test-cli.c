@@ -714,6 +714,115 @@ test_challenge_not_challenge(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(reply_count(fx), ==, 0);
 }
 
+/* the configuration file the CLI reads, with ca-file=@from changed to ca-file=@to */
+static gchar *
+swap_ca_file(Fixture *fx, const gchar *from, const gchar *to)
+{
+	g_autofree gchar *path = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *text = NULL;
+	g_autoptr(GString) conf = NULL;
+	g_autofree gchar *old_line = g_strdup_printf("ca-file=%s\n", from);
+	g_autofree gchar *new_line = g_strdup_printf("ca-file=%s\n", to);
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	conf = g_string_new(text);
+	g_assert_cmpuint(g_string_replace(conf, old_line, new_line, 1), ==, 1);
+	g_assert_true(g_file_set_contents(path, conf->str, -1, NULL));
+	return g_steal_pointer(&path);
+}
+
+/* runs enroll, which fails; returns its standard error */
+static gchar *
+enroll_fails(Fixture *fx)
+{
+	gchar *err = NULL;
+
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", MAILBOX, NULL), ==, 1 << 8);
+	return err;
+}
+
+/* issue 15: a wrong ca-file names ca-file=, its CA and the file it is set in: a file that is
+ * not there, one that is not PEM, and one of a CA that did not issue the server's certificate */
+static void
+test_config_ca_file(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *missing = g_build_filename(fx->tmp, "missing.pem", NULL);
+	g_autofree gchar *not_pem = me_test_write_tmp(fx->tmp, "not-pem.txt", "this is no certificate\n");
+	g_autofree gchar *other = g_build_filename(fx->tmp, "other-ca.pem", NULL);
+	g_autofree gchar *other_key = g_build_filename(fx->tmp, "other-ca.key", NULL);
+	const gchar *make_other[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+				     "-nodes", "-keyout", other_key, "-out", other, "-subj", "/CN=another CA",
+				     "-days", "2", NULL};
+	g_autofree gchar *conf = swap_ca_file(fx, me_test_acme_ca_get(fx->ca, "CA_FILE"), missing);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+	gint rc = -1;
+
+	(void)data;
+	err = enroll_fails(fx);
+	expected = g_strdup_printf("mailenroll: The ca-file %s cannot be read (No such file or directory); correct "
+				   "ca-file= in [ca test] of %s.\n", missing, conf);
+	g_assert_cmpstr(err, ==, expected);
+
+	g_free(swap_ca_file(fx, missing, not_pem));
+	g_free(err);
+	g_free(expected);
+	err = enroll_fails(fx);
+	expected = g_strdup_printf("mailenroll: The ca-file %s holds no PEM certificate; set ca-file= in [ca test] of %s "
+				   "to the PEM file of the CA that issued the server's certificate.\n",
+				   not_pem, conf);
+	g_assert_cmpstr(err, ==, expected);
+
+	g_assert_true(me_test_spawn_sync(make_other, NULL, NULL, NULL, &rc));
+	g_assert_cmpint(rc, ==, 0);
+	g_free(swap_ca_file(fx, not_pem, other));
+	g_free(err);
+	g_free(expected);
+	err = enroll_fails(fx);
+	expected = g_strdup_printf("mailenroll: The server of the certificate authority at %s could not be verified with "
+				   "the certificates in ca-file %s; set ca-file= in [ca test] of %s to the CA that issued "
+				   "the server's certificate.\n",
+				   me_test_acme_ca_get(fx->ca, "DIRECTORY"), other, conf);
+	g_assert_nonnull(strstr(err, expected));
+}
+
+/* issue 15: an EAB key that was never provisioned names eab-kid=, the file, and the command */
+static void
+test_config_eab_missing(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *conf = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", MAILBOX, NULL), ==, 1 << 8);
+	expected = g_strdup_printf("The EAB key for eab-kid=kid-2 of [ca test] in %s is not in the keyring; store the "
+				   "MAC key the certificate authority gave you with \u201cmailenroll provision eab "
+				   "eab-never-stored --ca test\u201d.",
+				   conf);
+	g_assert_nonnull(strstr(err, expected));
+}
+
+/* issue 15: a CA that mails only when told to go ahead, configured as mailing at once: the
+ * wait says no mail came, and names mail-timing=, the file and the fix */
+static void
+test_config_mail_timing(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *conf = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), MAILBOX, NULL),
+			==, 1 << 8);
+	g_assert_nonnull(strstr(err, "No challenge mail from "));
+	expected = g_strdup_printf("(mail-timing=authz in [ca test] of %s), so it was not told to go ahead; if it mails "
+				   "only when told, set mail-timing=challenge there.",
+				   conf);
+	g_assert_nonnull(strstr(err, expected));
+}
+
 /* S/MIME instead of DKIM: the CA signs with header protection, smime-trust names its root;
  * the one command enrolls, and the check that passed is S/MIME with the scheme used */
 static void
@@ -1751,6 +1860,9 @@ main(int argc, char **argv)
 	static const Scenario no_store = {.no_store = TRUE};
 	static const Scenario eab_once = {"--eab kid-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY --eab-single-use",
 					  "eab-kid=kid-1\neab-secret=keyring:eab-test\n"};
+	static const Scenario eab_missing = {"--eab kid-2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+					     "eab-kid=kid-2\neab-secret=keyring:eab-never-stored\n"};
+	static const Scenario timing_authz = {"--mail-on challenge", "mail-timing=authz\nmail-wait=2\n"};
 	static const Scenario kill_answered = {.kill_at = "answered"};
 	static const Scenario kill_submitting = {.kill_at = "submitting"};
 	static const Scenario kill_submitted = {.kill_at = "submitted"};
@@ -1784,6 +1896,9 @@ main(int argc, char **argv)
 	g_test_add("/cli/wait/nothing", Fixture, &short_wait, setup, test_wait_nothing, teardown);
 	g_test_add("/cli/wait/refused", Fixture, &short_wait, setup, test_wait_refused, teardown);
 	g_test_add("/cli/challenge/not-a-challenge", Fixture, &plain, setup, test_challenge_not_challenge, teardown);
+	g_test_add("/cli/config/ca-file", Fixture, &plain, setup, test_config_ca_file, teardown);
+	g_test_add("/cli/config/eab-missing", Fixture, &eab_missing, setup, test_config_eab_missing, teardown);
+	g_test_add("/cli/config/mail-timing", Fixture, &timing_authz, setup, test_config_mail_timing, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/account/shared", Fixture, &eab_once, setup, test_account_shared, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);

@@ -116,6 +116,7 @@ use_ca(Cli *cli, const MeCaProfile *ca)
 {
 	cli->ca = ca;
 	me_enroll_options_init(&cli->opts, ca, me_config_get_general(cli->config));
+	cli->opts.config = cli->config;
 	cli->opts.terms_agreed = cli->opts.terms_agreed || cli->agree_tos;
 }
 
@@ -583,10 +584,14 @@ wait_over_error(MailWatch *watch, MeEnrollWait wait, GError **error)
 		return FALSE;
 	}
 	if (wait == ME_ENROLL_WAIT_NO_MAIL) {
-		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
-			    /* TRANSLATORS: the wait ended and nothing came; %s are the CA's address and the Maildir, %u the seconds waited, %s the mailbox */
-			    _("No challenge mail from %s arrived in %s within %u s; mail can be held up for half an hour or longer, so run “mailenroll enroll %s” again later (the request stays open)."),
-			    from, watch->cli->maildir, secs, watch->mailbox);
+		g_autofree gchar *hint = me_enroll_describe_timing_hint(watch->e);
+		g_autofree gchar *none = g_strdup_printf(
+		    /* TRANSLATORS: the wait ended and nothing came; %s are the CA's address and the Maildir, %u the seconds waited, %s the mailbox */
+		    _("No challenge mail from %s arrived in %s within %u s; mail can be held up for half an hour or longer, so run “mailenroll enroll %s” again later (the request stays open)."),
+		    from, watch->cli->maildir, secs, watch->mailbox);
+		/* a configured timing that may keep the CA from mailing comes after, as the likelier cause */
+		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT, "%s%s%s", none, hint != NULL ? " " : "",
+			    hint != NULL ? hint : "");
 		return FALSE;
 	}
 	why = me_enroll_describe_wait(watch->e, wait);

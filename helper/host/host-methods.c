@@ -171,6 +171,7 @@ job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GE
 		return NULL;
 	}
 	me_enroll_options_init(&job->opts, ca, me_config_get_general(job->config));
+	job->opts.config = job->config;
 	return g_steal_pointer(&job);
 }
 

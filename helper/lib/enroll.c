@@ -9,10 +9,13 @@
 
 #include "enroll.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme-client.h"
 #include "autocleanups.h"
@@ -21,6 +24,7 @@
 #include "dns.h"
 #include "jws.h"
 #include "keyring.h"
+#include "smime.h"
 #include "verifier.h"
 
 /*
@@ -376,6 +380,73 @@ me_enroll_restart(MeEnroll *enroll, GError **error)
 	return me_state_save(enroll->state, error);
 }
 
+/* ---- messages about a setting: they name the key and the file it is in */
+
+/* the file that sets @key of this CA's group, or has the group, for the person */
+static gchar *
+setting_file(MeEnroll *e, const gchar *key)
+{
+	const gchar *path =
+	    e->opts->config != NULL ? me_config_get_ca_key_origin(e->opts->config, e->opts->ca_name, key) : NULL;
+
+	return path != NULL ? g_filename_display_name(path) : g_strdup("mailenroll.conf");
+}
+
+/* ca-file: a file that cannot be read or holds no certificate is said before any request,
+ * rather than as a CA whose identity could not be verified */
+static gboolean
+check_ca_file(MeEnroll *e, GError **error)
+{
+	g_autoptr(X509_STORE) store = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *display = NULL;
+	g_autofree gchar *file = NULL;
+
+	if (e->opts->ca_file == NULL)
+		return TRUE;
+	display = g_filename_display_name(e->opts->ca_file);
+	file = setting_file(e, "ca-file");
+	if (g_access(e->opts->ca_file, R_OK) != 0) {
+		gint errsv = errno;
+		g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+			    /* TRANSLATORS: the ca-file of a CA cannot be read; %s are the file, the system's reason, the CA's name and the configuration file; keep ca-file= */
+			    _("The ca-file %s cannot be read (%s); correct ca-file= in [ca %s] of %s."), display,
+			    g_strerror(errsv), e->opts->ca_name, file);
+		return FALSE;
+	}
+	store = X509_STORE_new();
+	if (me_smime_trust_load(store, e->opts->ca_file, &local) <= 0) {
+		g_debug("ca-file %s: %s", e->opts->ca_file, local != NULL ? local->message : "no certificate");
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
+			    /* TRANSLATORS: the ca-file of a CA holds no PEM certificate; %s are the file, the CA's name and the configuration file; keep ca-file= */
+			    _("The ca-file %s holds no PEM certificate; set ca-file= in [ca %s] of %s to the PEM file of the CA that issued the server's certificate."),
+			    display, e->opts->ca_name, file);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* a server the ca-file does not vouch for: the setting to fix, not the system's store;
+ * returns FALSE, for the failure it explains */
+static gboolean
+explain_ca_file(MeEnroll *e, GError **error)
+{
+	g_autofree gchar *display = NULL;
+	g_autofree gchar *file = NULL;
+
+	if (error == NULL || *error == NULL || e->opts->ca_file == NULL || !g_error_matches(*error, ME_ERROR, ME_ERROR_TLS))
+		return FALSE;
+	display = g_filename_display_name(e->opts->ca_file);
+	file = setting_file(e, "ca-file");
+	g_debug("TLS: %s", (*error)->message);
+	g_free((*error)->message);
+	(*error)->message = g_strdup_printf(
+	    /* TRANSLATORS: the CA's server is not verified by the ca-file; %s are the directory URL, the ca-file, the CA's name and the configuration file; keep ca-file= */
+	    _("The server of the certificate authority at %s could not be verified with the certificates in ca-file %s; set ca-file= in [ca %s] of %s to the CA that issued the server's certificate."),
+	    e->opts->directory, display, e->opts->ca_name, file);
+	return FALSE;
+}
+
 /* ---- the account: one per (user, CA), shared by the user's mailboxes (docs/design.md §3,
  * "One account per CA"): a CA that hands out single-use EAB keys takes one account only,
  * and the CA sees one customer, not one per mailbox */
@@ -411,6 +482,30 @@ account_contacts(MeEnroll *e)
 		g_strv_builder_add(builder, own);
 	}
 	return g_strv_builder_end(builder);
+}
+
+/* the EAB MAC key from the keyring; one that is not there names eab-kid=, its file and the
+ * command that stores it */
+static GBytes *
+load_eab_key(MeEnroll *e, GError **error)
+{
+	const gchar *label = e->opts->eab_label != NULL ? e->opts->eab_label : e->opts->eab_kid;
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *file = NULL;
+	GBytes *key = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, e->opts->directory, label, &local);
+
+	if (key != NULL)
+		return key;
+	if (!g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	file = setting_file(e, "eab-kid");
+	g_set_error(error, ME_ERROR, ME_ERROR_NOT_FOUND,
+		    /* TRANSLATORS: the EAB key is not in the keyring; %s are the key id, the CA's name, the configuration file, the keyring label and the CA's name; keep eab-kid= and the command */
+		    _("The EAB key for eab-kid=%s of [ca %s] in %s is not in the keyring; store the MAC key the certificate authority gave you with “mailenroll provision eab %s --ca %s”."),
+		    e->opts->eab_kid, e->opts->ca_name, file, label, e->opts->ca_name);
+	return NULL;
 }
 
 /* the account key with thumbprint @fp: the shared one (no mailbox), or else @mailbox's own,
@@ -479,8 +574,7 @@ register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 		 /* TRANSLATORS: progress: an account at the certificate authority is being set up */
 		 _("Setting up the account at the certificate authority…"));
 	if (e->opts->eab_kid != NULL) {
-		eab_key = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, e->opts->directory,
-						  e->opts->eab_label != NULL ? e->opts->eab_label : e->opts->eab_kid, error);
+		eab_key = load_eab_key(e, error);
 		if (eab_key == NULL)
 			return FALSE;
 		req.eab_mac_key = eab_key;
@@ -934,7 +1028,11 @@ start_steps(MeEnroll *enroll, GError **error)
 	me_state_set_string(enroll->state, "directory", enroll->opts->directory);
 	me_state_set_string(enroll->state, "key_type", me_key_type_to_string(enroll->opts->key_type));
 	me_state_set_string(enroll->state, "usage", me_key_usage_to_string(enroll->opts->usage));
-	return ensure_account(enroll, error) && ensure_order(enroll, error) && ensure_authz(enroll, error);
+	if (!check_ca_file(enroll, error))
+		return FALSE;
+	if (ensure_account(enroll, error) && ensure_order(enroll, error) && ensure_authz(enroll, error))
+		return TRUE;
+	return explain_ca_file(enroll, error);
 }
 
 /**
@@ -1081,6 +1179,30 @@ me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 
 }
 
 /**
+ * me_enroll_describe_timing_hint:
+ * @enroll: an enrollment whose wait ended with no challenge mail
+ *
+ * A configured mail timing that may not fit the CA: with `mail-timing=authz` the CA is never
+ * told to go ahead before the reply, so a CA that mails only then never mails.
+ *
+ * Returns: (transfer full) (nullable): one translated sentence naming the key and its file,
+ *   or %NULL when the timing is not configured so
+ */
+gchar *
+me_enroll_describe_timing_hint(MeEnroll *enroll)
+{
+	g_autofree gchar *file = NULL;
+
+	if (enroll->opts->mail_timing != ME_ENROLL_MAIL_TIMING_AUTHZ)
+		return NULL;
+	file = setting_file(enroll, "mail-timing");
+	return g_strdup_printf(
+	    /* TRANSLATORS: no mail came while the configuration says the CA mails at once; %s are the CA's name and the configuration file; keep mail-timing=authz and mail-timing=challenge */
+	    _("The configuration says this certificate authority mails as soon as the request is made (mail-timing=authz in [ca %s] of %s), so it was not told to go ahead; if it mails only when told, set mail-timing=challenge there."),
+	    enroll->opts->ca_name, file);
+}
+
+/**
  * me_enroll_describe_wait:
  * @enroll: an enrollment
  * @wait: what me_enroll_check_wait() said
@@ -1096,11 +1218,16 @@ me_enroll_describe_wait(MeEnroll *enroll, MeEnrollWait wait)
 	const gchar *why = suspect != NULL ? json_object_get_string_member_with_default(suspect, "message", "") : "";
 
 	switch (wait) {
-	case ME_ENROLL_WAIT_NO_MAIL:
-		return g_strdup_printf(
+	case ME_ENROLL_WAIT_NO_MAIL: {
+		g_autofree gchar *hint = me_enroll_describe_timing_hint(enroll);
+		g_autofree gchar *text = g_strdup_printf(
 		    /* TRANSLATORS: the wait for the CA's mail ended without one; %s are the CA's address and the mailbox */
 		    _("No challenge mail from %s has reached %s yet. Mail can be held up for half an hour or longer; the request stays open."),
 		    from, enroll->mailbox);
+		if (hint == NULL)
+			return g_steal_pointer(&text);
+		return g_strconcat(text, " ", hint, NULL);
+	}
 	case ME_ENROLL_WAIT_UNAUTHENTICATED:
 		return g_strdup_printf(
 		    /* TRANSLATORS: a mail that looks like the challenge came but failed a check; %s are the mailbox and the reason (a sentence) */
@@ -1985,8 +2112,9 @@ me_enroll_finish(MeEnroll *enroll, GError **error)
 	g_autoptr(GError) local = NULL;
 
 	enroll->attempting = me_state_get_step(enroll->state);
-	if (finish_steps(enroll, &local))
+	if (check_ca_file(enroll, &local) && finish_steps(enroll, &local))
 		return TRUE;
+	explain_ca_file(enroll, &local);
 	me_enroll_note_failure(enroll, enroll->attempting, local);
 	g_propagate_error(error, g_steal_pointer(&local));
 	return FALSE;

@@ -101,6 +101,9 @@ me_enroll_reply_delivery_from_state(MeState *state);
  * @renew_fraction: without renewal information from the CA, renew when this part of the
  *   lifetime has passed; 0 for the default (2/3)
  * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
+ * @config: (nullable): the configuration the options came from, so that a message about a
+ *   setting names the file it is in (me_config_get_ca_key_origin()); %NULL says
+ *   `mailenroll.conf`
  *
  * What an enrollment needs to know; the caller keeps it alive while the #MeEnroll lives.
  */
@@ -125,6 +128,7 @@ typedef struct {
 	guint mail_wait;
 	gdouble renew_fraction;
 	gint64 now;
+	const MeConfig *config;
 } MeEnrollOptions;
 
 /**
@@ -191,6 +195,8 @@ gboolean
 me_enroll_post_challenge(MeEnroll *enroll, GError **error);
 gboolean
 me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 *until, GError **error);
+gchar *
+me_enroll_describe_timing_hint(MeEnroll *enroll);
 gchar *
 me_enroll_describe_wait(MeEnroll *enroll, MeEnrollWait wait);
 MeChallengeVerdict *

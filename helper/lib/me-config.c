@@ -1760,6 +1760,35 @@ me_config_list_cas(const MeConfig *config)
 }
 
 /**
+ * me_config_get_ca_key_origin:
+ * @config: a configuration
+ * @ca_name: the NAME of a [ca NAME] group
+ * @key: a key of that group, e.g. `ca-file`
+ *
+ * Where a message about a CA setting sends the person: the file that set @key, else the
+ * file that has the group, where the key would go.
+ *
+ * Returns: (transfer none) (nullable): the path; %NULL when there is no such CA
+ */
+const gchar *
+me_config_get_ca_key_origin(const MeConfig *config, const gchar *ca_name, const gchar *key)
+{
+	g_autofree gchar *group = NULL;
+	g_autofree gchar *id = NULL;
+	const gchar *path;
+	const CaEntry *entry;
+
+	g_return_val_if_fail(config != NULL && ca_name != NULL && key != NULL, NULL);
+	group = g_strconcat(GROUP_CA_PREFIX, ca_name, NULL);
+	id = origin_key(group, key);
+	path = g_hash_table_lookup(config->origins, id);
+	if (path != NULL)
+		return path;
+	entry = find_ca(config, ca_name);
+	return entry != NULL ? entry->origin : NULL;
+}
+
+/**
  * me_config_get_smtp:
  * @config: a configuration
  *

@@ -252,6 +252,8 @@ const MeCaProfile *
 me_config_get_ca(const MeConfig *config, const gchar *name);
 const GPtrArray *
 me_config_list_cas(const MeConfig *config);
+const gchar *
+me_config_get_ca_key_origin(const MeConfig *config, const gchar *ca_name, const gchar *key);
 const MeConfigSmtp *
 me_config_get_smtp(const MeConfig *config);
 gboolean
