@@ -176,6 +176,9 @@ teardown(Fixture *fx, gconstpointer data)
 	g_free(fx->home);
 }
 
+/* the locale the CLI runs in; /cli/ascii-locale sets C */
+static const gchar *cli_locale = "C.UTF-8";
+
 /* runs the CLI; returns its wait status */
 static gint
 run_cli(Fixture *fx, const gchar *kill_after, const gchar *stdin_text, gchar **out, gchar **err, ...)
@@ -198,7 +201,7 @@ run_cli(Fixture *fx, const gchar *kill_after, const gchar *stdin_text, gchar **o
 	g_ptr_array_add(argv, NULL);
 	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", fx->sysconf, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", fx->state, TRUE);
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", cli_locale, TRUE);
 	if (fx->home != NULL)
 		g_subprocess_launcher_setenv(launcher, "HOME", fx->home, TRUE);
 	if (kill_after != NULL)
@@ -821,6 +824,42 @@ test_config_mail_timing(Fixture *fx, gconstpointer data)
 				   "only when told, set mail-timing=challenge there.",
 				   conf);
 	g_assert_nonnull(strstr(err, expected));
+}
+
+/* only printable ASCII, tabs and line ends, and no "?" a failed conversion leaves */
+static void
+assert_plain_ascii(const gchar *text)
+{
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if ((guchar)*p >= 0x80 || *p == '?' || ((guchar)*p < 0x20 && *p != '\n' && *p != '\t'))
+			g_error("not plain ASCII at %" G_GSIZE_FORMAT " of: %s", (gsize)(p - text), text);
+	}
+}
+
+/* issue 15: in a C locale the bullets, quotes and ellipses have ASCII stand-ins, never "?" */
+static void
+test_ascii_locale(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	(void)data;
+	cli_locale = "C";
+	g_assert_cmpint(run_cli(fx, NULL, NULL, &out, &err, "enroll", MAILBOX, NULL), ==, 0);
+	assert_plain_ascii(out);
+	assert_plain_ascii(err);
+	g_assert_nonnull(strstr(err, "* "));
+	g_assert_nonnull(strstr(err, "..."));
+	g_assert_nonnull(strstr(out, "\"mailenroll challenge " MAILBOX " FILE\""));
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "frobnicate", NULL), ==, 2 << 8);
+	assert_plain_ascii(err);
+	g_assert_nonnull(strstr(err, "\"frobnicate\" is not a command"));
+	g_clear_pointer(&out, g_free);
+	run_cli(fx, NULL, NULL, &out, NULL, "doctor", NULL);
+	assert_plain_ascii(out);
+	g_assert_true(g_str_has_prefix(out, "v ") || g_str_has_prefix(out, "! ") || g_str_has_prefix(out, "x "));
+	cli_locale = "C.UTF-8";
 }
 
 /* S/MIME instead of DKIM: the CA signs with header protection, smime-trust names its root;
@@ -1634,7 +1673,7 @@ alone_launcher(const gchar *tmp, const gchar *etc)
 	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", etc, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", tmp, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", tmp, TRUE);
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", cli_locale, TRUE);
 	return launcher;
 }
 
@@ -1896,6 +1935,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/wait/nothing", Fixture, &short_wait, setup, test_wait_nothing, teardown);
 	g_test_add("/cli/wait/refused", Fixture, &short_wait, setup, test_wait_refused, teardown);
 	g_test_add("/cli/challenge/not-a-challenge", Fixture, &plain, setup, test_challenge_not_challenge, teardown);
+	g_test_add("/cli/ascii-locale", Fixture, &plain, setup, test_ascii_locale, teardown);
 	g_test_add("/cli/config/ca-file", Fixture, &plain, setup, test_config_ca_file, teardown);
 	g_test_add("/cli/config/eab-missing", Fixture, &eab_missing, setup, test_config_eab_missing, teardown);
 	g_test_add("/cli/config/mail-timing", Fixture, &timing_authz, setup, test_config_mail_timing, teardown);

@@ -83,6 +83,87 @@ cli_clear(Cli *cli)
  * GOptionEntry needs the address of its value when the table is made */
 static Cli cli_args = {.reason = -1};
 
+/* ---- output: every g_print() and g_printerr() of the CLI goes through here */
+
+typedef struct {
+	const gchar *utf8;
+	const gchar *ascii;
+} AsciiFallback;
+
+/* the punctuation of the messages and what stands in for it where the terminal's charset
+ * lacks it (a C or POSIX locale), rather than the "?" iconv would print */
+static const AsciiFallback ascii_fallbacks[] = {
+    {"\u2022", "*"},   {"\u201c", "\""},  {"\u201d", "\""}, {"\u201e", "\""}, {"\u00ab", "\""}, {"\u00bb", "\""},
+    {"\u2018", "'"},   {"\u2019", "'"},   {"\u201a", "'"},  {"\u2026", "..."}, {"\u2192", "->"}, {"\u2190", "<-"},
+    {"\u2713", "v"},   {"\u2717", "x"},   {"\u2013", "-"},  {"\u2014", "-"},   {"\u00a0", " "},  {"\u202f", " "},
+};
+
+/* one non-ASCII character for a charset other than UTF-8: the ASCII stand-in, else the
+ * charset's own form, else a transliteration */
+static void
+append_fallback(GString *out, const gchar *ch, gsize len, const gchar *charset)
+{
+	g_autofree gchar *native = NULL;
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *ascii = NULL;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(ascii_fallbacks); i++) {
+		if (strlen(ascii_fallbacks[i].utf8) == len && memcmp(ascii_fallbacks[i].utf8, ch, len) == 0) {
+			g_string_append(out, ascii_fallbacks[i].ascii);
+			return;
+		}
+	}
+	native = g_convert(ch, (gssize)len, charset, "UTF-8", NULL, NULL, NULL);
+	if (native != NULL) {
+		g_string_append(out, native);
+		return;
+	}
+	one = g_strndup(ch, len);
+	ascii = g_str_to_ascii(one, NULL);
+	g_string_append(out, ascii);
+}
+
+/* @text as the terminal's charset shows it: unchanged under UTF-8 */
+static gchar *
+output_text(const gchar *text)
+{
+	const gchar *charset = NULL;
+	g_autoptr(GString) out = NULL;
+
+	if (g_get_charset(&charset) || !g_utf8_validate(text, -1, NULL))
+		return g_strdup(text);
+	out = g_string_new(NULL);
+	for (const gchar *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+		gsize len = (gsize)(g_utf8_next_char(p) - p);
+		if (len == 1)
+			g_string_append_c(out, *p);
+		else
+			append_fallback(out, p, len, charset);
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void
+print_to(FILE *stream, const gchar *text)
+{
+	g_autofree gchar *shown = output_text(text);
+
+	fputs(shown, stream);
+	fflush(stream);
+}
+
+static void
+print_stdout(const gchar *text)
+{
+	print_to(stdout, text);
+}
+
+static void
+print_stderr(const gchar *text)
+{
+	print_to(stderr, text);
+}
+
 static void
 progress_cb(MeStateStep step, const gchar *message, gpointer user_data)
 {
@@ -189,8 +270,8 @@ ask_yes_no(const gchar *question, GError **error)
 				    _("There is no terminal to ask for approval; run again with --yes to approve the reply."));
 		return FALSE;
 	}
-	fprintf(tty, "%s ", question);
-	fflush(tty);
+	print_to(tty, question);
+	print_to(tty, " ");
 	if (fgets(buf, sizeof(buf), tty) == NULL)
 		buf[0] = '\0';
 	fclose(tty);
@@ -1694,6 +1775,8 @@ main(int argc, char **argv)
 	textdomain(GETTEXT_PACKAGE);
 	/* the usage lines say mailenroll under any file name (the tests run mailenroll-test) */
 	g_set_prgname("mailenroll");
+	g_set_print_handler(print_stdout);
+	g_set_printerr_handler(print_stderr);
 	/* keys and passwords pass through this process: no core dump may keep them */
 	{
 		g_autoptr(GError) error = NULL;

@@ -108,7 +108,12 @@ doctor_add(Doctor *doc, const gchar *check, DoctorStatus status, const gchar *fo
 	result->status = status;
 	g_ptr_array_add(doc->results, result);
 	if (!doc->opts->json) {
-		fprintf(doc->opts->out, "%s%s\n", status_prefixes[status], result->message);
+		/* standard output through the CLI's output function, which has stand-ins for the
+		 * check marks where the terminal cannot show them */
+		if (doc->opts->out == stdout)
+			g_print("%s%s\n", status_prefixes[status], result->message);
+		else
+			fprintf(doc->opts->out, "%s%s\n", status_prefixes[status], result->message);
 		fflush(doc->opts->out);
 	}
 }
