@@ -1311,7 +1311,9 @@ apply_data(MeConfig *config, const gchar *name, GBytes *data, gboolean is_user, 
 	}
 	/* NUL-terminated, as read_file() hands it on */
 	text = g_malloc(len + 1);
-	memcpy(text, g_bytes_get_data(data, NULL), len);
+	/* an empty GBytes may have no buffer at all, which memcpy() must not be given */
+	if (len > 0)
+		memcpy(text, g_bytes_get_data(data, NULL), len);
 	text[len] = '\0';
 	keyfile = keyfile_from_data(name, text, len, error);
 	if (keyfile == NULL)
