@@ -1243,6 +1243,34 @@ def case_dkim_test_knobs():
         return f"d=parent.test, h= without auto-submitted/sender ({len(signed)} names)"
 
 
+def case_no_auto_submitted():
+    """--no-auto-submitted: acme2certifier's challenge mail, without Auto-Submitted; the
+    DKIM signature still verifies and lists auto-submitted in h= (its absence signed)."""
+    import dkim
+    from dkim.util import parse_tag_value
+    with CA("--dkim", "ed25519", "--no-auto-submitted") as ca:
+        cli = Client(ca)
+        address = "ursula@example.com"
+        _, order = cli.new_order([address])
+        chall = cli.email_challenge(cli.authz(order.authorizations[0]))
+        raw = ca.wait_mail(address)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        check(msg["Auto-Submitted"] is None, f"Auto-Submitted {msg['Auto-Submitted']!r}")
+        check(msg["Subject"].startswith("ACME: ") and msg["From"] == chall["from"], "the rest as usual")
+        tags = parse_tag_value(re.sub(r"\s+", "", msg["DKIM-Signature"]).encode())
+        check("auto-submitted" in tags[b"h"].decode().split(":"), "h= signs the absence")
+        with open(ca.info["DKIM_TXT"], "rb") as handle:
+            record = handle.read().strip()
+        check(dkim.verify(raw, dnsfunc=lambda name, timeout=5: record), "dkimpy does not verify")
+    with CA() as plain:
+        cli = Client(plain)
+        _, order = cli.new_order(["victor@example.com"])
+        cli.authz(order.authorizations[0])
+        raw = plain.wait_mail("victor@example.com")[0]
+        check(b"\r\nAuto-Submitted: auto-generated; type=acme\r\n" in raw, "default keeps the header")
+    return "no Auto-Submitted field, DKIM h= still covers auto-submitted; default unchanged"
+
+
 def _smime_mail(*ca_args):
     """Starts a CA with ca_args, has it mail one challenge; returns (ca, raw mail, token1)."""
     ca = CA(*ca_args)

@@ -73,6 +73,9 @@ def build_parser():
     g.add_argument("--from", dest="from_addr", type=_addr, default="acme-challenge@acme-ca.test",
                    help="From address of challenge mail (the challenge's 'from')")
     g.add_argument("--reply-to", type=_addr, help="add Reply-To to challenge mail")
+    g.add_argument("--no-auto-submitted", action="store_true",
+                   help="leave Auto-Submitted out of challenge mail, as acme2certifier 0.39-0.43.1 "
+                   "does (not RFC 8823)")
     g.add_argument("--token-join", choices=("string", "binary"), default="string")
     g.add_argument("--mail-on", choices=("authz", "challenge"), default="authz",
                    help="send the mail when the authz is first fetched, or after challenge POST")

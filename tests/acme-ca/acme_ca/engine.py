@@ -162,7 +162,7 @@ class Engine:
             to_addr = authz.identifier["value"]
         style = "encoded" if cfg.encoded_subject else "folded" if cfg.folded_subject else "plain"
         message = mailout.compose(cfg.from_addr, to_addr, chall.token_part1, message_id, style,
-                                  cfg.reply_to)
+                                  cfg.reply_to, auto_submitted=not cfg.no_auto_submitted)
         record = {"challenge": chall.url, "to": to_addr, "message_id": message_id,
                   "sent": rfc3339_ts(time.time()), "maildir_file": None, "smtp": None,
                   "dkim": bool(self.dkim_key), "smime": cfg.smime_sign}

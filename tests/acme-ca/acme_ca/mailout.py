@@ -50,15 +50,18 @@ def new_message_id(domain: str) -> str:
     return f"<{random_id(15)}.{int(time.time())}@{domain}>"
 
 
-def compose(from_addr, to_addr, token1, message_id, subject_style, reply_to=None) -> bytes:
+def compose(from_addr, to_addr, token1, message_id, subject_style, reply_to=None,
+            auto_submitted=True) -> bytes:
     headers = [
         f"From: {from_addr}",
         f"To: {to_addr}",
         subject_header(token1, subject_style),
         f"Date: {email.utils.format_datetime(email.utils.localtime())}",
         f"Message-ID: {message_id}",
-        "Auto-Submitted: auto-generated; type=acme",
     ]
+    # --no-auto-submitted: the mail acme2certifier sends, which RFC 8823 §3.1 does not allow
+    if auto_submitted:
+        headers.append("Auto-Submitted: auto-generated; type=acme")
     if reply_to:
         headers.append(f"Reply-To: {reply_to}")
     headers += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=us-ascii",
