@@ -68,6 +68,9 @@ enum {
 	F_MIME_BOMB = 1 << 15,
 	F_HUGE_HEADER = 1 << 16,
 	F_MULTIPART = 1 << 17,
+	F_QUIRK = 1 << 18,	 /* the matched challenge's CA has quirks=missing-auto-submitted */
+	F_QUIRK_OTHER = 1 << 19, /* only another pending challenge's CA has it */
+	F_HOOK_SMIME = 1 << 20,	 /* the hook passes the mail by S/MIME */
 };
 
 /* edits: "Name: v" replaces the first Name (or appends), "-Name" drops every Name,
@@ -189,6 +192,7 @@ typedef struct {
 	gboolean pass;
 	MeChallengeAuthMethod method;
 	guint calls;
+	MeChallengeAuthRule rule; /* what the last call was asked to find */
 } HookState;
 
 static gboolean
@@ -196,6 +200,7 @@ test_auth_hook(GBytes *crlf,
 	       const gchar *from_addr,
 	       const gchar *to_addr,
 	       const gchar *subject,
+	       MeChallengeAuthRule rule,
 	       MeChallengeAuthResult *result,
 	       gpointer user_data)
 {
@@ -204,6 +209,7 @@ test_auth_hook(GBytes *crlf,
 	const gchar *data = g_bytes_get_data(crlf, &len);
 
 	state->calls++;
+	state->rule = rule;
 	/* the verifier gets the message as sent: CRLF, no Thunderbird prefix */
 	g_assert_false(g_str_has_prefix(data, "X-Mozilla") || g_str_has_prefix(data, "From "));
 	for (gsize i = 0; i < len; i++) {
@@ -239,7 +245,9 @@ run_case(const ChallengeCase *tc, HookState *state, GBytes **mail_out)
 	const gchar *data = g_bytes_get_data(mail, &len);
 
 	state->pass = !(tc->flags & F_AUTH_FAIL);
-	state->method = (tc->flags & F_HOOK_NO_METHOD) ? ME_CHALLENGE_AUTH_NONE : ME_CHALLENGE_AUTH_DKIM;
+	state->method = (tc->flags & F_HOOK_NO_METHOD) ? ME_CHALLENGE_AUTH_NONE
+			: (tc->flags & F_HOOK_SMIME)   ? ME_CHALLENGE_AUTH_SMIME
+						       : ME_CHALLENGE_AUTH_DKIM;
 	if (tc->flags & F_NO_HOOK)
 		options.auth_func = NULL;
 	if (tc->flags & F_TRUST_AR)
@@ -262,6 +270,12 @@ run_case(const ChallengeCase *tc, HookState *state, GBytes **mail_out)
 		MePendingChallenge tmp = pending[0];
 		pending[0] = pending[1];
 		pending[1] = tmp;
+		n = 2;
+	}
+	if (tc->flags & F_QUIRK)
+		pending[0].quirks = ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED;
+	if (tc->flags & F_QUIRK_OTHER) {
+		pending[1].quirks = ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED;
 		n = 2;
 	}
 	if (tc->flags & F_NO_PENDING)
@@ -635,12 +649,98 @@ test_messages(void)
 	}
 }
 
+/* issue 16, the missing-auto-submitted quirk: a mail without Auto-Submitted reaches the
+ * verifier only when the matched challenge's CA has the quirk, and then it is asked for DKIM
+ * over the other 12 names and nothing else will do: not a trusted Authentication-Results,
+ * not S/MIME.  Without the quirk, or with another keyword, it is refused as before.  (The
+ * d= and h= rules themselves, with real signatures, are in test-verifier.) */
+static void
+test_quirk_missing_auto_submitted(void)
+{
+	static const struct {
+		ChallengeCase tc;
+		guint calls;
+		MeChallengeAuthRule rule;
+		gboolean missing;
+	} cases[] = {
+	    {{"off", {"-Auto-Submitted"}, F_NONE, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED, NULL}, 0, 0, TRUE},
+	    {{"on-dkim", {"-Auto-Submitted"}, F_QUIRK, ME_CHALLENGE_REASON_OK, NULL},
+	     1, ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, TRUE},
+	    {{"on-header-present", {NULL}, F_QUIRK, ME_CHALLENGE_REASON_OK, NULL}, 1, ME_CHALLENGE_AUTH_RULE_RFC8823, FALSE},
+	    {{"on-keyword-no", {"Auto-Submitted: no"}, F_QUIRK, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED, NULL}, 0, 0, FALSE},
+	    {{"on-empty-header", {"Auto-Submitted: "}, F_QUIRK, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED, NULL}, 0, 0, FALSE},
+	    {{"on-smime-only", {"-Auto-Submitted"}, F_QUIRK | F_HOOK_SMIME, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL},
+	     1, ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, TRUE},
+	    {{"on-ar-only",
+	      {"-Auto-Submitted", "^Authentication-Results: mx.example.com; dkim=pass header.d=example.org"},
+	      F_QUIRK | F_TRUST_AR | F_AUTH_FAIL,
+	      ME_CHALLENGE_REASON_UNAUTHENTICATED,
+	      NULL},
+	     1, ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, TRUE},
+	    {{"on-ar-no-hook",
+	      {"-Auto-Submitted", "^Authentication-Results: mx.example.com; dkim=pass header.d=example.org"},
+	      F_QUIRK | F_TRUST_AR | F_NO_HOOK,
+	      ME_CHALLENGE_REASON_UNAUTHENTICATED,
+	      NULL},
+	     0, 0, TRUE},
+	    {{"on-dkim-fails", {"-Auto-Submitted"}, F_QUIRK | F_AUTH_FAIL, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL},
+	     1, ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, TRUE},
+	    {{"on-for-another-ca", {"-Auto-Submitted"}, F_QUIRK_OTHER, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED, NULL},
+	     0, 0, TRUE},
+	    {{"on-stale", {"-Auto-Submitted"}, F_QUIRK | F_FETCH_OLD, ME_CHALLENGE_REASON_STALE, NULL}, 0, 0, TRUE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HookState state = {0};
+		g_autoptr(MeChallengeVerdict) verdict = run_case(&cases[i].tc, &state, NULL);
+
+		g_test_message("case %s: %s (%s)", cases[i].tc.id, me_challenge_reason_to_nick(verdict->reason),
+			       verdict->message);
+		g_assert_cmpstr(me_challenge_reason_to_nick(verdict->reason), ==,
+				me_challenge_reason_to_nick(cases[i].tc.reason));
+		g_assert_cmpint(verdict->answerable, ==, cases[i].tc.reason == ME_CHALLENGE_REASON_OK);
+		g_assert_cmpint(verdict->auto_submitted_missing, ==, cases[i].missing);
+		g_assert_cmpuint(state.calls, ==, cases[i].calls);
+		if (state.calls > 0)
+			g_assert_cmpint(state.rule, ==, cases[i].rule);
+		assert_sentence(verdict->message);
+		if (!verdict->answerable) {
+			g_assert_cmpint(verdict->auth.method, ==, ME_CHALLENGE_AUTH_NONE);
+			g_assert_cmpuint(verdict->quirks_used, ==, 0);
+			continue;
+		}
+		g_assert_cmpint(verdict->auth.method, ==, ME_CHALLENGE_AUTH_DKIM);
+		g_assert_cmpuint(verdict->quirks_used, ==,
+				 cases[i].missing ? ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED : ME_CHALLENGE_QUIRK_NONE);
+		if (cases[i].missing)
+			g_assert_cmpstr(verdict->auth.detail, ==, "d=example.org s=test, quirk missing-auto-submitted");
+	}
+}
+
+/* the quirk names the configuration and the doctor use */
+static void
+test_quirk_names(void)
+{
+	MeChallengeQuirks quirk = ME_CHALLENGE_QUIRK_NONE;
+
+	g_assert_true(me_challenge_quirk_from_nick("missing-auto-submitted", &quirk));
+	g_assert_cmpint(quirk, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
+	g_assert_cmpstr(me_challenge_quirk_to_nick(ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED), ==,
+			"missing-auto-submitted");
+	g_assert_false(me_challenge_quirk_from_nick("Missing-Auto-Submitted", &quirk));
+	g_assert_false(me_challenge_quirk_from_nick("", &quirk));
+	g_assert_false(me_challenge_quirk_from_nick(NULL, &quirk));
+	g_assert_null(me_challenge_quirk_to_nick(ME_CHALLENGE_QUIRK_NONE));
+	g_assert_null(me_challenge_quirk_to_nick((MeChallengeQuirks)(1 << 30)));
+}
+
 /* a verifier whose DKIM key lookup got no answer, as verifier.c reports it */
 static gboolean
 dns_down_hook(GBytes *crlf,
 	      const gchar *from_addr,
 	      const gchar *to_addr,
 	      const gchar *subject,
+	      MeChallengeAuthRule rule,
 	      MeChallengeAuthResult *result,
 	      gpointer user_data)
 {
@@ -1186,6 +1286,8 @@ main(int argc, char **argv)
 	g_test_add_func("/challenge/inspect/hook-says-not-authenticated", test_hook_says_not_authenticated);
 	g_test_add_func("/challenge/inspect/messages", test_messages);
 	g_test_add_func("/challenge/inspect/dns-down-message", test_dns_down_message);
+	g_test_add_func("/challenge/quirk/missing-auto-submitted", test_quirk_missing_auto_submitted);
+	g_test_add_func("/challenge/quirk/names", test_quirk_names);
 	g_test_add_func("/challenge/subject/table", test_subject_table);
 	g_test_add_func("/challenge/token/E-13-vectors", test_digest_vectors);
 	g_test_add_func("/challenge/token/key-authorization", test_key_authorization);

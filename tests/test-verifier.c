@@ -41,6 +41,10 @@
 #define CHALLENGE_HEADERS                                                                                          \
 	"from:sender:reply-to:to:cc:subject:date:in-reply-to:references:message-id:auto-submitted:content-type:"     \
 	"content-transfer-encoding"
+/* the same without auto-submitted: what the missing-auto-submitted quirk needs (issue 16) */
+#define QUIRK_HEADERS                                                                                              \
+	"from:sender:reply-to:to:cc:subject:date:in-reply-to:references:message-id:content-type:"                   \
+	"content-transfer-encoding"
 
 typedef struct {
 	X509 *cert;
@@ -223,8 +227,9 @@ fixtures_teardown(void)
 
 /* ---- messages */
 
+/* the headers of a challenge; @auto_submitted %NULL for none, as acme2certifier sends it */
 static gchar *
-outer_headers(void)
+outer_headers_with(const gchar *auto_submitted)
 {
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
 	g_autofree gchar *date = g_date_time_format(now, "%a, %d %b %Y %H:%M:%S +0000");
@@ -234,8 +239,15 @@ outer_headers(void)
 			       "Subject: " SUBJECT "\r\n"
 			       "Date: %s\r\n"
 			       "Message-ID: <challenge.1@" DOMAIN ">\r\n"
-			       "Auto-Submitted: auto-generated; type=acme\r\n",
-			       date);
+			       "%s%s%s",
+			       date, auto_submitted != NULL ? "Auto-Submitted: " : "",
+			       auto_submitted != NULL ? auto_submitted : "", auto_submitted != NULL ? "\r\n" : "");
+}
+
+static gchar *
+outer_headers(void)
+{
+	return outer_headers_with("auto-generated; type=acme");
 }
 
 /* a challenge with no signature of any kind */
@@ -261,9 +273,9 @@ crlf(gchar *text)
 /* an S/MIME challenge (RFC 8551 §3.1 header protection: the whole message wrapped as
  * message/rfc822), signed by the `openssl cms` CLI */
 static gchar *
-smime_challenge(const TestCert *signer)
+smime_challenge_with(const TestCert *signer, const gchar *auto_submitted)
 {
-	g_autofree gchar *headers = outer_headers();
+	g_autofree gchar *headers = outer_headers_with(auto_submitted);
 	g_autofree gchar *inner = g_strdup_printf("Content-Type: message/rfc822; forwarded=no\r\n\r\n"
 						  "%sMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" BODY,
 						  headers);
@@ -284,6 +296,12 @@ smime_challenge(const TestCert *signer)
 	 * arrives with CRLF throughout, as SMTP carries it */
 	normalized = crlf(g_steal_pointer(&entity));
 	return g_strconcat(headers, normalized, NULL);
+}
+
+static gchar *
+smime_challenge(const TestCert *signer)
+{
+	return smime_challenge_with(signer, "auto-generated; type=acme");
 }
 
 /* @text DKIM-signed by dkimpy; %NULL (and the test skipped) without dkimpy */
@@ -344,7 +362,7 @@ authenticate(MeVerifier *verifier, const gchar *message, MeChallengeAuthResult *
 	gboolean ok;
 
 	me_challenge_auth_result_init(result);
-	ok = me_verifier_authenticate(bytes, FROM, TO, SUBJECT, result, verifier);
+	ok = me_verifier_authenticate(bytes, FROM, TO, SUBJECT, ME_CHALLENGE_AUTH_RULE_RFC8823, result, verifier);
 	g_test_message("authentic=%d method=%s detail=%s", ok, me_challenge_auth_method_to_string(result->method),
 		       result->detail);
 	for (guint i = 0; i < result->failures->len; i++)
@@ -712,6 +730,134 @@ test_inspect(void)
 	}
 }
 
+/* ---- the missing-auto-submitted quirk (issue 16), through me_challenge_inspect() */
+
+/* a challenge with @auto_submitted (%NULL: none), DKIM-signed by @domain over @headers */
+static gchar *
+quirk_mail(const gchar *auto_submitted, EVP_PKEY *key, const gchar *domain, const gchar *headers)
+{
+	g_autofree gchar *head = outer_headers_with(auto_submitted);
+	g_autofree gchar *text =
+	    g_strconcat(head, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n", BODY, NULL);
+
+	return dkim_sign(text, key, domain, headers);
+}
+
+static MeChallengeVerdict *
+quirk_inspect(MeVerifier *verifier, const gchar *message, MeChallengeQuirks quirks, const gchar *const *trusted)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	MePendingChallenge pending = {.identifier = TO,
+				      .from = FROM,
+				      .token_part2 = "DGyRejmCefe7v4NfDGDKfA",
+				      .challenge_url = "https://ca.example/chall/1",
+				      .expires = now + 3600,
+				      .fetched_at = now - 60,
+				      .quirks = quirks};
+	MeChallengeOptions options = {.trusted_authserv_ids = trusted};
+	MeChallengeVerdict *verdict;
+
+	me_verifier_apply(verifier, &options);
+	verdict = me_challenge_inspect(message, strlen(message), &pending, 1, &options);
+	g_test_message("%s: %s", me_challenge_reason_to_nick(verdict->reason), verdict->message);
+	return verdict;
+}
+
+static void
+assert_quirk_refused(MeVerifier *verifier, const gchar *message, MeChallengeReason reason,
+		     const gchar *const *trusted)
+{
+	g_autoptr(MeChallengeVerdict) verdict = quirk_inspect(verifier, message, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED,
+							      trusted);
+
+	g_assert_false(verdict->answerable);
+	g_assert_cmpstr(me_challenge_reason_to_nick(verdict->reason), ==, me_challenge_reason_to_nick(reason));
+	g_assert_cmpint(verdict->auth.method, ==, ME_CHALLENGE_AUTH_NONE);
+	g_assert_cmpuint(verdict->quirks_used, ==, 0);
+}
+
+/* with the quirk, a mail without Auto-Submitted passes on a DKIM signature by the From
+ * domain over the 12 other names, and on nothing less: one name short, another d=, a
+ * valid S/MIME signature or a trusted Authentication-Results alone stay refused, and so
+ * does an Auto-Submitted with another keyword; without the quirk the same mail is refused */
+static void
+test_quirk_missing_auto_submitted(void)
+{
+	static const gchar *const trusted[] = {"mx.example.com", NULL};
+	g_autoptr(MeVerifier) verifier = verifier_new(fx.ca_path);
+	g_autofree gchar *good = quirk_mail(NULL, fx.dkim_key, DOMAIN, QUIRK_HEADERS);
+	g_autofree gchar *no_sender = NULL;
+	g_autofree gchar *other_domain = NULL;
+	g_autofree gchar *keyword_no = NULL;
+	g_autofree gchar *smime = NULL;
+	g_autofree gchar *plain = NULL;
+	g_autofree gchar *ar_only = NULL;
+
+	if (good == NULL)
+		return;
+	{
+		g_autoptr(MeChallengeVerdict) verdict = quirk_inspect(verifier, good, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED,
+								      NULL);
+		g_assert_true(verdict->answerable);
+		g_assert_cmpint(verdict->auth.method, ==, ME_CHALLENGE_AUTH_DKIM);
+		g_assert_cmpuint(verdict->quirks_used, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
+		g_assert_cmpstr(verdict->auth.detail, ==, "DKIM d=" DOMAIN " s=sel rsa-sha256, quirk missing-auto-submitted");
+	}
+	{
+		g_autoptr(MeChallengeVerdict) verdict = quirk_inspect(verifier, good, ME_CHALLENGE_QUIRK_NONE, NULL);
+		g_assert_false(verdict->answerable);
+		g_assert_cmpint(verdict->reason, ==, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED);
+		g_assert_true(verdict->auto_submitted_missing);
+	}
+	/* h= one name short: Sender, which the mail does not even have */
+	no_sender = quirk_mail(NULL, fx.dkim_key, DOMAIN,
+			       "from:reply-to:to:cc:subject:date:in-reply-to:references:message-id:content-type:"
+			       "content-transfer-encoding");
+	assert_quirk_refused(verifier, no_sender, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL);
+	/* a good signature, with every name, by a domain that is not From's */
+	other_domain = quirk_mail(NULL, fx.dkim_key, "other.example", CHALLENGE_HEADERS);
+	assert_quirk_refused(verifier, other_domain, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL);
+	/* a keyword other than auto-generated is not a missing header */
+	keyword_no = quirk_mail("no", fx.dkim_key, DOMAIN, CHALLENGE_HEADERS);
+	assert_quirk_refused(verifier, keyword_no, ME_CHALLENGE_REASON_NOT_AUTO_GENERATED, NULL);
+	/* S/MIME that verifies, but no DKIM */
+	smime = smime_challenge_with(&fx.signer, NULL);
+	assert_quirk_refused(verifier, smime, ME_CHALLENGE_REASON_UNAUTHENTICATED, NULL);
+	/* the verifier itself, asked for the quirk's rule, does not even try S/MIME */
+	{
+		g_autoptr(GBytes) bytes = g_bytes_new(smime, strlen(smime));
+		MeChallengeAuthResult result;
+
+		me_challenge_auth_result_init(&result);
+		g_assert_false(me_verifier_authenticate(bytes, FROM, TO, SUBJECT,
+							ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, &result, verifier));
+		g_assert_cmpint(result.method, ==, ME_CHALLENGE_AUTH_NONE);
+		g_assert_null(find_failure(&result, "S/MIME"));
+		me_challenge_auth_result_clear(&result);
+	}
+	/* a trusted receiving server that says dkim=pass, but no signature of the CA's */
+	{
+		g_autofree gchar *head = outer_headers_with(NULL);
+		plain = g_strconcat(head, "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n", BODY, NULL);
+		ar_only = g_strconcat("Authentication-Results: mx.example.com; dkim=pass header.d=" DOMAIN "\r\n", plain,
+				      NULL);
+	}
+	assert_quirk_refused(verifier, ar_only, ME_CHALLENGE_REASON_UNAUTHENTICATED, trusted);
+	/* the same A-R does pass a mail that has its Auto-Submitted: the header is what is missing */
+	{
+		g_autofree gchar *head = outer_headers();
+		g_autofree gchar *with_header = g_strconcat("Authentication-Results: mx.example.com; dkim=pass header.d=" DOMAIN
+							    "\r\n",
+							    head, "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n",
+							    BODY, NULL);
+		g_autoptr(MeChallengeVerdict) verdict =
+		    quirk_inspect(verifier, with_header, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED, trusted);
+		g_assert_true(verdict->answerable);
+		g_assert_cmpint(verdict->auth.method, ==, ME_CHALLENGE_AUTH_RESULTS);
+		g_assert_cmpuint(verdict->quirks_used, ==, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -736,6 +882,7 @@ main(int argc, char **argv)
 	g_test_add_func("/verifier/both/dkim-fails-smime-passes", test_dkim_fails_smime_passes);
 	g_test_add_func("/verifier/both/fail", test_both_fail);
 	g_test_add_func("/verifier/inspect", test_inspect);
+	g_test_add_func("/verifier/quirk/missing-auto-submitted", test_quirk_missing_auto_submitted);
 	rc = g_test_run();
 	fixtures_teardown();
 	return rc;

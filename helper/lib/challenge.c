@@ -150,6 +150,46 @@ me_token_join_from_string(const gchar *text, MeTokenJoin *join)
 	return FALSE;
 }
 
+/* indexed by the bit of each MeChallengeQuirks value */
+static const gchar *const quirk_nicks[] = {ME_CHALLENGE_QUIRK_NAME_MISSING_AUTO_SUBMITTED};
+
+/**
+ * me_challenge_quirk_from_nick:
+ * @nick: a quirk's name in the configuration, e.g. `missing-auto-submitted`
+ * @quirk: (out): the quirk
+ *
+ * Returns: %TRUE if @nick names a quirk
+ */
+gboolean
+me_challenge_quirk_from_nick(const gchar *nick, MeChallengeQuirks *quirk)
+{
+	g_return_val_if_fail(quirk != NULL, FALSE);
+	for (guint i = 0; nick != NULL && i < G_N_ELEMENTS(quirk_nicks); i++) {
+		if (g_strcmp0(nick, quirk_nicks[i]) == 0) {
+			*quirk = (MeChallengeQuirks)(1u << i);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/**
+ * me_challenge_quirk_to_nick:
+ * @quirk: one quirk (a single bit)
+ *
+ * Returns: (transfer none) (nullable): its name in the configuration, or %NULL for no known
+ *   single quirk
+ */
+const gchar *
+me_challenge_quirk_to_nick(MeChallengeQuirks quirk)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(quirk_nicks); i++) {
+		if ((guint)quirk == (1u << i))
+			return quirk_nicks[i];
+	}
+	return NULL;
+}
+
 /**
  * me_challenge_auth_method_to_string:
  * @method: a method
@@ -1053,7 +1093,8 @@ verdict_finish(MeChallengeVerdict *verdict, MeChallengeReason reason)
 {
 	verdict->reason = reason;
 	verdict->answerable = reason == ME_CHALLENGE_REASON_OK;
-	if (reason == ME_CHALLENGE_REASON_UNAUTHENTICATED)
+	/* a step may have said it better already */
+	if (verdict->message == NULL && reason == ME_CHALLENGE_REASON_UNAUTHENTICATED)
 		verdict->message = unauthenticated_message(&verdict->auth);
 	else if (verdict->message == NULL)
 		verdict->message = g_strdup(me_challenge_reason_to_string(reason));
@@ -1118,14 +1159,29 @@ check_header_shape(MeMail *mail)
 }
 
 static MeChallengeReason
-check_auto_submitted(MeMail *mail)
+check_auto_submitted(MeChallengeVerdict *verdict, MeMail *mail)
 {
 	g_autofree gchar *keyword = me_mail_get_auto_submitted(mail);
 
+	verdict->auto_submitted_missing = me_mail_get_header(mail, "Auto-Submitted") == NULL;
 	/* parameters such as type=acme are allowed and not required (RFC 8823 §3.1 item 5) */
 	if (g_strcmp0(keyword, "auto-generated") != 0)
 		return ME_CHALLENGE_REASON_NOT_AUTO_GENERATED;
 	return ME_CHALLENGE_REASON_OK;
+}
+
+/* a mail without Auto-Submitted goes on to the other checks only when a pending challenge's
+ * CA is allowed to leave the header out; with none, it is refused at once, as RFC 8823 wants */
+static gboolean
+quirk_may_apply(const MeChallengeVerdict *verdict, const MePendingChallenge *pending, guint n_pending)
+{
+	if (!verdict->auto_submitted_missing)
+		return FALSE;
+	for (guint i = 0; i < n_pending; i++) {
+		if (pending[i].quirks & ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static gchar *
@@ -1245,8 +1301,8 @@ check_authentic(MeChallengeVerdict *verdict, MeMail *mail, const MeChallengeOpti
 	if (me_challenge_check_auth_results(mail, verdict->from, opt->trusted_authserv_ids, auth))
 		return ME_CHALLENGE_REASON_OK;
 	if (opt->auth_func != NULL) {
-		gboolean ok = opt->auth_func(me_mail_get_crlf(mail), verdict->from, verdict->to,
-					     verdict->subject, auth, opt->auth_user_data);
+		gboolean ok = opt->auth_func(me_mail_get_crlf(mail), verdict->from, verdict->to, verdict->subject,
+					     ME_CHALLENGE_AUTH_RULE_RFC8823, auth, opt->auth_user_data);
 		/* a hook that says yes without naming how, or names how but says no, is a no */
 		if (ok && auth->method != ME_CHALLENGE_AUTH_NONE)
 			return ME_CHALLENGE_REASON_OK;
@@ -1254,6 +1310,52 @@ check_authentic(MeChallengeVerdict *verdict, MeMail *mail, const MeChallengeOpti
 	auth->method = ME_CHALLENGE_AUTH_NONE;
 	g_clear_pointer(&auth->detail, g_free);
 	return ME_CHALLENGE_REASON_UNAUTHENTICATED;
+}
+
+/* the missing-auto-submitted quirk: only the CA's own DKIM signature over the other 12
+ * names stands in for the missing header; a receiving server's Authentication-Results
+ * cannot say which names were signed, and S/MIME header protection is not what the CA
+ * was seen to use, so neither counts here */
+static MeChallengeReason
+check_authentic_without_auto_submitted(MeChallengeVerdict *verdict, MeMail *mail, const MeChallengeOptions *opt)
+{
+	MeChallengeAuthResult *auth = &verdict->auth;
+	g_autofree gchar *detail = NULL;
+
+	if (opt->auth_func != NULL &&
+	    opt->auth_func(me_mail_get_crlf(mail), verdict->from, verdict->to, verdict->subject,
+			   ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED, auth, opt->auth_user_data) &&
+	    auth->method == ME_CHALLENGE_AUTH_DKIM) {
+		verdict->quirks_used |= ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED;
+		detail = g_strdup_printf("%s, quirk %s", auth->detail != NULL ? auth->detail : "DKIM",
+					 ME_CHALLENGE_QUIRK_NAME_MISSING_AUTO_SUBMITTED);
+		g_free(auth->detail);
+		auth->detail = g_steal_pointer(&detail);
+		return ME_CHALLENGE_REASON_OK;
+	}
+	auth->method = ME_CHALLENGE_AUTH_NONE;
+	g_clear_pointer(&auth->detail, g_free);
+	if (!auth->temporary)
+		verdict->message = g_strdup(
+		    /* TRANSLATORS: a challenge mail without the Auto-Submitted header, for a CA whose profile allows that
+		     * (keep quirks=missing-auto-submitted), lacks the DKIM signature that must then vouch for it */
+		    _("The challenge mail has no Auto-Submitted header, and quirks=missing-auto-submitted accepts such a mail only with a DKIM signature by the sender's domain that covers the other header fields RFC 8823 requires; this mail has none that verifies, so it gets no reply."));
+	return ME_CHALLENGE_REASON_UNAUTHENTICATED;
+}
+
+/* after the pending challenge is known: a mail without Auto-Submitted needs the quirk on
+ * that very challenge, and then the stricter authenticity rule */
+static MeChallengeReason
+check_authentic_for(MeChallengeVerdict *verdict,
+		    MeMail *mail,
+		    const MePendingChallenge *matched,
+		    const MeChallengeOptions *opt)
+{
+	if (!verdict->auto_submitted_missing)
+		return check_authentic(verdict, mail, opt);
+	if (!(matched->quirks & ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED))
+		return ME_CHALLENGE_REASON_NOT_AUTO_GENERATED;
+	return check_authentic_without_auto_submitted(verdict, mail, opt);
 }
 
 static MeChallengeReason
@@ -1272,7 +1374,8 @@ inspect_steps(MeChallengeVerdict *verdict,
 		return reason;
 	if ((reason = check_header_shape(mail)) != ME_CHALLENGE_REASON_OK)
 		return reason;
-	if ((reason = check_auto_submitted(mail)) != ME_CHALLENGE_REASON_OK)
+	if ((reason = check_auto_submitted(verdict, mail)) != ME_CHALLENGE_REASON_OK &&
+	    !quirk_may_apply(verdict, pending, n_pending))
 		return reason;
 	if ((reason = check_addresses(verdict, mail)) != ME_CHALLENGE_REASON_OK)
 		return reason;
@@ -1280,7 +1383,7 @@ inspect_steps(MeChallengeVerdict *verdict,
 		return reason;
 	if ((reason = check_fresh(verdict, mail, &pending[verdict->matched], opt)) != ME_CHALLENGE_REASON_OK)
 		return reason;
-	return check_authentic(verdict, mail, opt);
+	return check_authentic_for(verdict, mail, &pending[verdict->matched], opt);
 }
 
 /**
@@ -1292,7 +1395,10 @@ inspect_steps(MeChallengeVerdict *verdict,
  *
  * Runs every check of RFC 8823 §3.1 (C1–C7 of docs/standards.md §1.3) plus freshness
  * and matching, in this order: subject, header shape, Auto-Submitted, From/To, the
- * pending challenge, freshness, and last authenticity.  The first failure decides.
+ * pending challenge, freshness, and last authenticity.  The first failure decides.  A mail
+ * without Auto-Submitted is refused at that step unless a pending challenge has
+ * %ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED; then it must match such a challenge and pass
+ * %ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED instead of the usual authenticity check.
  * @matched may be set on a verdict that is not answerable (e.g. stale), so the caller
  * knows which request the mail concerned.
  *

@@ -81,6 +81,31 @@ gboolean
 me_token_join_from_string(const gchar *text, MeTokenJoin *join);
 
 /**
+ * MeChallengeQuirks:
+ * @ME_CHALLENGE_QUIRK_NONE: RFC 8823 as written
+ * @ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED: `missing-auto-submitted`: a challenge mail
+ *   without an Auto-Submitted header (acme2certifier 0.39 to 0.43.1 sends none) is accepted
+ *   when, and only when, a DKIM signature verifies with `d=` the From domain and `h=` covers
+ *   the 12 other names RFC 8823 §3.1 requires; S/MIME and Authentication-Results do not
+ *   count for such a mail, and an Auto-Submitted header with another keyword is still refused
+ *
+ * Departures from RFC 8823 an administrator allows for one CA (`quirks=` of a CA profile,
+ * docs/interop.md); a bit set, none by default.
+ */
+typedef enum {
+	ME_CHALLENGE_QUIRK_NONE = 0,
+	ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED = 1 << 0,
+} MeChallengeQuirks;
+
+/* the quirk names of the configuration, in bit order */
+#define ME_CHALLENGE_QUIRK_NAME_MISSING_AUTO_SUBMITTED "missing-auto-submitted"
+
+gboolean
+me_challenge_quirk_from_nick(const gchar *nick, MeChallengeQuirks *quirk);
+const gchar *
+me_challenge_quirk_to_nick(MeChallengeQuirks quirk);
+
+/**
  * MePendingChallenge:
  * @identifier: the `email` identifier of the order
  * @from: the challenge object's `from`
@@ -90,6 +115,7 @@ me_token_join_from_string(const gchar *text, MeTokenJoin *join);
  * @fetched_at: when the authorization was first fetched, seconds since the epoch
  * @token_join: the CA profile's join
  * @answered: a reply for this challenge was already sent (persisted by the caller)
+ * @quirks: the departures from RFC 8823 the CA profile allows (#MeChallengeQuirks)
  *
  * One email-reply-00 challenge the caller is waiting for; all strings stay the caller's.
  */
@@ -102,6 +128,7 @@ typedef struct {
 	gint64 fetched_at;
 	MeTokenJoin token_join;
 	gboolean answered;
+	MeChallengeQuirks quirks;
 } MePendingChallenge;
 
 /**
@@ -154,6 +181,22 @@ typedef struct {
 	gchar *dns_server;
 } MeChallengeAuthResult;
 
+/**
+ * MeChallengeAuthRule:
+ * @ME_CHALLENGE_AUTH_RULE_RFC8823: RFC 8823 §3.1 item 6: a DKIM signature with `d=` the From
+ *   domain and the 13 `h=` names, or an S/MIME signature by the From address with header
+ *   protection
+ * @ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED: the `missing-auto-submitted` quirk, for a
+ *   mail without Auto-Submitted: a DKIM signature with `d=` the From domain and the 12 other
+ *   `h=` names, and nothing else
+ *
+ * What the authenticity check must find.
+ */
+typedef enum {
+	ME_CHALLENGE_AUTH_RULE_RFC8823 = 0,
+	ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED,
+} MeChallengeAuthRule;
+
 void
 me_challenge_auth_result_init(MeChallengeAuthResult *result);
 void
@@ -172,12 +215,15 @@ me_challenge_auth_result_add_failure(MeChallengeAuthResult *result, const gchar 
  * @from_addr: the From addr-spec that passed every other check
  * @to_addr: the To addr-spec (the identifier)
  * @subject: the decoded Subject
+ * @rule: what must be found
  * @result: where to record the method that passed, or the failures
  * @user_data: the caller's data
  *
  * Verifies DKIM (RFC 8823 §3.1 item 6: d= the From domain, the 13 h= names) or an
- * S/MIME signature with header protection.  Supplied by the caller; called only for a
- * mail that passed every other check.
+ * S/MIME signature with header protection; under
+ * %ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED only DKIM, with the 12 names other
+ * than Auto-Submitted.  Supplied by the caller; called only for a mail that passed every
+ * other check.
  *
  * Returns: %TRUE if the message is authentic, with @result->method set
  */
@@ -185,6 +231,7 @@ typedef gboolean (*MeChallengeAuthFunc)(GBytes *crlf_message,
 					const gchar *from_addr,
 					const gchar *to_addr,
 					const gchar *subject,
+					MeChallengeAuthRule rule,
 					MeChallengeAuthResult *result,
 					gpointer user_data);
 
@@ -267,6 +314,9 @@ me_challenge_reason_to_string(MeChallengeReason reason);
  * @references: (nullable): the References msg-ids
  * @date: the Date in seconds since the epoch, or -1
  * @auth: how authenticity was (or was not) established
+ * @auto_submitted_missing: the mail has no Auto-Submitted header at all (so that a front-end
+ *   can name the `missing-auto-submitted` quirk when it refuses the mail for that)
+ * @quirks_used: the quirks of the matched challenge the verdict relied on
  */
 typedef struct {
 	gboolean is_challenge;
@@ -283,6 +333,8 @@ typedef struct {
 	GStrv references;
 	gint64 date;
 	MeChallengeAuthResult auth;
+	gboolean auto_submitted_missing;
+	MeChallengeQuirks quirks_used;
 } MeChallengeVerdict;
 
 void

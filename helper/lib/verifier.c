@@ -146,7 +146,11 @@ note_temporary(MeVerifier *verifier, const MeDkimSignature *sig, MeChallengeAuth
 }
 
 static gboolean
-try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChallengeAuthResult *result)
+try_dkim(MeVerifier *verifier,
+	 GBytes *message,
+	 const gchar *from_addr,
+	 MeDkimPolicy policy,
+	 MeChallengeAuthResult *result)
 {
 	g_autoptr(GError) error = NULL;
 	const gchar *from_domain = me_addr_spec_get_domain(from_addr);
@@ -177,7 +181,7 @@ try_dkim(MeVerifier *verifier, GBytes *message, const gchar *from_addr, MeChalle
 							     sig->error != NULL ? sig->error : "");
 			continue;
 		}
-		if (!me_dkim_check_rfc8823(sig, from_domain, ME_DKIM_POLICY_CHALLENGE, &why)) {
+		if (!me_dkim_check_rfc8823(sig, from_domain, policy, &why)) {
 			me_challenge_auth_result_add_failure(result, "DKIM d=%s s=%s: %s", sig->domain, sig->selector, why);
 			continue;
 		}
@@ -230,10 +234,13 @@ try_smime(MeVerifier *verifier, GBytes *message, MeChallengeAuthResult *result)
  * @from_addr: the From addr-spec
  * @to_addr: the To addr-spec
  * @subject: the decoded Subject
+ * @rule: what must be found
  * @result: where the method that passed, or every failure, is recorded
  * @user_data: the #MeVerifier
  *
- * The #MeChallengeAuthFunc of a verifier: DKIM first (what CAs use), then S/MIME.
+ * The #MeChallengeAuthFunc of a verifier: DKIM first (what CAs use), then S/MIME.  Under
+ * %ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED only DKIM, whose `h=` must hold the 12
+ * names of %ME_DKIM_POLICY_REPLY: the challenge's 13 without Auto-Submitted.
  *
  * Returns: %TRUE if the message is authentic
  */
@@ -242,12 +249,15 @@ me_verifier_authenticate(GBytes *crlf_message,
 			 const gchar *from_addr,
 			 const gchar *to_addr,
 			 const gchar *subject,
+			 MeChallengeAuthRule rule,
 			 MeChallengeAuthResult *result,
 			 gpointer user_data)
 {
 	MeVerifier *verifier = user_data;
 
-	if (try_dkim(verifier, crlf_message, from_addr, result))
+	if (rule == ME_CHALLENGE_AUTH_RULE_DKIM_WITHOUT_AUTO_SUBMITTED)
+		return try_dkim(verifier, crlf_message, from_addr, ME_DKIM_POLICY_REPLY, result);
+	if (try_dkim(verifier, crlf_message, from_addr, ME_DKIM_POLICY_CHALLENGE, result))
 		return TRUE;
 	return try_smime(verifier, crlf_message, result);
 }

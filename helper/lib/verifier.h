@@ -40,6 +40,7 @@ me_verifier_authenticate(GBytes *crlf_message,
 			 const gchar *from_addr,
 			 const gchar *to_addr,
 			 const gchar *subject,
+			 MeChallengeAuthRule rule,
 			 MeChallengeAuthResult *result,
 			 gpointer user_data);
 

@@ -22,7 +22,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static gboolean
-fuzz_auth(GBytes *crlf, const gchar *from, const gchar *to, const gchar *subject,
+fuzz_auth(GBytes *crlf, const gchar *from, const gchar *to, const gchar *subject, MeChallengeAuthRule rule,
 	  MeChallengeAuthResult *result, gpointer user_data)
 {
 	me_challenge_auth_result_set_pass(result, ME_CHALLENGE_AUTH_DKIM, "fuzz");
@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    {"alexey@example.com", "acme-generator@example.org", "DGyRejmCefe7v4NfDGDKfA", "https://ca.example/c/1",
 	     FUZZ_NOW + 86400, FUZZ_NOW - 360, ME_TOKEN_JOIN_STRING, FALSE},
 	    {"bob@example.com", "acme-generator@example.org", "DGyRejmCefe7v4NfDGDKfA", "https://ca.example/c/2",
-	     FUZZ_NOW + 86400, FUZZ_NOW - 360, ME_TOKEN_JOIN_BINARY, FALSE},
+	     FUZZ_NOW + 86400, FUZZ_NOW - 360, ME_TOKEN_JOIN_BINARY, FALSE, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED},
 	};
 	MeChallengeOptions options = {.now = FUZZ_NOW, .trusted_authserv_ids = trusted, .auth_func = fuzz_auth};
 	g_autoptr(MeChallengeVerdict) verdict = NULL;
