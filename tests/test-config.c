@@ -291,6 +291,82 @@ test_contact_none(void)
 	me_test_rm_rf(dir);
 }
 
+/* issue 16: quirks= is a list of known quirk names, none by default; an unknown entry is a
+ * diagnostic and the known ones still count; a user value replaces the system one */
+static void
+test_quirks(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *system = g_build_filename(dir, "system.conf", NULL);
+	g_autofree gchar *user = g_build_filename(dir, "user.conf", NULL);
+	g_autofree gchar *d1 = g_strdup_printf("In %s, [ca a2c] quirks has the entry “future-quirk”, which is not known and "
+					       "is ignored; check its spelling, or use one of missing-auto-submitted.",
+					       system);
+	g_autofree gchar *d2 = g_strdup_printf("In %s, [ca mine] quirks has the entry “Missing-Auto-Submitted”, which is not "
+					       "known and is ignored; check its spelling, or use one of "
+					       "missing-auto-submitted.",
+					       user);
+	const gchar *expected[] = {d1, d2, NULL};
+	g_autoptr(MeConfig) config = load_ok(dir,
+					     "[ca plain]\ndirectory=" DIRECTORY "\n"
+					     "[ca a2c]\ndirectory=" DIRECTORY "\n"
+					     "quirks = future-quirk ; missing-auto-submitted;\n"
+					     "[ca off]\ndirectory=" DIRECTORY "\nquirks=missing-auto-submitted\n",
+					     "[ca off]\nquirks=\n"
+					     "[ca mine]\ndirectory=" DIRECTORY "\nquirks=Missing-Auto-Submitted\n");
+
+	assert_diagnostics(config, expected);
+	g_assert_cmpint(me_config_get_ca(config, "plain")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	g_assert_cmpint(me_config_get_ca(config, "a2c")->quirks, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
+	/* the user's empty list turns off what the system file turned on */
+	g_assert_cmpint(me_config_get_ca(config, "off")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	g_assert_cmpint(me_config_get_ca(config, "mine")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	g_assert_cmpstr(me_config_get_ca_key_origin(config, "a2c", "quirks"), ==, system);
+	g_assert_cmpstr(me_config_get_ca_key_origin(config, "off", "quirks"), ==, user);
+	me_test_rm_rf(dir);
+}
+
+/* issue 16: an administrator who locks quirks (for one CA, or for every CA) keeps a user
+ * from turning a quirk on, in the system file's CA groups and in the user's own */
+static void
+test_quirks_locked(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *user = g_build_filename(dir, "user.conf", NULL);
+	g_autofree gchar *d1 =
+	    g_strdup_printf("In %s, [ca corp] quirks is ignored because the system configuration locks it.", user);
+	g_autofree gchar *d2 =
+	    g_strdup_printf("In %s, [ca own] quirks is ignored because the system configuration locks it.", user);
+	const gchar *expected_one[] = {d1, NULL};
+	const gchar *expected_all[] = {d1, d2, NULL};
+	const gchar *user_text = "[ca corp]\nquirks=missing-auto-submitted\n"
+				 "[ca own]\ndirectory=" DIRECTORY "\nquirks=missing-auto-submitted\n";
+	g_autoptr(MeConfig) one = load_ok(dir,
+					  "[policy]\nlocked=ca corp/quirks\n"
+					  "[ca corp]\ndirectory=" DIRECTORY "\n",
+					  user_text);
+	g_autoptr(MeConfig) all = NULL;
+	g_autoptr(MeConfig) set_off = NULL;
+
+	assert_diagnostics(one, expected_one);
+	g_assert_true(me_config_is_locked(one, "ca corp", "quirks"));
+	g_assert_cmpint(me_config_get_ca(one, "corp")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	/* only corp is locked: the user's own CA may have the quirk */
+	g_assert_cmpint(me_config_get_ca(one, "own")->quirks, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
+
+	all = load_ok(dir, "[policy]\nlocked=ca */quirks\n[ca corp]\ndirectory=" DIRECTORY "\n", user_text);
+	assert_diagnostics(all, expected_all);
+	g_assert_cmpint(me_config_get_ca(all, "corp")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	g_assert_cmpint(me_config_get_ca(all, "own")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+
+	/* locked off explicitly, with an empty list */
+	set_off = load_ok(dir, "[policy]\nlocked=ca corp/quirks\n[ca corp]\ndirectory=" DIRECTORY "\nquirks=\n",
+			  "[ca corp]\nquirks=missing-auto-submitted\n");
+	assert_diagnostics(set_off, expected_one);
+	g_assert_cmpint(me_config_get_ca(set_off, "corp")->quirks, ==, ME_CHALLENGE_QUIRK_NONE);
+	me_test_rm_rf(dir);
+}
+
 static void
 test_user_overrides(void)
 {
@@ -1406,6 +1482,7 @@ test_example_uncommented(void)
 	g_assert_cmpstr(ca->dkim_key, ==, "example-dkim");
 	assert_strv(ca->contact, contact);
 	g_assert_false(ca->agree_tos);
+	g_assert_cmpint(ca->quirks, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
 
 	g_assert_cmpstr(smtp->host, ==, "smtp.example.org");
 	g_assert_cmpuint(smtp->port, ==, ME_CONFIG_SMTP_PORT_DEFAULT);
@@ -1572,6 +1649,8 @@ main(int argc, char **argv)
 	g_test_add_func("/config/layers/system-only", test_system_only);
 	g_test_add_func("/config/layers/user-overrides", test_user_overrides);
 	g_test_add_func("/config/contact-none", test_contact_none);
+	g_test_add_func("/config/quirks", test_quirks);
+	g_test_add_func("/config/policy/quirks-locked", test_quirks_locked);
 	g_test_add_func("/config/layers/ca-inherit", test_ca_inherit);
 	g_test_add_func("/config/layers/smtp-ports", test_smtp_ports);
 	g_test_add_func("/config/policy/locked-key", test_locked_key);

@@ -73,6 +73,8 @@ typedef enum {
 	KIND_FRACTION, /* 0 < x < 1, stored as gdouble */
 	KIND_TEXT,     /* a string that @check accepts, stored as gchar * */
 	KIND_LIST,     /* ;-separated strings that @check accepts, stored as GStrv */
+	KIND_FLAGS,    /* ;-separated words of @choice, their values or-ed into a gint-sized bit set;
+			* a word it does not know is a diagnostic, as an unknown key is */
 	KIND_KEYRING,  /* `keyring:LABEL`, stored as the LABEL */
 } ValueKind;
 
@@ -135,6 +137,7 @@ G_STATIC_ASSERT(sizeof(MeConfigAutoApprove) == sizeof(gint));
 G_STATIC_ASSERT(sizeof(MeConfigStore) == sizeof(gint));
 G_STATIC_ASSERT(sizeof(MeConfigMailTiming) == sizeof(gint));
 G_STATIC_ASSERT(sizeof(MeConfigSmtpSecurity) == sizeof(gint));
+G_STATIC_ASSERT(sizeof(MeChallengeQuirks) == sizeof(gint));
 G_STATIC_ASSERT(sizeof(gboolean) == sizeof(gint));
 
 /* ---- choices */
@@ -160,6 +163,14 @@ parse_token_join(const gchar *text)
 	return me_token_join_from_string(text, &join) ? (gint)join : -1;
 }
 
+/* a quirk's bit, for KIND_FLAGS */
+static gint
+parse_quirk(const gchar *text)
+{
+	MeChallengeQuirks quirk;
+	return me_challenge_quirk_from_nick(text, &quirk) ? (gint)quirk : -1;
+}
+
 static const Choice choice_key_type = {{"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", NULL},
 				       parse_key_type};
 static const Choice choice_key_usage = {{"signing", "encryption", "dual", NULL}, parse_key_usage};
@@ -170,6 +181,7 @@ static const Choice choice_auto_approve = {{"never", "verified", NULL}, NULL};
 static const Choice choice_store = {{"thunderbird", "nssdb", "pkcs12", NULL}, NULL};
 static const Choice choice_mail_timing = {{"authz", "challenge", "detect", NULL}, NULL};
 static const Choice choice_smtp_security = {{"starttls", "tls", "none", NULL}, NULL};
+static const Choice choice_quirks = {{ME_CHALLENGE_QUIRK_NAME_MISSING_AUTO_SUBMITTED, NULL}, parse_quirk};
 
 static gint
 choice_parse(const Choice *choice, const gchar *text)
@@ -461,6 +473,7 @@ static const KeyDesc keys[] = {
      /* TRANSLATORS: what to write for the account contacts instead of a bad entry; keep the example */
      .hint = N_("use mailto: addresses separated by semicolons, such as mailto:admin@example.org")},
     {GROUP_CA, "agree-tos", KIND_BOOL, CA(agree_tos)},
+    {GROUP_CA, "quirks", KIND_FLAGS, CA(quirks), .choice = &choice_quirks},
 
     {GROUP_SMTP, "host", KIND_TEXT, SMTP(host), .check = is_host,
      /* TRANSLATORS: what to write for the SMTP server instead of a bad value */
@@ -718,6 +731,21 @@ diagnose_unknown_key(MeConfig *config, const gchar *path, const gchar *group, co
 }
 
 static void
+diagnose_unknown_entry(MeConfig *config, const Where *where, const KeyDesc *desc, const gchar *entry)
+{
+	g_autofree gchar *file = g_filename_display_name(where->path);
+	g_autofree gchar *shown_group = display_text(where->group);
+	g_autofree gchar *shown = display_text(entry);
+	g_autofree gchar *names = choice_list(desc->choice);
+
+	add_diagnostic(config, where->path,
+		       /* TRANSLATORS: a list in the configuration has an entry mailenroll does not know; the
+			* file, the [group], the key, the entry, then the known entries */
+		       g_strdup_printf(_("In %s, [%s] %s has the entry “%s”, which is not known and is ignored; check its spelling, or use one of %s."),
+				       file, shown_group, where->key, shown, names));
+}
+
+static void
 diagnose_locked(MeConfig *config, const gchar *path, const gchar *group, const gchar *key)
 {
 	g_autofree gchar *file = g_filename_display_name(path);
@@ -943,12 +971,36 @@ read_list(const Where *where, const KeyDesc *desc, GKeyFile *keyfile, GError **e
 	return g_strv_builder_end(builder);
 }
 
+/* the words of a KIND_FLAGS list or-ed together; the value replaces the other file's */
 static gboolean
-apply_value(const Where *where, const KeyDesc *desc, GKeyFile *keyfile, gpointer target, GError **error)
+apply_flags(MeConfig *config, const Where *where, const KeyDesc *desc, GKeyFile *keyfile, gpointer target,
+	    GError **error)
+{
+	g_auto(GStrv) list = read_list(where, NULL, keyfile, error);
+	gint flags = 0;
+
+	if (list == NULL)
+		return FALSE;
+	for (guint i = 0; list[i] != NULL; i++) {
+		gint value = choice_parse(desc->choice, list[i]);
+		if (value < 0)
+			diagnose_unknown_entry(config, where, desc, list[i]);
+		else
+			flags |= value;
+	}
+	*(gint *)G_STRUCT_MEMBER_P(target, desc->offset) = flags;
+	return TRUE;
+}
+
+static gboolean
+apply_value(MeConfig *config, const Where *where, const KeyDesc *desc, GKeyFile *keyfile, gpointer target,
+	    GError **error)
 {
 	GStrv *field;
 	GStrv list;
 
+	if (desc->kind == KIND_FLAGS)
+		return apply_flags(config, where, desc, keyfile, target, error);
 	if (desc->kind != KIND_LIST)
 		return apply_scalar(where, desc, keyfile, target, error);
 	list = read_list(where, desc, keyfile, error);
@@ -1098,7 +1150,7 @@ apply_group(MeConfig *config,
 			diagnose_locked(config, path, group, names[i]);
 			continue;
 		}
-		if (!apply_value(&where, desc, keyfile, target, error))
+		if (!apply_value(config, &where, desc, keyfile, target, error))
 			return FALSE;
 		*set |= key_bit(desc);
 		g_hash_table_replace(config->origins, origin_key(group, names[i]), (gpointer)path);

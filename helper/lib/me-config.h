@@ -29,7 +29,7 @@ G_BEGIN_DECLS
 #define ME_CONFIG_CA_NAME_MAX 64
 /* the longest single value, in bytes */
 #define ME_CONFIG_VALUE_MAX 4096
-/* the most entries of one list value (contact, trusted-authserv-ids, locked) */
+/* the most entries of one list value (contact, trusted-authserv-ids, quirks, locked) */
 #define ME_CONFIG_LIST_MAX 64
 /* the longest keyring label after `keyring:` */
 #define ME_CONFIG_KEYRING_LABEL_MAX 256
@@ -181,6 +181,8 @@ typedef struct {
  * @contact: (array zero-terminated=1): the account's `mailto:` contacts, or `none`; empty
  *   when not set, which makes the mailbox that creates the account its contact
  * @agree_tos: the terms of service are agreed by policy (default false)
+ * @quirks: `quirks`, the departures from RFC 8823 allowed for this CA (none by default;
+ *   docs/interop.md)
  *
  * One CA profile, everything resolved.  The three DKIM fields are all set or all %NULL,
  * and so are @eab_kid and @eab_secret.
@@ -207,6 +209,7 @@ typedef struct {
 	gboolean trust_ca;
 	GStrv contact;
 	gboolean agree_tos;
+	MeChallengeQuirks quirks;
 } MeCaProfile;
 
 /**
