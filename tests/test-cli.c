@@ -826,6 +826,67 @@ test_config_mail_timing(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(err, expected));
 }
 
+/* issue 16: acme2certifier's challenge mail, without Auto-Submitted, at a CA without the
+ * quirk: refused, with the one sentence that names quirks=missing-auto-submitted, the CA's
+ * group and the file; no reply goes out and no certificate is issued */
+static void
+test_quirk_refused(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *conf = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *expected = NULL;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir",
+				me_test_acme_ca_get(fx->ca, "MAILDIR"), "--nssdb", fx->nssdb, MAILBOX, NULL),
+			==, 1 << 8);
+	expected = g_strdup_printf("The challenge mail has no Auto-Submitted header, which RFC 8823 requires; if your CA "
+				   "is known to leave it out (acme2certifier does), an administrator can set "
+				   "quirks=missing-auto-submitted in [ca test] of %s.",
+				   conf);
+	g_assert_nonnull(strstr(err, expected));
+	g_assert_nonnull(strstr(err, "Not answered ("));
+	g_assert_cmpint(reply_count(fx), ==, 0);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 0);
+	g_assert_cmpint(g_file_test(fx->nssdb, G_FILE_TEST_EXISTS), ==, FALSE);
+}
+
+/* the one challenge mail the CA wrote, wherever in its Maildir the CLI left it */
+static gchar *
+the_challenge_mail(Fixture *fx)
+{
+	const gchar *subdirs[] = {"new", "cur"};
+	gchar *text = NULL;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+		g_autofree gchar *dir = g_build_filename(me_test_acme_ca_get(fx->ca, "MAILDIR"), subdirs[i], NULL);
+		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+		const gchar *name;
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *path = g_build_filename(dir, name, NULL);
+			g_assert_null(text);
+			g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+		}
+	}
+	g_assert_nonnull(text);
+	return text;
+}
+
+/* issue 16: the same mail with quirks=missing-auto-submitted in the CA's group: answered
+ * (its DKIM signature is the CA's, over the other 12 names) and the certificate installed */
+static void
+test_quirk_issued(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *mail = NULL;
+
+	test_one_command(fx, data);
+	g_assert_cmpuint(count_certs_issued(fx), ==, 1);
+	/* the mail that was answered had no Auto-Submitted at all, and the CA's DKIM signature */
+	mail = the_challenge_mail(fx);
+	g_assert_null(strstr(mail, "\r\nAuto-Submitted:"));
+	g_assert_true(g_str_has_prefix(mail, "DKIM-Signature:"));
+}
+
 /* only printable ASCII, tabs and line ends, and no "?" a failed conversion leaves */
 static void
 assert_plain_ascii(const gchar *text)
@@ -1902,6 +1963,8 @@ main(int argc, char **argv)
 	static const Scenario eab_missing = {"--eab kid-2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
 					     "eab-kid=kid-2\neab-secret=keyring:eab-never-stored\n"};
 	static const Scenario timing_authz = {"--mail-on challenge", "mail-timing=authz\nmail-wait=2\n"};
+	static const Scenario no_auto_submitted = {"--no-auto-submitted", "mail-wait=2\n"};
+	static const Scenario quirk_on = {"--no-auto-submitted", "quirks=missing-auto-submitted\n"};
 	static const Scenario kill_answered = {.kill_at = "answered"};
 	static const Scenario kill_submitting = {.kill_at = "submitting"};
 	static const Scenario kill_submitted = {.kill_at = "submitted"};
@@ -1939,6 +2002,8 @@ main(int argc, char **argv)
 	g_test_add("/cli/config/ca-file", Fixture, &plain, setup, test_config_ca_file, teardown);
 	g_test_add("/cli/config/eab-missing", Fixture, &eab_missing, setup, test_config_eab_missing, teardown);
 	g_test_add("/cli/config/mail-timing", Fixture, &timing_authz, setup, test_config_mail_timing, teardown);
+	g_test_add("/cli/quirk/refused", Fixture, &no_auto_submitted, setup, test_quirk_refused, teardown);
+	g_test_add("/cli/quirk/issued", Fixture, &quirk_on, setup, test_quirk_issued, teardown);
 	g_test_add("/cli/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/cli/account/shared", Fixture, &eab_once, setup, test_account_shared, teardown);
 	g_test_add("/cli/register", Fixture, &plain, setup, test_register, teardown);

@@ -622,6 +622,33 @@ test_smime_trust(Fixture *fx, gconstpointer data)
 		g_unsetenv("SSL_CERT_FILE");
 }
 
+/* issue 16: an interop quirk in use is a warning that names it, the CA and the file; none
+ * is listed for a CA without one, and a warning does not fail the run */
+static void
+test_quirks(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *conf = g_build_filename(fx->sysconf, "mailenroll.conf", NULL);
+	g_autofree gchar *expected = NULL;
+	g_autoptr(JsonArray) with = NULL;
+	g_autoptr(JsonArray) without = NULL;
+	gint status_with;
+
+	(void)data;
+	write_config(fx, NULL, NULL, "agree-tos=true\nquirks=missing-auto-submitted\n");
+	status_with = run_doctor(fx, &with, NULL);
+	expected = g_strdup_printf("The certificate authority “test” has quirks=missing-auto-submitted in [ca test] of %s: "
+				   "its challenge mail is accepted without the Auto-Submitted header RFC 8823 requires, "
+				   "when its DKIM signature covers the other required header fields; remove the setting "
+				   "once the CA sends the header.",
+				   conf);
+	assert_check(with, "quirks:test", "warning", NULL);
+	g_assert_cmpstr(json_object_get_string_member(find_result(with, "quirks:test"), "message"), ==, expected);
+	write_config(fx, NULL, NULL, "agree-tos=true\n");
+	/* a warning, not a failure: the exit status is what it is without the quirk */
+	g_assert_cmpint(run_doctor(fx, &without, NULL), ==, status_with);
+	g_assert_null(find_result(without, "quirks:test"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -638,6 +665,7 @@ main(int argc, char **argv)
 	g_test_add("/doctor/dns-silent", Fixture, &plain, setup, test_dns_silent, teardown);
 	g_test_add("/doctor/dns-dkim-only", Fixture, &plain, setup, test_dns_dkim_only, teardown);
 	g_test_add("/doctor/smime-trust", Fixture, &plain, setup, test_smime_trust, teardown);
+	g_test_add("/doctor/quirks", Fixture, &plain, setup, test_quirks, teardown);
 	g_test_add("/doctor/registration", Fixture, &plain, setup, test_registration, teardown);
 	g_test_add("/doctor/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/doctor/thunderbird", Fixture, &plain, setup, test_thunderbird, teardown);

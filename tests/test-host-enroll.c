@@ -498,6 +498,44 @@ test_forged_awaiting_approval(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(reply_count(fx), ==, 0);
 }
 
+/* issue 16: the helper hands the extension the engine's sentence for acme2certifier's mail
+ * without Auto-Submitted, naming quirks=missing-auto-submitted and the file; with the quirk
+ * set the same kind of mail is answered */
+static void
+test_quirk(Fixture *fx, gconstpointer data)
+{
+	const Scenario *sc = data;
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) answer = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autofree gchar *expected = NULL;
+	JsonObject *result;
+
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	g_assert_null(g_strstr_len(g_bytes_get_data(mail, NULL), (gssize)g_bytes_get_size(mail), "Auto-Submitted:"));
+	answer = inspect(fx, mail);
+	result = json_object_get_object_member(answer, "result");
+	if (strstr(sc->conf_extra, "quirks=") != NULL) {
+		g_assert_true(json_object_get_boolean_member(result, "answerable"));
+		g_assert_true(json_object_get_boolean_member(result, "approved"));
+		g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+		return;
+	}
+	expected = g_strdup_printf("The challenge mail has no Auto-Submitted header, which RFC 8823 requires; if your CA is "
+				   "known to leave it out (acme2certifier does), an administrator can set "
+				   "quirks=missing-auto-submitted in [ca test] of %s/etc/mailenroll.conf.",
+				   fx->tmp);
+	g_assert_false(json_object_get_boolean_member(result, "answerable"));
+	g_assert_cmpstr(json_object_get_string_member(result, "reason"), ==, "not-auto-generated");
+	g_assert_cmpstr(json_object_get_string_member(result, "message"), ==, expected);
+	g_assert_false(json_object_has_member(result, "reply"));
+	g_assert_cmpuint(fx->prompts, ==, 0);
+	g_assert_cmpint(reply_count(fx), ==, 0);
+}
+
 /* issue 13 item 5: a CA that mails only after the challenge POST, with the default timing:
  * the host's `enroll` runs the engine's wait decision, so the challenge is POSTed as the
  * last resort instead of waiting for ever, and the wait reports honestly before that */
@@ -783,6 +821,8 @@ main(int argc, char **argv)
 	static const Scenario auto_approve = {.auto_approve = TRUE};
 	static const Scenario asking = {NULL};
 	static const Scenario mail_after_post = {"--mail-on challenge --challenge-expiry 24", "mail-wait=2\n"};
+	static const Scenario quirk_off = {"--no-auto-submitted", ""};
+	static const Scenario quirk_on = {"--no-auto-submitted", "quirks=missing-auto-submitted\n"};
 	gint rc;
 
 	setlocale(LC_ALL, "");
@@ -797,6 +837,8 @@ main(int argc, char **argv)
 		   test_forged_awaiting_approval, teardown);
 	g_test_add("/host-enroll/mail-after-post", Fixture, &mail_after_post, setup, test_mail_after_post, teardown);
 	g_test_add("/host-enroll/flood", Fixture, NULL, setup, test_flood, teardown);
+	g_test_add("/host-enroll/quirk-refused", Fixture, &quirk_off, setup, test_quirk, teardown);
+	g_test_add("/host-enroll/quirk-answered", Fixture, &quirk_on, setup, test_quirk, teardown);
 	/* last: the keyring stays locked */
 	g_test_add("/host-enroll/locked-keyring", Fixture, NULL, setup, test_locked_keyring, teardown);
 	rc = g_test_run();

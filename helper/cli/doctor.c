@@ -602,6 +602,27 @@ check_smime_trust(Doctor *doc, const MeCaProfile *ca)
 	}
 }
 
+/* ---- 4c. the interop quirks of each CA profile: each one lowers a check, so it is a warning */
+
+static void
+check_quirks(Doctor *doc, const MeCaProfile *ca)
+{
+	g_autofree gchar *check = NULL;
+	g_autofree gchar *file = NULL;
+	const gchar *path;
+
+	if (!(ca->quirks & ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED))
+		return;
+	check = g_strconcat("quirks:", ca->name, NULL);
+	path = me_config_get_ca_key_origin(doc->config, ca->name, "quirks");
+	file = path != NULL ? g_filename_display_name(path) : g_strdup("mailenroll.conf");
+	doctor_add(doc, check, DOCTOR_STATUS_WARNING,
+		   /* TRANSLATORS: doctor: an interop quirk is on for a CA; %s are the CA, the CA again and the configuration
+		    * file; keep quirks=missing-auto-submitted, Auto-Submitted and RFC 8823 */
+		   _("The certificate authority “%s” has quirks=missing-auto-submitted in [ca %s] of %s: its challenge mail is accepted without the Auto-Submitted header RFC 8823 requires, when its DKIM signature covers the other required header fields; remove the setting once the CA sends the header."),
+		   ca->name, ca->name, file);
+}
+
 /* ---- 5. the native-messaging host registration */
 
 static gchar *
@@ -1066,6 +1087,7 @@ me_doctor_run(const MeDoctorOptions *opts)
 	for (guint i = 0; i < cas->len; i++) {
 		check_dns(&doc, g_ptr_array_index(cas, i));
 		check_smime_trust(&doc, g_ptr_array_index(cas, i));
+		check_quirks(&doc, g_ptr_array_index(cas, i));
 	}
 	check_host(&doc);
 	check_thunderbird(&doc);

@@ -128,6 +128,7 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->dkim_key_label = ca->dkim_key;
 	options->mail_wait = ca->mail_wait;
 	options->renew_fraction = general->renew_fraction;
+	options->quirks = ca->quirks;
 }
 
 /* json-glib's getters complain about a missing member; these do not */
@@ -1343,6 +1344,25 @@ pending_from_state(MeEnroll *e, MePendingChallenge *pending)
 	pending->fetched_at = me_state_get_int(e->state, "authz_fetched_at");
 	pending->token_join = join;
 	pending->answered = me_state_get_step(e->state) >= ME_STATE_STEP_ANSWERED;
+	/* as configured now, not as when the order was made: the administrator decides */
+	pending->quirks = e->opts->quirks;
+}
+
+/* a mail refused only for having no Auto-Submitted: the sentence names the setting that
+ * would let this CA's mail through, and where it goes */
+static void
+explain_missing_auto_submitted(MeEnroll *e, MeChallengeVerdict *verdict)
+{
+	g_autofree gchar *file = NULL;
+
+	if (verdict->reason != ME_CHALLENGE_REASON_NOT_AUTO_GENERATED || !verdict->auto_submitted_missing)
+		return;
+	file = setting_file(e, "quirks");
+	g_free(verdict->message);
+	verdict->message = g_strdup_printf(
+	    /* TRANSLATORS: a challenge mail has no Auto-Submitted header; %s are the CA's name and the configuration file; keep Auto-Submitted, RFC 8823, acme2certifier and quirks=missing-auto-submitted */
+	    _("The challenge mail has no Auto-Submitted header, which RFC 8823 requires; if your CA is known to leave it out (acme2certifier does), an administrator can set quirks=missing-auto-submitted in [ca %s] of %s."),
+	    e->opts->ca_name, file);
 }
 
 static void
@@ -1441,6 +1461,7 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	pending_from_state(enroll, &pending);
 	started = g_get_monotonic_time();
 	verdict = me_challenge_inspect(data, len, &pending, 1, &options);
+	explain_missing_auto_submitted(enroll, verdict);
 	if (!verdict->answerable && g_get_monotonic_time() - started > (gint64)INSPECT_TIME_MS * 1000) {
 		/* not a verdict on the mail: the check itself was cut short */
 		g_set_error(error, ME_ERROR, ME_ERROR_TIMED_OUT,
@@ -1493,6 +1514,9 @@ me_enroll_inspect(MeEnroll *enroll, const gchar *data, gsize len, GError **error
 	learn_dkim_key(enroll, verdict);
 	me_state_set_string(enroll->state, "challenge_message_id", verdict->message_id);
 	me_state_set_string(enroll->state, "auth_method", me_challenge_auth_method_to_string(verdict->auth.method));
+	/* a mail let through by a quirk says so in the state, for whoever looks into it later */
+	me_state_set_string(enroll->state, "auth_quirk",
+			    me_challenge_quirk_to_nick(verdict->quirks_used & ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED));
 	if (!save_step(enroll, ME_STATE_STEP_WAITING_APPROVAL, error))
 		return NULL;
 	return g_steal_pointer(&verdict);

@@ -101,6 +101,7 @@ me_enroll_reply_delivery_from_state(MeState *state);
  * @renew_fraction: without renewal information from the CA, renew when this part of the
  *   lifetime has passed; 0 for the default (2/3)
  * @now: seconds since the epoch for the freshness checks; 0 for the clock (tests)
+ * @quirks: the departures from RFC 8823 allowed for this CA's challenge mail
  * @config: (nullable): the configuration the options came from, so that a message about a
  *   setting names the file it is in (me_config_get_ca_key_origin()); %NULL says
  *   `mailenroll.conf`
@@ -128,6 +129,7 @@ typedef struct {
 	guint mail_wait;
 	gdouble renew_fraction;
 	gint64 now;
+	MeChallengeQuirks quirks;
 	const MeConfig *config;
 } MeEnrollOptions;
 
