@@ -152,6 +152,8 @@ read_new_message(MeMaildir *self, const gchar *subdir, const gchar *dir, const g
 		g_debug("%s/%s: %s", subdir, name, g_strerror(errnum));
 		return NULL;
 	}
+	/* when a mail was first seen: the timeline of a slow enrollment starts here */
+	g_debug("%s/%s: read, %" G_GSIZE_FORMAT " bytes", subdir, name, len);
 	return g_bytes_new_take(data, len);
 }
 

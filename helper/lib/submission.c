@@ -129,5 +129,9 @@ me_submission_send(MeSubmission *submission,
 	for (guint i = 0; i < fields->to->len; i++)
 		g_ptr_array_add(to, g_ptr_array_index(fields->to, i));
 	g_ptr_array_add(to, NULL);
-	return me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, on_data, user_data, error);
+	if (!me_smtp_send(&server, fields->from, (const gchar *const *)to->pdata, reply, on_data, user_data, error))
+		return FALSE;
+	/* when the server took the reply: where a late validation is looked for next */
+	g_debug("reply from %s accepted by %s:%u", fields->from, submission->host, submission->port);
+	return TRUE;
 }
