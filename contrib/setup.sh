@@ -21,6 +21,11 @@ libsecret-1-dev libnss3-dev"
 pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
 python3-dkim python3-aiosmtpd dnsmasq-base gnome-keyring dbus-daemon libnss3-tools
 thunderbird dovecot-imapd nodejs"
+# the interop suite (tests/interop): Postfix, OpenDKIM and Dovecot's LMTP in front of
+# acme2certifier, and the Python modules acme2certifier imports (Debian's, no pip)
+pkgs="$pkgs dovecot-lmtpd postfix opendkim opendkim-tools patch python3-jwcrypto python3-dateutil
+python3-pyasn1 python3-pyasn1-modules python3-werkzeug python3-socks python3-openssl python3-dnspython
+python3-tz python3-requests python3-idna"
 # benchmarks (tests/bench/): the peer clients and the measuring tools the shared harness uses
 pkgs="$pkgs uacme lego certbot dehydrated hyperfine time strace iproute2 curl"
 
@@ -43,6 +48,13 @@ if [ -n "$missing" ]; then
 		sudo=sudo
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix must not set itself up as the machine's mail system: the interop suite gives it
+	# a configuration and queue of its own, and nothing else here needs one
+	case " $missing " in
+	*" postfix "*)
+		echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+		;;
+	esac
 	$sudo apt-get update -qq
 	# shellcheck disable=SC2086
 	$sudo apt-get install -y -qq --no-install-recommends $missing >&2
