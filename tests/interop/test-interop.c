@@ -41,7 +41,6 @@ static gchar *sysconf_dir;
 static gchar *state;
 
 /* whether the CLI knows quirks= (issue 16 part A, developed beside this suite) */
-static gboolean quirk_known;
 
 static void
 need_stack(void)
@@ -49,17 +48,6 @@ need_stack(void)
 	/* which service did not come up, with the end of its log */
 	g_assert_no_error(stack_error);
 	g_assert_nonnull(stack);
-}
-
-/* the runs that take acme2certifier's stock mail (no Auto-Submitted) need the quirk; a CLI
- * without it refuses every such mail, so they skip, saying so, rather than fail */
-static gboolean
-need_quirk(void)
-{
-	need_stack();
-	if (!quirk_known)
-		g_test_skip("needs quirks=missing-auto-submitted in the CLI (issue 16 part A): this build ignores it");
-	return quirk_known;
 }
 
 /* the client's configuration: acme2certifier as the CA, the reply through submission as
@@ -489,8 +477,7 @@ test_first(void)
 	g_autofree gchar *accounts = NULL;
 	gsize offset;
 
-	if (!need_quirk())
-		return;
+	need_stack();
 	write_config(ALICE, TRUE, 30);
 	offset = a2c_log_size();
 	pem = enroll_ok("enroll", ALICE, "nssdb-first", &first_serial, &client_log);
@@ -509,8 +496,7 @@ test_second_mailbox(void)
 	g_autofree gchar *accounts = NULL;
 	g_autofree gchar *orders = NULL;
 
-	if (!need_quirk())
-		return;
+	need_stack();
 	g_assert_nonnull(first_serial);
 	write_config(BOB, TRUE, 30);
 	pem = enroll_ok("enroll", BOB, "nssdb-second", &serial, &client_log);
@@ -526,8 +512,7 @@ test_second_mailbox(void)
 static void
 test_renew_force(void)
 {
-	if (!need_quirk())
-		return;
+	need_stack();
 	g_assert_nonnull(first_serial);
 	write_config(ALICE, TRUE, 30);
 	renewed_pem = enroll_ok("renew", ALICE, "nssdb-renew", &renewed_serial, NULL);
@@ -558,8 +543,7 @@ test_revoke(void)
 	g_autofree gchar *status = NULL;
 	gint rc;
 
-	if (!need_quirk())
-		return;
+	need_stack();
 	g_assert_nonnull(renewed_pem);
 	write_config(ALICE, TRUE, 30);
 	rc = run_cli(NULL, &out, &err, "revoke", ALICE, NULL);
@@ -630,14 +614,8 @@ test_quirk_off(void)
 	g_assert_nonnull(strstr(text, "and was refused: new/"));
 	status = challenge_status(CAROL);
 	g_assert_cmpstr(status, ==, "pending");
-	/* issue 16 part A: the refusal names the setting that takes this CA's mail, in the CA's
-	 * group of the file it goes into.  A CLI that does not know the setting yet cannot name
-	 * it: it says only what the mail lacks, and this one check is left open */
-	if (!quirk_known) {
-		g_assert_nonnull(strstr(text, "The challenge mail lacks the header \"Auto-Submitted: auto-generated\"."));
-		g_test_incomplete("the refusal cannot name quirks=missing-auto-submitted before issue 16 part A");
-		return;
-	}
+	/* the refusal names the setting that takes this CA's mail, in the CA's group of the
+	 * file it goes into */
 	g_assert_nonnull(strstr(text, QUIRK " in [ca a2c] of "));
 }
 
@@ -649,8 +627,7 @@ test_quirk_on(void)
 	g_autofree gchar *serial = NULL;
 	g_autofree gchar *status = NULL;
 
-	if (!need_quirk())
-		return;
+	need_stack();
 	write_config(CAROL, TRUE, 30);
 	pem = enroll_ok("enroll", CAROL, "nssdb-quirk", &serial, NULL);
 	status = challenge_status(CAROL);
@@ -692,8 +669,7 @@ test_late_mail(void)
 	g_autoptr(GError) error = NULL;
 	const gchar *count_sql = "SELECT count(*) FROM orders";
 
-	if (!need_quirk())
-		return;
+	need_stack();
 	write_config(DAVE, TRUE, SHORT_WAIT);
 	g_assert_cmpint(enroll("enroll", DAVE, nssdb, NULL, &err), !=, 0);
 	text = said(err);
@@ -753,16 +729,6 @@ test_machine_untouched(void)
 	g_assert_cmpstr(after, ==, machine_before);
 }
 
-/* does the CLI know quirks=?  One that does not says so when it loads the configuration */
-static gboolean
-probe_quirk(void)
-{
-	g_autofree gchar *err = NULL;
-
-	write_config(ALICE, TRUE, SHORT_WAIT);
-	run_cli(NULL, NULL, &err, "status", NULL);
-	return strstr(err, "quirks is not known") == NULL;
-}
 
 int
 main(int argc, char **argv)
@@ -787,7 +753,6 @@ main(int argc, char **argv)
 	g_assert_cmpint(g_mkdir(sysconf_dir, 0700), ==, 0);
 	machine_before = machine_mail_state();
 	stack = me_test_interop_start(shared, mailboxes, DAVE, &stack_error);
-	quirk_known = stack != NULL && probe_quirk();
 	/* each mailbox submits its reply as itself, its password in the keyring */
 	for (gsize i = 0; stack != NULL && mailboxes[i] != NULL; i++)
 		provision_password(mailboxes[i]);
