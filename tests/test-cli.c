@@ -1947,7 +1947,9 @@ main(int argc, char **argv)
 	static const Scenario plain = {NULL, NULL};
 	static const Scenario binary = {"--token-join binary", "token-join=binary\n"};
 	static const Scenario on_challenge = {"--mail-on challenge", "mail-timing=challenge\n"};
-	static const Scenario detect = {"--mail-on challenge --challenge-expiry 20", "mail-timing=detect\nmail-wait=15\n"};
+	/* the last resort POSTs at half the authorization's life (15 s): 15 s are left for the
+	 * mail and the reply, enough for an ASan build on a loaded machine */
+	static const Scenario detect = {"--mail-on challenge --challenge-expiry 30", "mail-timing=detect\nmail-wait=15\n"};
 	static const Scenario bad_dkim = {"--dkim-domain elsewhere.example --challenge-expiry 8", "mail-wait=2\n"};
 	static const Scenario short_wait = {NULL, "mail-wait=2\n"};
 	static const Scenario greylisted = {"--mail-delay 4 --reply-window 1", "mail-wait=2\n"};
