@@ -111,6 +111,9 @@ cli_launcher(Fixture *fx)
 	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", fx->state, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", config_home, TRUE);
 	g_subprocess_launcher_setenv(launcher, "HOME", fx->home, TRUE);
+	/* a folder of the test's own for the system manifest: one that a mailenroll installed on
+	 * this machine left in /usr/lib/mozilla would be checked as well */
+	g_subprocess_launcher_setenv(launcher, "MAILENROLL_TEST_NMHOSTDIR", fx->home, TRUE);
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
 	return launcher;
 }
