@@ -26,6 +26,9 @@ thunderbird dovecot-imapd nodejs"
 pkgs="$pkgs dovecot-lmtpd postfix opendkim opendkim-tools patch python3-jwcrypto python3-dateutil
 python3-pyasn1 python3-pyasn1-modules python3-werkzeug python3-socks python3-openssl python3-dnspython
 python3-tz python3-requests python3-idna"
+# the Debian package (debian/, contrib/deb-test.sh): the packaging tools, and what the
+# package's build-time tests need beyond the above (man, col, strings, unzip: the checks suite)
+pkgs="$pkgs dpkg-dev debhelper lintian fakeroot man-db bsdextrautils binutils unzip"
 # benchmarks (tests/bench/): the peer clients and the measuring tools the shared harness uses
 pkgs="$pkgs uacme lego certbot dehydrated hyperfine time strace iproute2 curl"
 
