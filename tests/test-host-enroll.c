@@ -23,6 +23,7 @@
 #include "dnsmasq.h"
 #include "keyring-fixture.h"
 #include "state.h"
+#include "tb-fixture.h"
 #include "test-util.h"
 
 #define MAILBOX "alice@example.org"
@@ -32,6 +33,9 @@ typedef struct {
 	const gchar *ca_switches;
 	const gchar *conf_extra;
 	gboolean auto_approve;
+	/* a sandboxed Thunderbird's profile in the helper's HOME, named in hello: 1 + the
+	 * MeTestTbLayout, 0 for none */
+	gint sandbox;
 } Scenario;
 
 typedef struct {
@@ -39,6 +43,10 @@ typedef struct {
 	MeTestDnsmasq *dns;
 	gchar *tmp;
 	gchar *profile;
+	gchar *home;
+	MeTestSandboxTb *sandbox;
+	/* the profile hello's result says the helper took */
+	gchar *hello_profile;
 	GSubprocess *helper;
 	GOutputStream *to_helper;
 	GInputStream *from_helper;
@@ -153,7 +161,7 @@ setup(Fixture *fx, gconstpointer data)
 	g_autofree gchar *state = NULL;
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(JsonObject) hello = NULL;
-	g_autoptr(JsonNode) hp = params_of("{\"protocol\": [1], \"client\": \"test-host-enroll\"}");
+	g_autoptr(JsonNode) hp = NULL;
 
 	fx->ca = me_test_acme_ca_start((const gchar *const *)argv, &error);
 	g_assert_no_error(error);
@@ -168,6 +176,17 @@ setup(Fixture *fx, gconstpointer data)
 	fx->profile = g_build_filename(fx->tmp, "profile", NULL);
 	g_assert_cmpint(g_mkdir(sysconf, 0700), ==, 0);
 	g_assert_cmpint(g_mkdir(fx->profile, 0700), ==, 0);
+	/* the helper's own home: the default profile a deb Thunderbird would use is a decoy, and
+	 * a sandboxed one's profile is held by a stand-in that is not the helper's parent */
+	fx->home = g_build_filename(fx->tmp, "home", NULL);
+	g_assert_cmpint(g_mkdir(fx->home, 0700), ==, 0);
+	if (sc != NULL && sc->sandbox != 0) {
+		g_autofree gchar *deb_root = g_build_filename(fx->home, ".thunderbird", NULL);
+		g_autofree gchar *decoy = g_build_filename(deb_root, "decoy.default", NULL);
+		g_assert_cmpint(g_mkdir_with_parents(decoy, 0700), ==, 0);
+		g_free(me_test_write_tmp(deb_root, "profiles.ini", "[Profile0]\nName=default\nIsRelative=1\nPath=decoy.default\nDefault=1\n"));
+		fx->sandbox = me_test_sandbox_tb_start(fx->home, (MeTestTbLayout)(sc->sandbox - 1), NULL);
+	}
 	conf = g_strdup_printf("[ca test]\ndirectory=%s\nca-file=%s\ndns-server=%s\nkey-type=ec-p256\nagree-tos=true\n%s%s",
 			       me_test_acme_ca_get(fx->ca, "DIRECTORY"), me_test_acme_ca_get(fx->ca, "CA_FILE"),
 			       me_test_dnsmasq_get_nameserver(fx->dns),
@@ -179,15 +198,34 @@ setup(Fixture *fx, gconstpointer data)
 	g_subprocess_launcher_setenv(launcher, "MAILENROLL_SYSCONFDIR", sysconf, TRUE);
 	g_subprocess_launcher_setenv(launcher, "XDG_STATE_HOME", state, TRUE);
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C.UTF-8", TRUE);
-	/* Thunderbird's argv: the manifest path and the extension id */
+	g_subprocess_launcher_setenv(launcher, "HOME", fx->home, TRUE);
+	/* Thunderbird's argv (and the portal's): the manifest path and the extension id */
 	fx->helper = g_subprocess_launcher_spawn(launcher, &error, g_getenv("ME_TEST_HELPER"),
 						 "/nonexistent/org.mailenroll.helper.json", "mailenroll@mailenroll.org", NULL);
 	g_assert_no_error(error);
 	fx->to_helper = g_object_ref(g_subprocess_get_stdin_pipe(fx->helper));
 	fx->from_helper = g_object_ref(g_subprocess_get_stdout_pipe(fx->helper));
 	fx->rx = me_frame_decoder_new(ME_FRAME_MAX_OUTBOUND);
+	if (fx->sandbox != NULL) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "protocol");
+		json_builder_begin_array(b);
+		json_builder_add_int_value(b, 1);
+		json_builder_end_array(b);
+		json_builder_set_member_name(b, "client");
+		json_builder_add_string_value(b, "test-host-enroll");
+		json_builder_set_member_name(b, "profile");
+		json_builder_add_string_value(b, fx->sandbox->profile);
+		json_builder_end_object(b);
+		hp = json_builder_get_root(b);
+	} else {
+		hp = params_of("{\"protocol\": [1], \"client\": \"test-host-enroll\"}");
+	}
 	hello = call(fx, "hello", hp);
 	g_assert_true(json_object_has_member(hello, "result"));
+	fx->hello_profile = g_strdup(
+	    json_object_get_string_member_with_default(json_object_get_object_member(hello, "result"), "profile", NULL));
 }
 
 static void
@@ -205,9 +243,12 @@ teardown(Fixture *fx, gconstpointer data)
 	g_object_unref(fx->helper);
 	me_test_dnsmasq_free(fx->dns);
 	me_test_acme_ca_stop(fx->ca);
+	me_test_sandbox_tb_stop(fx->sandbox);
 	me_test_rm_rf(fx->tmp);
 	g_free(fx->tmp);
 	g_free(fx->profile);
+	g_free(fx->home);
+	g_free(fx->hello_profile);
 }
 
 static gint64
@@ -428,6 +469,60 @@ test_reply_failed(Fixture *fx, gconstpointer data)
 	too_late = call(fx, "reply.failed", ep);
 	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(json_object_get_object_member(too_late, "error"), "data"), "name"),
 			==, "invalid-state");
+}
+
+static gboolean
+profile_has_cert(const gchar *profile, const gchar *nickname)
+{
+	g_autofree gchar *db = g_strconcat("sql:", profile, NULL);
+	const gchar *argv[] = {"env", "LD_LIBRARY_PATH=/usr/lib/thunderbird", "certutil", "-L", "-d", db, NULL};
+	g_autofree gchar *out = NULL;
+	gint rc = -1;
+
+	g_assert_true(me_test_spawn_sync(argv, NULL, &out, NULL, &rc));
+	return rc == 0 && strstr(out, nickname) != NULL;
+}
+
+/* a Snap or Flatpak Thunderbird: the helper's parent is not Thunderbird (here the test, as
+ * the desktop portal would be), the add-on named its profile in hello, and reply.sent
+ * without a profile installs there, not into the deb default profile */
+static void
+test_sandboxed(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) ep = params_of("{\"mailbox\": \"" MAILBOX "\"}");
+	g_autoptr(JsonObject) enrolled = NULL;
+	g_autoptr(JsonObject) inspected = NULL;
+	g_autoptr(JsonObject) sent = NULL;
+	g_autoptr(GBytes) mail = NULL;
+	g_autofree gchar *drop_tmp = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), ".reply", NULL);
+	g_autofree gchar *drop = g_build_filename(me_test_acme_ca_get(fx->ca, "DROP_DIR"), "reply.eml", NULL);
+	g_autofree gchar *decoy_db = g_build_filename(fx->home, ".thunderbird", "decoy.default", "cert9.db", NULL);
+	JsonObject *result;
+
+	(void)data;
+	fx->approve = TRUE;
+	enrolled = call(fx, "enroll", ep);
+	mail = me_test_acme_ca_wait_mail(fx->ca);
+	inspected = inspect(fx, mail);
+	result = json_object_get_object_member(inspected, "result");
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "answered");
+	g_assert_true(g_file_set_contents(drop_tmp,
+					  json_object_get_string_member(json_object_get_object_member(result, "reply"), "raw"), -1,
+					  NULL));
+	g_assert_cmpint(g_rename(drop_tmp, drop), ==, 0);
+	sent = call(fx, "reply.sent", ep);
+	if (!json_object_has_member(sent, "result"))
+		g_error("reply.sent failed: %s",
+			json_object_get_string_member(json_object_get_object_member(sent, "error"), "message"));
+	result = json_object_get_object_member(sent, "result");
+	g_assert_cmpstr(json_object_get_string_member(result, "state"), ==, "installed");
+	g_assert_cmpstr(json_object_get_string_member(result, "profile"), ==, fx->sandbox->profile);
+	/* the key and certificate the add-on binds by nickname and dbKey are in that profile's
+	 * database, read by Thunderbird's own certutil; the deb profile got nothing */
+	g_assert_true(profile_has_cert(fx->sandbox->profile, json_object_get_string_member(result, "nickname")));
+	g_assert_nonnull(json_object_get_string_member(result, "db_key"));
+	g_assert_false(g_file_test(decoy_db, G_FILE_TEST_EXISTS));
+	g_assert_cmpstr(fx->hello_profile, ==, fx->sandbox->profile);
 }
 
 /* the challenge of the CA's status document */
@@ -824,12 +919,16 @@ main(int argc, char **argv)
 	static const Scenario mail_after_post = {"--mail-on challenge --challenge-expiry 40", "mail-wait=2\n"};
 	static const Scenario quirk_off = {"--no-auto-submitted", ""};
 	static const Scenario quirk_on = {"--no-auto-submitted", "quirks=missing-auto-submitted\n"};
+	static const Scenario snap = {.sandbox = 1 + ME_TEST_TB_SNAP};
+	static const Scenario flatpak = {.sandbox = 1 + ME_TEST_TB_FLATPAK};
 	gint rc;
 
 	setlocale(LC_ALL, "");
 	g_test_init(&argc, &argv, NULL);
 	me_test_keyring_start();
 	g_test_add("/host-enroll/approved", Fixture, NULL, setup, test_approved, teardown);
+	g_test_add("/host-enroll/sandboxed/snap", Fixture, &snap, setup, test_sandboxed, teardown);
+	g_test_add("/host-enroll/sandboxed/flatpak", Fixture, &flatpak, setup, test_sandboxed, teardown);
 	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
 	g_test_add("/host-enroll/reply-failed", Fixture, NULL, setup, test_reply_failed, teardown);
 	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);

@@ -415,6 +415,35 @@ test_hello(void)
 	host_finish(host);
 }
 
+/* a profile named in hello that the helper cannot verify (a folder that is no running
+ * Thunderbird's profile): hello fails with one sentence naming it, and the helper keeps
+ * working without it */
+static void
+test_hello_profile_refused(void)
+{
+	g_autoptr(Host) host = host_start();
+	g_autoptr(JsonNode) refused = NULL;
+	g_autoptr(JsonNode) early = NULL;
+	g_autofree gchar *req = g_strdup_printf(
+	    "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"hello\",\"params\":{\"protocol\":[1],\"client\":\"x/1\",\"profile\":\"%s\"}}",
+	    host->dir);
+	JsonObject *error;
+	const gchar *message;
+
+	refused = host_call(host, req);
+	me_test_rpc_assert_error(refused, 5, -32011);
+	error = json_object_get_object_member(json_node_get_object(refused), "error");
+	message = json_object_get_string_member(error, "message");
+	g_assert_nonnull(strstr(message, host->dir));
+	g_assert_true(g_str_has_suffix(message, "."));
+	g_assert_true(g_ascii_isupper(message[0]));
+	/* nothing agreed: still hello first */
+	early = host_call(host, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}");
+	me_test_rpc_assert_error(early, 6, ME_RPC_ERROR_HELLO_REQUIRED);
+	host_hello(host);
+	host_finish(host);
+}
+
 /* one line from the test control socket, bounded in time */
 static JsonNode *
 control_roundtrip(GSocketConnection *conn, GDataInputStream *in, const gchar *line)
@@ -928,6 +957,7 @@ main(int argc, char **argv)
 
 	g_test_add_func("/host/command-line", test_command_line);
 	g_test_add_func("/host/hello", test_hello);
+	g_test_add_func("/host/hello/profile-refused", test_hello_profile_refused);
 	g_test_add_func("/host/ping", test_ping);
 	g_test_add_func("/host/errors-keep-going", test_errors_keep_going);
 	g_test_add_func("/host/batch", test_batch);

@@ -759,6 +759,155 @@ test_launching_lock(void)
 	me_test_rm_rf(home);
 }
 
+/* ---- me_tb_profile_verify_claimed(): the profile the add-on names, as a sandboxed
+ * Thunderbird's helper gets it (its parent is the desktop portal, here this test) */
+
+static void
+assert_claim_refused(const gchar *home, const gchar *path, GPid launcher)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeTbProfile) profile = me_tb_profile_verify_claimed(home, path, launcher, &error);
+
+	g_assert_null(profile);
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT);
+	me_test_assert_sentence(error);
+	g_assert_nonnull(strstr(error->message, path));
+}
+
+static void
+assert_claim_taken(const gchar *home, const gchar *path, GPid launcher, const gchar *expect)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(MeTbProfile) profile = me_tb_profile_verify_claimed(home, path, launcher, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(profile->path, ==, expect);
+}
+
+static void
+test_claimed_layout(gconstpointer data)
+{
+	MeTestTbLayout layout = GPOINTER_TO_INT(data);
+	g_autofree gchar *home = me_test_tmpdir();
+	g_autoptr(MeTestSandboxTb) tb = me_test_sandbox_tb_start(home, layout, NULL);
+	g_autofree gchar *via_dots = g_build_filename(tb->root, "..", ".thunderbird", "k3xq9z1a.default-release", NULL);
+	g_autofree gchar *prefs = g_build_filename(tb->profile, "prefs.js", NULL);
+	g_autofree gchar *compat = g_build_filename(tb->profile, "compatibility.ini", NULL);
+
+	/* the helper's parent (this test) is no Thunderbird: the lock and its holder decide */
+	assert_claim_taken(home, tb->profile, getpid(), tb->profile);
+	assert_claim_taken(home, via_dots, 0, tb->profile);
+	assert_claim_refused(home, "k3xq9z1a.default-release", 0);
+
+	/* a Thunderbird profile has prefs.js or compatibility.ini */
+	g_assert_cmpint(g_unlink(prefs), ==, 0);
+	assert_claim_taken(home, tb->profile, 0, tb->profile);
+	g_assert_cmpint(g_unlink(compat), ==, 0);
+	assert_claim_refused(home, tb->profile, 0);
+	write_file(prefs, "// Mozilla User Preferences\n", -1);
+
+	/* the lock names this test, which is no Thunderbird, then a process that is gone */
+	{
+		g_autofree gchar *self = g_strdup_printf("127.0.0.1:+%d", (gint)getpid());
+		g_autofree gchar *gone = g_strdup_printf("127.0.0.1:+%d", (gint)dead_pid());
+		make_lock(tb->profile, self);
+		assert_claim_refused(home, tb->profile, 0);
+		make_lock(tb->profile, gone);
+		assert_claim_refused(home, tb->profile, 0);
+	}
+	/* the stand-in ended: nothing holds the profile */
+	{
+		g_autofree gchar *target = g_strdup_printf("127.0.0.1:+%d", (gint)tb->pid);
+		make_lock(tb->profile, target);
+		assert_claim_taken(home, tb->profile, 0, tb->profile);
+		g_subprocess_force_exit(tb->thunderbird);
+		g_subprocess_wait(tb->thunderbird, NULL, NULL);
+		assert_claim_refused(home, tb->profile, 0);
+	}
+	me_test_rm_rf(home);
+}
+
+/* a folder outside every profile root is taken only when a profiles.ini lists it, and a
+ * link inside a root that leads out of it counts as where it leads */
+static void
+test_claimed_outside(void)
+{
+	g_autofree gchar *home = me_test_tmpdir();
+	g_autoptr(MeTestSandboxTb) tb = me_test_sandbox_tb_start(home, ME_TEST_TB_SNAP, NULL);
+	g_autofree gchar *outside = make_dir(home, "elsewhere");
+	g_autofree gchar *prefs = g_build_filename(outside, "prefs.js", NULL);
+	g_autofree gchar *link = g_build_filename(tb->root, "linked.default", NULL);
+	g_autofree gchar *target = g_strdup_printf("127.0.0.1:+%d", (gint)tb->pid);
+	g_autofree gchar *ini = NULL;
+
+	write_file(prefs, "// Mozilla User Preferences\n", -1);
+	make_lock(outside, target);
+	assert_claim_refused(home, outside, 0);
+	g_assert_cmpint(symlink(outside, link), ==, 0);
+	assert_claim_refused(home, link, 0);
+
+	ini = g_strdup_printf("[Profile0]\nName=default-release\nIsRelative=1\nPath=k3xq9z1a.default-release\n\n"
+			      "[Profile1]\nName=elsewhere\nIsRelative=0\nPath=%s\n",
+			      outside);
+	write_ini(tb->root, "profiles.ini", ini);
+	assert_claim_taken(home, outside, 0, outside);
+	me_test_rm_rf(home);
+}
+
+/* a deb Thunderbird started the helper: its own profile is taken wherever it is, with no
+ * lock or prefs needed, as getppid() always found it */
+static void
+test_claimed_launcher(void)
+{
+	g_autofree gchar *home = me_test_tmpdir();
+	g_autofree gchar *profile = make_dir(home, "anywhere");
+	const gchar *args[] = {"-profile", profile, NULL};
+	GSubprocess *launcher = spawn_sleeper(home, args);
+
+	assert_claim_taken(home, profile, subprocess_pid(launcher), profile);
+	/* another process's word for it is not enough */
+	assert_claim_refused(home, profile, getpid());
+	stop_sleeper(launcher);
+	me_test_rm_rf(home);
+}
+
+/* a .parentlock held by a process that is not a Thunderbird */
+static void
+test_claimed_parentlock(void)
+{
+	g_autofree gchar *home = me_test_tmpdir();
+	g_autoptr(MeTestSandboxTb) tb = me_test_sandbox_tb_start(home, ME_TEST_TB_FLATPAK, NULL);
+	g_autofree gchar *lock = g_build_filename(tb->profile, "lock", NULL);
+	g_autofree gchar *parentlock = g_build_filename(tb->profile, ".parentlock", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GDataInputStream) out = NULL;
+	g_autofree gchar *line = NULL;
+
+	/* the link's pid may be another namespace's: the .parentlock holder counts first */
+	write_file(parentlock, "", 0);
+	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
+				me_test_python(), "-c",
+				"import fcntl, sys\n"
+				"f = open(sys.argv[1], 'r+')\n"
+				"fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+				"print('locked', flush=True)\n"
+				"sys.stdin.read()\n",
+				parentlock, NULL);
+	g_assert_no_error(error);
+	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
+	line = g_data_input_stream_read_line_utf8(out, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(line, ==, "locked");
+	assert_claim_refused(home, tb->profile, 0);
+	g_output_stream_close(g_subprocess_get_stdin_pipe(proc), NULL, NULL);
+	g_assert_true(g_subprocess_wait(proc, NULL, NULL));
+	/* released: the link to the stand-in counts again */
+	g_assert_true(g_file_test(lock, G_FILE_TEST_IS_SYMLINK));
+	assert_claim_taken(home, tb->profile, 0, tb->profile);
+	me_test_rm_rf(home);
+}
+
 typedef struct {
 	const gchar *args[4];
 	const gchar *expect; /* the profile folder relative to home, or NULL for not found */
@@ -1529,6 +1678,11 @@ main(int argc, char **argv)
 	g_test_add_func("/thunderbird/lock/parentlock", test_lock_parentlock);
 	g_test_add_func("/thunderbird/launching/lock", test_launching_lock);
 	g_test_add_func("/thunderbird/launching/cmdline", test_launching_cmdline);
+	g_test_add_data_func("/thunderbird/claimed/snap", GINT_TO_POINTER(ME_TEST_TB_SNAP), test_claimed_layout);
+	g_test_add_data_func("/thunderbird/claimed/flatpak", GINT_TO_POINTER(ME_TEST_TB_FLATPAK), test_claimed_layout);
+	g_test_add_func("/thunderbird/claimed/outside", test_claimed_outside);
+	g_test_add_func("/thunderbird/claimed/launcher", test_claimed_launcher);
+	g_test_add_func("/thunderbird/claimed/parentlock", test_claimed_parentlock);
 	g_test_add_func("/thunderbird/prefs/identity", test_prefs_identity);
 	g_test_add_func("/thunderbird/prefs/values", test_prefs_values);
 	g_test_add_func("/thunderbird/prefs/malformed", test_prefs_malformed);

@@ -216,7 +216,7 @@ inbound_cap(void)
 }
 
 static gint
-run(void)
+run(const gchar *extension_id)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	g_autoptr(GInputStream) input = NULL;
@@ -247,6 +247,7 @@ run(void)
 	input = g_unix_input_stream_new(in_fd, TRUE);
 	output = g_unix_output_stream_new(out_fd, TRUE);
 	state.server = me_rpc_server_new(input, output, max_inbound);
+	me_rpc_server_set_extension_id(state.server, extension_id);
 	me_rpc_server_add_method(state.server, "ping", ping_cb, NULL, NULL);
 	me_host_register_methods(state.server);
 	g_signal_connect(state.server, "closed", G_CALLBACK(closed_cb), &state);
@@ -328,8 +329,9 @@ main(int argc, char **argv)
 	}
 	if (dump_codes)
 		return dump_error_codes();
-	/* Thunderbird passes the manifest path and the extension id; neither is needed */
+	/* Thunderbird, or the desktop portal for a sandboxed one, passes the manifest path and
+	 * the extension id; the id decides whether the profile hello names is taken */
 	if (remaining != NULL && remaining[0] != NULL)
 		g_debug("started for %s", remaining[0]);
-	return run();
+	return run(remaining != NULL && remaining[0] != NULL ? remaining[1] : NULL);
 }

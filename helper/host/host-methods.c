@@ -49,6 +49,8 @@ typedef struct {
 	gchar *mailbox;
 	gchar *ca;
 	gchar *profile;
+	/* the profile the add-on named in hello, verified; copied for the worker */
+	gchar *hello_profile;
 	gboolean restart;
 	gboolean force;
 	gint reason;
@@ -67,6 +69,7 @@ job_free(Job *job)
 	g_free(job->mailbox);
 	g_free(job->ca);
 	g_free(job->profile);
+	g_free(job->hello_profile);
 	if (job->message != NULL)
 		g_bytes_unref(job->message);
 	me_enroll_free(job->enroll);
@@ -142,6 +145,7 @@ job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GE
 	    !param_string(obj, "profile", FALSE, &job->profile, error) ||
 	    !param_bool(obj, "restart", &job->restart, error) || !param_bool(obj, "force", &job->force, error))
 		return NULL;
+	job->hello_profile = g_strdup(me_rpc_server_get_profile(server));
 	job->reason = -1;
 	if (obj != NULL && json_object_has_member(obj, "reason")) {
 		JsonNode *node = json_object_get_member(obj, "reason");
@@ -285,8 +289,9 @@ reply_fields(const MeMailReply *reply, GBytes *raw)
 
 /* ---- the worker */
 
-/* into the profile of the Thunderbird that started us, unless the add-on names one; the
- * binding is the add-on's, which sees the result */
+/* into the profile the add-on names, else the one it named in hello (verified there; a
+ * sandboxed Thunderbird is not our parent), else the profile of the Thunderbird that
+ * started us; the binding is the add-on's, which sees the result */
 static gboolean
 install_certificate(Job *job, GError **error)
 {
@@ -294,6 +299,7 @@ install_certificate(Job *job, GError **error)
 	const MeInstallOptions options = {
 	    .store = ME_INSTALL_STORE_THUNDERBIRD,
 	    .profile = job->profile,
+	    .launcher_profile = job->hello_profile,
 	    .launcher = getppid(),
 	    .trust_ca = ca->trust_ca,
 	    .progress = progress_cb,

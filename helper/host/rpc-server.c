@@ -12,8 +12,10 @@
 #include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json-util.h"
+#include "thunderbird.h"
 
 /* bytes asked of the input stream per read */
 #define RPC_READ_CHUNK (64 * 1024)
@@ -294,6 +296,10 @@ struct _MeRpcServer {
 	/* hello */
 	guint protocol;
 	gchar *client;
+	/* the add-on the helper was started for (argv), and the profile it named in hello once
+	 * verified */
+	gchar *extension_id;
+	gchar *profile;
 
 	/* requests to the extension */
 	guint64 next_id;
@@ -1361,6 +1367,8 @@ hello_result(MeRpcServer *self)
 	for (guint i = 0; i < self->events->len; i++)
 		json_array_add_string_element(events, g_ptr_array_index(self->events, i));
 	json_object_set_array_member(obj, "events", events);
+	if (self->profile != NULL)
+		json_object_set_string_member(obj, "profile", self->profile);
 	json_node_take_object(node, obj);
 	return node;
 }
@@ -1386,13 +1394,37 @@ hello_negotiate(JsonArray *versions)
 	return best;
 }
 
+/* the profile hello names, taken only from mailenroll's add-on and only as far as
+ * me_tb_profile_verify_claimed() can check it */
+static MeTbProfile *
+hello_verify_profile(MeRpcServer *self, const gchar *path, GError **error)
+{
+	if (self->extension_id == NULL) {
+		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+				    /* TRANSLATORS: the helper was started without the add-on's id on its command line, so it ignores the profile the add-on names */
+				    _("The helper was not told which add-on started it, so it does not take the profile the add-on names; let Thunderbird start the helper through its manifest."));
+		return NULL;
+	}
+	if (g_strcmp0(self->extension_id, ME_EXTENSION_ID) != 0) {
+		g_autofree gchar *shown = g_utf8_make_valid(self->extension_id, -1);
+		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+			    /* TRANSLATORS: the helper was started for another add-on than mailenroll's; %s is that add-on's id */
+			    _("The helper was started for the add-on %s, not for mailenroll's, so it does not take the profile it names; run mailenroll register to write the helper's manifest again."),
+			    shown);
+		return NULL;
+	}
+	return me_tb_profile_verify_claimed(NULL, path, getppid(), error);
+}
+
 static void
 hello_cb(MeRpcServer *self, JsonNode *params, MeRpcCall *call, gpointer user_data)
 {
 	JsonObject *obj;
 	JsonNode *protocol;
 	JsonNode *client;
+	JsonNode *profile;
 	const gchar *client_name;
+	g_autoptr(MeTbProfile) verified = NULL;
 	gint version;
 
 	if (params == NULL || !JSON_NODE_HOLDS_OBJECT(params)) {
@@ -1402,8 +1434,10 @@ hello_cb(MeRpcServer *self, JsonNode *params, MeRpcCall *call, gpointer user_dat
 	obj = json_node_get_object(params);
 	protocol = json_object_get_member(obj, "protocol");
 	client = json_object_get_member(obj, "client");
+	profile = json_object_get_member(obj, "profile");
 	if (protocol == NULL || !JSON_NODE_HOLDS_ARRAY(protocol) || client == NULL ||
-	    json_node_get_value_type(client) != G_TYPE_STRING) {
+	    json_node_get_value_type(client) != G_TYPE_STRING ||
+	    (profile != NULL && json_node_get_value_type(profile) != G_TYPE_STRING)) {
 		hello_invalid_params(call);
 		return;
 	}
@@ -1426,9 +1460,19 @@ hello_cb(MeRpcServer *self, JsonNode *params, MeRpcCall *call, gpointer user_dat
 					       data));
 		return;
 	}
+	if (profile != NULL) {
+		g_autoptr(GError) error = NULL;
+		verified = hello_verify_profile(self, json_node_get_string(profile), &error);
+		if (verified == NULL) {
+			me_rpc_call_return_error(call, error);
+			return;
+		}
+	}
 	self->protocol = (guint)version;
 	g_free(self->client);
 	self->client = g_strdup(client_name);
+	g_free(self->profile);
+	self->profile = verified != NULL ? g_strdup(verified->path) : NULL;
 	{
 		g_autofree gchar *escaped = g_strescape(client_name, NULL);
 		g_info("hello from %s, protocol %d", escaped, version);
@@ -1468,6 +1512,8 @@ me_rpc_server_finalize(GObject *object)
 	g_ptr_array_unref(self->events);
 	me_frame_decoder_free(self->decoder);
 	g_free(self->readbuf);
+	g_free(self->extension_id);
+	g_free(self->profile);
 	g_queue_clear_full(&self->outq, (GDestroyNotify)g_bytes_unref);
 	g_clear_pointer(&self->in_flight, g_bytes_unref);
 	g_ptr_array_unref(self->flush_tasks);
@@ -1653,4 +1699,35 @@ me_rpc_server_get_client(MeRpcServer *server)
 {
 	g_return_val_if_fail(ME_IS_RPC_SERVER(server), NULL);
 	return server->client;
+}
+
+/**
+ * me_rpc_server_set_extension_id:
+ * @server: a server
+ * @extension_id: (nullable): the add-on id Thunderbird (or the desktop portal) passed on
+ *   the command line
+ *
+ * Says which add-on the helper was started for: only mailenroll's may name its profile in
+ * `hello`.
+ */
+void
+me_rpc_server_set_extension_id(MeRpcServer *server, const gchar *extension_id)
+{
+	g_return_if_fail(ME_IS_RPC_SERVER(server));
+	g_free(server->extension_id);
+	server->extension_id = g_strdup(extension_id);
+}
+
+/**
+ * me_rpc_server_get_profile:
+ * @server: a server
+ *
+ * Returns: (nullable): the Thunderbird profile folder the add-on named in `hello`, verified
+ *   by me_tb_profile_verify_claimed(); %NULL when it named none
+ */
+const gchar *
+me_rpc_server_get_profile(MeRpcServer *server)
+{
+	g_return_val_if_fail(ME_IS_RPC_SERVER(server), NULL);
+	return server->profile;
 }

@@ -82,6 +82,10 @@ guint
 me_rpc_server_get_protocol(MeRpcServer *server);
 const gchar *
 me_rpc_server_get_client(MeRpcServer *server);
+void
+me_rpc_server_set_extension_id(MeRpcServer *server, const gchar *extension_id);
+const gchar *
+me_rpc_server_get_profile(MeRpcServer *server);
 gboolean
 me_rpc_server_notify(MeRpcServer *server, const gchar *method, JsonNode *params, GError **error);
 void

@@ -158,6 +158,8 @@ find_profile(const MeInstallOptions *options, const Target *target, GError **err
 
 	if (path != NULL)
 		return me_tb_profile_new_for_path(path, error);
+	if (options->launcher_profile != NULL)
+		return me_tb_profile_new_for_path(options->launcher_profile, error);
 	if (options->launcher != 0)
 		return me_tb_profile_find_launching(NULL, options->launcher, error);
 	return me_tb_profile_get_default(NULL, error);

@@ -47,9 +47,11 @@ me_install_store_to_string(MeInstallStore store);
  * @configured_store: the configuration's `store=`, for %ME_INSTALL_STORE_AUTO when the
  *   certificate was never installed
  * @profile: (nullable): the Thunderbird profile folder; %NULL for where the last certificate
- *   went, else the profile of @launcher, else the default profile.  With @store
+ *   went, else @launcher_profile, else the profile of @launcher, else the default profile.  With @store
  *   %ME_INSTALL_STORE_AUTO, @nssdb, @output or @profile (one of them) chooses the store
  *   itself: an explicit target wins over the last one and over @configured_store
+ * @launcher_profile: (nullable): the profile the caller's Thunderbird is known to use (the
+ *   add-on named it and me_tb_profile_verify_claimed() took it); it stands for @launcher's
  * @launcher: the Thunderbird process that started the caller (its profile is the default),
  *   or 0
  * @nssdb: (nullable): the NSS database folder; %NULL for where the last certificate went,
@@ -67,6 +69,7 @@ typedef struct {
 	MeInstallStore store;
 	MeConfigStore configured_store;
 	const gchar *profile;
+	const gchar *launcher_profile;
 	GPid launcher;
 	const gchar *nssdb;
 	const gchar *output;

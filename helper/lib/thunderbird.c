@@ -822,6 +822,162 @@ me_tb_profile_find_launching(const gchar *home, GPid pid, GError **error)
 	return NULL;
 }
 
+/* ---- the profile the add-on says it runs in */
+
+/* the names a Thunderbird's main process has: the deb's and the Flatpak's `thunderbird`,
+ * the Snap's and Mozilla's tarball's `thunderbird-bin` */
+static gboolean
+is_thunderbird_name(const gchar *name)
+{
+	return g_strcmp0(name, "thunderbird") == 0 || g_strcmp0(name, "thunderbird-bin") == 0;
+}
+
+/* the process runs as this user and is a Thunderbird by its command name or its program's
+ * file name; a process in another PID namespace cannot be asked, see
+ * me_tb_profile_verify_claimed() */
+static gboolean
+process_is_thunderbird(GPid pid)
+{
+	g_autofree gchar *proc = g_strdup_printf("/proc/%d", (gint)pid);
+	g_autofree gchar *comm_path = g_build_filename(proc, "comm", NULL);
+	g_autofree gchar *exe_path = g_build_filename(proc, "exe", NULL);
+	g_autofree gchar *comm = NULL;
+	g_autofree gchar *exe = NULL;
+	g_autofree gchar *exe_name = NULL;
+	GStatBuf st;
+
+	if (g_stat(proc, &st) != 0 || st.st_uid != getuid()) {
+		g_debug("process %d is not there or not this user's", (gint)pid);
+		return FALSE;
+	}
+	if (g_file_get_contents(comm_path, &comm, NULL, NULL) && is_thunderbird_name(g_strstrip(comm)))
+		return TRUE;
+	exe = g_file_read_link(exe_path, NULL);
+	exe_name = exe != NULL ? g_path_get_basename(exe) : NULL;
+	if (exe_name != NULL && is_thunderbird_name(exe_name))
+		return TRUE;
+	g_debug("process %d is %s, not a Thunderbird", (gint)pid, comm != NULL ? comm : "unknown");
+	return FALSE;
+}
+
+static gboolean
+is_profile_folder(const gchar *path)
+{
+	g_autofree gchar *prefs = g_build_filename(path, "prefs.js", NULL);
+	g_autofree gchar *compat = g_build_filename(path, "compatibility.ini", NULL);
+
+	return g_file_test(prefs, G_FILE_TEST_IS_REGULAR) || g_file_test(compat, G_FILE_TEST_IS_REGULAR);
+}
+
+/* inside one of the profile roots of @home (each resolved, as @path is), or a profile one of
+ * their profiles.ini lists */
+static gboolean
+is_known_profile(const gchar *home, const gchar *path)
+{
+	g_autoptr(GPtrArray) roots = profile_roots(home);
+	g_autoptr(GPtrArray) profiles = me_tb_profiles_list(home, NULL);
+
+	for (guint i = 0; i < roots->len; i++) {
+		g_autofree gchar *root = realpath(g_ptr_array_index(roots, i), NULL);
+		g_autofree gchar *prefix = root != NULL ? g_strconcat(root, G_DIR_SEPARATOR_S, NULL) : NULL;
+		if (prefix != NULL && g_str_has_prefix(path, prefix))
+			return TRUE;
+	}
+	for (guint i = 0; profiles != NULL && i < profiles->len; i++) {
+		const MeTbProfile *profile = g_ptr_array_index(profiles, i);
+		if (same_folder(profile->path, path))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* the launching Thunderbird's own profile: what getppid() finds for a deb Thunderbird */
+static gboolean
+is_launcher_profile(const gchar *home, GPid launcher, const gchar *path)
+{
+	g_autoptr(MeTbProfile) profile = NULL;
+
+	if (launcher <= 0)
+		return FALSE;
+	profile = me_tb_profile_find_launching(home, launcher, NULL);
+	return profile != NULL && same_folder(profile->path, path);
+}
+
+/* why @path is not taken, for the log; %NULL when it is */
+static const gchar *
+claim_refusal(const gchar *home, const gchar *path, GPid launcher)
+{
+	GPid pid = 0;
+
+	if (is_launcher_profile(home, launcher, path))
+		return NULL;
+	if (!is_profile_folder(path))
+		return "it has neither prefs.js nor compatibility.ini";
+	if (!is_known_profile(home, path))
+		return "it is under no profile folder of this user and no profiles.ini lists it";
+	if (!me_tb_profile_is_running(path, &pid))
+		return "no running program holds its lock";
+	if (pid <= 0)
+		return "its lock names no process this helper can see";
+	if (!process_is_thunderbird(pid))
+		return "its lock names a process that is not this user's Thunderbird";
+	return NULL;
+}
+
+/**
+ * me_tb_profile_verify_claimed:
+ * @home: (nullable): the home folder, as for me_tb_profiles_list()
+ * @path: the profile folder the add-on says its Thunderbird uses
+ * @launcher: the process that started the caller (getppid()), or 0
+ * @error: (nullable): return location
+ *
+ * Takes the add-on's word for its profile only as far as it can be checked.  A
+ * sandboxed Thunderbird (Snap, Flatpak) starts the helper through the desktop portal, so
+ * the helper's parent says nothing about the profile.  @path is taken when, with symbolic
+ * links resolved, it is the profile of @launcher (me_tb_profile_find_launching(): a deb
+ * Thunderbird), or when all of these hold: it is a folder with `prefs.js` or
+ * `compatibility.ini`; it lies under one of the profile roots of me_tb_profiles_list() or
+ * one of their profiles.ini lists it; its lock is held (me_tb_profile_is_running()) by a
+ * process of this user whose command name or program is `thunderbird` or
+ * `thunderbird-bin`.
+ *
+ * The limit: the `lock` link names a process id of Thunderbird's PID namespace.  A Snap
+ * shares the helper's namespace; a Flatpak does not, so there only the `.parentlock`
+ * lock, whose holder the kernel names in the caller's namespace, can be checked.  A holder
+ * the kernel cannot name (pid 0) is not taken.
+ *
+ * Returns: (transfer full): the profile, with its resolved path and no name, or %NULL with
+ *   @error set to %ME_ERROR_INVALID_ARGUMENT
+ */
+MeTbProfile *
+me_tb_profile_verify_claimed(const gchar *home, const gchar *path, GPid launcher, GError **error)
+{
+	g_autofree gchar *resolved = NULL;
+	g_autofree gchar *display = NULL;
+	const gchar *refusal = NULL;
+
+	g_return_val_if_fail(path != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	if (g_path_is_absolute(path) && strlen(path) <= TB_PATH_MAX)
+		resolved = realpath(path, NULL);
+	if (resolved == NULL || !g_file_test(resolved, G_FILE_TEST_IS_DIR))
+		refusal = "it is not an absolute path of a folder";
+	else
+		refusal = claim_refusal(home, resolved, launcher);
+	if (refusal == NULL) {
+		g_debug("the add-on's profile %s is verified", resolved);
+		return profile_new(NULL, resolved, FALSE);
+	}
+	g_debug("the add-on's profile is not taken: %s", refusal);
+	display = g_utf8_make_valid(path, MIN(strlen(path), (gsize)TB_PATH_MAX));
+	g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
+		    /* TRANSLATORS: the add-on named the Thunderbird profile it runs in, and the helper could not confirm it; %s is the folder */
+		    _("The helper cannot confirm that %s is the profile of a Thunderbird running for you; restart Thunderbird, and if this stays, run mailenroll doctor."),
+		    display);
+	return NULL;
+}
+
 /* ---- prefs files: Mozilla's syntax, `user_pref("name", value);` and friends */
 
 typedef struct {

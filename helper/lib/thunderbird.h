@@ -57,6 +57,8 @@ MeTbProfile *
 me_tb_profile_find_launching(const gchar *home, GPid pid, GError **error);
 gboolean
 me_tb_profile_is_running(const gchar *profile_path, GPid *pid_out);
+MeTbProfile *
+me_tb_profile_verify_claimed(const gchar *home, const gchar *path, GPid launcher, GError **error);
 
 /**
  * MeTbPrefType:

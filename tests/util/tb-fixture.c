@@ -665,3 +665,86 @@ me_test_thunderbird_stop(MeTestThunderbird *tb)
 	g_free(tb->log_path);
 	g_free(tb);
 }
+
+/* ---- a sandboxed Thunderbird's profile, held by a stand-in process */
+
+static GSubprocess *
+sandbox_stand_in_start(const gchar *home)
+{
+	g_autofree gchar *bin = g_build_filename(home, ".stand-in", NULL);
+	g_autofree gchar *exe = g_build_filename(bin, "thunderbird", NULL);
+	g_autofree gchar *sleep_data = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize len = 0;
+	GSubprocess *proc;
+
+	/* a copy, not a link: its command name and its /proc/PID/exe both say thunderbird */
+	g_assert_cmpint(g_mkdir_with_parents(bin, 0700), ==, 0);
+	g_assert_true(g_file_get_contents("/bin/sleep", &sleep_data, &len, &error));
+	g_assert_true(g_file_set_contents_full(exe, sleep_data, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0700, &error));
+	g_assert_no_error(error);
+	/* the spawn returns once the exec is done, so /proc shows the new name already */
+	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, exe, "600", NULL);
+	g_assert_no_error(error);
+	return proc;
+}
+
+/**
+ * me_test_sandbox_tb_start:
+ * @home: the test's home folder
+ * @layout: the Snap's `~/snap/thunderbird/common/.thunderbird` or the Flatpak's
+ *   `~/.var/app/org.mozilla.Thunderbird/.thunderbird`
+ * @prefs_js: (nullable): the profile's prefs.js; %NULL for a comment line
+ *
+ * Makes the profile root with profiles.ini and installs.ini naming one default profile,
+ * the profile with prefs.js and compatibility.ini, starts the stand-in and points the
+ * profile's `lock` at it, as Thunderbird does ("127.0.0.1:+PID").
+ *
+ * Returns: (transfer full): the layout; me_test_sandbox_tb_stop() ends the stand-in
+ */
+MeTestSandboxTb *
+me_test_sandbox_tb_start(const gchar *home, MeTestTbLayout layout, const gchar *prefs_js)
+{
+	MeTestSandboxTb *tb = g_new0(MeTestSandboxTb, 1);
+	g_autofree gchar *lock = NULL;
+	g_autofree gchar *target = NULL;
+
+	tb->root = layout == ME_TEST_TB_SNAP
+			   ? g_build_filename(home, "snap", "thunderbird", "common", ".thunderbird", NULL)
+			   : g_build_filename(home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird", NULL);
+	tb->profile = g_build_filename(tb->root, "k3xq9z1a.default-release", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(tb->profile, 0700), ==, 0);
+	g_free(me_test_write_tmp(tb->root, "profiles.ini",
+				 "[Profile0]\nName=default-release\nIsRelative=1\nPath=k3xq9z1a.default-release\nDefault=1\n\n"
+				 "[General]\nStartWithLastProfile=1\nVersion=2\n\n"
+				 "[Install6E0C4E2D1F3B2A19]\nDefault=k3xq9z1a.default-release\nLocked=1\n"));
+	g_free(me_test_write_tmp(tb->root, "installs.ini", "[6E0C4E2D1F3B2A19]\nDefault=k3xq9z1a.default-release\nLocked=1\n"));
+	g_free(me_test_write_tmp(tb->profile, "prefs.js", prefs_js != NULL ? prefs_js : "// Mozilla User Preferences\n"));
+	g_free(me_test_write_tmp(tb->profile, "compatibility.ini",
+				 "[Compatibility]\nLastVersion=153.8.0_20261120213735/20261120213735\n"));
+	tb->thunderbird = sandbox_stand_in_start(home);
+	tb->pid = (GPid)g_ascii_strtoll(g_subprocess_get_identifier(tb->thunderbird), NULL, 10);
+	lock = g_build_filename(tb->profile, "lock", NULL);
+	target = g_strdup_printf("127.0.0.1:+%d", (gint)tb->pid);
+	g_assert_cmpint(symlink(target, lock), ==, 0);
+	return tb;
+}
+
+/**
+ * me_test_sandbox_tb_stop:
+ * @tb: (nullable): a layout from me_test_sandbox_tb_start()
+ *
+ * Ends the stand-in; the folders stay for the test to remove with its home.
+ */
+void
+me_test_sandbox_tb_stop(MeTestSandboxTb *tb)
+{
+	if (tb == NULL)
+		return;
+	g_subprocess_force_exit(tb->thunderbird);
+	g_subprocess_wait(tb->thunderbird, NULL, NULL);
+	g_object_unref(tb->thunderbird);
+	g_free(tb->root);
+	g_free(tb->profile);
+	g_free(tb);
+}

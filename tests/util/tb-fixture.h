@@ -54,4 +54,26 @@ void
 me_test_thunderbird_stop(MeTestThunderbird *tb);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestThunderbird, me_test_thunderbird_stop)
 
+/* a sandboxed Thunderbird's profile as a Snap or Flatpak leaves it in a home folder, held by
+ * a stand-in: a copy of sleep(1) named thunderbird, which the lock names.  No snapd and no
+ * Flatpak runtime run here; what the helper checks (the folders, the ini files, the lock,
+ * the process's name and owner) is all real. */
+typedef enum {
+	ME_TEST_TB_SNAP,
+	ME_TEST_TB_FLATPAK,
+} MeTestTbLayout;
+
+typedef struct {
+	gchar *root;	/* the folder with profiles.ini */
+	gchar *profile; /* the profile folder */
+	GSubprocess *thunderbird;
+	GPid pid;
+} MeTestSandboxTb;
+
+MeTestSandboxTb *
+me_test_sandbox_tb_start(const gchar *home, MeTestTbLayout layout, const gchar *prefs_js);
+void
+me_test_sandbox_tb_stop(MeTestSandboxTb *tb);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MeTestSandboxTb, me_test_sandbox_tb_stop)
+
 G_END_DECLS
