@@ -6,10 +6,12 @@
 // end of input. Skipped when the helper was not built (ME_TEST_HELPER).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { JsonRpcPeer, RpcError } from "../../messaging/extension/lib/jsonrpc.mjs";
-import { PROTOCOL_VERSIONS, TIMEOUTS } from "../../messaging/extension/bg/helper.mjs";
-import { frame, frameReader, skipWithoutHelper as skip, spawnHelper } from "./helper-process.mjs";
+import { HelperConnection, PROTOCOL_VERSIONS, TIMEOUTS } from "../../messaging/extension/bg/helper.mjs";
+import { frame, frameReader, nativePort, skipWithoutHelper as skip, spawnHelper } from "./helper-process.mjs";
 
 const systemConfig = existsSync("/etc/mailenroll/mailenroll.conf");
 
@@ -83,5 +85,76 @@ test("no protocol in common: protocol-unsupported with the helper's versions", {
     );
   } finally {
     await h.stop();
+  }
+});
+
+// a Snap or Flatpak Thunderbird starts the helper through the desktop portal: the
+// connection sends the profile folder the Experiment reads in hello, and the helper takes
+// it only when it can verify it (PROTOCOL.md §4); a folder that is no running
+// Thunderbird's profile is refused with the helper's sentence, which the connection keeps
+test("hello names the profile folder; one the helper cannot verify is refused with its sentence", { skip }, async () => {
+  const ports = [];
+  globalThis.browser = {
+    runtime: {
+      connectNative: () => {
+        const port = nativePort();
+        ports.push(port);
+        return port;
+      },
+    },
+  };
+  const notProfile = mkdtempSync(join(tmpdir(), "mailenroll-ext-profile-"));
+  const conn = new HelperConnection({
+    clientName: "mailenroll-extension/test",
+    onRequest: method => {
+      throw new Error(`unexpected request ${method}`);
+    },
+    onNotification: () => {},
+    profileDir: async () => notProfile,
+  });
+  try {
+    conn.start();
+    await assert.rejects(conn.ready(15000));
+    assert.equal(conn.state, "waiting");
+    assert.ok(conn.lastError.includes(notProfile), conn.lastError);
+    assert.match(conn.lastError, /cannot confirm .* profile of a Thunderbird running for you; .*\.$/);
+  } finally {
+    conn._clearTimer();
+    for (const port of ports) port.disconnect();
+    await Promise.all(ports.map(p => p.exited));
+    rmSync(notProfile, { recursive: true, force: true });
+  }
+});
+
+// without the Experiment, or when it fails, hello goes without a profile, as before
+test("no profile folder known: hello without one, and the helper is ready", { skip }, async () => {
+  const ports = [];
+  globalThis.browser = {
+    runtime: {
+      connectNative: () => {
+        const port = nativePort();
+        ports.push(port);
+        return port;
+      },
+    },
+  };
+  const conn = new HelperConnection({
+    clientName: "mailenroll-extension/test",
+    onRequest: method => {
+      throw new Error(`unexpected request ${method}`);
+    },
+    onNotification: () => {},
+    profileDir: async () => {
+      throw new Error("no Experiment");
+    },
+  });
+  try {
+    conn.start();
+    await conn.ready(15000);
+    assert.equal(conn.hello.profile, undefined);
+  } finally {
+    conn._clearTimer();
+    for (const port of ports) port.disconnect();
+    await Promise.all(ports.map(p => p.exited));
   }
 });

@@ -70,7 +70,7 @@ test("every file the manifest names exists; the background is a module", () => {
   }
 });
 
-test("the Experiment is minimal: bind, unbind, getBinding, in the parent only", () => {
+test("the Experiment is minimal: bind, unbind, getBinding, getProfileDir, in the parent only", () => {
   const api = manifest.experiment_apis.mailenrollSmime;
   assert.deepEqual(api.parent.scopes, ["addon_parent"]);
   assert.deepEqual(api.parent.paths, [["mailenrollSmime"]]);
@@ -78,12 +78,15 @@ test("the Experiment is minimal: bind, unbind, getBinding, in the parent only", 
   const schema = JSON.parse(readFileSync(join(ext, api.schema), "utf8"));
   assert.equal(schema.length, 1);
   assert.equal(schema[0].namespace, "mailenrollSmime");
-  assert.deepEqual(schema[0].functions.map(f => f.name).sort(), ["bind", "getBinding", "unbind"]);
+  assert.deepEqual(schema[0].functions.map(f => f.name).sort(), ["bind", "getBinding", "getProfileDir", "unbind"]);
+  // getProfileDir takes nothing and only reads the profile folder's path
+  assert.deepEqual(schema[0].functions.find(f => f.name === "getProfileDir").parameters, []);
   assert.equal(schema[0].events, undefined);
   const impl = readFileSync(join(ext, api.parent.script), "utf8");
   for (const bad of [/\beval\s*\(/, /evalInSandbox/, /\bFunction\s*\(/, /importPKCS12/, /setStringPref|setCharPref|setIntPref|setBoolPref/, /\.getIdentity\s*\(/]) {
     assert.doesNotMatch(impl, bad, String(bad));
   }
+  assert.match(impl, /async getProfileDir\(\) \{\n\s*return Services\.dirsvc\.get\("ProfD", Ci\.nsIFile\)\.path;\n\s*\}/);
   const attrs = [...impl.matchAll(/set(?:Unichar|Char)Attribute\("([a-z_]+)"/g)].map(m => m[1]);
   assert.deepEqual([...new Set(attrs)].sort(), ["encryption_cert_dbkey", "encryption_cert_name", "signing_cert_dbkey", "signing_cert_name"]);
 });

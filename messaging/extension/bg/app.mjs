@@ -59,6 +59,12 @@ export class App {
       onNotification: (method, params) => this.onHelperNotification(method, params),
       onStateChange: conn => this.onConnectionChange(conn),
       log,
+      // without the Experiment (the no-experiment build) the helper finds the profile from
+      // its parent, which works for a deb Thunderbird only
+      profileDir: () => {
+        const api = browser.mailenrollSmime;
+        return api && typeof api.getProfileDir === "function" ? api.getProfileDir() : null;
+      },
     });
     const helper = this.helper;
     this.prompts = new Prompts({ log, onChange: () => broadcast({ type: "changed" }) });

@@ -40,9 +40,14 @@ export class HelperConnection {
    * @param {(method: string, params: any) => void} options.onNotification
    * @param {(conn: HelperConnection) => void} [options.onStateChange]
    * @param {(...args: any[]) => void} [options.log]
+   * @param {() => (string|null|Promise<string|null>)} [options.profileDir] the profile
+   *   folder this Thunderbird runs in (the Experiment's getProfileDir), sent in hello: a
+   *   Snap or Flatpak Thunderbird starts the helper through the desktop portal, and the
+   *   helper cannot find the profile from its parent then (PROTOCOL.md §4)
    */
-  constructor({ clientName, onRequest, onNotification, onStateChange, log }) {
+  constructor({ clientName, onRequest, onNotification, onStateChange, log, profileDir }) {
     this.clientName = clientName;
+    this.profileDir = profileDir || (() => null);
     this.onRequest = onRequest;
     this.onNotification = onNotification;
     this.onStateChange = onStateChange || (() => {});
@@ -181,8 +186,8 @@ export class HelperConnection {
       const why = p && p.error ? p.error.message : null;
       this._lost(port, why);
     });
-    peer
-      .request("hello", { protocol: PROTOCOL_VERSIONS, client: this.clientName }, { timeoutMs: TIMEOUTS.hello })
+    this._helloParams()
+      .then(params => peer.request("hello", params, { timeoutMs: TIMEOUTS.hello }))
       .then(result => {
         if (this.port !== port) {
           return;
@@ -205,6 +210,21 @@ export class HelperConnection {
         this.log("hello failed:", err.message);
         this._drop(port, err.message, incompatible);
       });
+  }
+
+  // hello's params: the profile only when the Experiment could read it
+  async _helloParams() {
+    const params = { protocol: PROTOCOL_VERSIONS, client: this.clientName };
+    let dir = null;
+    try {
+      dir = await this.profileDir();
+    } catch (e) {
+      this.log("the profile folder is not known:", e && e.message ? e.message : e);
+    }
+    if (typeof dir === "string" && dir !== "") {
+      params.profile = dir;
+    }
+    return params;
   }
 
   // our side gives up on this port (hello failed)

@@ -11,6 +11,8 @@
 // certificates (docs/thunderbird.md §5). This sets, reads and clears exactly the four
 // identity preferences Account Settings → End-To-End Encryption writes:
 // signing_cert_name, signing_cert_dbkey, encryption_cert_name, encryption_cert_dbkey.
+// It also tells the profile folder's path, which the helper of a sandboxed Thunderbird
+// cannot find by itself.
 // Everything else stays with the helper (import into the store) and the background
 // script. The extension works without this file too: it then tells the person which
 // certificate to select.
@@ -79,6 +81,12 @@ this.mailenrollSmime = class extends ExtensionCommon.ExtensionAPI {
   getAPI(context) {
     return {
       mailenrollSmime: {
+        // a Snap or Flatpak Thunderbird starts the helper through the desktop portal, so
+        // the helper learns the profile from here (messaging/PROTOCOL.md §4) and checks it
+        async getProfileDir() {
+          return Services.dirsvc.get("ProfD", Ci.nsIFile).path;
+        },
+
         async getBinding(identityId) {
           return binding(findIdentity(identityId));
         },
