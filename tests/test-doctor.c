@@ -520,6 +520,48 @@ test_registration(Fixture *fx, gconstpointer data)
 	assert_check(silent, "host-manifest:user", "failed", "3 seconds");
 }
 
+/* a Snap and a Flatpak Thunderbird of this user: doctor names each and says whether the
+ * manifest their desktop portal reads is there; register says they read it too */
+static void
+test_sandboxes(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonArray) before = NULL;
+	g_autoptr(JsonArray) after = NULL;
+	g_autofree gchar *path = manifest_path(fx);
+	g_autofree gchar *snap = g_build_filename(fx->home, "snap", "thunderbird", NULL);
+	g_autofree gchar *flatpak = g_build_filename(fx->home, ".var", "app", "org.mozilla.Thunderbird", NULL);
+	g_autofree gchar *snap_root = g_build_filename(snap, "common", ".thunderbird", NULL);
+	g_autofree gchar *flatpak_root = g_build_filename(flatpak, ".thunderbird", NULL);
+	g_autofree gchar *out = NULL;
+
+	(void)data;
+	write_config(fx, NULL, NULL, NULL);
+	g_assert_cmpint(g_mkdir_with_parents(snap_root, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(flatpak_root, 0700), ==, 0);
+	/* the exit status is the other checks' business (a system manifest of the machine) */
+	(void)run_doctor(fx, &before, NULL);
+	/* a system manifest counts for the portal too: without one, the user's is missing */
+	if (!g_file_test("/usr/lib/mozilla/native-messaging-hosts/org.mailenroll.helper.json", G_FILE_TEST_EXISTS)) {
+		assert_check(before, "host-snap", "warning", snap);
+		assert_check(before, "host-snap", "warning", path);
+		assert_check(before, "host-flatpak", "warning", flatpak);
+		assert_check(before, "host-flatpak", "warning", "mailenroll register");
+	} else {
+		g_test_message("a system manifest exists: the warnings without one are not checked");
+		assert_check(before, "host-snap", "ok", snap);
+	}
+
+	g_assert_cmpint(run_cli(fx, NULL, &out, "register", "--helper", g_getenv("ME_TEST_HELPER"), NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "Snap Thunderbird in "));
+	g_assert_nonnull(strstr(out, snap));
+	g_assert_nonnull(strstr(out, "Flatpak Thunderbird in "));
+	g_assert_nonnull(strstr(out, flatpak));
+	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	(void)run_doctor(fx, &after, NULL);
+	assert_check(after, "host-snap", "ok", snap);
+	assert_check(after, "host-flatpak", "ok", flatpak);
+}
+
 /* the CA requires EAB: none configured fails; configured but not provisioned fails;
  * provisioned passes */
 static void
@@ -670,6 +712,7 @@ main(int argc, char **argv)
 	g_test_add("/doctor/smime-trust", Fixture, &plain, setup, test_smime_trust, teardown);
 	g_test_add("/doctor/quirks", Fixture, &plain, setup, test_quirks, teardown);
 	g_test_add("/doctor/registration", Fixture, &plain, setup, test_registration, teardown);
+	g_test_add("/doctor/sandboxes", Fixture, &plain, setup, test_sandboxes, teardown);
 	g_test_add("/doctor/eab", Fixture, &eab, setup, test_eab, teardown);
 	g_test_add("/doctor/thunderbird", Fixture, &plain, setup, test_thunderbird, teardown);
 	/* last: nothing unlocks the keyring again */

@@ -32,6 +32,7 @@
 #include "me-config.h"
 #include "secmem.h"
 #include "submission.h"
+#include "thunderbird.h"
 
 #define EXIT_USAGE 2
 
@@ -1326,6 +1327,22 @@ find_helper(const gchar *given, GError **error)
 	return NULL;
 }
 
+/* a Snap or Flatpak Thunderbird reads the same manifest, through the desktop portal */
+static void
+print_sandboxes(const gchar *manifest)
+{
+	const MeTbSandbox sandboxes[] = {ME_TB_SANDBOX_SNAP, ME_TB_SANDBOX_FLATPAK};
+
+	for (guint i = 0; i < G_N_ELEMENTS(sandboxes); i++) {
+		g_autofree gchar *folder = me_tb_sandbox_get_folder(NULL, sandboxes[i]);
+		if (folder == NULL)
+			continue;
+		/* TRANSLATORS: result of register; the %s are Snap or Flatpak, its folder, and the manifest */
+		g_print(_("The %s Thunderbird in %s starts the helper through the desktop portal, which reads %s as well.\n"),
+			me_tb_sandbox_to_string(sandboxes[i]), folder, manifest);
+	}
+}
+
 static gint
 cmd_register(Cli *cli, gchar **args)
 {
@@ -1370,6 +1387,7 @@ cmd_register(Cli *cli, gchar **args)
 		return fail(error);
 	/* TRANSLATORS: result of register; the %s are the host name, the manifest file and the helper program */
 	g_print(_("Registered %s for Thunderbird: %s starts %s.\n"), ME_HOST_NAME, path, helper);
+	print_sandboxes(path);
 	return EXIT_SUCCESS;
 }
 

@@ -941,6 +941,34 @@ check_manifest(Doctor *doc, const gchar *path, gboolean user)
 		   (gint)protocol);
 }
 
+/* a Snap or Flatpak Thunderbird starts the helper through the desktop portal, which reads
+ * the same manifests: one line for each that is installed for this user */
+static void
+check_sandboxes(Doctor *doc, gboolean registered, const gchar *user_path)
+{
+	const MeTbSandbox sandboxes[] = {ME_TB_SANDBOX_SNAP, ME_TB_SANDBOX_FLATPAK};
+
+	for (guint i = 0; i < G_N_ELEMENTS(sandboxes); i++) {
+		g_autofree gchar *folder = me_tb_sandbox_get_folder(NULL, sandboxes[i]);
+		g_autofree gchar *check = NULL;
+		const gchar *name = me_tb_sandbox_to_string(sandboxes[i]);
+
+		if (folder == NULL)
+			continue;
+		check = g_strconcat("host-", sandboxes[i] == ME_TB_SANDBOX_SNAP ? "snap" : "flatpak", NULL);
+		if (registered)
+			doctor_add(doc, check, DOCTOR_STATUS_OK,
+				   /* TRANSLATORS: doctor: a Snap or Flatpak Thunderbird is installed and the host is registered; the %s are Snap or Flatpak, its folder */
+				   _("The %s Thunderbird in %s can start the helper through the desktop portal, which reads the manifest above."),
+				   name, folder);
+		else
+			doctor_add(doc, check, DOCTOR_STATUS_WARNING,
+				   /* TRANSLATORS: doctor: a Snap or Flatpak Thunderbird is installed and no host manifest exists; the %s are Snap or Flatpak, its folder, and the manifest its desktop portal reads */
+				   _("The %s Thunderbird in %s cannot start the helper: its desktop portal reads %s, which does not exist; run mailenroll register."),
+				   name, folder, user_path);
+	}
+}
+
 static void
 check_host(Doctor *doc)
 {
@@ -959,6 +987,7 @@ check_host(Doctor *doc)
 			   /* TRANSLATORS: doctor: neither host manifest exists; %s are the user's and the system's manifest */
 			   _("Thunderbird cannot start the helper: neither %s nor %s exists; run mailenroll register."),
 			   user_path, system_path);
+	check_sandboxes(doc, user_present || system_present, user_path);
 }
 
 /* ---- 6. Thunderbird */

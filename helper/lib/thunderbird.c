@@ -822,6 +822,41 @@ me_tb_profile_find_launching(const gchar *home, GPid pid, GError **error)
 	return NULL;
 }
 
+/* ---- sandboxed Thunderbirds */
+
+/**
+ * me_tb_sandbox_to_string:
+ * @sandbox: a sandbox
+ *
+ * Returns: its name as people know it: `Snap` or `Flatpak`
+ */
+const gchar *
+me_tb_sandbox_to_string(MeTbSandbox sandbox)
+{
+	return sandbox == ME_TB_SANDBOX_SNAP ? "Snap" : "Flatpak";
+}
+
+/**
+ * me_tb_sandbox_get_folder:
+ * @home: (nullable): the home folder; %NULL for the current user's
+ * @sandbox: a sandbox
+ *
+ * The folder the sandboxed Thunderbird keeps its data in, which exists once it has run for
+ * this user: `~/snap/thunderbird` or `~/.var/app/org.mozilla.Thunderbird`.
+ *
+ * Returns: (transfer full) (nullable): the folder, or %NULL when it is not there
+ */
+gchar *
+me_tb_sandbox_get_folder(const gchar *home, MeTbSandbox sandbox)
+{
+	const gchar *base = home != NULL ? home : g_get_home_dir();
+	g_autofree gchar *folder = sandbox == ME_TB_SANDBOX_SNAP
+				       ? g_build_filename(base, "snap", "thunderbird", NULL)
+				       : g_build_filename(base, ".var", "app", "org.mozilla.Thunderbird", NULL);
+
+	return g_file_test(folder, G_FILE_TEST_IS_DIR) ? g_steal_pointer(&folder) : NULL;
+}
+
 /* ---- the profile the add-on says it runs in */
 
 /* the names a Thunderbird's main process has: the deb's and the Flatpak's `thunderbird`,

@@ -61,6 +61,25 @@ MeTbProfile *
 me_tb_profile_verify_claimed(const gchar *home, const gchar *path, GPid launcher, GError **error);
 
 /**
+ * MeTbSandbox:
+ * @ME_TB_SANDBOX_SNAP: Ubuntu's Thunderbird snap, `~/snap/thunderbird`
+ * @ME_TB_SANDBOX_FLATPAK: Flathub's `org.mozilla.Thunderbird`, `~/.var/app/org.mozilla.Thunderbird`
+ *
+ * A sandboxed Thunderbird, which starts native-messaging hosts through the WebExtensions
+ * desktop portal (or xdg-native-messaging-proxy); both read the manifest from the same
+ * folders as a deb Thunderbird, `~/.mozilla/native-messaging-hosts` first.
+ */
+typedef enum {
+	ME_TB_SANDBOX_SNAP,
+	ME_TB_SANDBOX_FLATPAK,
+} MeTbSandbox;
+
+const gchar *
+me_tb_sandbox_to_string(MeTbSandbox sandbox);
+gchar *
+me_tb_sandbox_get_folder(const gchar *home, MeTbSandbox sandbox);
+
+/**
  * MeTbPrefType:
  * @ME_TB_PREF_TYPE_STRING: a string, kept as UTF-8
  * @ME_TB_PREF_TYPE_INT: an integer, kept in decimal
