@@ -502,6 +502,7 @@ test_sandboxed(Fixture *fx, gconstpointer data)
 	(void)data;
 	fx->approve = TRUE;
 	enrolled = call(fx, "enroll", ep);
+	g_assert_true(json_object_has_member(enrolled, "result"));
 	mail = me_test_acme_ca_wait_mail(fx->ca);
 	inspected = inspect(fx, mail);
 	result = json_object_get_object_member(inspected, "result");
@@ -927,8 +928,8 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	me_test_keyring_start();
 	g_test_add("/host-enroll/approved", Fixture, NULL, setup, test_approved, teardown);
-	g_test_add("/host-enroll/sandboxed/snap", Fixture, &snap, setup, test_sandboxed, teardown);
-	g_test_add("/host-enroll/sandboxed/flatpak", Fixture, &flatpak, setup, test_sandboxed, teardown);
+	g_test_add("/host-enroll/sandboxed-snap", Fixture, &snap, setup, test_sandboxed, teardown);
+	g_test_add("/host-enroll/sandboxed-flatpak", Fixture, &flatpak, setup, test_sandboxed, teardown);
 	g_test_add("/host-enroll/declined", Fixture, NULL, setup, test_declined, teardown);
 	g_test_add("/host-enroll/reply-failed", Fixture, NULL, setup, test_reply_failed, teardown);
 	g_test_add("/host-enroll/bad-params", Fixture, NULL, setup, test_bad_params, teardown);
