@@ -674,6 +674,7 @@ sandbox_stand_in_start(const gchar *home)
 	g_autofree gchar *bin = g_build_filename(home, ".stand-in", NULL);
 	g_autofree gchar *exe = g_build_filename(bin, "thunderbird", NULL);
 	g_autofree gchar *sleep_data = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GError) error = NULL;
 	gsize len = 0;
 	GSubprocess *proc;
@@ -683,8 +684,12 @@ sandbox_stand_in_start(const gchar *home)
 	g_assert_true(g_file_get_contents("/bin/sleep", &sleep_data, &len, &error));
 	g_assert_true(g_file_set_contents_full(exe, sleep_data, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0700, &error));
 	g_assert_no_error(error);
-	/* the spawn returns once the exec is done, so /proc shows the new name already */
-	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, exe, "600", NULL);
+	/* it dies with the test and holds none of its output open, so a failed test does not
+	 * keep the harness waiting; the spawn returns once the exec is done, so /proc shows
+	 * the new name already */
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+	proc = g_subprocess_launcher_spawn(launcher, &error, exe, "600", NULL);
 	g_assert_no_error(error);
 	return proc;
 }
