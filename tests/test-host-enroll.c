@@ -671,7 +671,14 @@ test_mail_after_post(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(result_string(resumed, "wait"), ==, "mail");
 	g_assert_cmpint(post_count(fx), ==, 1);
 	mail = me_test_acme_ca_wait_mail(fx->ca);
+	g_test_message("the mail came %.1f s after the start",
+		       (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC);
 	inspected = inspect(fx, mail);
+	{
+		g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), inspected);
+		g_autofree gchar *text = json_to_string(node, TRUE);
+		g_test_message("challenge.inspect: %s", text);
+	}
 	g_assert_cmpstr(result_string(inspected, "state"), ==, "answered");
 }
 
