@@ -680,18 +680,15 @@ test_lock_hand_made(void)
 	me_test_rm_rf(dir);
 }
 
-/* .parentlock locked with fcntl() by another process, as Mozilla's nsProfileLock does */
-static void
-test_lock_parentlock(void)
+/* a process that holds @parentlock the way Thunderbird does (fcntl); it lets go when its
+ * standard input closes */
+static GSubprocess *
+hold_parentlock(const gchar *parentlock)
 {
-	g_autofree gchar *dir = me_test_tmpdir();
-	g_autofree gchar *profile = make_dir(dir, "p");
-	g_autofree gchar *parentlock = g_build_filename(profile, ".parentlock", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GDataInputStream) out = NULL;
 	g_autofree gchar *line = NULL;
-	GPid pid = 0;
 
 	write_file(parentlock, "", 0);
 	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
@@ -707,6 +704,20 @@ test_lock_parentlock(void)
 	line = g_data_input_stream_read_line_utf8(out, NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(line, ==, "locked");
+	return g_steal_pointer(&proc);
+}
+
+/* .parentlock locked with fcntl() by another process, as Mozilla's nsProfileLock does */
+static void
+test_lock_parentlock(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *profile = make_dir(dir, "p");
+	g_autofree gchar *parentlock = g_build_filename(profile, ".parentlock", NULL);
+	g_autoptr(GSubprocess) proc = NULL;
+	GPid pid = 0;
+
+	proc = hold_parentlock(parentlock);
 
 	g_assert_true(me_tb_profile_is_running(profile, &pid));
 	g_assert_cmpint(pid, ==, subprocess_pid(proc));
@@ -879,26 +890,10 @@ test_claimed_parentlock(void)
 	g_autoptr(MeTestSandboxTb) tb = me_test_sandbox_tb_start(home, ME_TEST_TB_FLATPAK, NULL);
 	g_autofree gchar *lock = g_build_filename(tb->profile, "lock", NULL);
 	g_autofree gchar *parentlock = g_build_filename(tb->profile, ".parentlock", NULL);
-	g_autoptr(GError) error = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
-	g_autoptr(GDataInputStream) out = NULL;
-	g_autofree gchar *line = NULL;
 
 	/* the link's pid may be another namespace's: the .parentlock holder counts first */
-	write_file(parentlock, "", 0);
-	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
-				me_test_python(), "-c",
-				"import fcntl, sys\n"
-				"f = open(sys.argv[1], 'r+')\n"
-				"fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-				"print('locked', flush=True)\n"
-				"sys.stdin.read()\n",
-				parentlock, NULL);
-	g_assert_no_error(error);
-	out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
-	line = g_data_input_stream_read_line_utf8(out, NULL, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_cmpstr(line, ==, "locked");
+	proc = hold_parentlock(parentlock);
 	assert_claim_refused(home, tb->profile, 0);
 	g_output_stream_close(g_subprocess_get_stdin_pipe(proc), NULL, NULL);
 	g_assert_true(g_subprocess_wait(proc, NULL, NULL));
