@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "json-util.h"
 
 struct _MeState {
 	gchar *path;
@@ -635,17 +636,20 @@ me_state_list(const gchar *state_dir, GError **error)
 
 /* ---- what was learnt about a CA, beside its enrollments */
 
-/* the largest notes file read */
-#define CA_NOTES_MAX (16 * 1024)
-
+/* a file of @ca's own in its folder: its notes, its account record, its lock */
 static gchar *
-ca_notes_path(const gchar *state_dir, const gchar *ca)
+ca_file_path(const gchar *state_dir, const gchar *ca, const gchar *name)
 {
 	g_autofree gchar *ca_name = escape_name(ca, FALSE);
 
-	/* no .json: me_state_list() takes every .json for an enrollment */
-	return g_build_filename(state_dir, ca_name, "ca.notes", NULL);
+	return g_build_filename(state_dir, ca_name, name, NULL);
 }
+
+
+/* the largest notes file read */
+#define CA_NOTES_MAX (16 * 1024)
+/* no .json: me_state_list() takes every .json for an enrollment */
+#define CA_NOTES_FILE "ca.notes"
 
 /* the notes of @ca, or an empty set when there are none, they are damaged or they were
  * about another directory URL (the profile now names another CA) */
@@ -689,7 +693,7 @@ ca_notes_load(const gchar *path, const gchar *directory)
 gchar *
 me_state_get_ca_note(const gchar *state_dir, const gchar *ca, const gchar *directory, const gchar *key)
 {
-	g_autofree gchar *path = ca_notes_path(state_dir, ca);
+	g_autofree gchar *path = ca_file_path(state_dir, ca, CA_NOTES_FILE);
 	g_autoptr(GKeyFile) notes = ca_notes_load(path, directory);
 
 	return g_key_file_get_string(notes, "notes", key, NULL);
@@ -716,7 +720,7 @@ me_state_set_ca_note(const gchar *state_dir,
 		     const gchar *value,
 		     GError **error)
 {
-	g_autofree gchar *path = ca_notes_path(state_dir, ca);
+	g_autofree gchar *path = ca_file_path(state_dir, ca, CA_NOTES_FILE);
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	g_autoptr(GKeyFile) notes = ca_notes_load(path, directory);
 	g_autofree gchar *data = NULL;
@@ -742,14 +746,6 @@ me_state_set_ca_note(const gchar *state_dir,
 struct _MeStateLock {
 	gint fd;
 };
-
-static gchar *
-ca_file_path(const gchar *state_dir, const gchar *ca, const gchar *name)
-{
-	g_autofree gchar *ca_name = escape_name(ca, FALSE);
-
-	return g_build_filename(state_dir, ca_name, name, NULL);
-}
 
 /**
  * me_state_account_free:
@@ -810,16 +806,6 @@ ca_accounts_load(const gchar *path, GError **error)
 	return json_array_ref(json_node_get_array(accounts));
 }
 
-static const gchar *
-member_string(JsonObject *obj, const gchar *name)
-{
-	JsonNode *node = json_object_get_member(obj, name);
-
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(node);
-}
-
 /* the entry about @directory, or -1 */
 static gint
 ca_accounts_find(JsonArray *accounts, const gchar *directory)
@@ -827,7 +813,7 @@ ca_accounts_find(JsonArray *accounts, const gchar *directory)
 	for (guint i = 0; i < json_array_get_length(accounts); i++) {
 		JsonNode *node = json_array_get_element(accounts, i);
 		if (JSON_NODE_HOLDS_OBJECT(node) &&
-		    g_strcmp0(member_string(json_node_get_object(node), "directory"), directory) == 0)
+		    g_strcmp0(me_json_get_string(json_node_get_object(node), "directory", FALSE, NULL), directory) == 0)
 			return (gint)i;
 	}
 	return -1;
@@ -862,9 +848,9 @@ me_state_get_ca_account(const gchar *state_dir, const gchar *ca, const gchar *di
 		return NULL;
 	obj = json_array_get_object_element(accounts, (guint)i);
 	account = g_new0(MeStateAccount, 1);
-	account->url = g_strdup(member_string(obj, "url"));
-	account->key_fp = g_strdup(member_string(obj, "key_fp"));
-	account->created_by = g_strdup(member_string(obj, "created_by"));
+	account->url = g_strdup(me_json_get_string(obj, "url", FALSE, NULL));
+	account->key_fp = g_strdup(me_json_get_string(obj, "key_fp", FALSE, NULL));
+	account->created_by = g_strdup(me_json_get_string(obj, "created_by", FALSE, NULL));
 	account->created = json_object_get_int_member_with_default(obj, "created", 0);
 	if (account->key_fp == NULL) {
 		set_account_damaged_error(error, path);
