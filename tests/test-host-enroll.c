@@ -915,7 +915,14 @@ test_flood(Fixture *fx, gconstpointer data)
 		       rss_half, FLOOD_CALLS / 2, rss_end, FLOOD_CALLS);
 	g_test_message("flood: at most %" G_GUINT64_FORMAT " threads", threads_max);
 	g_assert_cmpuint(threads_max, <=, FLOOD_THREADS_MAX);
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan holds freed memory in its quarantine (256 MiB) and never hands it back, so
+	 * the resident size grows under it whatever the helper does; its leak check at the
+	 * helper's exit is what finds lost memory there */
+	g_test_message("flood: resident size not compared under AddressSanitizer");
+#else
 	g_assert_cmpuint(rss_end, <, rss_half + 2048);
+#endif
 	g_free(seen);
 }
 
