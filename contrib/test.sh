@@ -39,12 +39,16 @@ if [ $full = 1 ]; then
 	meson test -C _build-asan --print-errorlogs || status=1
 	# valgrind runs in the plain build's tree; its log replaces the plain one, so keep a copy
 	cp _build/meson-logs/testlog.json _build/meson-logs/testlog-plain.json
-	# every C test whose code under test runs in its own process: unit, servers and
+	# every C test whose code under test runs in the test process (or, as in host and
+	# doctor, in a child the test starts under valgrind itself): unit, servers and
 	# thunderbird, but not tb-e2e, where our code runs inside Thunderbird's children (not
-	# ours to check, and valgrind does not follow them); checks, fuzz, test-ca and extension
-	# are not C tests of ours, nor is demo-env (a shell script in servers)
+	# ours to check, and valgrind does not follow them), nor cli and host-enroll, which
+	# drive the built mailenroll and mailenroll-helper as plain children: under valgrind
+	# only their test drivers would be checked, for minutes; the ASan build runs both with
+	# instrumented binaries.  checks, fuzz, test-ca and extension are not C tests of ours,
+	# nor is demo-env (a shell script in servers)
 	valgrind_tests=$(meson test -C _build --no-rebuild --list --suite unit --suite servers --suite thunderbird |
-		sed -n 's|^[^ ]* / ||p' | grep -vx -e tb-e2e -e demo-env)
+		sed -n 's|^[^ ]* / ||p' | grep -vx -e tb-e2e -e demo-env -e cli -e host-enroll)
 	if [ -n "$valgrind_tests" ]; then
 		# shellcheck disable=SC2086
 		meson test -C _build --setup valgrind --print-errorlogs $valgrind_tests || status=1
