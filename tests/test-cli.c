@@ -1015,6 +1015,41 @@ status_json(Fixture *fx)
 	return json_object_ref(json_array_get_object_element(list, 0));
 }
 
+/* the authorization expires while the mail is awaited (the CA mails only once told, and the
+ * configuration says it mails at once, so nothing comes): the wait ends then, not a minute
+ * later, and says the request is over and how to start anew, never that it stays open; the
+ * state records the failure, and the next run says the same */
+static void
+test_wait_expired(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *maildir = make_maildir(fx);
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *again = NULL;
+	g_autoptr(JsonObject) entry = NULL;
+	const gchar *failure;
+
+	(void)data;
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &err, "enroll", "--yes", "--smtp", "--maildir", maildir, MAILBOX,
+				NULL),
+			!=, 0);
+	g_test_message("%s", err);
+	g_assert_nonnull(strstr(err, "The challenge for " MAILBOX " expired on "));
+	g_assert_nonnull(strstr(err, "start a new one with --restart."));
+	g_assert_null(strstr(err, "stays open"));
+	entry = status_json(fx);
+	failure = json_object_get_string_member_with_default(entry, "failure", "");
+	g_assert_true(g_str_has_prefix(failure, "The challenge for " MAILBOX " expired on "));
+	g_assert_cmpstr(json_object_get_string_member(entry, "state"), ==, "failed");
+
+	/* the same command again: the request is over, and it says so at once */
+	g_assert_cmpint(run_cli(fx, NULL, NULL, NULL, &again, "enroll", "--yes", "--smtp", "--maildir", maildir,
+				MAILBOX, NULL),
+			!=, 0);
+	g_test_message("%s", again);
+	g_assert_nonnull(strstr(again, "--restart"));
+	g_assert_null(strstr(again, "stays open"));
+}
+
 /* issue 15: a failed attempt is recorded (the step, the sentence, when) and status shows
  * it; the next enroll goes on from the step reached and forgets it; once installed, neither
  * the state nor status --json keeps the reply's text */
@@ -1952,6 +1987,9 @@ main(int argc, char **argv)
 	static const Scenario detect = {"--mail-on challenge --challenge-expiry 30", "mail-timing=detect\nmail-wait=15\n"};
 	static const Scenario bad_dkim = {"--dkim-domain elsewhere.example --challenge-expiry 8", "mail-wait=2\n"};
 	static const Scenario short_wait = {NULL, "mail-wait=2\n"};
+	/* nothing is mailed (the CA waits for the POST that mail-timing=authz never sends), and
+	 * the authorization ends long before the wait would */
+	static const Scenario expiring = {"--mail-on challenge --challenge-expiry 4", "mail-timing=authz\nmail-wait=120\n"};
 	static const Scenario greylisted = {"--mail-delay 4 --reply-window 1", "mail-wait=2\n"};
 	static const Scenario reorder_sc = {"--reply-window 2", NULL};
 	static const Scenario repeated = {"--repeat-mail 3", NULL};
@@ -1999,6 +2037,7 @@ main(int argc, char **argv)
 	g_test_add("/cli/forged-first", Fixture, &plain, setup, test_forged_first, teardown);
 	g_test_add("/cli/wait/nothing", Fixture, &short_wait, setup, test_wait_nothing, teardown);
 	g_test_add("/cli/wait/refused", Fixture, &short_wait, setup, test_wait_refused, teardown);
+	g_test_add("/cli/wait/expired", Fixture, &expiring, setup, test_wait_expired, teardown);
 	g_test_add("/cli/challenge/not-a-challenge", Fixture, &plain, setup, test_challenge_not_challenge, teardown);
 	g_test_add("/cli/ascii-locale", Fixture, &plain, setup, test_ascii_locale, teardown);
 	g_test_add("/cli/config/ca-file", Fixture, &plain, setup, test_config_ca_file, teardown);

@@ -886,26 +886,60 @@ learn_dkim_key(MeEnroll *e, const MeChallengeVerdict *verdict)
 
 /* ---- order and authorization */
 
+/* the enrollment failed for good with @local's sentence: recorded as such, so `status` and
+ * the next run say it, and only a --restart goes on */
+static gboolean
+fail_expired(MeEnroll *e, GError *local, GError **error)
+{
+	me_state_set_string(e->state, "failure", local->message);
+	me_state_set_int(e->state, "failed_at", now_unix(e));
+	(void)save_step(e, ME_STATE_STEP_FAILED, NULL);
+	g_propagate_error(error, local);
+	return FALSE;
+}
+
+static gchar *
+format_unix_local(gint64 secs)
+{
+	g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(secs);
+
+	return g_date_time_format(when, "%c");
+}
+
 static gboolean
 check_not_expired(MeEnroll *e, GError **error)
 {
 	gint64 expires = me_state_get_int(e->state, "order_expires");
-	g_autoptr(GDateTime) when = NULL;
 	g_autofree gchar *text = NULL;
-	g_autoptr(GError) local = NULL;
+	GError *local = NULL;
 
 	if (expires == 0 || expires > now_unix(e) || me_state_get_step(e->state) >= ME_STATE_STEP_ISSUED)
 		return TRUE;
-	when = g_date_time_new_from_unix_local(expires);
-	text = g_date_time_format(when, "%c");
+	text = format_unix_local(expires);
 	g_set_error(&local, ME_ERROR, ME_ERROR_INVALID_STATE,
 		    /* TRANSLATORS: the CA's order expired; %s is the mailbox, %s the date */
 		    _("The certificate request for %s expired on %s; start again with --restart."), e->mailbox, text);
-	me_state_set_string(e->state, "failure", local->message);
-	me_state_set_int(e->state, "failed_at", now_unix(e));
-	(void)save_step(e, ME_STATE_STEP_FAILED, NULL);
-	g_propagate_error(error, g_steal_pointer(&local));
-	return FALSE;
+	return fail_expired(e, local, error);
+}
+
+/* while the challenge mail is awaited: the authorization still lives.  Once it expired no
+ * reply can count (a late mail is refused as too late), so the wait ends for good instead
+ * of telling the person that the request stays open */
+static gboolean
+check_authz_not_expired(MeEnroll *e, GError **error)
+{
+	gint64 expires = me_state_get_int(e->state, "authz_expires");
+	g_autofree gchar *text = NULL;
+	GError *local = NULL;
+
+	if (expires == 0 || expires > now_unix(e))
+		return TRUE;
+	text = format_unix_local(expires);
+	g_set_error(&local, ME_ERROR, ME_ERROR_INVALID_STATE,
+		    /* TRANSLATORS: the challenge of a request expired before its mail was answered; %s is the mailbox, %s the date; keep --restart */
+		    _("The challenge for %s expired on %s before its mail was answered, so this request cannot be completed; start a new one with --restart."),
+		    e->mailbox, text);
+	return fail_expired(e, local, error);
 }
 
 static gboolean
@@ -1137,7 +1171,10 @@ wait_outcome(MeEnroll *e)
  * not, or could not be checked.  After `mail-wait` seconds from @since (or from the early
  * POST) the wait is reported over, saying why; the enrollment keeps waiting all the same.
  *
- * Returns: %FALSE with @error set only when the POST failed
+ * Once the authorization expired with no challenge answered, the enrollment is recorded as
+ * failed and the error says to start anew with --restart: no reply can count any more.
+ *
+ * Returns: %FALSE with @error set when the POST failed or the authorization expired
  */
 gboolean
 me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 *until, GError **error)
@@ -1154,6 +1191,8 @@ me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 
 		*until = 0;
 	if (me_state_get_step(enroll->state) != ME_STATE_STEP_WAITING_CHALLENGE)
 		return TRUE;
+	if (!check_authz_not_expired(enroll, error))
+		return FALSE;
 	timing = effective_timing(enroll);
 	if (!posted && !suspect && timing == ME_ENROLL_MAIL_TIMING_CHALLENGE)
 		posted = me_enroll_post_challenge(enroll, error);
@@ -1170,9 +1209,13 @@ me_enroll_check_wait(MeEnroll *enroll, gint64 since, MeEnrollWait *wait, gint64 
 		since = MAX(since, me_state_get_int(enroll->state, "challenge_posted_at"));
 	end = since + mail_wait_secs(enroll);
 	if (now < end) {
+		gint64 expires = me_state_get_int(enroll->state, "authz_expires");
 		*wait = ME_ENROLL_WAIT_MAIL;
 		if (until != NULL)
 			*until = resort > now && !posted ? MIN(end, resort) : end;
+		/* look again when the authorization ends, not only when the wait would */
+		if (until != NULL && expires > now)
+			*until = MIN(*until, expires);
 		return TRUE;
 	}
 	*wait = wait_outcome(enroll);
