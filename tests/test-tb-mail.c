@@ -77,6 +77,47 @@ dump_text(const gchar *what, const gchar *text)
 	}
 }
 
+/* what Thunderbird keeps of the IMAP account in the profile: each file with its size */
+static void
+dump_tree(const gchar *profile, const gchar *sub)
+{
+	g_autofree gchar *path = g_build_filename(profile, sub, NULL);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *name;
+
+	if (dir == NULL) {
+		g_test_message("---- %s: missing", sub);
+		return;
+	}
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child = g_build_filename(sub, name, NULL);
+		g_autofree gchar *full = g_build_filename(profile, child, NULL);
+		GStatBuf st;
+
+		if (g_stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+			dump_tree(profile, child);
+		else
+			g_test_message("---- %s: %" G_GINT64_FORMAT " bytes", child, (gint64)st.st_size);
+	}
+}
+
+/* the logs of a Thunderbird that quit: they stay in its HOME until teardown */
+static void
+dump_quit_logs(const gchar *home)
+{
+	g_autoptr(GDir) dir = g_dir_open(home, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename(home, name, NULL);
+		g_autofree gchar *log = NULL;
+
+		if (g_str_has_prefix(name, "thunderbird-") && g_str_has_suffix(name, ".log") &&
+		    g_file_get_contents(path, &log, NULL, NULL))
+			dump_text(name, log);
+	}
+}
+
 static void
 dump_logs(Fixture *fx)
 {
@@ -89,7 +130,11 @@ dump_logs(Fixture *fx)
 	if (fx->tb != NULL) {
 		g_autofree gchar *log = me_test_thunderbird_get_log(fx->tb);
 		dump_text("Thunderbird log", log);
+	} else if (fx->home != NULL) {
+		dump_quit_logs(fx->home);
 	}
+	if (fx->profile != NULL)
+		dump_tree(fx->profile, "ImapMail");
 }
 
 /* one step of the test: its time goes to the test log; on failure, every log does */
@@ -501,11 +546,14 @@ test_imap_idle_fetch(Fixture *fx, gconstpointer data)
 	g_autofree gchar *body_token = NULL;
 	g_autofree gchar *challenge_id = NULL;
 	g_autofree gchar *challenge_header = NULL;
+	const gchar *tb_env[] = {"MOZ_LOG=timestamp,IMAPOffline:5,MsgDB:4,MsgPurge:4", NULL};
 
 	(void)data;
 	check_seeded_login(fx);
 	install_addons(fx);
-	fx->tb = me_test_thunderbird_start(fx->home, fx->profile, &error);
+	/* what Thunderbird does with the offline copy and the summary goes to its log, which a
+	 * failure prints */
+	fx->tb = me_test_thunderbird_start_with_env(fx->home, fx->profile, tb_env, &error);
 	g_assert_no_error(error);
 	step(fx, TRUE, "Thunderbird runs");
 
