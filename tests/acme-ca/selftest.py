@@ -805,7 +805,16 @@ def case_second_reply_counted():
         status = ca.status()
         check(status["counters"].get("second_replies") == 1, "second_replies counter")
         check(any(e["type"] == "secondReply" for e in status["errors"]), "no secondReply error")
-        return "reply_count=2, second_reply flagged, challenge still valid"
+        # the timeline: the mail, then the first reply, then the decision, in time order
+        events = [e["event"] for e in status["timeline"]]
+        times = [e["at"] for e in status["timeline"]]
+        check(times == sorted(times), f"timeline out of order {status['timeline']}")
+        order = [next(i for i, e in enumerate(events) if e.startswith(p))
+                 for p in (f"mail sent {message_id}", "reply received", "challenge valid")]
+        check(order == sorted(order), f"timeline {events}")
+        check(any(e.startswith("POST /new-order 201") or e.startswith("POST /order") for e in events),
+              f"no order request in the timeline {events}")
+        return "reply_count=2, second_reply flagged, challenge still valid, timeline in order"
 
 
 def case_expired_challenge():

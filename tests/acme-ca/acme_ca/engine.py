@@ -120,12 +120,14 @@ class Engine:
             return
         chall.status = "valid"
         chall.validated = time.time()
+        self.store.note("challenge valid")
         authz.status = "valid"
         authz.expires = time.time() + VALID_AUTHZ_LIFETIME
         self.changed = True
         self.refresh_order(self.store.orders[authz.order_id])
 
     def _fail(self, chall, authz, detail):
+        self.store.note("challenge invalid")
         chall.status = "invalid"
         chall.error = problem_json("incorrectResponse", detail, 403)
         authz.status = "invalid"
@@ -182,6 +184,7 @@ class Engine:
             record["error"] = str(err)
         with self.store.lock:
             chall.mails_sent += 1
+            self.store.note(f"mail sent {message_id}")
             self.store.counters["mails_sent"] += 1
             self.store.mails.append(record)
             if "error" in record:
@@ -223,6 +226,7 @@ class Engine:
             sender = parsed.from_addrs[0] if parsed.from_addrs else ""
             dkim_problem = replies.check_dkim(raw, sender, self.dns_lookup)
         with self.store.lock:
+            self.store.note(f"reply received ({source})")
             self.store.counters["replies_received"] += 1
             chall, matched_by = self._match(parsed)
             if chall is None:

@@ -68,14 +68,15 @@ class Acme:
                 response = self._dispatch(method, path, headers, body)
             except AcmeProblem as problem:
                 response = self._problem_response(problem, path)
-            return self._finish(method, response)
+            return self._finish(method, response, path)
 
     def reject(self, method, path, problem) -> Response:
         """A problem answer for requests refused before dispatch (body size ...)."""
         with self.store.lock:
-            return self._finish(method, self._problem_response(problem, path))
+            return self._finish(method, self._problem_response(problem, path), path)
 
-    def _finish(self, method, response):
+    def _finish(self, method, response, path=""):
+        self.store.note(f"{method} {path} {response.status}")
         response.headers["Replay-Nonce"] = self.store.nonces.issue()
         response.headers.setdefault("Link", [])
         response.headers["Link"].append(f'<{self.base}/dir>;rel="index"')

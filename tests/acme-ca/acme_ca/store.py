@@ -16,6 +16,7 @@ from acme_ca.rfc8823 import response_digest
 from acme_ca.util import atomic_write, b64url_encode, json_dumps, rfc3339_ts
 
 MAX_ERRORS = 500
+MAX_TIMELINE = 1000
 MAX_NONCES = 20000
 
 
@@ -179,6 +180,9 @@ class Store:
         self.mails: list = []
         self.unmatched_replies: list = []
         self.errors: list = []
+        # what happened when, to the millisecond: each request answered, each mail sent,
+        # each reply received, each challenge decided (the tests' timelines)
+        self.timeline: list = []
         self.counters = collections.Counter()
         self.extra_status: dict = {}
         self.started = time.time()
@@ -195,6 +199,11 @@ class Store:
         wanted = set(message_ids)
         return next((c for c in self.challenges.values()
                      if wanted & set(c.mail_message_ids)), None)
+
+    def note(self, event: str) -> None:
+        """One line of the timeline, with the time since the epoch in seconds (float)."""
+        self.timeline.append({"at": round(time.time(), 4), "event": event})
+        del self.timeline[:-MAX_TIMELINE]
 
     def record_error(self, where: str, kind: str, detail: str) -> None:
         self.errors.append({"at": rfc3339_ts(time.time()), "where": where, "type": kind,
@@ -219,6 +228,7 @@ class Store:
             "mails": self.mails,
             "unmatched_replies": self.unmatched_replies,
             "errors": self.errors,
+            "timeline": self.timeline,
         }
 
     def save(self) -> None:
