@@ -215,7 +215,7 @@ wait_state_count(Fixture *fx, const gchar *member, gint64 at_least)
 		if (state != NULL && JSON_NODE_HOLDS_OBJECT(state) &&
 		    json_object_get_int_member_with_default(json_node_get_object(state), member, 0) >= at_least)
 			return TRUE;
-		g_usleep(200000);
+		g_usleep(50000);
 	}
 	return FALSE;
 }
@@ -245,7 +245,7 @@ wait_enrollment_step(Fixture *fx, const gchar *want)
 		g_autofree gchar *now = enrollment_step(fx);
 		if (g_strcmp0(now, want) == 0)
 			return TRUE;
-		g_usleep(200000);
+		g_usleep(50000);
 	}
 	return FALSE;
 }
@@ -462,6 +462,141 @@ check_signed_message(Fixture *fx)
 	}
 }
 
+/* ---- the in-client timeline (issue 18): every part's own clock, side by side
+ *
+ * Each part says when it did what: the test (the request, the click on Approve), the test
+ * CA (each request answered, the mail sent, the reply received, the challenge decided;
+ * its status "timeline"), dovecot (what it told Thunderbird and what Thunderbird asked, in
+ * its rawlog) and the extension (its log lines).  All are wall-clock times of one machine,
+ * so they line up; the test's polling adds nothing to them. */
+
+typedef struct {
+	gdouble at; /* seconds since the epoch */
+	gchar *what;
+} Mark;
+
+static void
+mark_clear(gpointer data)
+{
+	g_free(((Mark *)data)->what);
+}
+
+static void
+mark_add(GArray *marks, gdouble at, const gchar *who, const gchar *what)
+{
+	Mark m = {at, g_strdup_printf("%-9s %s", who, what)};
+
+	g_array_append_val(marks, m);
+}
+
+static gint
+mark_cmp(gconstpointer a, gconstpointer b)
+{
+	gdouble d = ((const Mark *)a)->at - ((const Mark *)b)->at;
+
+	return d < 0 ? -1 : d > 0 ? 1 : 0;
+}
+
+/* the CA's events after @since */
+static void
+timeline_ca(Fixture *fx, GArray *marks, gdouble since)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *events = json_object_get_array_member(status, "timeline");
+
+	for (guint i = 0; events != NULL && i < json_array_get_length(events); i++) {
+		JsonObject *e = json_array_get_object_element(events, i);
+		gdouble at = json_object_get_double_member(e, "at");
+		if (at >= since)
+			mark_add(marks, at, "CA", json_object_get_string_member(e, "event"));
+	}
+}
+
+/* dovecot's rawlog lines ("SECONDS.MICROS text") after @since that hold one of @needles */
+static void
+timeline_imap(Fixture *fx, GArray *marks, gdouble since, MeTestImapDirection dir, const gchar *who,
+	      const gchar *const *needles)
+{
+	g_autofree gchar *log = me_test_dovecot_get_rawlog(fx->dovecot, dir);
+	g_auto(GStrv) lines = g_strsplit(log != NULL ? log : "", "\n", -1);
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		gchar *end = NULL;
+		gdouble at = g_ascii_strtod(lines[i], &end);
+		if (end == lines[i] || at < since)
+			continue;
+		for (guint n = 0; needles[n] != NULL; n++) {
+			if (strstr(end, needles[n]) != NULL) {
+				g_autofree gchar *text = g_strndup(g_strstrip(end), 90);
+				mark_add(marks, at, who, text);
+				break;
+			}
+		}
+	}
+}
+
+/* the extension's log lines (ISO 8601 UTC to the millisecond, then the text) after @since */
+static void
+timeline_extension(Fixture *fx, GArray *marks, gdouble since)
+{
+	g_autoptr(JsonNode) state = control_call(fx, "state", NULL, NULL);
+	JsonArray *lines = state != NULL && JSON_NODE_HOLDS_OBJECT(state)
+			       ? json_object_get_array_member(json_node_get_object(state), "log")
+			       : NULL;
+
+	for (guint i = 0; lines != NULL && i < json_array_get_length(lines); i++) {
+		const gchar *line = json_array_get_string_element(lines, i);
+		const gchar *space = strchr(line, ' ');
+		g_autofree gchar *iso = space != NULL ? g_strndup(line, (gsize)(space - line)) : NULL;
+		g_autoptr(GDateTime) when = iso != NULL ? g_date_time_new_from_iso8601(iso, NULL) : NULL;
+		gdouble at;
+		g_autofree gchar *text = NULL;
+
+		if (when == NULL)
+			continue;
+		at = (gdouble)g_date_time_to_unix(when) + g_date_time_get_microsecond(when) / 1e6;
+		text = g_strndup(space + 1, 90);
+		if (at >= since)
+			mark_add(marks, at, "extension", text);
+	}
+}
+
+/* prints every part's events between the request and the installed certificate, and the
+ * time the person took to click (not the product's) */
+static void
+print_timeline(Fixture *fx, gdouble t_request, gdouble t_click, gdouble t_installed)
+{
+	g_autoptr(GArray) marks = g_array_new(FALSE, FALSE, sizeof(Mark));
+	const gchar *from_server[] = {" EXISTS", NULL};
+	const gchar *from_client[] = {"IDLE", "fetch", "FETCH", NULL};
+	gdouble t_shown = 0, t_answered = 0;
+
+	g_array_set_clear_func(marks, mark_clear);
+	mark_add(marks, t_request, "test", "asks for a certificate (the options page's button)");
+	mark_add(marks, t_click, "test", "clicks Approve");
+	mark_add(marks, t_installed, "test", "sees the state file say installed");
+	timeline_ca(fx, marks, t_request);
+	timeline_imap(fx, marks, t_request, ME_TEST_IMAP_TO_CLIENT, "dovecot", from_server);
+	timeline_imap(fx, marks, t_request, ME_TEST_IMAP_FROM_CLIENT, "TB IMAP", from_client);
+	timeline_extension(fx, marks, t_request);
+	g_array_sort(marks, mark_cmp);
+	g_test_message("in-client timeline (ms since the request; +ms since the line before):");
+	for (guint i = 0; i < marks->len; i++) {
+		Mark *m = &g_array_index(marks, Mark, i);
+		gdouble prev = i > 0 ? g_array_index(marks, Mark, i - 1).at : m->at;
+		if (t_shown == 0 && strstr(m->what, "prompt shown for") != NULL)
+			t_shown = m->at;
+		if (t_answered == 0 && strstr(m->what, "prompt answered for") != NULL)
+			t_answered = m->at;
+		g_test_message("  %7.0f %+6.0f  %s", (m->at - t_request) * 1000, (m->at - prev) * 1000, m->what);
+	}
+	/* the test clicks as soon as it sees the prompt counted, and again until the page
+	 * answers: the time from the page shown to its answer is the person's, not ours */
+	if (t_shown > 0 && t_answered >= t_shown)
+		g_test_message("in-client enrollment without the %.0f ms from the prompt shown to its answer: %.2f s",
+			       (t_answered - t_shown) * 1000, (t_installed - t_request) - (t_answered - t_shown));
+}
+
 /* ---- the scenarios */
 
 static void
@@ -471,9 +606,11 @@ test_enroll(Fixture *fx, gconstpointer data)
 	g_autoptr(JsonNode) enrolled = NULL;
 	g_autoptr(JsonNode) binding = NULL;
 	gint64 t_request;
+	gdouble wall_request, wall_click = 0;
 
 	start_thunderbird(fx);
 	t_request = g_get_monotonic_time();
+	wall_request = (gdouble)g_get_real_time() / G_USEC_PER_SEC;
 	enrolled = control_call_ok(fx, "enroll", "{\"mailbox\":\"" MAILBOX "\"}");
 	step(fx, wait_enrollment_step(fx, "waiting-challenge"), "the helper ordered; the CA mails the challenge");
 	if (sc->forged_first) {
@@ -499,11 +636,14 @@ test_enroll(Fixture *fx, gconstpointer data)
 		return;
 	}
 	{
-		g_autoptr(JsonNode) clicked = control_call_ok(fx, "prompt.answer", "{\"approve\":true}");
+		g_autoptr(JsonNode) clicked = NULL;
+		wall_click = (gdouble)g_get_real_time() / G_USEC_PER_SEC;
+		clicked = control_call_ok(fx, "prompt.answer", "{\"approve\":true}");
 	}
 	step(fx, wait_enrollment_step(fx, "installed"), "the reply left, the CA issued, the helper installed it");
 	g_test_message("in-client enrollment: %.1f s from the request to the installed certificate",
 		       (gdouble)(g_get_monotonic_time() - t_request) / G_USEC_PER_SEC);
+	print_timeline(fx, wall_request, wall_click, (gdouble)g_get_real_time() / G_USEC_PER_SEC);
 	step(fx, ca_counter(fx, "replies") == 1 && ca_counter(fx, "replies_received") == 1,
 	     "exactly one reply reached the CA, and nothing else (a forgery gets no answer)");
 	/* the extension binds once reply.sent has answered with the import */

@@ -63,6 +63,7 @@ export class Prompts {
       if (entry) {
         entry.windowId = win.id;
       }
+      this.log("prompt window opened for", details.mailbox);
     } catch (e) {
       this._finish(key, null, new RpcError(EXTENSION_ERRORS.INTERNAL, `The question could not be shown: ${e.message}`, { name: "internal-error" }));
     }
@@ -73,6 +74,11 @@ export class Prompts {
   /** For the prompt page. */
   details(key) {
     const entry = this._open.get(key);
+    if (entry && !entry.shown) {
+      // the page asks once it is loaded: from here on the person sees the question
+      entry.shown = true;
+      this.log("prompt shown for", entry.details.mailbox);
+    }
     return entry ? entry.details : null;
   }
 
@@ -82,6 +88,7 @@ export class Prompts {
     if (!entry) {
       return false;
     }
+    this.log("prompt answered for", entry.details.mailbox, ":", approve === true ? "approve" : "decline");
     this._finish(key, { approve: approve === true });
     if (entry.windowId !== null) {
       browser.windows.remove(entry.windowId).catch(() => {});
