@@ -280,6 +280,23 @@ inspect(Fixture *fx, GBytes *mail)
 	return call(fx, "challenge.inspect", params);
 }
 
+/* how many requests starting with @prefix ("METHOD /path ") the CA answered so far */
+static guint
+ca_requests(Fixture *fx, const gchar *prefix)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *timeline = json_object_get_array_member(status, "timeline");
+	guint n = 0;
+
+	for (guint i = 0; i < json_array_get_length(timeline); i++) {
+		const gchar *event = json_object_get_string_member(json_array_get_object_element(timeline, i), "event");
+		if (g_str_has_prefix(event, prefix))
+			n++;
+	}
+	g_test_message("the CA answered %u request(s) \"%s…\"", n, prefix);
+	return n;
+}
+
 static void
 test_approved(Fixture *fx, gconstpointer data)
 {
@@ -346,6 +363,12 @@ test_approved(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(json_object_get_string_member(result, "db_key"));
 	g_assert_true(json_object_get_boolean_member(result, "signing"));
 	g_assert_cmpint(reply_count(fx), ==, 1);
+	/* issue 18: one helper process, three calls that talk to the CA (enroll, the inspect
+	 * that approved, reply.sent): the directory is fetched once, and a nonce asked for at
+	 * most once (the test CA sends one with the directory); every other nonce came with an
+	 * answer, kept from one call to the next */
+	g_assert_cmpuint(ca_requests(fx, "GET /dir "), ==, 1);
+	g_assert_cmpuint(ca_requests(fx, "HEAD /new-nonce "), <=, 1);
 	{
 		g_autofree gchar *db = g_strconcat("sql:", fx->profile, NULL);
 		const gchar *argv[] = {"env", "LD_LIBRARY_PATH=/usr/lib/thunderbird", "certutil", "-L", "-d", db, NULL};

@@ -64,6 +64,8 @@ typedef struct {
 static void
 job_free(Job *job)
 {
+	/* the enrollment first: its options point into the configuration */
+	me_enroll_free(job->enroll);
 	g_object_unref(job->server);
 	me_config_free(job->config);
 	g_free(job->mailbox);
@@ -72,7 +74,6 @@ job_free(Job *job)
 	g_free(job->hello_profile);
 	if (job->message != NULL)
 		g_bytes_unref(job->message);
-	me_enroll_free(job->enroll);
 	me_challenge_verdict_free(job->verdict);
 	if (job->result != NULL)
 		json_node_unref(job->result);

@@ -403,6 +403,54 @@ nonce_pool_add(MeAcmeClient *client, const gchar *nonce)
 }
 
 /**
+ * me_acme_client_get_directory_url:
+ * @client: a client
+ *
+ * Returns: (transfer none): the directory URL the client was made for
+ */
+const gchar *
+me_acme_client_get_directory_url(MeAcmeClient *client)
+{
+	return client->directory_url;
+}
+
+/**
+ * me_acme_client_add_nonce:
+ * @client: a client
+ * @nonce: a nonce the same CA handed out to another client of this process, unused
+ *
+ * Saves the next request its newNonce round trip.  A nonce that is not base64url is
+ * ignored; one the CA no longer takes costs a `badNonce` answer, which carries a fresh one.
+ */
+void
+me_acme_client_add_nonce(MeAcmeClient *client, const gchar *nonce)
+{
+	nonce_pool_add(client, nonce);
+}
+
+/**
+ * me_acme_client_steal_nonces:
+ * @client: a client
+ *
+ * Empties the client's pool of unused nonces, so that a later client of the same CA may use
+ * them (me_acme_client_add_nonce()); each nonce is good for one request only.
+ *
+ * Returns: (transfer full): the nonces, the newest first; an empty array when none is left
+ */
+GStrv
+me_acme_client_steal_nonces(MeAcmeClient *client)
+{
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	gchar *nonce;
+
+	while ((nonce = g_queue_pop_head(&client->nonces)) != NULL) {
+		g_strv_builder_add(out, nonce);
+		g_free(nonce);
+	}
+	return g_strv_builder_end(out);
+}
+
+/**
  * me_acme_client_get_directory:
  * @client: a client
  * @error: (nullable): return location

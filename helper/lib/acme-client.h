@@ -210,6 +210,12 @@ gboolean
 me_acme_client_load_directory(MeAcmeClient *client, GBytes *json, GError **error);
 GBytes *
 me_acme_client_get_directory_json(MeAcmeClient *client);
+const gchar *
+me_acme_client_get_directory_url(MeAcmeClient *client);
+void
+me_acme_client_add_nonce(MeAcmeClient *client, const gchar *nonce);
+GStrv
+me_acme_client_steal_nonces(MeAcmeClient *client);
 
 MeAcmeAccount *
 me_acme_client_new_account(MeAcmeClient *client, const MeAcmeAccountRequest *request, GError **error);

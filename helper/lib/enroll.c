@@ -254,6 +254,8 @@ me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gch
 	return g_steal_pointer(&e);
 }
 
+static void ca_cache_save(MeAcmeClient *client);
+
 /**
  * me_enroll_free:
  * @enroll: (nullable): an enrollment
@@ -266,8 +268,10 @@ me_enroll_free(MeEnroll *enroll)
 	if (enroll == NULL)
 		return;
 	me_state_free(enroll->state);
-	if (enroll->client != NULL)
+	if (enroll->client != NULL) {
+		ca_cache_save(enroll->client);
 		me_acme_client_free(enroll->client);
+	}
 	EVP_PKEY_free(enroll->account_key);
 	g_free(enroll->mailbox);
 	g_free(enroll->state_dir);
@@ -455,6 +459,88 @@ explain_ca_file(MeEnroll *e, GError **error)
 /* how long an enrollment waits for another one that sets up the same CA's account */
 #define CA_LOCK_TIMEOUT_MS (120 * 1000)
 
+/* ---- what this process learned from a CA, for its next enrollment there
+ *
+ * The helper runs as long as the mail client does and makes one MeEnroll per call, and a
+ * renewal of many mailboxes makes one per mailbox: without this, each would fetch the
+ * CA's directory and a nonce again, two requests more than the protocol needs.  The
+ * directory is kept for an hour (a stale one costs one failed request, after which it is
+ * fetched again: me_acme_client_drop_stale_directory()); the unused nonces for a minute,
+ * each handed to one client only (one the CA no longer takes costs a badNonce answer,
+ * which carries a fresh one). */
+
+#define CA_CACHE_DIRECTORY_SECS 3600
+#define CA_CACHE_NONCE_SECS	60
+
+typedef struct {
+	GBytes *directory;
+	gint64 directory_at; /* monotonic µs */
+	GStrv nonces;
+	gint64 nonces_at;
+} CaCache;
+
+static GMutex ca_cache_lock;
+static GHashTable *ca_cache; /* directory URL -> CaCache */
+
+static void
+ca_cache_free(gpointer data)
+{
+	CaCache *c = data;
+
+	g_clear_pointer(&c->directory, g_bytes_unref);
+	g_strfreev(c->nonces);
+	g_free(c);
+}
+
+/* a new client of @url gets the directory and the nonces an earlier one left */
+static void
+ca_cache_restore(MeAcmeClient *client, const gchar *url)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&ca_cache_lock);
+	CaCache *c = ca_cache != NULL ? g_hash_table_lookup(ca_cache, url) : NULL;
+	gint64 now = g_get_monotonic_time();
+	g_auto(GStrv) nonces = NULL;
+
+	if (c == NULL)
+		return;
+	if (c->directory != NULL && now - c->directory_at < (gint64)CA_CACHE_DIRECTORY_SECS * G_USEC_PER_SEC)
+		(void)me_acme_client_load_directory(client, c->directory, NULL);
+	nonces = g_steal_pointer(&c->nonces);
+	if (nonces == NULL || now - c->nonces_at >= (gint64)CA_CACHE_NONCE_SECS * G_USEC_PER_SEC)
+		return;
+	/* the pool takes the newest first: add the oldest first */
+	for (guint i = g_strv_length(nonces); i > 0; i--)
+		me_acme_client_add_nonce(client, nonces[i - 1]);
+}
+
+/* a client that is done leaves what it learned for the next one */
+static void
+ca_cache_save(MeAcmeClient *client)
+{
+	/* the client's own copy: the options the enrollment was opened with may be gone */
+	const gchar *url = me_acme_client_get_directory_url(client);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&ca_cache_lock);
+	g_autoptr(GBytes) directory = me_acme_client_get_directory_json(client);
+	CaCache *c;
+
+	if (ca_cache == NULL)
+		ca_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ca_cache_free);
+	c = g_hash_table_lookup(ca_cache, url);
+	if (c == NULL) {
+		c = g_new0(CaCache, 1);
+		g_hash_table_insert(ca_cache, g_strdup(url), c);
+	}
+	/* a copy that came from here keeps its age; a fetched one starts anew */
+	if (directory != NULL && (c->directory == NULL || !g_bytes_equal(directory, c->directory))) {
+		g_clear_pointer(&c->directory, g_bytes_unref);
+		c->directory = g_steal_pointer(&directory);
+		c->directory_at = g_get_monotonic_time();
+	}
+	g_strfreev(c->nonces);
+	c->nonces = me_acme_client_steal_nonces(client);
+	c->nonces_at = g_get_monotonic_time();
+}
+
 static MeAcmeClient *
 get_client(MeEnroll *e)
 {
@@ -462,6 +548,7 @@ get_client(MeEnroll *e)
 		e->client = me_acme_client_new(e->opts->directory);
 		if (e->opts->ca_file != NULL)
 			me_http_set_ca_file(me_acme_client_get_http(e->client), e->opts->ca_file);
+		ca_cache_restore(e->client, e->opts->directory);
 	}
 	return e->client;
 }
@@ -559,7 +646,7 @@ static gboolean
 register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 {
 	g_autoptr(EVP_PKEY) key = lookup_account_key(e, NULL, account->key_fp, error);
-	g_autoptr(MeAcmeClient) client = NULL;
+	MeAcmeClient *client;
 	g_autoptr(MeAcmeAccount) made = NULL;
 	g_autoptr(GBytes) eab_key = NULL;
 	g_auto(GStrv) contacts = account_contacts(e);
@@ -580,9 +667,9 @@ register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 			return FALSE;
 		req.eab_mac_key = eab_key;
 	}
-	client = me_acme_client_new(e->opts->directory);
-	if (e->opts->ca_file != NULL)
-		me_http_set_ca_file(me_acme_client_get_http(client), e->opts->ca_file);
+	/* the enrollment's own client: the order that follows reuses its directory, nonce and
+	 * connection; ensure_account() sets the key again */
+	client = get_client(e);
 	me_acme_client_set_account_key(client, key);
 	made = me_acme_client_new_account(client, &req, error);
 	if (made == NULL)
