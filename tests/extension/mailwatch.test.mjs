@@ -66,7 +66,8 @@ async function newWatcher({ enrollments = [], inspect = {}, extra = {}, readRetr
       compose: {
         beginReply: async (id, type, details) => {
           composed.push(id);
-          env.composeDetails = { identityId: details.identityId, isPlainText: true, plainTextBody: details.plainTextBody };
+          // Thunderbird applies the details given with the reply (compose.beginReply)
+          env.composeDetails = { ...details, isPlainText: true };
           return { id: 7 };
         },
         setComposeDetails: async (tabId, details) => Object.assign(env.composeDetails, details),

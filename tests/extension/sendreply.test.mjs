@@ -36,7 +36,8 @@ function fakeBrowser({ sendFails }) {
     compose: {
       beginReply: async (messageId, type, details) => {
         calls.push(["beginReply", messageId]);
-        composed = { identityId: details.identityId, isPlainText: true, plainTextBody: details.plainTextBody };
+        // Thunderbird applies the details given with the reply (compose.beginReply)
+        composed = { ...details, isPlainText: true };
         return { id: 7 };
       },
       setComposeDetails: async (tabId, details) => Object.assign(composed, details),

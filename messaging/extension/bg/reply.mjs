@@ -75,14 +75,12 @@ export class ReplySender {
     const timeoutText = _("errorSendTimeout", [String(SEND_TIMEOUT_MS / 1000)]);
     let tab = null;
     try {
+      // exactly the helper's subject and recipients (a Reply-To must not redirect it), no
+      // copies to anyone: given with the reply itself, one round trip to the compose window
+      // less; checkComposeDetails() below checks that Thunderbird took them
       tab = await browser.compose.beginReply(message.id, "replyToSender", {
         isPlainText: true,
         plainTextBody: composeBody(reply.body),
-        identityId: identity.id,
-      });
-      // exactly the helper's subject and recipients (a Reply-To must not redirect it),
-      // no copies to anyone
-      await browser.compose.setComposeDetails(tab.id, {
         identityId: identity.id,
         subject: reply.subject,
         to: reply.to,
