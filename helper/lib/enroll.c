@@ -255,6 +255,7 @@ me_enroll_open(const gchar *state_dir, const MeEnrollOptions *options, const gch
 }
 
 static void ca_cache_save(MeAcmeClient *client);
+static void keygen_start(MeEnroll *e);
 
 /**
  * me_enroll_free:
@@ -1771,6 +1772,7 @@ me_enroll_approve(MeEnroll *enroll, MeMailReply **fields, GError **error)
 	me_state_set_int(enroll->state, "answered_at", now_unix(enroll));
 	if (!save_step(enroll, ME_STATE_STEP_ANSWERED, error))
 		return NULL;
+	keygen_start(enroll);
 	if (fields != NULL)
 		*fields = load_reply_fields(enroll);
 	return g_steal_pointer(&out);
@@ -2032,6 +2034,95 @@ load_cert_key(MeEnroll *e, GError **error)
 	return me_key_from_pem(pem, strlen(pem), error);
 }
 
+/* ---- the certificate key, made while the reply travels
+ *
+ * An RSA-3072 key, the default, takes a quarter of a second or more to make; once the
+ * person approved, the reply still has to be sent and the CA has to validate it.  So the
+ * key is made then, on a thread of its own, and make_cert_key() takes it once the
+ * challenge is valid, as before: it reaches the keyring at the same step, and a process
+ * that ends before loses nothing but a key nobody used.  One key per enrollment (CA,
+ * mailbox and key type); a second approval of the same one finds it made or being made. */
+
+typedef struct {
+	MeKeyType type;
+	GThread *thread; /* returns the EVP_PKEY, or NULL with @error set */
+	GError *error;
+} KeyJob;
+
+static GMutex keygen_lock;
+static GHashTable *keygen_jobs; /* "directory mailbox type" -> KeyJob */
+
+static MeKeyType
+cert_key_type(MeEnroll *e)
+{
+	MeKeyType type = me_key_type_from_string(me_state_get_string(e->state, "key_type"));
+
+	return type != ME_KEY_TYPE_UNKNOWN ? type : e->opts->key_type;
+}
+
+static gchar *
+keygen_id(MeEnroll *e, MeKeyType type)
+{
+	return g_strdup_printf("%s %s %d", e->opts->directory, e->mailbox, (gint)type);
+}
+
+static gpointer
+keygen_thread(gpointer data)
+{
+	KeyJob *job = data;
+
+	return me_key_generate(job->type, &job->error);
+}
+
+/* starts making the key the enrollment will need, unless that is under way already */
+static void
+keygen_start(MeEnroll *e)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&keygen_lock);
+	MeKeyType type = cert_key_type(e);
+	g_autofree gchar *id = keygen_id(e, type);
+	KeyJob *job;
+
+	if (keygen_jobs == NULL)
+		keygen_jobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (g_hash_table_contains(keygen_jobs, id))
+		return;
+	job = g_new0(KeyJob, 1);
+	job->type = type;
+	job->thread = g_thread_try_new("me-keygen", keygen_thread, job, NULL);
+	if (job->thread == NULL) {
+		/* no thread to spare: make_cert_key() makes it itself */
+		g_free(job);
+		return;
+	}
+	g_hash_table_insert(keygen_jobs, g_steal_pointer(&id), job);
+}
+
+/* the key keygen_start() made for @e, waiting for it if need be; else one made now */
+static EVP_PKEY *
+keygen_take(MeEnroll *e, GError **error)
+{
+	MeKeyType type = cert_key_type(e);
+	g_autofree gchar *id = keygen_id(e, type);
+	KeyJob *job = NULL;
+	gchar *stolen_id = NULL;
+	EVP_PKEY *key;
+
+	g_mutex_lock(&keygen_lock);
+	if (keygen_jobs != NULL && g_hash_table_steal_extended(keygen_jobs, id, (gpointer *)&stolen_id, (gpointer *)&job))
+		g_free(stolen_id);
+	g_mutex_unlock(&keygen_lock);
+	if (job == NULL)
+		return me_key_generate(type, error);
+	key = g_thread_join(job->thread);
+	g_debug("%s: the certificate key %s made while the reply travelled", e->mailbox, key != NULL ? "was" : "could not be");
+	if (key == NULL)
+		g_propagate_error(error, g_steal_pointer(&job->error));
+	g_clear_error(&job->error);
+	g_free(job);
+	return key;
+}
+
 static gboolean
 make_cert_key(MeEnroll *e, GError **error)
 {
@@ -2039,12 +2130,11 @@ make_cert_key(MeEnroll *e, GError **error)
 	g_autoptr(MeSecretStr) pem = NULL;
 	g_autofree gchar *thumb = NULL;
 	g_autoptr(MeKeyringItem) item = NULL;
-	MeKeyType type = me_key_type_from_string(me_state_get_string(e->state, "key_type"));
 
 	progress(e, ME_STATE_STEP_KEY_STORED,
 		 /* TRANSLATORS: progress: the certificate's private key is being made and stored in the keyring */
 		 _("Making the private key and storing it in the keyring…"));
-	key = me_key_generate(type != ME_KEY_TYPE_UNKNOWN ? type : e->opts->key_type, error);
+	key = keygen_take(e, error);
 	if (key == NULL)
 		return FALSE;
 	if (me_key_public_equal(key, e->account_key)) {
