@@ -763,7 +763,7 @@ test_error_table(void)
 			g_assert_true(table[i].code <= -32010 && table[i].code >= -32099);
 	}
 	/* every MeError value has its own code, in the application range */
-	for (gint code = ME_ERROR_FAILED; code <= ME_ERROR_BUSY; code++) {
+	for (gint code = ME_ERROR_FAILED; code <= ME_ERROR_POLICY_LOCKED; code++) {
 		g_autoptr(GError) error = g_error_new_literal(ME_ERROR, code, "x");
 		gint rpc = me_rpc_error_code_from_gerror(error);
 		g_assert_true(rpc <= -32010 && rpc >= -32099);
@@ -771,7 +771,7 @@ test_error_table(void)
 		if (code != ME_ERROR_FAILED)
 			g_assert_cmpint(rpc, !=, -32010);
 	}
-	g_assert_cmpuint(n, ==, 8 + ME_ERROR_BUSY);
+	g_assert_cmpuint(n, ==, 8 + ME_ERROR_POLICY_LOCKED);
 	g_assert_cmpstr(me_rpc_error_name(me_rpc_error_code_from_gerror(io)), ==, "not-found");
 	g_assert_cmpint(me_rpc_error_code_from_gerror(odd), ==, -32010);
 	g_assert_null(me_rpc_error_name(-31999));

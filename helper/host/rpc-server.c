@@ -150,6 +150,9 @@ error_object_from_gerror(const GError *error)
 		if (problem->retry_after >= 0)
 			json_object_set_int_member(data, "retryAfter", problem->retry_after);
 	}
+	/* a refused write names the locked setting (policy-locked) */
+	if (me_error_get_setting(error) != NULL)
+		json_object_set_string_member(data, "key", me_error_get_setting(error));
 	return error_object_new(code, error->message, data);
 }
 

@@ -17,24 +17,29 @@
 
 typedef struct {
 	MeAcmeProblem *problem;
+	/* the setting a refused write named, `group/key` (me_error_set_setting()) */
+	gchar *setting;
 } MeErrorPrivate;
 
 static void
 me_error_private_init(MeErrorPrivate *priv)
 {
 	priv->problem = NULL;
+	priv->setting = NULL;
 }
 
 static void
 me_error_private_copy(const MeErrorPrivate *src, MeErrorPrivate *dest)
 {
 	dest->problem = src->problem != NULL ? me_acme_problem_copy(src->problem) : NULL;
+	dest->setting = g_strdup(src->setting);
 }
 
 static void
 me_error_private_clear(MeErrorPrivate *priv)
 {
 	g_clear_pointer(&priv->problem, me_acme_problem_free);
+	g_clear_pointer(&priv->setting, g_free);
 }
 
 G_DEFINE_EXTENDED_ERROR(MeError, me_error)
@@ -333,6 +338,45 @@ me_error_get_retry_after(const GError *error)
 {
 	const MeAcmeProblem *problem = me_error_get_problem(error);
 	return problem != NULL ? problem->retry_after : -1;
+}
+
+/**
+ * me_error_set_setting:
+ * @error: an error in #ME_ERROR
+ * @setting: the setting it is about, as the configuration file spells it:
+ *   `group/key`, e.g. `general/auto-approve` or `ca example/directory`
+ *
+ * Attaches @setting to @error, for %ME_ERROR_POLICY_LOCKED: the protocol sends it as
+ * `error.data.key`.
+ */
+void
+me_error_set_setting(GError *error, const gchar *setting)
+{
+	MeErrorPrivate *priv;
+
+	g_return_if_fail(error != NULL && error->domain == ME_ERROR);
+	priv = me_error_get_private(error);
+	if (priv == NULL)
+		return;
+	g_free(priv->setting);
+	priv->setting = g_strdup(setting);
+}
+
+/**
+ * me_error_get_setting:
+ * @error: an error
+ *
+ * Returns: (transfer none) (nullable): the setting me_error_set_setting() attached
+ */
+const gchar *
+me_error_get_setting(const GError *error)
+{
+	MeErrorPrivate *priv;
+
+	if (error == NULL || error->domain != ME_ERROR)
+		return NULL;
+	priv = me_error_get_private(error);
+	return priv != NULL ? priv->setting : NULL;
 }
 
 /**

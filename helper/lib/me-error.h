@@ -50,6 +50,8 @@ typedef enum {
 	ME_ERROR_LOCKED,
 	/* something else is using the resource (a running mail client holds the profile) */
 	ME_ERROR_BUSY,
+	/* the administrator's [policy] locks the setting a write would change */
+	ME_ERROR_POLICY_LOCKED,
 } MeError;
 
 #define ME_ERROR (me_error_quark())
@@ -108,5 +110,10 @@ me_error_get_retry_after(const GError *error);
 
 gboolean
 me_error_convert(GError **error);
+
+void
+me_error_set_setting(GError *error, const gchar *setting);
+const gchar *
+me_error_get_setting(const GError *error);
 
 G_END_DECLS

@@ -49,10 +49,12 @@ static const MeRpcErrorInfo error_table[] = {
     {-32035, "locked", ME_ERROR_LOCKED, "the keyring holding a secret is locked"},
     {-32036, "busy", ME_ERROR_BUSY,
      "something else is using the resource, or the helper has too many requests under way"},
+    {-32037, "policy-locked", ME_ERROR_POLICY_LOCKED,
+     "the administrator's policy locks the setting a write would change; data.key names it"},
 };
 
 /* every MeError value has exactly one row (checked again by the tests) */
-G_STATIC_ASSERT(G_N_ELEMENTS(error_table) == 8 + ME_ERROR_BUSY);
+G_STATIC_ASSERT(G_N_ELEMENTS(error_table) == 8 + ME_ERROR_POLICY_LOCKED);
 
 /**
  * me_rpc_error_table:
@@ -190,8 +192,9 @@ me_rpc_error_enum_nick(gint code)
 	    "ME_ERROR_INVALID_STATE",
 	    "ME_ERROR_LOCKED",
 	    "ME_ERROR_BUSY",
+	    "ME_ERROR_POLICY_LOCKED",
 	};
-	G_STATIC_ASSERT(G_N_ELEMENTS(names) == ME_ERROR_BUSY + 1);
+	G_STATIC_ASSERT(G_N_ELEMENTS(names) == ME_ERROR_POLICY_LOCKED + 1);
 	if (code <= 0 || (gsize)code >= G_N_ELEMENTS(names))
 		return NULL;
 	return names[code];
