@@ -72,6 +72,8 @@ LAYERS = {
                          'smime.h, keys.h and mail.h'),
     'me-config': (DOMAIN, 'the configuration; includes challenge.h (domain), keys.h, file.h, and smime.h '
                           'to check and find S/MIME trust files'),
+    'me-config-write': (DOMAIN, 'edits of the user\'s configuration file; includes me-config.h (domain) '
+                                'to check locks and load the result, and file.h'),
     'state': (DOMAIN, "the enrollment's persisted steps; includes me-error.h only, but speaks "
                       "the enrollment's vocabulary"),
     'thunderbird': (DOMAIN, "Thunderbird's profiles, prefs and locks; includes file.h and mail.h"),

@@ -848,6 +848,10 @@ typedef struct {
 } BadValue;
 
 static const BadValue bad_values[] = {
+    {"ca example", "agreed-terms", "http://acme.example.org/terms",
+     "[ca example] agreed-terms is “http://acme.example.org/terms”; use the https:// URL of the terms of service you agreed to."},
+    {"ca example", "agreed-terms", "https://user@acme.example.org/terms",
+     "[ca example] agreed-terms is “https://user@acme.example.org/terms”; use the https:// URL of the terms of service you agreed to."},
     {"general", "default-ca", "no such", "[general] default-ca is “no such”; use the NAME of a [ca NAME] group."},
     {"general", "key-type", "rsa-1000",
      "[general] key-type is “rsa-1000”; use one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096."},
@@ -1482,6 +1486,7 @@ test_example_uncommented(void)
 	g_assert_cmpstr(ca->dkim_key, ==, "example-dkim");
 	assert_strv(ca->contact, contact);
 	g_assert_false(ca->agree_tos);
+	g_assert_cmpstr(ca->agreed_terms, ==, "https://acme.example.org/terms/2026-01");
 	g_assert_cmpint(ca->quirks, ==, ME_CHALLENGE_QUIRK_MISSING_AUTO_SUBMITTED);
 
 	g_assert_cmpstr(smtp->host, ==, "smtp.example.org");

@@ -329,6 +329,27 @@ check_directory_url(const gchar *value)
 	return g_ascii_strcasecmp(scheme, "http") == 0 && is_loopback(host);
 }
 
+/* the terms of service a person agreed to: any https:// URL (the CA's terms may live on
+ * another host than its directory), or http:// on this computer as for directories */
+static gboolean
+check_terms_url(const gchar *value)
+{
+	g_autoptr(GUri) uri = NULL;
+	const gchar *host;
+
+	if (strchr(value, ' ') != NULL)
+		return FALSE;
+	uri = g_uri_parse(value, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL)
+		return FALSE;
+	host = g_uri_get_host(uri);
+	if (host == NULL || host[0] == '\0' || g_uri_get_userinfo(uri) != NULL)
+		return FALSE;
+	if (g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") == 0)
+		return TRUE;
+	return check_directory_url(value);
+}
+
 static gboolean
 check_kid(const gchar *value)
 {
@@ -473,6 +494,9 @@ static const KeyDesc keys[] = {
      /* TRANSLATORS: what to write for the account contacts instead of a bad entry; keep the example */
      .hint = N_("use mailto: addresses separated by semicolons, such as mailto:admin@example.org")},
     {GROUP_CA, "agree-tos", KIND_BOOL, CA(agree_tos)},
+    {GROUP_CA, "agreed-terms", KIND_TEXT, CA(agreed_terms), .check = check_terms_url,
+     /* TRANSLATORS: what to write for the agreed terms of service instead of a bad value */
+     .hint = N_("use the https:// URL of the terms of service you agreed to")},
     {GROUP_CA, "quirks", KIND_FLAGS, CA(quirks), .choice = &choice_quirks},
 
     {GROUP_SMTP, "host", KIND_TEXT, SMTP(host), .check = is_host,
@@ -1185,6 +1209,7 @@ ca_entry_free(CaEntry *entry)
 	g_free(entry->profile.dkim_domain);
 	g_free(entry->profile.dkim_key);
 	g_strfreev(entry->profile.contact);
+	g_free(entry->profile.agreed_terms);
 	g_free(entry);
 }
 
@@ -1401,11 +1426,27 @@ resolve_smime_trust(MeCaProfile *ca)
 	}
 }
 
+/* the trust anchors for a CA's HTTPS that no ca-file names: the system's (%NULL); only in
+ * the test build, $MAILENROLL_TEST_CA_FILE stands in for them, so that a test can add its
+ * own loopback CA by URL as a person adds a public one */
+static const gchar *
+default_ca_file(void)
+{
+#ifdef ME_TEST_HOOKS
+	const gchar *env = g_getenv("MAILENROLL_TEST_CA_FILE");
+	if (env != NULL && g_path_is_absolute(env) && strlen(env) <= CONFIG_ENV_PATH_MAX)
+		return env;
+#endif
+	return NULL;
+}
+
 static void
 resolve_cas(MeConfig *config)
 {
 	for (guint i = 0; i < config->cas->len; i++) {
 		CaEntry *entry = g_ptr_array_index(config->cas, i);
+		if (entry->profile.ca_file == NULL)
+			entry->profile.ca_file = g_strdup(default_ca_file());
 		resolve_smime_trust(&entry->profile);
 		for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
 			const KeyDesc *twin;
@@ -1933,4 +1974,242 @@ me_config_dup_known_keys(const gchar *group)
 			g_strv_builder_add(builder, keys[i].key);
 	}
 	return g_strv_builder_end(builder);
+}
+
+/**
+ * me_config_get_system_path:
+ * @config: a configuration
+ *
+ * Returns: (transfer none) (nullable): the system file it was read from
+ */
+const gchar *
+me_config_get_system_path(const MeConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return config->system_path;
+}
+
+/**
+ * me_config_get_user_path:
+ * @config: a configuration
+ *
+ * Returns: (transfer none) (nullable): the user's file, the one every write goes to
+ */
+const gchar *
+me_config_get_user_path(const MeConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return config->user_path;
+}
+
+/**
+ * me_config_get_new_ca_file:
+ *
+ * The trust anchors for the HTTPS of a CA that no profile names yet (a directory about
+ * to be added): %NULL, the system's.  The test build alone lets `$MAILENROLL_TEST_CA_FILE`
+ * replace them, for profiles without a ca-file as well.
+ *
+ * Returns: (transfer none) (nullable): a PEM file, or %NULL for the system's store
+ */
+const gchar *
+me_config_get_new_ca_file(void)
+{
+	return default_ca_file();
+}
+
+/**
+ * me_config_get_origin:
+ * @config: a configuration
+ * @group: `general`, `smtp` or `ca NAME`
+ * @key: a key of that group
+ *
+ * Which file set @key.  A CA key that falls back to [general] (key-type, key-usage,
+ * auto-approve, trust-ca) and is not set in the CA's group has the origin of the
+ * [general] key.
+ *
+ * Returns: (transfer none) (nullable): the path of the file, or %NULL when the value is
+ *   the default
+ */
+const gchar *
+me_config_get_origin(const MeConfig *config, const gchar *group, const gchar *key)
+{
+	g_autofree gchar *id = NULL;
+	const gchar *path;
+	const gchar *ca_name = NULL;
+	const KeyDesc *desc;
+
+	g_return_val_if_fail(config != NULL && group != NULL && key != NULL, NULL);
+	id = origin_key(group, key);
+	path = g_hash_table_lookup(config->origins, id);
+	if (path != NULL || classify_group(group, &ca_name) != GROUP_CA)
+		return path;
+	desc = find_key(GROUP_CA, key);
+	if (desc == NULL || !desc->inherit)
+		return NULL;
+	return me_config_get_origin(config, GROUP_GENERAL_NAME, key);
+}
+
+/**
+ * me_config_get_ca_origin:
+ * @config: a configuration
+ * @name: the NAME of a [ca NAME] group
+ *
+ * Returns: (transfer none) (nullable): the first file that has the group (the system
+ *   file for a CA both have), or %NULL when there is no such CA
+ */
+const gchar *
+me_config_get_ca_origin(const MeConfig *config, const gchar *name)
+{
+	const CaEntry *entry;
+
+	g_return_val_if_fail(config != NULL && name != NULL, NULL);
+	entry = find_ca(config, name);
+	return entry != NULL ? entry->origin : NULL;
+}
+
+/**
+ * me_config_is_known_key:
+ * @group: `general`, `smtp`, `policy` or `ca NAME`
+ * @key: a key
+ *
+ * Returns: %TRUE if mailenroll reads @key in @group (and @group is well formed)
+ */
+gboolean
+me_config_is_known_key(const gchar *group, const gchar *key)
+{
+	const gchar *ca_name = NULL;
+
+	g_return_val_if_fail(group != NULL && key != NULL, FALSE);
+	return find_key(classify_group(group, &ca_name), key) != NULL;
+}
+
+/**
+ * me_config_ca_name_is_valid:
+ * @name: a CA name, the part after `ca `
+ *
+ * Returns: %TRUE if `[ca @name]` is a group name the configuration takes
+ */
+gboolean
+me_config_ca_name_is_valid(const gchar *name)
+{
+	g_return_val_if_fail(name != NULL, FALSE);
+	return check_ca_name(name);
+}
+
+/**
+ * me_config_directory_url_is_valid:
+ * @url: an ACME directory URL
+ *
+ * Returns: %TRUE if `directory=` takes @url: https, or http on 127.0.0.1, ::1 or
+ *   localhost, without credentials or fragment
+ */
+gboolean
+me_config_directory_url_is_valid(const gchar *url)
+{
+	g_return_val_if_fail(url != NULL, FALSE);
+	return strlen(url) <= ME_CONFIG_VALUE_MAX && !has_control(url) && check_directory_url(url);
+}
+
+/**
+ * me_config_dup_choices:
+ * @group: `general`, `smtp` or `ca NAME`
+ * @key: a key that takes one word of a list, e.g. `key-type`
+ *
+ * Returns: (transfer full) (nullable): the words @key takes, in the order messages list
+ *   them, or %NULL for a key that takes no list of words
+ */
+GStrv
+me_config_dup_choices(const gchar *group, const gchar *key)
+{
+	const gchar *ca_name = NULL;
+	const KeyDesc *desc;
+
+	g_return_val_if_fail(group != NULL && key != NULL, NULL);
+	desc = find_key(classify_group(group, &ca_name), key);
+	if (desc == NULL || desc->choice == NULL)
+		return NULL;
+	return g_strdupv((gchar **)desc->choice->names);
+}
+
+/* the words of @choice whose values @value holds: the one it is, or for flags each bit */
+static gchar *
+choice_format(const Choice *choice, gint value, gboolean flags)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) words = NULL;
+
+	for (guint i = 0; choice->names[i] != NULL; i++) {
+		gint v = choice->parse != NULL ? choice->parse(choice->names[i]) : (gint)i;
+		if ((!flags && v == value) || (flags && v != 0 && (value & v) == v))
+			g_strv_builder_add(builder, choice->names[i]);
+	}
+	words = g_strv_builder_end(builder);
+	return words[0] != NULL ? g_strjoinv(";", words) : NULL;
+}
+
+static gchar *
+value_format(const KeyDesc *desc, gconstpointer field)
+{
+	switch (desc->kind) {
+	case KIND_CHOICE:
+		return choice_format(desc->choice, *(const gint *)field, FALSE);
+	case KIND_FLAGS:
+		return choice_format(desc->choice, *(const gint *)field, TRUE);
+	case KIND_BOOL:
+		return g_strdup(*(const gboolean *)field ? "true" : "false");
+	case KIND_UINT:
+		return g_strdup_printf("%u", *(const guint *)field);
+	case KIND_FRACTION: {
+		gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+		return g_strdup(g_ascii_dtostr(buf, sizeof(buf), *(const gdouble *)field));
+	}
+	case KIND_KEYRING:
+		return *(gchar *const *)field != NULL ? g_strconcat(KEYRING_PREFIX, *(gchar *const *)field, NULL) : NULL;
+	case KIND_LIST:
+		return *(GStrv const *)field != NULL && (*(GStrv const *)field)[0] != NULL
+			   ? g_strjoinv(";", *(GStrv const *)field)
+			   : NULL;
+	case KIND_TEXT:
+	default:
+		return g_strdup(*(gchar *const *)field);
+	}
+}
+
+/**
+ * me_config_dup_value:
+ * @config: a configuration
+ * @group: `general`, `smtp` or `ca NAME`
+ * @key: a key of that group
+ *
+ * The value in effect, spelled as the configuration file spells it: defaults filled in,
+ * a CA's fallbacks to [general] resolved, `keyring:LABEL` for keyring references, lists
+ * joined with `;`.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL when it is unset (or there is
+ *   no such key or CA)
+ */
+gchar *
+me_config_dup_value(const MeConfig *config, const gchar *group, const gchar *key)
+{
+	const gchar *ca_name = NULL;
+	GroupKind kind;
+	const KeyDesc *desc;
+	gconstpointer target;
+
+	g_return_val_if_fail(config != NULL && group != NULL && key != NULL, NULL);
+	kind = classify_group(group, &ca_name);
+	desc = find_key(kind, key);
+	if (desc == NULL || kind == GROUP_POLICY)
+		return NULL;
+	if (kind == GROUP_GENERAL) {
+		target = &config->general;
+	} else if (kind == GROUP_SMTP) {
+		target = &config->smtp;
+	} else {
+		const CaEntry *entry = find_ca(config, ca_name);
+		if (entry == NULL)
+			return NULL;
+		target = &entry->profile;
+	}
+	return value_format(desc, G_STRUCT_MEMBER_P(target, desc->offset));
 }

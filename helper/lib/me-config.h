@@ -181,6 +181,8 @@ typedef struct {
  * @contact: (array zero-terminated=1): the account's `mailto:` contacts, or `none`; empty
  *   when not set, which makes the mailbox that creates the account its contact
  * @agree_tos: the terms of service are agreed by policy (default false)
+ * @agreed_terms: (nullable): `agreed-terms`, the URL of the terms of service the person
+ *   agreed to; they count as agreed while the CA's directory names the same URL
  * @quirks: `quirks`, the departures from RFC 8823 allowed for this CA (none by default;
  *   docs/interop.md)
  *
@@ -210,6 +212,7 @@ typedef struct {
 	GStrv contact;
 	gboolean agree_tos;
 	MeChallengeQuirks quirks;
+	gchar *agreed_terms;
 } MeCaProfile;
 
 /**
@@ -265,5 +268,25 @@ const gchar *
 me_config_get_state_dir(const MeConfig *config);
 GStrv
 me_config_dup_known_keys(const gchar *group);
+const gchar *
+me_config_get_system_path(const MeConfig *config);
+const gchar *
+me_config_get_user_path(const MeConfig *config);
+const gchar *
+me_config_get_new_ca_file(void);
+const gchar *
+me_config_get_origin(const MeConfig *config, const gchar *group, const gchar *key);
+const gchar *
+me_config_get_ca_origin(const MeConfig *config, const gchar *name);
+gboolean
+me_config_is_known_key(const gchar *group, const gchar *key);
+gboolean
+me_config_ca_name_is_valid(const gchar *name);
+gboolean
+me_config_directory_url_is_valid(const gchar *url);
+GStrv
+me_config_dup_choices(const gchar *group, const gchar *key);
+gchar *
+me_config_dup_value(const MeConfig *config, const gchar *group, const gchar *key);
 
 G_END_DECLS
