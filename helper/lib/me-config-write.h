@@ -27,17 +27,18 @@ G_BEGIN_DECLS
  * One change of a key of the user's file.
  */
 typedef struct {
-  const gchar *group;
-  const gchar *key;
-  const gchar *value;
+	const gchar *group;
+	const gchar *key;
+	const gchar *value;
 } MeConfigEdit;
 
-gboolean me_config_write(const MeConfig *config, const MeConfigEdit *edits,
-                         gsize n_edits, GError **error);
-gboolean me_config_write_check_locks(const MeConfig *config,
-                                     const MeConfigEdit *edits, gsize n_edits,
-                                     GError **error);
-gchar *me_config_write_edit_text(const gchar *text, const MeConfigEdit *edits,
-                                 gsize n_edits);
+gboolean
+me_config_write(const MeConfig *config, const MeConfigEdit *edits, gsize n_edits, GError **error);
+gboolean
+me_config_write_check(const MeConfig *config, const MeConfigEdit *edits, gsize n_edits, GError **error);
+gboolean
+me_config_write_check_locks(const MeConfig *config, const MeConfigEdit *edits, gsize n_edits, GError **error);
+gchar *
+me_config_write_edit_text(const gchar *text, const MeConfigEdit *edits, gsize n_edits);
 
 G_END_DECLS
