@@ -808,6 +808,14 @@ contacts_add(JsonBuilder *builder, const gchar *const *contacts, GError **error)
 	return TRUE;
 }
 
+/* agreed by the person or the policy, or by the person to the very terms the CA names now */
+static gboolean
+account_terms_agreed(const MeAcmeAccountRequest *req, const MeAcmeDirectory *dir)
+{
+	return req->terms_agreed || (req->agreed_terms != NULL && dir->terms_of_service != NULL &&
+				     g_strcmp0(req->agreed_terms, dir->terms_of_service) == 0);
+}
+
 static gchar *
 account_payload(MeAcmeClient *client, const MeAcmeAccountRequest *req, const MeAcmeDirectory *dir, GError **error)
 {
@@ -820,7 +828,7 @@ account_payload(MeAcmeClient *client, const MeAcmeAccountRequest *req, const MeA
 		json_builder_add_boolean_value(builder, TRUE);
 	} else {
 		json_builder_set_member_name(builder, "termsOfServiceAgreed");
-		json_builder_add_boolean_value(builder, req->terms_agreed);
+		json_builder_add_boolean_value(builder, account_terms_agreed(req, dir));
 		if (req->contacts != NULL && !contacts_add(builder, req->contacts, error))
 			return NULL;
 	}
@@ -850,6 +858,16 @@ account_request_check(MeAcmeClient *client, const MeAcmeAccountRequest *req, con
 	if (req->eab_kid != NULL && req->eab_mac_key == NULL) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
 				    _("The external account key is empty; enter the key the certificate authority gave you."));
+		return FALSE;
+	}
+	/* the person agreed to terms the CA has replaced since: their consent does not carry over */
+	if (!req->only_return_existing && req->agreed_terms != NULL && dir->terms_of_service != NULL &&
+	    !account_terms_agreed(req, dir)) {
+		g_autofree gchar *terms = g_strescape(dir->terms_of_service, NULL);
+		g_set_error(error, ME_ERROR, ME_ERROR_USER_ACTION_REQUIRED,
+			    /* TRANSLATORS: the CA changed its terms of service after the person agreed to them; %s is the URL of the new terms */
+			    _("The certificate authority has new terms of service at %s; read them and agree to them again before you request a certificate."),
+			    terms);
 		return FALSE;
 	}
 	if (dir->external_account_required && req->eab_kid == NULL && !req->only_return_existing) {

@@ -118,6 +118,10 @@ typedef struct {
 /**
  * MeAcmeAccountRequest:
  * @terms_agreed: the person (or the administrator's policy) agreed to the CA's terms
+ * @agreed_terms: (nullable): the URL of the terms the person agreed to: they count as
+ *   agreed when the directory's `termsOfService` is this URL; when the CA names other
+ *   terms now (and @terms_agreed is not set) no account is asked for, and the error
+ *   (%ME_ERROR_USER_ACTION_REQUIRED) says to read and agree to the new terms
  * @contacts: (nullable): `mailto:` URLs
  * @only_return_existing: only look the account up; never create it
  * @eab_kid: (nullable): the external account key identifier, when the CA requires one
@@ -126,6 +130,7 @@ typedef struct {
  */
 typedef struct {
 	gboolean terms_agreed;
+	const gchar *agreed_terms;
 	const gchar *const *contacts;
 	gboolean only_return_existing;
 	const gchar *eab_kid;

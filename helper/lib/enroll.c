@@ -117,6 +117,7 @@ me_enroll_options_init(MeEnrollOptions *options, const MeCaProfile *ca, const Me
 	options->usage = ca->key_usage != ME_KEY_USAGE_UNKNOWN ? ca->key_usage : general->key_usage;
 	options->contacts = (const gchar *const *)ca->contact;
 	options->terms_agreed = ca->agree_tos;
+	options->agreed_terms = ca->agreed_terms;
 	options->eab_kid = ca->eab_kid;
 	options->eab_label = ca->eab_secret;
 	options->trusted_authserv_ids = (const gchar *const *)ca->trusted_authserv_ids;
@@ -653,6 +654,7 @@ register_account(MeEnroll *e, MeStateAccount *account, GError **error)
 	g_auto(GStrv) contacts = account_contacts(e);
 	MeAcmeAccountRequest req = {
 	    .terms_agreed = e->opts->terms_agreed,
+	    .agreed_terms = e->opts->agreed_terms,
 	    .contacts = (const gchar *const *)contacts,
 	    .eab_kid = e->opts->eab_kid,
 	};

@@ -85,6 +85,8 @@ me_enroll_reply_delivery_from_state(MeState *state);
  *   mailbox whose enrollment makes the account (`mailto:` + the mailbox), a list holding
  *   `none` for no contact
  * @terms_agreed: the person or the policy agreed to the CA's terms of service
+ * @agreed_terms: (nullable): the URL of the terms the person agreed to (`agreed-terms`);
+ *   they count as agreed while the CA's directory names the same URL
  * @eab_kid: (nullable): the External Account Binding key id
  * @eab_label: (nullable): the keyring name of its MAC key (kind eab-mac-key, the directory as
  *   CA, this as fingerprint; `mailenroll provision eab` puts it there); %NULL for @eab_kid
@@ -118,6 +120,7 @@ typedef struct {
 	MeKeyUsage usage;
 	const gchar *const *contacts;
 	gboolean terms_agreed;
+	const gchar *agreed_terms;
 	const gchar *eab_kid;
 	const gchar *eab_label;
 	const gchar *const *trusted_authserv_ids;
