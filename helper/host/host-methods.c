@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "enroll.h"
+#include "host-config.h"
 #include "install.h"
 #include "me-config.h"
 
@@ -653,7 +654,8 @@ status_cb(MeRpcServer *server, JsonNode *params, MeRpcCall *call, gpointer user_
  * @server: the helper's JSON-RPC server
  *
  * Adds the enrollment methods (`enroll`, `challenge.inspect`, `reply.sent`, `install`,
- * `renew`, `revoke`, `status`) and the `progress` event; the helper's own `prompt` request asks the person
+ * `renew`, `revoke`, `status`), the configuration methods (host-config.c) and the
+ * `progress` event; the helper's own `prompt` request asks the person
  * through the add-on before a reply is handed out.
  */
 void
@@ -671,5 +673,7 @@ me_host_register_methods(MeRpcServer *server)
 	for (gsize i = 0; i < G_N_ELEMENTS(jobs); i++)
 		me_rpc_server_add_method(server, jobs[i].name, job_method_cb, GINT_TO_POINTER(jobs[i].kind), NULL);
 	me_rpc_server_add_method(server, "status", status_cb, NULL, NULL);
+	/* config.get, config.set, ca.add, ca.agree, ca.eab: helper/host/host-config.c */
+	me_host_config_register_methods(server);
 	me_rpc_server_add_event(server, "progress");
 }
