@@ -12,6 +12,10 @@
 #  2. the error table of section 7 lists exactly the codes of --dump-error-codes (the table
 #     in helper/lib/rpc-error.c), with the same names, MeError values and meanings;
 #  3. every MeError value in helper/lib/me-error.h has a row.
+# The helper (the test build) runs with a configuration of its own: the "```ini system" block
+# of the document as its system file (MAILENROLL_SYSCONFDIR) and an empty folder as
+# XDG_CONFIG_HOME and XDG_STATE_HOME, so that the examples that write the user's file write
+# there and never into the account running the tests.
 # Run by tests/test-host.c; prints TAP-like lines and exits 1 on the first mismatch.
 
 import argparse
@@ -19,9 +23,11 @@ import json
 import os
 import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 
 ANY = "<any>"
 TIMEOUT = float(os.environ.get("ME_CHECK_TIMEOUT", "20"))
@@ -90,9 +96,25 @@ def match(expected, actual, path="$"):
         raise Mismatch(f"{path}: expected {expected!r}, got {actual!r}")
 
 
+def system_file(blocks):
+    """the body of the first "```ini system" block, or None"""
+    for _line, lang, tag, body in blocks:
+        if lang == "ini" and tag == "system":
+            return body + "\n"
+    return None
+
+
 class Helper:
-    def __init__(self, path):
-        env = dict(os.environ, LC_ALL="C.UTF-8")
+    def __init__(self, path, system_text=None):
+        self.home = tempfile.mkdtemp(prefix="check-protocol-")
+        etc = os.path.join(self.home, "etc")
+        os.mkdir(etc, 0o700)
+        if system_text is not None:
+            with open(os.path.join(etc, "mailenroll.conf"), "w", encoding="utf-8") as f:
+                f.write(system_text)
+        env = dict(os.environ, LC_ALL="C.UTF-8", MAILENROLL_SYSCONFDIR=etc,
+                   XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                   XDG_STATE_HOME=os.path.join(self.home, "state"))
         env.pop("LANGUAGE", None)
         self.proc = subprocess.Popen([path, "/nonexistent/org.mailenroll.helper.json", "mailenroll@mailenroll.org"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
@@ -133,10 +155,11 @@ class Helper:
 
 
 def check_examples(helper_path, doc):
-    todo = examples(parse_blocks(doc))
+    blocks = parse_blocks(doc)
+    todo = examples(blocks)
     if not todo:
         raise Mismatch("no examples found")
-    helper = Helper(helper_path)
+    helper = Helper(helper_path, system_file(blocks))
     try:
         for n, (line, raw, expected) in enumerate(todo, 1):
             helper.send(raw)
@@ -158,6 +181,7 @@ def check_examples(helper_path, doc):
         if helper.proc.poll() is None:
             helper.proc.kill()
             helper.proc.wait()
+        shutil.rmtree(helper.home, ignore_errors=True)
     return len(todo)
 
 

@@ -391,7 +391,7 @@ test_hello(void)
 	g_autoptr(JsonNode) first = NULL;
 	g_autoptr(JsonNode) second = NULL;
 	g_autoptr(JsonNode) methods =
-	    me_test_json_parse("[\"challenge.inspect\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.failed\",\"reply.sent\",\"revoke\",\"status\"]");
+	    me_test_json_parse("[\"ca.add\",\"ca.agree\",\"ca.eab\",\"challenge.inspect\",\"config.get\",\"config.set\",\"enroll\",\"hello\",\"install\",\"ping\",\"renew\",\"reply.failed\",\"reply.sent\",\"revoke\",\"status\"]");
 	g_autoptr(JsonNode) supported = me_test_json_parse("[1]");
 	g_autofree gchar *helper = g_strdup_printf("mailenroll %s", PACKAGE_VERSION);
 	JsonObject *result;
