@@ -23,6 +23,7 @@
 #include "keyring.h"
 #include "me-config-write.h"
 #include "me-config.h"
+#include "secmem.h"
 
 /* a directory fetch takes at most this long: the page waits for it */
 #define CONFIG_HTTP_CONNECT_MS	   5000
@@ -674,6 +675,8 @@ run_ca_eab(Call *c, GError **error)
 			return FALSE;
 	} else {
 		mac = decode_mac_key(mac_text, error);
+		/* the request's copy of the key is not needed any more: wiped where it lies */
+		me_secure_wipe((gpointer)mac_text, strlen(mac_text));
 		if (mac == NULL || !store_eab(config, ca, edits, 2, mac, error))
 			return FALSE;
 	}
