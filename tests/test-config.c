@@ -614,6 +614,45 @@ test_locked_any_ca(void)
 	me_test_rm_rf(dir);
 }
 
+/* a CA key that falls back to [general] is locked with the [general] key: a user's own CA
+ * (or the user's value for a system CA) cannot undo the administrator's auto-approve=never */
+static void
+test_locked_general_fallback(void)
+{
+	g_autofree gchar *dir = me_test_tmpdir();
+	g_autofree gchar *user = g_build_filename(dir, "user.conf", NULL);
+	g_autofree gchar *d1 = g_strdup_printf("In %s, [ca corp] auto-approve is ignored because the system configuration locks it.", user);
+	g_autofree gchar *d2 = g_strdup_printf("In %s, [ca own] auto-approve is ignored because the system configuration locks it.", user);
+	g_autofree gchar *d3 = g_strdup_printf("In %s, [ca own] key-type is ignored because the system configuration locks it.", user);
+	const gchar *expected[] = {d1, d2, d3, NULL};
+	g_autoptr(MeConfig) config = load_ok(dir,
+					     "[policy]\n"
+					     "locked=general/auto-approve;general/key-type\n"
+					     "[general]\n"
+					     "key-type=ec-p384\n"
+					     "[ca corp]\n"
+					     "directory=" DIRECTORY "\n"
+					     "auto-approve=never\n",
+					     "[ca corp]\n"
+					     "auto-approve=verified\n"
+					     "[ca own]\n"
+					     "directory=https://own.example/dir\n"
+					     "auto-approve=verified\n"
+					     "key-type=rsa-2048\n"
+					     "key-usage=signing\n");
+
+	assert_diagnostics(config, expected);
+	g_assert_cmpint(me_config_get_ca(config, "corp")->auto_approve, ==, ME_CONFIG_AUTO_APPROVE_NEVER);
+	g_assert_cmpint(me_config_get_ca(config, "own")->auto_approve, ==, ME_CONFIG_AUTO_APPROVE_NEVER);
+	g_assert_cmpint(me_config_get_ca(config, "own")->key_type, ==, ME_KEY_TYPE_EC_P384);
+	/* what [general] does not lock stays the user's */
+	g_assert_cmpint(me_config_get_ca(config, "own")->key_usage, ==, ME_KEY_USAGE_SIGNING);
+	g_assert_true(me_config_is_locked(config, "ca own", "auto-approve"));
+	g_assert_false(me_config_is_locked(config, "ca own", "key-usage"));
+	g_assert_false(me_config_is_locked(config, "ca own", "directory"));
+	me_test_rm_rf(dir);
+}
+
 static void
 test_locked_any_ca_key(void)
 {
@@ -1666,6 +1705,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/policy/locked-everything", test_locked_everything);
 	g_test_add_func("/config/policy/locked-any-ca", test_locked_any_ca);
 	g_test_add_func("/config/policy/locked-any-ca-key", test_locked_any_ca_key);
+	g_test_add_func("/config/policy/locked-general-fallback", test_locked_general_fallback);
 	g_test_add_func("/config/policy/in-user-file", test_policy_in_user_file);
 	g_test_add_func("/config/policy/entries", test_policy_entries);
 	g_test_add_func("/config/smime-trust", test_smime_trust);

@@ -511,7 +511,7 @@ main(int argc, char **argv)
 	    .user_conf = "[ca test]\ndirectory=@DIR@\nagreed-terms=@BASE@/terms-2025\n",
 	};
 	static const Scenario locked = {
-	    .system_conf = "# the administrator's\n[policy]\nlocked=general/auto-approve;ca */directory;ca */auto-approve\n\n"
+	    .system_conf = "# the administrator's\n[policy]\nlocked=general/auto-approve;ca */directory\n\n"
 			   "[ca corp]\ndirectory=@DIR@\nca-file=@CAFILE@\n",
 	    .user_conf = "# mine\n[general]\nkey-type=ec-p256\n",
 	};

@@ -1904,15 +1904,25 @@ me_config_get_smtp(const MeConfig *config)
  * @key: (nullable): a key of that group; %NULL to ask whether the whole group is locked
  *
  * Whether the system file's [policy] locked covers @key: an entry `group/key`, `group/ *`
- * or `*`, and for a CA group also `ca * /key` and `ca * / *` (written without spaces).
+ * or `*`, and for a CA group also `ca * /key` and `ca * / *` (written without spaces).  A
+ * CA key that falls back to the [general] key of the same name (key-type, key-usage,
+ * auto-approve, trust-ca) is also locked by the lock of that [general] key.
  *
  * Returns: %TRUE if user values for @key are ignored
  */
 gboolean
 me_config_is_locked(const MeConfig *config, const gchar *group, const gchar *key)
 {
+	const KeyDesc *desc;
+
 	g_return_val_if_fail(config != NULL, FALSE);
 	g_return_val_if_fail(group != NULL, FALSE);
+
+	/* a CA's key that falls back to [general] is locked with it: else a user's own value in a
+	 * CA group would undo the lock (auto-approve=verified under a locked general/auto-approve) */
+	desc = key != NULL && g_str_has_prefix(group, GROUP_CA_PREFIX) ? find_key(GROUP_CA, key) : NULL;
+	if (desc != NULL && desc->inherit && me_config_is_locked(config, GROUP_GENERAL_NAME, key))
+		return TRUE;
 
 	for (guint i = 0; i < config->locks->len; i++) {
 		const gchar *entry = g_ptr_array_index(config->locks, i);
