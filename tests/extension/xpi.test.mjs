@@ -106,6 +106,7 @@ const BACKGROUND = [
   "lib/dedup.mjs",
   "lib/enrollment.mjs",
   "lib/jsonrpc.mjs",
+  "lib/setup.mjs",
   "lib/subject.mjs",
 ];
 

@@ -30,6 +30,12 @@ export const TIMEOUTS = Object.freeze({
   // the CA checks the reply, the key is made, the order finalized and downloaded
   "reply.sent": 15 * 60 * 1000,
   "reply.failed": 30000,
+  // the configuration methods fetch CA directories (bounded by the helper's own timeouts)
+  "config.get": 90000,
+  "config.set": 30000,
+  "ca.add": 60000,
+  "ca.agree": 60000,
+  "ca.eab": 30000,
 });
 
 export class HelperConnection {

@@ -14,6 +14,7 @@
 
 import { enrollParams, REVOCATION_REASONS } from "../lib/enrollment.mjs";
 import { RpcError } from "../lib/jsonrpc.mjs";
+import { canConfigure } from "../lib/setup.mjs";
 import { KEYS, load } from "./store.mjs";
 import { _, errorText } from "./text.mjs";
 
@@ -95,6 +96,11 @@ export class PageRouter {
       "prompt.answer": () => Promise.resolve(this.prompts.answer(String(msg.key), msg.approve === true)),
       "warning.get": () => Promise.resolve(this.warnings.forTab(msg.tabId)),
       "scan.now": () => this.mail.scanRecent({ force: true }).then(() => true),
+      "setup.get": () => this.setupGet(msg),
+      "setup.set": () => this.setupCall("config.set", msg.params),
+      "setup.addCa": () => this.setupCall("ca.add", msg.params),
+      "setup.agree": () => this.setupCall("ca.agree", msg.params),
+      "setup.eab": () => this.setupCall("ca.eab", msg.params),
     };
     const handler = handlers[msg.type];
     if (!handler) {
@@ -126,6 +132,29 @@ export class PageRouter {
       busy: this.replies.busyMailboxes(),
       prompts: this.prompts.count,
     };
+  }
+
+  /**
+   * The helper's configuration for the options page's set-up part: {configurable: false}
+   * for a helper without the configuration methods (the page then says it is too old to
+   * be configured here), else {configurable: true, config} (`config.get`; `meta: false`
+   * skips fetching the CAs' directories).
+   */
+  async setupGet(msg) {
+    await this.helper.ready(15000, true);
+    if (!canConfigure(this.helper.describe().methods)) {
+      return { configurable: false };
+    }
+    const config = await this.helper.call("config.get", { meta: msg.meta !== false }, { now: true });
+    return { configurable: true, config };
+  }
+
+  /** One configuration write of the options page, passed on as the page built it (lib/setup.mjs). */
+  async setupCall(method, params) {
+    if (!params || typeof params !== "object" || Array.isArray(params)) {
+      throw new Error(_("errorUnknown"));
+    }
+    return this.helper.call(method, params, { now: true });
   }
 
   /** The options page's "Request a certificate" ({form: {mailbox, ca}, identityId?}). */

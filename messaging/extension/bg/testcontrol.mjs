@@ -17,12 +17,19 @@
 //   test.identity       {mailbox}: the identity's S/MIME binding (Experiment)
 //   test.sendSigned     {mailbox, to, subject, body}: a new message from the identity,
 //                       S/MIME-signed, sent now
+//   test.page           {action, ...}: the options page (opened when it is not) fills in
+//                       and clicks what a person would (pages/options.js: addCa {url},
+//                       pick {ca}, agree, eab {kid, mac}, set {key, value}, request
+//                       {mailbox}, reload, read) and answers with what it shows
 //
 // Anything else is method-not-found, as for any unknown request.
 
 import { RpcError } from "../lib/jsonrpc.mjs";
 
 const CLICK_TIMEOUT_MS = 20000;
+// the options page: opening it, and the longest action (a request)
+const PAGE_OPEN_TIMEOUT_MS = 30000;
+const PAGE_ACTIONS = ["read", "reload", "addCa", "pick", "agree", "eab", "set", "request"];
 const SEND_TIMEOUT_MS = 60000;
 
 function str(v, max = 1024) {
@@ -66,6 +73,7 @@ export class TestControl {
       "test.prompt.answer": () => this.answerPrompt(p.approve === true),
       "test.identity": () => this.binding(str(p.mailbox, 320)),
       "test.sendSigned": () => this.sendSigned(p),
+      "test.page": () => this.page(p),
     };
     const handler = handlers[method];
     if (!handler) {
@@ -107,6 +115,41 @@ export class TestControl {
       await sleep(50);
     }
     return { clicked: approve ? "approve" : "decline" };
+  }
+
+  // one message to the options page; undefined when no page answers it
+  async toPage(msg) {
+    try {
+      return await browser.runtime.sendMessage(Object.assign({ source: "mailenroll-background", type: "test.page" }, msg));
+    } catch (e) {
+      return undefined; // no page is open (yet)
+    }
+  }
+
+  // the options page does what a person would; it is opened first when it is not open
+  async page(p) {
+    const action = str(p.action, 32);
+    if (!PAGE_ACTIONS.includes(action)) {
+      throw new RpcError(-32602, `There is no page action ${action}.`, { name: "invalid-params" });
+    }
+    const deadline = Date.now() + PAGE_OPEN_TIMEOUT_MS;
+    let seen = await this.toPage({ action: "read" });
+    if (seen === undefined) {
+      await browser.runtime.openOptionsPage();
+    }
+    // until the page has loaded its state and the set-up part
+    while (!(seen && seen.loaded)) {
+      if (Date.now() > deadline) {
+        throw new RpcError(-32603, "The options page did not open.", { name: "internal-error" });
+      }
+      await sleep(100);
+      seen = await this.toPage({ action: "read" });
+    }
+    const params = { action };
+    for (const k of ["url", "ca", "kid", "mac", "key", "value", "mailbox"]) {
+      if (typeof p[k] === "string") params[k] = str(p[k], 2048);
+    }
+    return this.toPage(params);
   }
 
   async identityFor(mailbox) {

@@ -63,7 +63,10 @@ export async function ask(type, extra = {}) {
     throw new Error(_("errorNoBackground"));
   }
   if (!reply.ok) {
-    throw new Error(reply.error || _("errorUnknown"));
+    const error = new Error(reply.error || _("errorUnknown"));
+    // the helper's stable error name (PROTOCOL.md §7), e.g. "policy-locked"
+    error.code = reply.name || null;
+    throw error;
   }
   return reply.result;
 }

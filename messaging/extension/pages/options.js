@@ -5,17 +5,36 @@
 
 /* global browser */
 
-// The mailenroll page: request a certificate for an identity, and the status of every
-// request and certificate the helper knows (progress, expiry, binding) with renew,
-// revoke, install and start-over buttons. Everything goes through the background
-// (bg/pages.mjs answers this page), which owns the connection to the helper.
+// The mailenroll page: set up the certificate authority (which CA, its terms, External
+// Account Binding, key type, usage and approval, within what the administrator locked),
+// request a certificate for an identity, and the status of every request and certificate
+// the helper knows (progress, expiry, binding) with renew, revoke, install and start-over
+// buttons. Everything goes through the background (bg/pages.mjs answers this page), which
+// owns the connection to the helper; lib/setup.mjs decides what the set-up part shows.
 
 import { _, ask, el, localize, stateName } from "./i18n.js";
 import { expiryInfo, installInfo, isPending, stepProgress, REVOCATION_REASONS } from "../lib/enrollment.mjs";
+import {
+  DEFAULTS,
+  caAddParams,
+  choiceLabel,
+  configSetParams,
+  eabParams,
+  selectValue,
+  setupView,
+  withCa,
+  withoutMetaRefresh,
+} from "../lib/setup.mjs";
 
 let state = null;
 let renderTimer = null;
 const notes = new Map(); // mailbox -> {text, error} from the last button press
+// the set-up part: null while loading, else {configurable, config} or {error}
+let setup = null;
+let pickedCa = null;
+const setupNotes = new Map(); // result element id -> {text, error}
+// the last set-up action under way (for the tests' hooks, which wait for it)
+let setupBusy = Promise.resolve();
 
 function fmtDate(sec) {
   return new Date(sec * 1000).toLocaleDateString(browser.i18n.getUILanguage(), { year: "numeric", month: "long", day: "numeric" });
@@ -64,7 +83,8 @@ function renderIdentities() {
   if (before && [...select.options].some(o => o.value === before)) {
     select.value = before;
   }
-  document.getElementById("request-submit").disabled = select.options.length === 0;
+  const view = currentView();
+  document.getElementById("request-submit").disabled = select.options.length === 0 || !!(view && view.request);
 }
 
 function bindingText(e, info) {
@@ -234,11 +254,249 @@ function renderEnrollments() {
   list.replaceChildren(...enrollments.map(enrollmentCard));
 }
 
+
+// ---- the set-up part
+
+function showNote(id) {
+  const node = document.getElementById(id);
+  const note = setupNotes.get(id);
+  node.textContent = note ? note.text : "";
+  node.className = note ? (note.error ? "error" : "ok") : "";
+}
+
+function fillSetting(select, key, s) {
+  const locked = document.getElementById(select.id + "-locked");
+  select.replaceChildren();
+  if (s.locked) {
+    // what the administrator set, and nothing else to pick
+    select.append(el("option", { value: "", text: choiceLabel(key, s.value || DEFAULTS[key], _) }));
+  } else {
+    const inherited = s.origin === "system" ? _("settingFromAdmin", [choiceLabel(key, s.value, _)]) : _("settingDefault", [choiceLabel(key, DEFAULTS[key], _)]);
+    select.append(el("option", { value: "", text: inherited }));
+    for (const c of s.choices) {
+      select.append(el("option", { value: c, text: choiceLabel(key, c, _) }));
+    }
+    select.value = s.origin === "user" ? selectValue(s) : "";
+  }
+  select.disabled = s.locked;
+  locked.hidden = !s.locked;
+}
+
+function fillLink(id, url) {
+  const link = document.getElementById(id);
+  const none = document.getElementById(id + "-none");
+  link.hidden = !url;
+  none.hidden = !!url;
+  if (url) {
+    link.href = url;
+    if (!link.dataset.i18n) {
+      link.textContent = url;
+    }
+  } else {
+    link.removeAttribute("href");
+  }
+}
+
+function renderCaDetails(view) {
+  const details = document.getElementById("ca-details");
+  details.hidden = !view.ca;
+  if (!view.ca) {
+    return;
+  }
+  const metaError = document.getElementById("ca-meta-error");
+  metaError.hidden = !view.metaError;
+  metaError.textContent = view.metaError || "";
+  document.getElementById("ca-directory").textContent = view.directory || "";
+  fillLink("ca-website", view.website);
+  fillLink("ca-terms", view.terms.url);
+
+  const terms = view.terms;
+  const agree = document.getElementById("terms-agree");
+  document.getElementById("terms-row").hidden = !terms.url;
+  agree.checked = terms.current;
+  // agreeing is recorded once; the protocol has no "disagree"
+  agree.disabled = terms.current || terms.locked;
+  document.getElementById("terms-changed").hidden = !terms.changed;
+  document.getElementById("terms-locked").hidden = !terms.locked;
+  showNote("terms-result");
+
+  const eab = view.eab;
+  document.getElementById("eab").hidden = !eab.required;
+  const stored = document.getElementById("eab-stored");
+  stored.hidden = !eab.stored;
+  stored.textContent = eab.stored ? _("eabStored", [eab.kid || ""]) : "";
+  document.getElementById("eab-locked").hidden = !eab.locked;
+  document.getElementById("eab-form").hidden = eab.locked;
+  document.getElementById("eab-save").textContent = _(eab.stored ? "eabReplace" : "eabSave");
+  showNote("eab-result");
+
+  for (const select of document.querySelectorAll("#settings select")) {
+    fillSetting(select, select.dataset.setting, view.settings[select.dataset.setting]);
+  }
+  showNote("settings-result");
+}
+
+function requestBlockedText(why) {
+  return { terms: _("requestNeedsTerms"), eab: _("requestNeedsEab"), "no-ca": _("requestNeedsCa") }[why] || "";
+}
+
+function currentView() {
+  return setup && setup.configurable ? setupView(setup.config, pickedCa) : null;
+}
+
+function renderSetup() {
+  const ready = setup !== null;
+  const error = document.getElementById("setup-error");
+  const configurable = ready && setup.configurable === true;
+  const old = ready && setup.configurable === false;
+  error.hidden = !(ready && setup.error);
+  error.textContent = ready && setup.error ? setup.error : "";
+  document.getElementById("setup-old").hidden = !old;
+  document.getElementById("setup-body").hidden = !configurable;
+  // the helper cannot tell its CAs: the name typed as before
+  document.getElementById("legacy-ca").hidden = configurable || !ready;
+  const blocked = document.getElementById("request-blocked");
+  const view = currentView();
+  blocked.hidden = true;
+  if (!view) {
+    renderAdminNote(null);
+    return;
+  }
+  const select = document.getElementById("ca-select");
+  select.replaceChildren(...view.cas.map(c => el("option", { value: c.name, text: c.name })));
+  select.value = view.ca || "";
+  document.getElementById("ca-row").hidden = view.cas.length === 0;
+  document.getElementById("setup-none").hidden = view.cas.length > 0;
+  document.getElementById("ca-locked").hidden = !view.caLocked;
+  renderCaDetails(view);
+  document.getElementById("add-ca").hidden = !view.canAddCa;
+  document.getElementById("add-ca-locked").hidden = view.canAddCa;
+  showNote("add-ca-result");
+  if (view.request) {
+    blocked.hidden = false;
+    blocked.textContent = requestBlockedText(view.request);
+  }
+  renderAdminNote(view.files);
+}
+
+function renderAdminNote(files) {
+  const note = document.getElementById("admin-note");
+  note.hidden = !(files && files.user && files.system);
+  note.textContent = note.hidden ? "" : _("adminNote", [files.user, files.system]);
+}
+
+async function loadSetup() {
+  try {
+    setup = await ask("setup.get");
+  } catch (e) {
+    setup = { configurable: null, error: _("setupError", [e.message]) };
+  }
+  scheduleRender();
+}
+
+// runs one set-up action: its result note, then the page drawn again
+function setupAction(noteId, fn) {
+  setupBusy = (async () => {
+    setupNotes.set(noteId, { text: _("working"), error: false });
+    showNote(noteId);
+    try {
+      const text = await fn();
+      setupNotes.set(noteId, { text, error: false });
+    } catch (e) {
+      setupNotes.set(noteId, { text: e.message, error: true });
+    }
+    render();
+  })();
+  return setupBusy;
+}
+
+function onAgree(ev) {
+  const view = currentView();
+  if (!ev.target.checked || !view || !view.terms.url) {
+    return setupBusy;
+  }
+  return setupAction("terms-result", async () => {
+    try {
+      const r = await ask("setup.agree", { params: { ca: view.ca, terms: view.terms.url } });
+      setup.config = withCa(setup.config, r.ca);
+    } catch (e) {
+      ev.target.checked = false;
+      throw e;
+    }
+    return _("termsAgreed");
+  });
+}
+
+function onEabSave() {
+  const view = currentView();
+  const kid = document.getElementById("eab-kid");
+  const mac = document.getElementById("eab-mac");
+  return setupAction("eab-result", async () => {
+    const { params, problem } = eabParams(view && view.ca, kid.value, mac.value);
+    if (!params) {
+      throw new Error(_(problem === "kid" ? "eabBadKid" : "eabBadMac"));
+    }
+    const r = await ask("setup.eab", { params });
+    // the key is with the helper now; the page keeps no copy
+    mac.value = "";
+    kid.value = "";
+    setup.config = withCa(setup.config, r.ca);
+    return _("eabSaved");
+  });
+}
+
+function onSettingChange(ev) {
+  const view = currentView();
+  const key = ev.target.dataset.setting;
+  return setupAction("settings-result", async () => {
+    const params = view && configSetParams(view.ca, key, ev.target.value, view.settings[key].choices);
+    if (!params) {
+      throw new Error(_("errorUnknown"));
+    }
+    const r = await ask("setup.set", { params });
+    setup.config = withoutMetaRefresh(setup.config, r.config);
+    return _("settingSaved");
+  });
+}
+
+function onAddCa() {
+  const url = document.getElementById("add-ca-url");
+  return setupAction("add-ca-result", async () => {
+    const { params } = caAddParams(url.value);
+    if (!params) {
+      throw new Error(_("addCaBadUrl"));
+    }
+    const r = await ask("setup.addCa", { params });
+    url.value = "";
+    pickedCa = r.ca.name;
+    // the new CA, and a default CA the helper may have set with it
+    const again = await ask("setup.get");
+    setup = again.configurable ? { configurable: true, config: withCa(again.config, r.ca) } : again;
+    document.getElementById("add-ca").open = false;
+    return _("addCaDone", [r.ca.name]);
+  });
+}
+
+function listenSetup() {
+  document.getElementById("ca-select").addEventListener("change", ev => {
+    pickedCa = ev.target.value;
+    for (const id of ["terms-result", "eab-result", "settings-result"]) setupNotes.delete(id);
+    render();
+  });
+  document.getElementById("terms-agree").addEventListener("change", onAgree);
+  document.getElementById("eab-save").addEventListener("click", onEabSave);
+  for (const select of document.querySelectorAll("#settings select")) {
+    select.addEventListener("change", onSettingChange);
+  }
+  document.getElementById("add-ca-submit").addEventListener("click", onAddCa);
+}
+
 function render() {
   renderTimer = null;
   if (!state) return;
   renderConnection();
   renderIdentities();
+  renderSetup();
   renderEnrollments();
 }
 
@@ -267,11 +525,15 @@ async function submitRequest(ev) {
   if (!identity) {
     return;
   }
+  const view = currentView();
   const form = {
     mailbox: identity.email,
-    ca: document.getElementById("ca").value,
+    ca: view ? view.ca || "" : document.getElementById("ca").value,
     restart: document.getElementById("restart").checked,
   };
+  if (view && view.request) {
+    return;
+  }
   submit.disabled = true;
   result.className = "muted";
   result.textContent = _("requestWorking");
@@ -313,8 +575,9 @@ function main() {
   });
   document.getElementById("reconnect").addEventListener("click", async () => {
     await ask("helper.reconnect").catch(() => {});
-    setTimeout(load, 1500);
+    setTimeout(() => load().then(loadSetup), 1500);
   });
+  listenSetup();
   browser.runtime.onMessage.addListener(msg => {
     if (!msg || msg.source !== "mailenroll-background" || !state) {
       return;
@@ -323,10 +586,114 @@ function main() {
       state.progress[msg.progress.mailbox.toLowerCase()] = msg.progress;
       scheduleRender();
     } else if (msg.type === "changed") {
-      load();
+      // a set-up that failed (the helper was not connected yet) is tried again
+      load().then(() => (setup && setup.error ? loadSetup() : undefined));
     }
   });
-  load();
+  load().then(loadSetup);
 }
+
+// ME_TEST_HOOKS begin
+// an automated test drives this page (bg/testcontrol.mjs `test.page`): it fills the fields
+// and clicks the controls a person would, waits for what the click started, and answers
+// with what the page shows. A release .xpi has none of this (messaging/make-xpi.py).
+function shown(id) {
+  const node = document.getElementById(id);
+  return !!node && !node.hidden && !node.closest("[hidden]");
+}
+
+function noteOf(id) {
+  const node = document.getElementById(id);
+  return { text: node.textContent, error: node.className === "error" };
+}
+
+function pageSnapshot() {
+  const settings = {};
+  for (const select of document.querySelectorAll("#settings select")) {
+    settings[select.dataset.setting] = {
+      value: select.value,
+      text: select.selectedOptions.length ? select.selectedOptions[0].textContent : "",
+      disabled: select.disabled,
+      locked: shown(select.id + "-locked"),
+      options: [...select.options].map(o => o.value),
+    };
+  }
+  return {
+    loaded: setup !== null && state !== null,
+    configurable: shown("setup-body"),
+    tooOld: shown("setup-old"),
+    error: shown("setup-error") ? document.getElementById("setup-error").textContent : null,
+    cas: [...document.getElementById("ca-select").options].map(o => o.value),
+    ca: document.getElementById("ca-select").value,
+    caLocked: shown("ca-locked"),
+    lockedText: document.getElementById("ca-locked").textContent,
+    website: shown("ca-website") ? document.getElementById("ca-website").href : null,
+    terms: shown("ca-terms") ? document.getElementById("ca-terms").href : null,
+    termsShown: shown("terms-row"),
+    termsChecked: document.getElementById("terms-agree").checked,
+    termsDisabled: document.getElementById("terms-agree").disabled,
+    eabShown: shown("eab"),
+    eabStored: shown("eab-stored") ? document.getElementById("eab-stored").textContent : null,
+    eabFormShown: shown("eab-form"),
+    settings,
+    addCaShown: shown("add-ca"),
+    addCaLocked: shown("add-ca-locked"),
+    legacyCa: shown("legacy-ca"),
+    requestDisabled: document.getElementById("request-submit").disabled,
+    requestBlocked: shown("request-blocked") ? document.getElementById("request-blocked").textContent : null,
+    adminNote: shown("admin-note") ? document.getElementById("admin-note").textContent : null,
+    notes: Object.fromEntries(["add-ca-result", "terms-result", "eab-result", "settings-result", "request-result"].map(id => [id, noteOf(id)])),
+  };
+}
+
+async function testAction(msg) {
+  const byId = id => document.getElementById(id);
+  if (msg.action === "addCa") {
+    byId("add-ca").open = true;
+    byId("add-ca-url").value = String(msg.url || "");
+    byId("add-ca-submit").click();
+  } else if (msg.action === "pick") {
+    byId("ca-select").value = String(msg.ca || "");
+    byId("ca-select").dispatchEvent(new Event("change"));
+  } else if (msg.action === "agree") {
+    byId("terms-agree").click();
+  } else if (msg.action === "eab") {
+    byId("eab-kid").value = String(msg.kid || "");
+    byId("eab-mac").value = String(msg.mac || "");
+    byId("eab-save").click();
+  } else if (msg.action === "set") {
+    const select = document.querySelector(`#settings select[data-setting="${CSS.escape(String(msg.key))}"]`);
+    // a locked select is disabled: the test asks the background as the page would, to see the refusal
+    if (select.disabled) {
+      const opt = el("option", { value: String(msg.value), text: String(msg.value) });
+      select.append(opt);
+    }
+    select.value = String(msg.value);
+    onSettingChange({ target: select });
+  } else if (msg.action === "request") {
+    const want = String(msg.mailbox || "").toLowerCase();
+    const identity = state.identities.find(i => (i.email || "").toLowerCase() === want);
+    byId("identity").value = identity ? identity.id : "";
+    byId("request-submit").click();
+    // the request's answer comes with the page drawn again
+    for (let i = 0; i < 3600 && byId("request-result").textContent === _("requestWorking"); i++) {
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+  } else if (msg.action === "reload") {
+    await load();
+    await loadSetup();
+  }
+  await setupBusy;
+  render();
+  return pageSnapshot();
+}
+
+browser.runtime.onMessage.addListener(msg => {
+  if (msg && msg.source === "mailenroll-background" && msg.type === "test.page") {
+    return testAction(msg);
+  }
+  return undefined;
+});
+// ME_TEST_HOOKS end
 
 main();
