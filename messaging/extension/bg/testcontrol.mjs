@@ -20,7 +20,8 @@
 //   test.page           {action, ...}: the options page (opened when it is not) fills in
 //                       and clicks what a person would (pages/options.js: addCa {url},
 //                       pick {ca}, agree, eab {kid, mac}, set {key, value}, request
-//                       {mailbox}, reload, read) and answers with what it shows
+//                       {mailbox}, show {target}, reload, read) and answers with what
+//                       it shows
 //
 // Anything else is method-not-found, as for any unknown request.
 
@@ -29,7 +30,7 @@ import { RpcError } from "../lib/jsonrpc.mjs";
 const CLICK_TIMEOUT_MS = 20000;
 // the options page: opening it, and the longest action (a request)
 const PAGE_OPEN_TIMEOUT_MS = 30000;
-const PAGE_ACTIONS = ["read", "reload", "addCa", "pick", "agree", "eab", "set", "request"];
+const PAGE_ACTIONS = ["read", "reload", "addCa", "pick", "agree", "eab", "set", "request", "show"];
 const SEND_TIMEOUT_MS = 60000;
 
 function str(v, max = 1024) {
@@ -146,7 +147,7 @@ export class TestControl {
       seen = await this.toPage({ action: "read" });
     }
     const params = { action };
-    for (const k of ["url", "ca", "kid", "mac", "key", "value", "mailbox"]) {
+    for (const k of ["url", "ca", "kid", "mac", "key", "value", "mailbox", "target"]) {
       if (typeof p[k] === "string") params[k] = str(p[k], 2048);
     }
     return this.toPage(params);

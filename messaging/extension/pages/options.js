@@ -679,6 +679,10 @@ async function testAction(msg) {
     for (let i = 0; i < 3600 && byId("request-result").textContent === _("requestWorking"); i++) {
       await new Promise(resolve => setTimeout(resolve, 50));
     }
+  } else if (msg.action === "show") {
+    // for a screenshot: the part named at the top of the window
+    const target = byId(String(msg.target || ""));
+    if (target) target.scrollIntoView({ block: "start" });
   } else if (msg.action === "reload") {
     await load();
     await loadSetup();
