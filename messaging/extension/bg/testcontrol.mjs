@@ -26,10 +26,12 @@
 // Anything else is method-not-found, as for any unknown request.
 
 import { RpcError } from "../lib/jsonrpc.mjs";
+import { errorText } from "./text.mjs";
 
 const CLICK_TIMEOUT_MS = 20000;
 // the options page: opening it, and the longest action (a request)
 const PAGE_OPEN_TIMEOUT_MS = 30000;
+const PAGE_REOPEN_MS = 5000;
 const PAGE_ACTIONS = ["read", "reload", "addCa", "pick", "agree", "eab", "set", "request", "show"];
 const SEND_TIMEOUT_MS = 60000;
 
@@ -134,14 +136,17 @@ export class TestControl {
       throw new RpcError(-32602, `There is no page action ${action}.`, { name: "invalid-params" });
     }
     const deadline = Date.now() + PAGE_OPEN_TIMEOUT_MS;
+    let opened = 0;
     let seen = await this.toPage({ action: "read" });
-    if (seen === undefined) {
-      await browser.runtime.openOptionsPage();
-    }
-    // until the page has loaded its state and the set-up part
+    // until the page has loaded its state and the set-up part; right after start-up
+    // Thunderbird may refuse to open the tab or drop it, so it is asked again
     while (!(seen && seen.loaded)) {
       if (Date.now() > deadline) {
         throw new RpcError(-32603, "The options page did not open.", { name: "internal-error" });
+      }
+      if (seen === undefined && Date.now() - opened > PAGE_REOPEN_MS) {
+        opened = Date.now();
+        await browser.runtime.openOptionsPage().catch(e => this.logger.write("test.page: opening the options page failed:", errorText(e)));
       }
       await sleep(100);
       seen = await this.toPage({ action: "read" });

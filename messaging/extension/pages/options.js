@@ -32,6 +32,7 @@ const notes = new Map(); // mailbox -> {text, error} from the last button press
 // the set-up part: null while loading, else {configurable, config} or {error}
 let setup = null;
 let pickedCa = null;
+let eabEditing = false; // the person asked to replace a stored EAB key
 const setupNotes = new Map(); // result element id -> {text, error}
 // the last set-up action under way (for the tests' hooks, which wait for it)
 let setupBusy = Promise.resolve();
@@ -280,6 +281,8 @@ function fillSetting(select, key, s) {
   }
   select.disabled = s.locked;
   locked.hidden = !s.locked;
+  // the default does not matter where the administrator decided
+  document.getElementById(select.id + "-default").hidden = s.locked;
 }
 
 function fillLink(id, url) {
@@ -326,8 +329,9 @@ function renderCaDetails(view) {
   stored.hidden = !eab.stored;
   stored.textContent = eab.stored ? _("eabStored", [eab.kid || ""]) : "";
   document.getElementById("eab-locked").hidden = !eab.locked;
-  document.getElementById("eab-form").hidden = eab.locked;
-  document.getElementById("eab-save").textContent = _(eab.stored ? "eabReplace" : "eabSave");
+  // a stored key is replaced only on request: the fields stay out of the way
+  document.getElementById("eab-form").hidden = eab.locked || (eab.stored && !eabEditing);
+  document.getElementById("eab-change-row").hidden = eab.locked || !eab.stored || eabEditing;
   showNote("eab-result");
 
   for (const select of document.querySelectorAll("#settings select")) {
@@ -440,8 +444,10 @@ function onEabSave() {
     // the key is with the helper now; the page keeps no copy
     mac.value = "";
     kid.value = "";
+    eabEditing = false;
     setup.config = withCa(setup.config, r.ca);
-    return _("eabSaved");
+    // "A key is stored for key ID ..." says it
+    return "";
   });
 }
 
@@ -480,11 +486,16 @@ function onAddCa() {
 function listenSetup() {
   document.getElementById("ca-select").addEventListener("change", ev => {
     pickedCa = ev.target.value;
+    eabEditing = false;
     for (const id of ["terms-result", "eab-result", "settings-result"]) setupNotes.delete(id);
     render();
   });
   document.getElementById("terms-agree").addEventListener("change", onAgree);
   document.getElementById("eab-save").addEventListener("click", onEabSave);
+  document.getElementById("eab-change").addEventListener("click", () => {
+    eabEditing = true;
+    render();
+  });
   for (const select of document.querySelectorAll("#settings select")) {
     select.addEventListener("change", onSettingChange);
   }
@@ -694,7 +705,9 @@ async function testAction(msg) {
 
 browser.runtime.onMessage.addListener(msg => {
   if (msg && msg.source === "mailenroll-background" && msg.type === "test.page") {
-    return testAction(msg);
+    // a failure inside the page reaches the test with its stack (Thunderbird would say only
+    // "An unexpected error occurred")
+    return testAction(msg).catch(e => Promise.reject(new Error(`the options page failed: ${e && e.stack ? e.stack : e}`)));
   }
   return undefined;
 });
