@@ -519,6 +519,9 @@ me_test_thunderbird_start(const gchar *home, const gchar *profile, GError **erro
  *   configuration, its test control socket)
  * @error: (nullable): return location
  *
+ * With `DISPLAY=...` in @env it runs on that X server (an Xvfb the test started, for
+ * screenshots) instead of `--headless`.
+ *
  * Returns: (transfer full): the running Thunderbird
  */
 MeTestThunderbird *
@@ -528,6 +531,7 @@ me_test_thunderbird_start_with_env(const gchar *home, const gchar *profile, cons
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	const gchar *binary = g_getenv("ME_TEST_THUNDERBIRD");
+	gboolean on_display = FALSE;
 	gint log_fd;
 
 	tb->home = g_strdup(home);
@@ -542,9 +546,12 @@ me_test_thunderbird_start_with_env(const gchar *home, const gchar *profile, cons
 		g_auto(GStrv) kv = g_strsplit(env[i], "=", 2);
 		g_assert_nonnull(kv[1]);
 		g_subprocess_launcher_setenv(launcher, kv[0], kv[1], TRUE);
+		if (g_str_equal(kv[0], "DISPLAY"))
+			on_display = TRUE;
 	}
 	g_ptr_array_add(argv, (gpointer)(binary != NULL ? binary : THUNDERBIRD_BINARY));
-	g_ptr_array_add(argv, (gpointer) "--headless");
+	if (!on_display)
+		g_ptr_array_add(argv, (gpointer) "--headless");
 	g_ptr_array_add(argv, (gpointer) "--no-remote");
 	if (profile != NULL) {
 		g_ptr_array_add(argv, (gpointer) "-profile");
