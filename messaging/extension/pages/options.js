@@ -374,6 +374,10 @@ function renderSetup() {
   document.getElementById("ca-locked").hidden = !view.caLocked;
   renderCaDetails(view);
   document.getElementById("add-ca").hidden = !view.canAddCa;
+  if (view.cas.length === 0) {
+    // adding one is all there is to do
+    document.getElementById("add-ca").open = true;
+  }
   document.getElementById("add-ca-locked").hidden = view.canAddCa;
   showNote("add-ca-result");
   if (view.request) {
