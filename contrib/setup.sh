@@ -21,6 +21,9 @@ libsecret-1-dev libnss3-dev"
 pkgs="$pkgs openssl pebble valgrind python3 python3-cryptography python3-josepy python3-acme
 python3-dkim python3-aiosmtpd dnsmasq-base gnome-keyring dbus-daemon libnss3-tools
 thunderbird dovecot-imapd nodejs"
+# the options page's screenshots (ME_TEST_SCREENSHOTS, tests/test-tb-e2e.c): Thunderbird on an
+# X server of the test's own, dumped with xwd
+pkgs="$pkgs xvfb x11-apps"
 # the interop suite (tests/interop): Postfix, OpenDKIM and Dovecot's LMTP in front of
 # acme2certifier, and the Python modules acme2certifier imports (Debian's, no pip)
 pkgs="$pkgs dovecot-lmtpd postfix opendkim opendkim-tools patch python3-jwcrypto python3-dateutil

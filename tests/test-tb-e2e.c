@@ -15,7 +15,15 @@
  * Thunderbird fetching the challenge, the extension spotting it and asking the helper,
  * the reply sent through the identity's own account, the CA validating it, the
  * certificate imported into the running profile and bound to the identity, and finally a
- * message Thunderbird signs with it, verified by `openssl smime -verify`. */
+ * message Thunderbird signs with it, verified by `openssl smime -verify`.
+ *
+ * /tb-e2e/setup-page starts from an empty configuration and sets everything up in the
+ * options page, as a person would (messaging/README.md, "Setting up in the options page"):
+ * the test CA added by its URL, its terms agreed, the EAB key entered, then the request.
+ * /tb-e2e/setup-locked has a system file that locks the CA and auto-approve: the page shows
+ * them as the administrator's, and a write through the page is refused.  With
+ * ME_TEST_SCREENSHOTS=DIR both save screenshots of the page there (Thunderbird on an Xvfb
+ * of the test's own instead of --headless; docs/screenshots/README.md). */
 
 #define G_LOG_DOMAIN "MeTestTbE2e"
 
@@ -25,6 +33,7 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <signal.h>
 #include <string.h>
 
 #include "dnsmasq.h"
@@ -40,6 +49,12 @@
 #define FULL_NAME "Alice Example"
 /* every wait: Thunderbird starts in 1-3 s, far slower on a busy 2-core machine */
 #define WAIT_MS 90000
+/* the test CA's External Account Binding for /tb-e2e/setup-page (--eab KID:KEY) */
+#define EAB_KID "kid-e2e-2026"
+#define EAB_KEY "bWFpbGVucm9sbC1lMmUtZWFiLW1hYy1rZXktMzJieXQ"
+/* the administrator's CA in /tb-e2e/setup-locked */
+#define LOCKED_CA "corp"
+#define USER_FILE_TEXT "# Alice's own settings: kept as they are\n[general]\nkey-usage=dual\n"
 
 typedef struct {
 	MeTestAcmeCa *ca;
@@ -55,12 +70,22 @@ typedef struct {
 	GDataInputStream *control_in;
 	gint64 t0;
 	gboolean dumping;
+	GSubprocess *xvfb;
+	gchar *display; /* DISPLAY of the test's Xvfb, with ME_TEST_SCREENSHOTS */
 } Fixture;
+
+/* where the helper's configuration comes from */
+typedef enum {
+	CONFIG_FILE,   /* a system file with the test CA, written by the test */
+	CONFIG_PAGE,   /* none at all: the options page sets it up */
+	CONFIG_LOCKED, /* a system file that locks the CA and auto-approve, and a user file */
+} ConfigKind;
 
 typedef struct {
 	gboolean approve;
 	gboolean forged_first;
 	gboolean restart;
+	ConfigKind config;
 } Scenario;
 
 static const gchar *
@@ -267,8 +292,42 @@ ca_counter(Fixture *fx, const gchar *what)
 
 /* ---- set-up */
 
+static gchar *
+user_config_path(Fixture *fx)
+{
+	return g_build_filename(fx->home, ".config", "mailenroll", "mailenroll.conf", NULL);
+}
+
+/* the administrator's file of /tb-e2e/setup-locked: the CA, auto-approve and every CA's
+ * directory locked (so no CA can be added) */
 static void
-write_config(Fixture *fx)
+write_locked_config(Fixture *fx)
+{
+	g_autofree gchar *conf = g_strdup_printf("[general]\n"
+						 "default-ca=" LOCKED_CA "\n"
+						 "auto-approve=verified\n"
+						 "trust-ca=true\n"
+						 "[ca " LOCKED_CA "]\n"
+						 "directory=%s\n"
+						 "ca-file=%s\n"
+						 "dns-server=%s\n"
+						 "auto-approve=verified\n"
+						 "[policy]\n"
+						 "locked=ca */directory;ca */auto-approve;"
+						 "general/auto-approve;general/default-ca\n",
+						 me_test_acme_ca_get(fx->ca, "DIRECTORY"),
+						 me_test_acme_ca_get(fx->ca, "CA_FILE"),
+						 me_test_dnsmasq_get_nameserver(fx->dns));
+	g_autofree gchar *path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
+	g_autofree gchar *dir = g_build_filename(fx->home, ".config", "mailenroll", NULL);
+	g_autofree gchar *user = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	user = me_test_write_tmp(dir, "mailenroll.conf", USER_FILE_TEXT);
+}
+
+static void
+write_config(Fixture *fx, ConfigKind kind)
 {
 	g_autofree gchar *conf = g_strdup_printf("[general]\n"
 						 "default-ca=test\n"
@@ -286,7 +345,66 @@ write_config(Fixture *fx)
 
 	fx->sysconf = g_build_filename(fx->dir, "etc", NULL);
 	g_assert_cmpint(g_mkdir(fx->sysconf, 0700), ==, 0);
-	path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
+	if (kind == CONFIG_LOCKED)
+		write_locked_config(fx);
+	else if (kind == CONFIG_FILE)
+		path = me_test_write_tmp(fx->sysconf, "mailenroll.conf", conf);
+	/* CONFIG_PAGE: no file at all */
+}
+
+/* ---- screenshots (ME_TEST_SCREENSHOTS=DIR): an Xvfb of the test's own */
+
+static void
+start_xvfb(Fixture *fx)
+{
+	const gchar *argv[] = {"/usr/bin/Xvfb", "-displayfd", "1", "-screen", "0", "1280x1600x24",
+			       "-nolisten", "tcp", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	g_autofree gchar *number = NULL;
+
+	if (g_getenv("ME_TEST_SCREENSHOTS") == NULL)
+		return;
+	if (!g_file_test(argv[0], G_FILE_TEST_IS_EXECUTABLE) ||
+	    !g_file_test("/usr/bin/xwd", G_FILE_TEST_IS_EXECUTABLE)) {
+		g_test_message("ME_TEST_SCREENSHOTS needs Xvfb and xwd (Debian packages xvfb, x11-apps): none taken");
+		return;
+	}
+	fx->xvfb = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+	g_assert_no_error(error);
+	in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(fx->xvfb));
+	number = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(number);
+	fx->display = g_strdup_printf(":%s", g_strstrip(number));
+}
+
+/* the root window of the Xvfb (Thunderbird's main window on black) as DIR/@name */
+static void
+screenshot(Fixture *fx, const gchar *name)
+{
+	g_autofree gchar *xwd = NULL;
+	g_autofree gchar *png = NULL;
+	g_autofree gchar *script = g_test_build_filename(G_TEST_DIST, "util", "xwd-to-png.py", NULL);
+	gint rc = -1;
+
+	if (fx->display == NULL)
+		return;
+	/* the page draws what the last action changed */
+	g_usleep(G_USEC_PER_SEC);
+	xwd = g_build_filename(fx->dir, "shot.xwd", NULL);
+	png = g_build_filename(g_getenv("ME_TEST_SCREENSHOTS"), name, NULL);
+	{
+		const gchar *argv[] = {"/usr/bin/xwd", "-root", "-silent", "-display", fx->display, "-out", xwd, NULL};
+		g_assert_true(me_test_spawn_sync(argv, NULL, NULL, NULL, &rc));
+		g_assert_cmpint(rc, ==, 0);
+	}
+	{
+		const gchar *argv[] = {me_test_python(), script, xwd, png, "--crop-black", NULL};
+		g_assert_true(me_test_spawn_sync(argv, NULL, NULL, NULL, &rc));
+		g_assert_cmpint(rc, ==, 0);
+	}
+	g_test_message("screenshot: %s", png);
 }
 
 static void
@@ -310,8 +428,17 @@ setup(Fixture *fx, gconstpointer data)
 	ca_maildir = g_strdup_printf("--maildir=%s", me_test_dovecot_get_maildir(fx->dovecot));
 	{
 		/* with a forgery first, the real challenge takes a few seconds longer to come */
-		const gchar *argv[] = {"--dkim", "ed25519", ca_maildir, sc->forged_first ? "--mail-delay=4" : NULL, NULL};
-		fx->ca = me_test_acme_ca_start(argv, &error);
+		g_autoptr(GPtrArray) argv = g_ptr_array_new();
+		g_ptr_array_add(argv, (gpointer) "--dkim");
+		g_ptr_array_add(argv, (gpointer) "ed25519");
+		g_ptr_array_add(argv, ca_maildir);
+		if (sc->forged_first)
+			g_ptr_array_add(argv, (gpointer) "--mail-delay=4");
+		/* the CA the person adds in the options page requires EAB */
+		if (sc->config == CONFIG_PAGE)
+			g_ptr_array_add(argv, (gpointer) "--eab=" EAB_KID ":" EAB_KEY);
+		g_ptr_array_add(argv, NULL);
+		fx->ca = me_test_acme_ca_start((const gchar *const *)argv->pdata, &error);
 		g_assert_no_error(error);
 	}
 	g_assert_true(g_file_get_contents(me_test_acme_ca_get(fx->ca, "DKIM_TXT"), &txt, NULL, NULL));
@@ -319,7 +446,8 @@ setup(Fixture *fx, gconstpointer data)
 	me_test_dnsmasq_add_txt(fx->dns, me_test_acme_ca_get(fx->ca, "DKIM_RECORD"), g_strstrip(txt));
 	me_test_dnsmasq_start(fx->dns, &error);
 	g_assert_no_error(error);
-	write_config(fx);
+	write_config(fx, sc->config);
+	start_xvfb(fx);
 
 	account.imap_port = me_test_dovecot_get_port(fx->dovecot);
 	account.imap_user = USER;
@@ -345,7 +473,12 @@ start_thunderbird(Fixture *fx)
 	g_autofree gchar *sysconf = g_strdup_printf("MAILENROLL_SYSCONFDIR=%s", fx->sysconf);
 	g_autofree gchar *control = g_strdup_printf("MAILENROLL_TEST_CONTROL=%s", fx->control_path);
 	g_autofree gchar *bus = g_strdup_printf("DBUS_SESSION_BUS_ADDRESS=%s", g_getenv("DBUS_SESSION_BUS_ADDRESS"));
-	const gchar *env[] = {sysconf, control, bus, "G_MESSAGES_DEBUG=MeHost", NULL};
+	g_autofree gchar *display = fx->display != NULL ? g_strdup_printf("DISPLAY=%s", fx->display) : NULL;
+	/* the test CA's TLS root for a CA the person adds in the options page (a real CA's
+	 * certificate chains to the system's roots); read by the test build of the helper only */
+	g_autofree gchar *ca_file =
+	    g_strdup_printf("MAILENROLL_TEST_CA_FILE=%s", me_test_acme_ca_get(fx->ca, "CA_FILE"));
+	const gchar *env[] = {sysconf, control, bus, "G_MESSAGES_DEBUG=MeHost", ca_file, display, NULL};
 
 	fx->tb = me_test_thunderbird_start_with_env(fx->home, fx->profile, env, &error);
 	g_assert_no_error(error);
@@ -371,6 +504,12 @@ teardown(Fixture *fx, gconstpointer data)
 	me_test_dnsmasq_free(fx->dns);
 	me_test_acme_ca_stop(fx->ca);
 	me_test_dovecot_stop(fx->dovecot);
+	if (fx->xvfb != NULL) {
+		g_subprocess_send_signal(fx->xvfb, SIGTERM);
+		g_subprocess_wait(fx->xvfb, NULL, NULL);
+		g_clear_object(&fx->xvfb);
+	}
+	g_free(fx->display);
 	me_test_rm_rf(fx->dir);
 	g_free(fx->dir);
 	g_free(fx->home);
@@ -667,6 +806,223 @@ test_enroll(Fixture *fx, gconstpointer data)
 	check_profile_store(fx);
 }
 
+
+/* ---- the options page (test.page: the page fills in and clicks its own controls) */
+
+static JsonObject *
+page(Fixture *fx, const gchar *params_json, JsonNode **keep)
+{
+	g_autofree gchar *text = NULL;
+	JsonNode *shown = control_call_ok(fx, "page", params_json);
+
+	g_assert_true(JSON_NODE_HOLDS_OBJECT(shown));
+	text = json_to_string(shown, FALSE);
+	g_test_message("page %s → %s", params_json, text);
+	/* whatever the page shows, the EAB MAC key is never part of it */
+	g_assert_null(strstr(text, EAB_KEY));
+	g_clear_pointer(keep, json_node_unref);
+	*keep = shown;
+	return json_node_get_object(shown);
+}
+
+static gboolean
+shows(JsonObject *page, const gchar *member)
+{
+	return json_object_get_boolean_member_with_default(page, member, FALSE);
+}
+
+static const gchar *
+shown_text(JsonObject *page, const gchar *member)
+{
+	JsonNode *node = json_object_get_member(page, member);
+	return node != NULL && JSON_NODE_HOLDS_VALUE(node) ? json_node_get_string(node) : NULL;
+}
+
+/* the result line under a control: its text, and whether the page shows it as an error */
+static const gchar *
+note(JsonObject *page, const gchar *id, gboolean *is_error)
+{
+	JsonObject *n = json_object_get_object_member(json_object_get_object_member(page, "notes"), id);
+
+	*is_error = json_object_get_boolean_member_with_default(n, "error", FALSE);
+	return json_object_get_string_member_with_default(n, "text", "");
+}
+
+static JsonObject *
+shown_setting(JsonObject *page, const gchar *key)
+{
+	return json_object_get_object_member(json_object_get_object_member(page, "settings"), key);
+}
+
+static guint
+shown_cas(JsonObject *page)
+{
+	JsonArray *cas = json_object_get_array_member(page, "cas");
+	return cas != NULL ? json_array_get_length(cas) : 0;
+}
+
+static gboolean
+file_has(const gchar *path, const gchar *needle)
+{
+	g_autofree gchar *text = NULL;
+
+	return g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL;
+}
+
+/* the test CA's terms: its directory URL ends in /dir, the terms are /terms beside it */
+static gchar *
+ca_terms_url(Fixture *fx)
+{
+	const gchar *dir = me_test_acme_ca_get(fx->ca, "DIRECTORY");
+	g_autofree gchar *base = NULL;
+
+	g_assert_true(g_str_has_suffix(dir, "/dir"));
+	base = g_strndup(dir, strlen(dir) - 4);
+	return g_strconcat(base, "/terms", NULL);
+}
+
+/* the key ID the CA's first account was bound to, "" for none */
+static gchar *
+first_account_eab_kid(Fixture *fx)
+{
+	g_autoptr(JsonObject) status = me_test_acme_ca_status(fx->ca);
+	JsonArray *accounts = json_object_get_array_member(status, "accounts");
+	JsonObject *account = accounts != NULL && json_array_get_length(accounts) > 0
+				  ? json_array_get_object_element(accounts, 0)
+				  : NULL;
+
+	return g_strdup(account != NULL ? json_object_get_string_member_with_default(account, "eab_kid", "") : "");
+}
+
+/* The test CA's DKIM key is in the test's own dnsmasq, not in the public DNS where a real CA's
+ * is: the one line a person never writes (the test build of the helper takes the test CA's TLS
+ * root from $MAILENROLL_TEST_CA_FILE in the same spirit).  Put right under the CA's group line,
+ * which ca.add wrote; the later writes through the page must keep it. */
+static void
+add_test_dns_server(Fixture *fx, const gchar *user_file, const gchar *ca)
+{
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *group = g_strdup_printf("[ca %s]\n", ca);
+	g_autofree gchar *more = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *at;
+
+	g_assert_true(g_file_get_contents(user_file, &text, NULL, NULL));
+	at = strstr(text, group);
+	g_assert_nonnull(at);
+	at += strlen(group);
+	more = g_strdup_printf("%.*sdns-server=%s\n%s", (gint)(at - text), text,
+			       me_test_dnsmasq_get_nameserver(fx->dns), at);
+	g_assert_true(g_file_set_contents_full(user_file, more, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+	g_assert_no_error(error);
+}
+
+/* from no configuration at all to an installed certificate, all in the options page */
+static void
+test_setup_page(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) keep = NULL;
+	g_autofree gchar *user_file = user_config_path(fx);
+	g_autofree gchar *terms = ca_terms_url(fx);
+	g_autofree gchar *add =
+	    g_strdup_printf("{\"action\":\"addCa\",\"url\":\"%s\"}", me_test_acme_ca_get(fx->ca, "DIRECTORY"));
+	g_autofree gchar *directory_line = g_strdup_printf("directory=%s", me_test_acme_ca_get(fx->ca, "DIRECTORY"));
+	g_autofree gchar *terms_line = g_strdup_printf("agreed-terms=%s", terms);
+	JsonObject *p;
+	gboolean err = FALSE;
+	const gchar *text;
+
+	(void)data;
+	start_thunderbird(fx);
+	step(fx, !g_file_test(user_file, G_FILE_TEST_EXISTS), "no configuration: no user file (and no system file)");
+	p = page(fx, "{\"action\":\"read\"}", &keep);
+	step(fx, shows(p, "configurable") && shown_cas(p) == 0 && shows(p, "addCaShown") && shows(p, "requestDisabled"),
+	     "the options page offers to add a CA; Request certificate is disabled");
+	screenshot(fx, "options-empty.png");
+
+	p = page(fx, add, &keep);
+	text = note(p, "add-ca-result", &err);
+	step(fx, !err && shown_cas(p) == 1, "the test CA was added by its URL in the options page");
+	step(fx, file_has(user_file, directory_line), "the user's file has the CA's directory");
+	add_test_dns_server(fx, user_file, shown_text(p, "ca"));
+	step(fx, g_strcmp0(shown_text(p, "terms"), terms) == 0 && shows(p, "termsShown") && !shows(p, "termsChecked") &&
+		     shows(p, "eabShown") && shown_text(p, "website") != NULL && shows(p, "requestDisabled"),
+	     "the page shows the CA's website and terms (not agreed) and asks for EAB; Request is disabled");
+	(void)text;
+
+	p = page(fx, "{\"action\":\"agree\"}", &keep);
+	text = note(p, "terms-result", &err);
+	step(fx, !err && shows(p, "termsChecked") && shows(p, "termsDisabled"), "the terms are agreed in the page");
+	step(fx, file_has(user_file, terms_line), "the user's file records the URL of the terms agreed to");
+	step(fx, shows(p, "requestDisabled"), "Request stays disabled until the EAB key is stored");
+
+	p = page(fx, "{\"action\":\"eab\",\"kid\":\"" EAB_KID "\",\"mac\":\"" EAB_KEY "\"}", &keep);
+	text = note(p, "eab-result", &err);
+	step(fx, !err && shown_text(p, "eabStored") != NULL && strstr(shown_text(p, "eabStored"), EAB_KID) != NULL,
+	     "the EAB key is stored; the page shows its key ID, not the key");
+	step(fx, file_has(user_file, "eab-kid=" EAB_KID) && !file_has(user_file, EAB_KEY),
+	     "the user's file names the key ID and holds no key");
+	step(fx, file_has(user_file, "dns-server="), "the page's writes kept the line the test added");
+	step(fx, !shows(p, "requestDisabled"), "Request certificate is enabled");
+	page(fx, "{\"action\":\"show\",\"target\":\"setup\"}", &keep);
+	screenshot(fx, "options-setup.png");
+
+	p = page(fx, "{\"action\":\"request\",\"mailbox\":\"" MAILBOX "\"}", &keep);
+	text = note(p, "request-result", &err);
+	step(fx, !err, "the page's Request certificate started the enrollment");
+	step(fx, wait_state_count(fx, "prompts", 1), "the extension found the challenge and shows the prompt");
+	{
+		g_autoptr(JsonNode) clicked = control_call_ok(fx, "prompt.answer", "{\"approve\":true}");
+	}
+	step(fx, wait_enrollment_step(fx, "installed"), "approved: the CA issued, the helper installed it");
+	{
+		g_autofree gchar *kid = first_account_eab_kid(fx);
+		step(fx, g_strcmp0(kid, EAB_KID) == 0, "the CA's account was bound to the EAB key ID");
+	}
+	stop_thunderbird(fx);
+	check_profile_store(fx);
+}
+
+/* what the administrator locked is shown as theirs, and a write through the page is refused */
+static void
+test_setup_locked(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(JsonNode) keep = NULL;
+	g_autofree gchar *user_file = user_config_path(fx);
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	JsonObject *p;
+	JsonObject *approve;
+	gboolean err = FALSE;
+	const gchar *text;
+
+	(void)data;
+	g_assert_true(g_file_get_contents(user_file, &before, NULL, NULL));
+	start_thunderbird(fx);
+	p = page(fx, "{\"action\":\"read\"}", &keep);
+	step(fx, shows(p, "configurable") && shown_cas(p) == 1 && g_strcmp0(shown_text(p, "ca"), LOCKED_CA) == 0,
+	     "the page shows the administrator's CA");
+	step(fx, shows(p, "caLocked") && g_strcmp0(shown_text(p, "lockedText"), "Set by your administrator") == 0,
+	     "the CA says \"Set by your administrator\"");
+	step(fx, !shows(p, "addCaShown") && shows(p, "addCaLocked"), "no CA can be added");
+	approve = shown_setting(p, "auto-approve");
+	step(fx, shows(approve, "locked") && shows(approve, "disabled"),
+	     "auto-approve is read-only, set by the administrator");
+	step(fx, !shows(shown_setting(p, "key-type"), "locked") && !shows(shown_setting(p, "key-type"), "disabled"),
+	     "the key type, which is not locked, can be chosen");
+	page(fx, "{\"action\":\"show\",\"target\":\"setup\"}", &keep);
+	screenshot(fx, "options-locked.png");
+
+	/* the locked select is disabled; the test sends the write the page would, and the helper refuses it */
+	p = page(fx, "{\"action\":\"set\",\"key\":\"auto-approve\",\"value\":\"never\"}", &keep);
+	text = note(p, "settings-result", &err);
+	step(fx, err && strstr(text, "cannot be changed here") != NULL,
+	     "the write is refused with the policy-locked sentence");
+	g_assert_true(g_file_get_contents(user_file, &after, NULL, NULL));
+	step(fx, g_strcmp0(before, after) == 0, "the user's file is unchanged");
+	stop_thunderbird(fx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -674,6 +1030,8 @@ main(int argc, char **argv)
 	static const Scenario forged = {.approve = TRUE, .forged_first = TRUE};
 	static const Scenario decline = {.approve = FALSE};
 	static const Scenario restart = {.approve = TRUE, .restart = TRUE};
+	static const Scenario setup_page = {.approve = TRUE, .config = CONFIG_PAGE};
+	static const Scenario setup_locked = {.config = CONFIG_LOCKED};
 	const gchar *missing;
 	gint rc;
 
@@ -689,6 +1047,8 @@ main(int argc, char **argv)
 	g_test_add("/tb-e2e/forged-first", Fixture, &forged, setup, test_enroll, teardown);
 	g_test_add("/tb-e2e/decline", Fixture, &decline, setup, test_enroll, teardown);
 	g_test_add("/tb-e2e/restart", Fixture, &restart, setup, test_enroll, teardown);
+	g_test_add("/tb-e2e/setup-page", Fixture, &setup_page, setup, test_setup_page, teardown);
+	g_test_add("/tb-e2e/setup-locked", Fixture, &setup_locked, setup, test_setup_locked, teardown);
 	rc = g_test_run();
 	me_test_keyring_stop();
 	return rc;
