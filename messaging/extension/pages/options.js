@@ -411,7 +411,13 @@ function setupAction(noteId, fn) {
       const text = await fn();
       setupNotes.set(noteId, { text, error: false });
     } catch (e) {
-      setupNotes.set(noteId, { text: e.message, error: true });
+      // the helper's sentence names the setting in the file's spelling ("ca NAME/key-type");
+      // the page says it in words, next to the control
+      setupNotes.set(noteId, { text: e.code === "policy-locked" ? _("errorPolicyLocked") : e.message, error: true });
+      if (e.code === "policy-locked") {
+        // locked since the page was drawn: show it as locked
+        await loadSetup();
+      }
     }
     render();
   })();
