@@ -35,6 +35,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "dnsmasq.h"
 #include "dovecot.h"
@@ -355,11 +356,19 @@ write_config(Fixture *fx, ConfigKind kind)
 /* ---- screenshots (ME_TEST_SCREENSHOTS=DIR): an Xvfb of the test's own */
 
 static void
+xvfb_child_setup(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void
 start_xvfb(Fixture *fx)
 {
 	const gchar *argv[] = {"/usr/bin/Xvfb", "-displayfd", "1", "-screen", "0", "1280x1600x24",
 			       "-nolisten", "tcp", NULL};
 	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GDataInputStream) in = NULL;
 	g_autofree gchar *number = NULL;
 
@@ -370,7 +379,10 @@ start_xvfb(Fixture *fx)
 		g_test_message("ME_TEST_SCREENSHOTS needs Xvfb and xwd (Debian packages xvfb, x11-apps): none taken");
 		return;
 	}
-	fx->xvfb = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	/* it dies with the test, also when an assertion aborts it before the teardown */
+	g_subprocess_launcher_set_child_setup(launcher, xvfb_child_setup, NULL, NULL);
+	fx->xvfb = g_subprocess_launcher_spawnv(launcher, argv, &error);
 	g_assert_no_error(error);
 	in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(fx->xvfb));
 	number = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
