@@ -369,6 +369,14 @@ test_approved(Fixture *fx, gconstpointer data)
 	 * answer, kept from one call to the next */
 	g_assert_cmpuint(ca_requests(fx, "GET /dir "), ==, 1);
 	g_assert_cmpuint(ca_requests(fx, "HEAD /new-nonce "), <=, 1);
+	/* the CA had the reply before the challenge POST and answered it valid: no poll of the
+	 * authorization after that (only its first fetch), and the order that finalizing
+	 * returned valid is not asked for again before the download (one poll, one finalize) */
+	g_assert_cmpuint(ca_requests(fx, "POST /authz/"), ==, 1);
+	g_assert_cmpuint(ca_requests(fx, "POST /order/"), ==, 2);
+	/* directory, newAccount, newOrder, authorization, challenge, order (ready?), finalize,
+	 * certificate: 14 before issue 18 */
+	g_assert_cmpuint(ca_requests(fx, "GET ") + ca_requests(fx, "HEAD ") + ca_requests(fx, "POST "), ==, 8);
 	{
 		g_autofree gchar *db = g_strconcat("sql:", fx->profile, NULL);
 		const gchar *argv[] = {"env", "LD_LIBRARY_PATH=/usr/lib/thunderbird", "certutil", "-L", "-d", db, NULL};

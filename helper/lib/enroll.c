@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,6 +60,11 @@ struct _MeEnroll {
 	MeEnrollReplyDelivery delivery;
 	/* the step the last progress sentence announced: what a failure interrupted */
 	MeStateStep attempting;
+	/* what this run was told already, so the next step need not ask again: the challenge
+	 * POST's answer said valid (so is the authorization, RFC 8555 §7.1.6), and the order
+	 * as finalizing left it (valid, with its certificate URL) */
+	gboolean challenge_valid;
+	MeAcmeOrder *finalized_order;
 };
 
 static const gchar *const timing_names[] = {"detect", "authz", "challenge"};
@@ -270,6 +276,7 @@ me_enroll_free(MeEnroll *enroll)
 	if (enroll == NULL)
 		return;
 	me_state_free(enroll->state);
+	me_acme_order_free(enroll->finalized_order);
 	if (enroll->client != NULL) {
 		ca_cache_save(enroll->client);
 		me_acme_client_free(enroll->client);
@@ -1187,6 +1194,8 @@ me_enroll_post_challenge(MeEnroll *enroll, GError **error)
 						     error);
 	if (challenge == NULL)
 		return FALSE;
+	/* a CA that had the reply already may validate at once and say so here */
+	enroll->challenge_valid = g_strcmp0(challenge->status, "valid") == 0;
 	me_state_set_bool(enroll->state, "challenge_posted", TRUE);
 	me_state_set_int(enroll->state, "challenge_posted_at", now_unix(enroll));
 	return me_state_save(enroll->state, error);
@@ -2008,6 +2017,9 @@ wait_validated(MeEnroll *e, GError **error)
 	progress(e, ME_STATE_STEP_VALIDATED,
 		 /* TRANSLATORS: progress: waiting for the CA to receive and check the reply */
 		 _("Waiting for the certificate authority to check the reply…"));
+	/* the authorization's one challenge is valid: so is the authorization */
+	if (e->challenge_valid)
+		return save_step(e, ME_STATE_STEP_VALIDATED, error);
 	authz = me_acme_authz_poll(get_client(e), me_state_get_string(e->state, "authz_url"), &local);
 	if (authz == NULL) {
 		/* a refused challenge ends this order; a network failure does not */
@@ -2076,17 +2088,45 @@ keygen_thread(gpointer data)
 	return me_key_generate(job->type, &job->error);
 }
 
-/* starts making the key the enrollment will need, unless that is under way already */
+/* at exit: a key still being made is waited for, since OpenSSL's own exit handler (which
+ * ran its registration earlier, so runs after this one) frees what the thread uses */
+static void
+keygen_join_all(void)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_mutex_lock(&keygen_lock);
+	g_hash_table_iter_init(&iter, keygen_jobs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		KeyJob *job = value;
+		EVP_PKEY_free(g_thread_join(job->thread));
+		g_clear_error(&job->error);
+		g_free(job);
+		g_hash_table_iter_remove(&iter);
+	}
+	g_mutex_unlock(&keygen_lock);
+}
+
+/* starts making the key the enrollment will need, unless that is under way already; only
+ * where this process goes on after the approval (it sends the reply itself, or the mail
+ * client does and calls back): a reply handed out in a file or on the terminal ends the
+ * process, and `continue` makes the key later */
 static void
 keygen_start(MeEnroll *e)
 {
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&keygen_lock);
+	g_autoptr(GMutexLocker) locker = NULL;
 	MeKeyType type = cert_key_type(e);
 	g_autofree gchar *id = keygen_id(e, type);
 	KeyJob *job;
 
-	if (keygen_jobs == NULL)
+	if (e->delivery != ME_ENROLL_REPLY_DELIVERY_SMTP && e->delivery != ME_ENROLL_REPLY_DELIVERY_MAIL_CLIENT)
+		return;
+	locker = g_mutex_locker_new(&keygen_lock);
+	if (keygen_jobs == NULL) {
 		keygen_jobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		atexit(keygen_join_all);
+	}
 	if (g_hash_table_contains(keygen_jobs, id))
 		return;
 	job = g_new0(KeyJob, 1);
@@ -2201,6 +2241,10 @@ finalize(MeEnroll *e, GError **error)
 		done = me_acme_order_finalize(client, order, csr, error);
 		if (done == NULL)
 			return FALSE;
+		/* valid, with its certificate URL (me_acme_order_finalize() checked): download()
+		 * need not ask for the order again */
+		me_acme_order_free(e->finalized_order);
+		e->finalized_order = g_steal_pointer(&done);
 	} else if (g_strcmp0(order->status, "valid") != 0) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_STATE,
 			    /* TRANSLATORS: the order is in a state that does not allow a certificate; %s is the mailbox, %s the state */
@@ -2265,7 +2309,9 @@ download(MeEnroll *e, GError **error)
 	progress(e, ME_STATE_STEP_ISSUED,
 		 /* TRANSLATORS: progress: the issued certificate is downloaded and checked */
 		 _("Downloading and checking the certificate…"));
-	order = me_acme_order_poll(client, me_state_get_string(e->state, "order_url"), error);
+	order = g_steal_pointer(&e->finalized_order);
+	if (order == NULL)
+		order = me_acme_order_poll(client, me_state_get_string(e->state, "order_url"), error);
 	if (order == NULL)
 		return FALSE;
 	if (g_strcmp0(order->status, "valid") != 0 || order->certificate == NULL)
