@@ -43,6 +43,8 @@ LAYERS = {
     'json-util': (UTIL, 'bounded getters for JSON answers; includes me-error only'),
     'file': (UTIL, 'the one bounded file reader; includes nothing of ours'),
     'autocleanups': (UTIL, 'g_autoptr() for OpenSSL and json-glib types; includes no header of ours'),
+    'dl': (UTIL, 'dlopen() of the libraries loaded on first use (me_dl_*); includes me-error only, and no '
+                 'header of the libraries it loads: each wrapper keeps its own list of their functions'),
     'frame': (UTIL, 'planned: the native-messaging frame codec (me_frame_*), split out of '
                     'host/rpc-server.c; JSON in, bytes out, no I/O'),
     'rpc-error': (UTIL, 'planned: the JSON-RPC error table over MeError (me_rpc_error_*); it needs '

@@ -13,6 +13,7 @@
 #include <opendkim/dkim.h>
 #include <string.h>
 
+#include "dl.h"
 #include "keys.h"
 #include "secmem.h"
 
@@ -22,6 +23,36 @@
  * callback, never from libopendkim's own resolver.  The RFC 8823 rules (d= equals the From
  * domain, the h= minimum) are checked on top, from the tags libopendkim parsed.
  */
+
+/* libopendkim is loaded on first use (dl.c), by me_dkim_new(): every function of it this file
+ * calls is in this list and is called as sym_NAME().  The build does not link libopendkim, so
+ * a function called by its own name fails to link (CONTRIBUTING.md) */
+#define DKIM_SYMBOLS(X)                                                                                                \
+	X(dkim_chunk)                                                                                                  \
+	X(dkim_close)                                                                                                  \
+	X(dkim_eom)                                                                                                    \
+	X(dkim_free)                                                                                                   \
+	X(dkim_get_user_context)                                                                                       \
+	X(dkim_geterror)                                                                                               \
+	X(dkim_getresultstr)                                                                                           \
+	X(dkim_getsighdr_d)                                                                                            \
+	X(dkim_getsiglist)                                                                                             \
+	X(dkim_init)                                                                                                   \
+	X(dkim_libfeature)                                                                                             \
+	X(dkim_options)                                                                                                \
+	X(dkim_set_key_lookup)                                                                                         \
+	X(dkim_set_user_context)                                                                                       \
+	X(dkim_sig_getbh)                                                                                              \
+	X(dkim_sig_getdomain)                                                                                          \
+	X(dkim_sig_geterror)                                                                                           \
+	X(dkim_sig_geterrorstr)                                                                                        \
+	X(dkim_sig_getflags)                                                                                           \
+	X(dkim_sig_getselector)                                                                                        \
+	X(dkim_sig_gettagvalue)                                                                                        \
+	X(dkim_sign)                                                                                                   \
+	X(dkim_verify)
+
+DKIM_SYMBOLS(ME_DL_DECLARE)
 
 #define ME_DKIM_ID "mailenroll"
 /* the header field name and the separator libopendkim leaves out of dkim_getsighdr_d() */
@@ -220,9 +251,9 @@ not_from_domain_message(const gchar *d, const gchar *from_domain)
 static DKIM_CBSTAT
 key_lookup(DKIM *handle, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
-	VerifyCtx *ctx = dkim_get_user_context(handle);
-	const gchar *selector = (const gchar *)dkim_sig_getselector(sig);
-	const gchar *domain = (const gchar *)dkim_sig_getdomain(sig);
+	VerifyCtx *ctx = sym_dkim_get_user_context(handle);
+	const gchar *selector = (const gchar *)sym_dkim_sig_getselector(sig);
+	const gchar *domain = (const gchar *)sym_dkim_sig_getdomain(sig);
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *record = NULL;
 	g_autoptr(GError) error = NULL;
@@ -275,27 +306,30 @@ key_lookup(DKIM *handle, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 MeDkim *
 me_dkim_new(MeDns *dns, GError **error)
 {
+	static const MeDlSymbol symbols[] = {DKIM_SYMBOLS(ME_DL_ROW)};
 	g_autoptr(MeDkim) dkim = NULL;
 	guint flags = DKIM_LIBFLAGS_BADSIGHANDLES;
 
 	g_return_val_if_fail(dns != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	if (!me_dl_load(ME_DL_LIBRARY_OPENDKIM, symbols, G_N_ELEMENTS(symbols), error))
+		return NULL;
 	dkim = g_new0(MeDkim, 1);
 	g_mutex_init(&dkim->sign_lock);
 	dkim->dns = dns;
 	dkim->sign_headers[ME_DKIM_POLICY_CHALLENGE] = sign_header_list(ME_DKIM_POLICY_CHALLENGE);
 	dkim->sign_headers[ME_DKIM_POLICY_REPLY] = sign_header_list(ME_DKIM_POLICY_REPLY);
-	dkim->lib = dkim_init(lib_malloc, lib_free);
+	dkim->lib = sym_dkim_init(lib_malloc, lib_free);
 	if (dkim->lib == NULL) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED,
 				    /* TRANSLATORS: the DKIM library could not be started */
 				    _("The DKIM library could not be initialised."));
 		return NULL;
 	}
-	dkim->ed25519 = dkim_libfeature(dkim->lib, DKIM_FEATURE_ED25519);
+	dkim->ed25519 = sym_dkim_libfeature(dkim->lib, DKIM_FEATURE_ED25519);
 	/* BADSIGHANDLES: a malformed signature is reported as failed instead of vanishing */
-	if (dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) != DKIM_STAT_OK ||
-	    dkim_set_key_lookup(dkim->lib, key_lookup) != DKIM_STAT_OK) {
+	if (sym_dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) != DKIM_STAT_OK ||
+	    sym_dkim_set_key_lookup(dkim->lib, key_lookup) != DKIM_STAT_OK) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED,
 				    /* TRANSLATORS: the DKIM library refused its settings */
 				    _("The DKIM library could not be configured."));
@@ -314,7 +348,7 @@ me_dkim_free(MeDkim *dkim)
 	if (dkim == NULL)
 		return;
 	if (dkim->lib != NULL)
-		dkim_close(dkim->lib);
+		sym_dkim_close(dkim->lib);
 	for (guint i = 0; i < G_N_ELEMENTS(dkim->sign_headers); i++)
 		g_ptr_array_unref(dkim->sign_headers[i]);
 	g_mutex_clear(&dkim->sign_lock);
@@ -387,7 +421,7 @@ count_signatures(GBytes *message)
 static const gchar *
 tag_value(DKIM_SIGINFO *sig, const gchar *tag)
 {
-	return (const gchar *)dkim_sig_gettagvalue(sig, FALSE, (u_char *)tag);
+	return (const gchar *)sym_dkim_sig_gettagvalue(sig, FALSE, (u_char *)tag);
 }
 
 /* h= as libopendkim keeps it (FWS already removed): names joined by colons */
@@ -459,7 +493,7 @@ sigerror_message(gint sigerror)
 		return g_strdup(_("The DKIM key record cannot be used for this signature."));
 	default:
 		/* TRANSLATORS: a DKIM signature is malformed; %s is the library's reason in English */
-		return g_strdup_printf(_("The DKIM signature is malformed: %s."), dkim_sig_geterrorstr(sigerror));
+		return g_strdup_printf(_("The DKIM signature is malformed: %s."), sym_dkim_sig_geterrorstr(sigerror));
 	}
 }
 
@@ -468,14 +502,14 @@ static gchar *
 signature_problem(DKIM_SIGINFO *sig, VerifyCtx *ctx, const MeDkimSignature *out)
 {
 	const gchar *failure = g_hash_table_lookup(ctx->failures, sig);
-	gint sigerror = dkim_sig_geterror(sig);
+	gint sigerror = sym_dkim_sig_geterror(sig);
 	gchar *message;
 
 	if (failure != NULL)
 		return g_strdup(failure);
 	/* libopendkim reports a changed body as a bad signature; say which part changed */
 	if ((sigerror == DKIM_SIGERROR_OK || sigerror == DKIM_SIGERROR_BADSIG) &&
-	    dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH)
+	    sym_dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH)
 		/* TRANSLATORS: the mail body does not match the body hash of the DKIM signature */
 		return g_strdup(_("The message body was changed after it was signed."));
 	message = sigerror_message(sigerror);
@@ -484,7 +518,7 @@ signature_problem(DKIM_SIGINFO *sig, VerifyCtx *ctx, const MeDkimSignature *out)
 	if (g_strcmp0(out->algorithm, "rsa-sha256") != 0 && g_strcmp0(out->algorithm, "ed25519-sha256") != 0)
 		/* TRANSLATORS: a DKIM signature uses an algorithm such as rsa-sha1 that RFC 8301 retired */
 		return g_strdup(_("The DKIM signature uses an algorithm that is no longer accepted."));
-	if (dkim_sig_getbh(sig) != DKIM_SIGBH_MATCH || (dkim_sig_getflags(sig) & DKIM_SIGFLAG_PASSED) == 0)
+	if (sym_dkim_sig_getbh(sig) != DKIM_SIGBH_MATCH || (sym_dkim_sig_getflags(sig) & DKIM_SIGFLAG_PASSED) == 0)
 		return sigerror_message(DKIM_SIGERROR_BADSIG);
 	/* libopendkim allows clock drift; RFC 6376 §3.5 makes x= a hard end */
 	if (out->expires != 0 && out->expires <= g_get_real_time() / G_USEC_PER_SEC)
@@ -496,8 +530,8 @@ static MeDkimSignature *
 signature_new(DKIM_SIGINFO *sig, VerifyCtx *ctx)
 {
 	MeDkimSignature *out = g_new0(MeDkimSignature, 1);
-	const gchar *domain = (const gchar *)dkim_sig_getdomain(sig);
-	const gchar *selector = (const gchar *)dkim_sig_getselector(sig);
+	const gchar *domain = (const gchar *)sym_dkim_sig_getdomain(sig);
+	const gchar *selector = (const gchar *)sym_dkim_sig_getselector(sig);
 	const gchar *algorithm = tag_value(sig, "a");
 
 	out->domain = g_strdup(domain != NULL ? domain : "");
@@ -519,9 +553,9 @@ collect_signatures(DKIM *handle, VerifyCtx *ctx, DKIM_STAT status, GError **erro
 	DKIM_SIGINFO **sigs = NULL;
 	gint nsigs = 0;
 
-	if (dkim_getsiglist(handle, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0) {
-		g_debug("no signatures processed: %s (%s)", dkim_getresultstr(status),
-			dkim_geterror(handle) != NULL ? dkim_geterror(handle) : "no detail");
+	if (sym_dkim_getsiglist(handle, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0) {
+		g_debug("no signatures processed: %s (%s)", sym_dkim_getresultstr(status),
+			sym_dkim_geterror(handle) != NULL ? sym_dkim_geterror(handle) : "no detail");
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: a mail's DKIM signatures could not even be read */
 				    _("The message's DKIM signatures could not be processed."));
@@ -546,13 +580,13 @@ verify_with_handle(MeDkim *dkim, DKIM *handle, GBytes *message, const gchar *fro
 	DKIM_STAT status;
 	GPtrArray *result;
 
-	dkim_set_user_context(handle, &ctx);
+	sym_dkim_set_user_context(handle, &ctx);
 	/* dkim_chunk() wants a writable buffer but does not write to it */
-	status = dkim_chunk(handle, (u_char *)data, len);
+	status = sym_dkim_chunk(handle, (u_char *)data, len);
 	if (status == DKIM_STAT_OK)
-		status = dkim_chunk(handle, NULL, 0);
+		status = sym_dkim_chunk(handle, NULL, 0);
 	if (status == DKIM_STAT_OK)
-		status = dkim_eom(handle, NULL);
+		status = sym_dkim_eom(handle, NULL);
 	result = collect_signatures(handle, &ctx, status, error);
 	g_hash_table_unref(ctx.failures);
 	g_hash_table_unref(ctx.temporary);
@@ -604,16 +638,16 @@ me_dkim_verify(MeDkim *dkim, GBytes *message, const gchar *from_domain, GError *
 			    _("The message has more than %u DKIM signatures."), (guint)ME_DKIM_SIGNATURES_MAX);
 		return NULL;
 	}
-	handle = dkim_verify(dkim->lib, (const u_char *)ME_DKIM_ID, NULL, &status);
+	handle = sym_dkim_verify(dkim->lib, (const u_char *)ME_DKIM_ID, NULL, &status);
 	if (handle == NULL) {
-		g_debug("dkim_verify: %s", dkim_getresultstr(status));
+		g_debug("dkim_verify: %s", sym_dkim_getresultstr(status));
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED,
 				    /* TRANSLATORS: the DKIM library could not start a verification */
 				    _("The DKIM check could not be started."));
 		return NULL;
 	}
 	result = verify_with_handle(dkim, handle, message, from_domain, error);
-	dkim_free(handle);
+	sym_dkim_free(handle);
 	return result;
 }
 
@@ -734,8 +768,8 @@ set_sign_headers(MeDkim *dkim, MeDkimPolicy policy)
 
 	/* SIGNHDRS signs the fields present; OVERSIGNHDRS then lists every name once more, so a
 	 * present field cannot gain a second instance and an absent one cannot be added */
-	return dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, names, sizeof(names)) == DKIM_STAT_OK &&
-	       dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, names, sizeof(names)) == DKIM_STAT_OK;
+	return sym_dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, names, sizeof(names)) == DKIM_STAT_OK &&
+	       sym_dkim_options(dkim->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, names, sizeof(names)) == DKIM_STAT_OK;
 }
 
 static gchar *
@@ -747,16 +781,16 @@ signature_header(DKIM *handle, GBytes *message)
 	size_t header_len = 0;
 	DKIM_STAT status;
 
-	status = dkim_chunk(handle, (u_char *)data, len);
+	status = sym_dkim_chunk(handle, (u_char *)data, len);
 	if (status == DKIM_STAT_OK)
-		status = dkim_chunk(handle, NULL, 0);
+		status = sym_dkim_chunk(handle, NULL, 0);
 	if (status == DKIM_STAT_OK)
-		status = dkim_eom(handle, NULL);
+		status = sym_dkim_eom(handle, NULL);
 	if (status == DKIM_STAT_OK)
-		status = dkim_getsighdr_d(handle, strlen(ME_DKIM_HEADER_PREFIX), &header, &header_len);
+		status = sym_dkim_getsighdr_d(handle, strlen(ME_DKIM_HEADER_PREFIX), &header, &header_len);
 	if (status != DKIM_STAT_OK) {
-		g_debug("signing failed: %s (%s)", dkim_getresultstr(status),
-			dkim_geterror(handle) != NULL ? dkim_geterror(handle) : "no detail");
+		g_debug("signing failed: %s (%s)", sym_dkim_getresultstr(status),
+			sym_dkim_geterror(handle) != NULL ? sym_dkim_geterror(handle) : "no detail");
 		return NULL;
 	}
 	return g_strndup((const gchar *)header, header_len);
@@ -773,14 +807,14 @@ sign_locked(MeDkim *dkim, GBytes *message, const gchar *domain, const gchar *sel
 	if (!set_sign_headers(dkim, policy))
 		return NULL;
 	/* relaxed/relaxed survives the rewrapping MTAs do; length -1: no l= */
-	handle = dkim_sign(dkim->lib, (const u_char *)ME_DKIM_ID, NULL, (dkim_sigkey_t)pem, (const u_char *)selector,
-			   (const u_char *)domain, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, alg, -1, &status);
+	handle = sym_dkim_sign(dkim->lib, (const u_char *)ME_DKIM_ID, NULL, (dkim_sigkey_t)pem, (const u_char *)selector,
+			       (const u_char *)domain, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, alg, -1, &status);
 	if (handle == NULL) {
-		g_debug("dkim_sign: %s", dkim_getresultstr(status));
+		g_debug("dkim_sign: %s", sym_dkim_getresultstr(status));
 		return NULL;
 	}
 	header = signature_header(handle, message);
-	dkim_free(handle);
+	sym_dkim_free(handle);
 	return header;
 }
 

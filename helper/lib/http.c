@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "dl.h"
 #include "me-error.h"
 
 /* limits on what a server may send us besides the body */
@@ -20,6 +21,35 @@
 #define ME_HTTP_LINKS_MAX	 32
 #define ME_HTTP_REDIRECTS_MAX	 3
 
+
+/* libcurl and its ~30 dependencies are loaded by the first request (dl.c), not at every start
+ * of a front-end whose job makes none (hello, status, --version): every function of it this
+ * file calls is in this list and is called as sym_NAME().  The build does not link libcurl,
+ * so a function called by its own name fails to link (CONTRIBUTING.md).  Called through a
+ * pointer, curl_easy_setopt() is not checked by curl/typecheck-gcc.h: every value below is
+ * of its option's type, cast where needed. */
+#define HTTP_SYMBOLS(X)                                                                                                \
+	X(curl_easy_cleanup)                                                                                           \
+	X(curl_easy_getinfo)                                                                                           \
+	X(curl_easy_init)                                                                                              \
+	X(curl_easy_perform)                                                                                           \
+	X(curl_easy_setopt)                                                                                            \
+	X(curl_easy_strerror)                                                                                          \
+	X(curl_getdate)                                                                                                \
+	X(curl_global_init)                                                                                            \
+	X(curl_slist_append)                                                                                           \
+	X(curl_slist_free_all)                                                                                         \
+	X(curl_version_info)
+
+HTTP_SYMBOLS(ME_DL_DECLARE)
+
+static gboolean
+http_load(GError **error)
+{
+	static const MeDlSymbol symbols[] = {HTTP_SYMBOLS(ME_DL_ROW)};
+
+	return me_dl_load(ME_DL_LIBRARY_CURL, symbols, G_N_ELEMENTS(symbols), error);
+}
 
 struct _MeHttp {
 	CURL *curl;
@@ -165,7 +195,11 @@ me_http_parse_retry_after(const gchar *value, gint64 now_unix)
 			return -1;
 		return (gint64)seconds;
 	}
-	when = curl_getdate(value, NULL);
+	/* only answers libcurl fetched carry this header, so it is loaded by then; a caller of
+	 * its own that cannot load it gets "no valid hint" */
+	if (!http_load(NULL))
+		return -1;
+	when = sym_curl_getdate(value, NULL);
 	if (when == -1)
 		return -1;
 	if (when <= now_unix)
@@ -289,7 +323,7 @@ http_global_init(void)
 {
 	static gsize once = 0;
 	if (g_once_init_enter(&once)) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		sym_curl_global_init(CURL_GLOBAL_DEFAULT);
 		g_once_init_leave(&once, 1);
 	}
 }
@@ -301,9 +335,36 @@ builtin_ca_file(CURL *curl)
 {
 	const gchar *path = NULL;
 
-	if (curl_easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK)
+	if (sym_curl_easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK)
 		return NULL;
 	return g_strdup(path);
+}
+
+/* loads libcurl and makes the client's handle, once */
+static gboolean
+http_start(MeHttp *http, GError **error)
+{
+	const curl_version_info_data *info;
+
+	if (http->curl != NULL)
+		return TRUE;
+	if (!http_load(error))
+		return FALSE;
+	http_global_init();
+	info = sym_curl_version_info(CURLVERSION_NOW);
+	http->curl = sym_curl_easy_init();
+	if (http->curl == NULL) {
+		g_set_error_literal(error,
+				    ME_ERROR,
+				    ME_ERROR_FAILED,
+				    /* TRANSLATORS: libcurl could not make its connection handle (out of memory) */
+				    _("The HTTPS client could not be started; free some memory and try again."));
+		return FALSE;
+	}
+	http->builtin_ca_file = builtin_ca_file(http->curl);
+	g_free(http->user_agent);
+	http->user_agent = g_strdup_printf("mailenroll/%s libcurl/%s", PACKAGE_VERSION, info->version);
+	return TRUE;
 }
 
 /**
@@ -319,13 +380,8 @@ MeHttp *
 me_http_new(void)
 {
 	MeHttp *http = g_new0(MeHttp, 1);
-	const curl_version_info_data *info;
 
-	http_global_init();
-	info = curl_version_info(CURLVERSION_NOW);
-	http->curl = curl_easy_init();
-	http->builtin_ca_file = builtin_ca_file(http->curl);
-	http->user_agent = g_strdup_printf("mailenroll/%s libcurl/%s", PACKAGE_VERSION, info->version);
+	/* libcurl is loaded and the handle made by the first request (http_start()) */
 	http->accept_language = accept_language_new();
 	http->max_body = ME_HTTP_BODY_MAX_DEFAULT;
 	http->connect_ms = 10000;
@@ -340,7 +396,7 @@ me_http_free(MeHttp *http)
 	if (http == NULL)
 		return;
 	if (http->curl != NULL)
-		curl_easy_cleanup(http->curl);
+		sym_curl_easy_cleanup(http->curl);
 	g_free(http->ca_file);
 	g_free(http->builtin_ca_file);
 	g_free(http->user_agent);
@@ -386,6 +442,9 @@ me_http_set_timeouts(MeHttp *http, guint connect_ms, guint total_ms, guint low_s
 const gchar *
 me_http_get_user_agent(MeHttp *http)
 {
+	/* it names libcurl's version: before the first request, load libcurl to know it */
+	if (http->user_agent == NULL && !http_start(http, NULL))
+		http->user_agent = g_strdup_printf("mailenroll/%s", PACKAGE_VERSION);
 	return http->user_agent;
 }
 
@@ -457,16 +516,16 @@ request_headers(MeHttp *http, const gchar *content_type, const gchar *accept)
 	struct curl_slist *headers = NULL;
 	g_autofree gchar *lang = g_strdup_printf("Accept-Language: %s", http->accept_language);
 
-	headers = curl_slist_append(headers, lang);
+	headers = sym_curl_slist_append(headers, lang);
 	/* every request body is small; waiting for 100-continue would cost a round trip */
-	headers = curl_slist_append(headers, "Expect:");
+	headers = sym_curl_slist_append(headers, "Expect:");
 	if (content_type != NULL) {
 		g_autofree gchar *hdr = g_strdup_printf("Content-Type: %s", content_type);
-		headers = curl_slist_append(headers, hdr);
+		headers = sym_curl_slist_append(headers, hdr);
 	}
 	if (accept != NULL) {
 		g_autofree gchar *hdr = g_strdup_printf("Accept: %s", accept);
-		headers = curl_slist_append(headers, hdr);
+		headers = sym_curl_slist_append(headers, hdr);
 	}
 	return headers;
 }
@@ -477,33 +536,33 @@ request_setup(MeHttp *http, const gchar *method, const gchar *url, const gchar *
 	CURL *c = http->curl;
 	gboolean is_get = g_strcmp0(method, "GET") == 0;
 
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	sym_curl_easy_setopt(c, CURLOPT_URL, url);
+	sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	/* only a GET (the directory) may be redirected; a signed POST names its exact URL */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, is_get ? 1L : 0L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)ME_HTTP_REDIRECTS_MAX);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_CAINFO, http->ca_file != NULL ? http->ca_file : http->builtin_ca_file);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)http->connect_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)http->total_ms);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)http->low_speed_secs);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->max_body);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, http->user_agent);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, xfer);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, xfer);
-	curl_easy_setopt(c, CURLOPT_NOBODY, g_strcmp0(method, "HEAD") == 0 ? 1L : 0L);
+	sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, is_get ? 1L : 0L);
+	sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)ME_HTTP_REDIRECTS_MAX);
+	sym_curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	sym_curl_easy_setopt(c, CURLOPT_CAINFO, http->ca_file != NULL ? http->ca_file : http->builtin_ca_file);
+	sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)http->connect_ms);
+	sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)http->total_ms);
+	sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)http->low_speed_secs);
+	sym_curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->max_body);
+	sym_curl_easy_setopt(c, CURLOPT_USERAGENT, http->user_agent);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, xfer);
+	sym_curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	sym_curl_easy_setopt(c, CURLOPT_HEADERDATA, xfer);
+	sym_curl_easy_setopt(c, CURLOPT_NOBODY, g_strcmp0(method, "HEAD") == 0 ? 1L : 0L);
 	if (g_strcmp0(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? strlen(body) : 0));
+		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? strlen(body) : 0));
 	} else if (is_get) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		sym_curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
 }
 
@@ -513,7 +572,7 @@ set_curl_error(GError **error, CURLcode rc, const Transfer *xfer, const gchar *u
 	MeError code = ME_ERROR_NETWORK;
 	const gchar *what;
 
-	g_debug("%s: libcurl error %d: %s", url, rc, curl_easy_strerror(rc));
+	g_debug("%s: libcurl error %d: %s", url, rc, sym_curl_easy_strerror(rc));
 	if (xfer->body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		code = ME_ERROR_TOO_LARGE;
 		/* TRANSLATORS: the server sent more data than any genuine answer has */
@@ -577,7 +636,7 @@ me_http_request(MeHttp *http,
 	long version = 0;
 
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	if (!request_check(method, url, content_type, accept, error))
+	if (!request_check(method, url, content_type, accept, error) || !http_start(http, error))
 		return NULL;
 	response = response_new();
 	xfer.response = response;
@@ -585,12 +644,12 @@ me_http_request(MeHttp *http,
 	xfer.max_body = http->max_body;
 	request_setup(http, method, url, body, &xfer);
 	headers = request_headers(http, content_type, accept);
-	curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, headers);
-	rc = curl_easy_perform(http->curl);
-	curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	sym_curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, headers);
+	rc = sym_curl_easy_perform(http->curl);
+	sym_curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, NULL);
+	sym_curl_slist_free_all(headers);
 	http->requests++;
-	curl_easy_getinfo(http->curl, CURLINFO_NUM_CONNECTS, &connects);
+	sym_curl_easy_getinfo(http->curl, CURLINFO_NUM_CONNECTS, &connects);
 	http->connections += (guint)connects;
 	response->body = g_byte_array_free_to_bytes(xfer.body);
 	if (rc != CURLE_OK) {
@@ -598,8 +657,8 @@ me_http_request(MeHttp *http,
 		g_free(xfer.raw_retry_after);
 		return NULL;
 	}
-	curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(http->curl, CURLINFO_HTTP_VERSION, &version);
+	sym_curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);
+	sym_curl_easy_getinfo(http->curl, CURLINFO_HTTP_VERSION, &version);
 	http->http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : version == CURL_HTTP_VERSION_1_1 ? 11 : 10;
 	response->status = (guint)status;
 	response->retry_after = me_http_parse_retry_after(xfer.raw_retry_after, g_get_real_time() / G_USEC_PER_SEC);

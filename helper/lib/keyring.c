@@ -14,9 +14,56 @@
 #include <libsecret/secret.h>
 #include <string.h>
 
+#include "dl.h"
+
 /* the only file that talks to libsecret: every secret of mailenroll lives in the Secret
  * Service (GNOME Keyring, KWallet), never in a file, and no error of libsecret, GDBus or
  * GIO leaves this file unconverted */
+
+/* libsecret is loaded on first use (dl.c): every function of it this file calls is in this
+ * list and is called as sym_NAME(); its macros that call a function (SECRET_ERROR,
+ * SECRET_IS_ITEM ...) are spelled out with the pointers.  The build does not link libsecret,
+ * so a function called by its own name fails to link (CONTRIBUTING.md) */
+#define KEYRING_SYMBOLS(X)                                                                                             \
+	X(secret_error_get_quark)                                                                                      \
+	X(secret_item_get_locked)                                                                                      \
+	X(secret_item_get_type)                                                                                        \
+	X(secret_item_set_attributes_sync)                                                                             \
+	X(secret_item_set_label_sync)                                                                                  \
+	X(secret_password_clearv_sync)                                                                                 \
+	X(secret_password_free)                                                                                        \
+	X(secret_password_lookupv_binary_sync)                                                                         \
+	X(secret_password_lookupv_nonpageable_sync)                                                                    \
+	X(secret_password_searchv_sync)                                                                                \
+	X(secret_password_storev_binary_sync)                                                                          \
+	X(secret_retrievable_get_attributes)                                                                           \
+	X(secret_retrievable_get_created)                                                                              \
+	X(secret_retrievable_get_label)                                                                                \
+	X(secret_retrievable_get_type)                                                                                 \
+	X(secret_value_get)                                                                                            \
+	X(secret_value_new)                                                                                            \
+	X(secret_value_unref)
+
+KEYRING_SYMBOLS(ME_DL_DECLARE)
+
+static gboolean
+keyring_load(GError **error)
+{
+	static const MeDlSymbol symbols[] = {KEYRING_SYMBOLS(ME_DL_ROW)};
+
+	return me_dl_load(ME_DL_LIBRARY_SECRET, symbols, G_N_ELEMENTS(symbols), error);
+}
+
+/* libsecret's own g_autoptr(SecretValue) would call secret_value_unref() by name */
+typedef SecretValue KeyringValue;
+
+static void
+keyring_value_unref(KeyringValue *value)
+{
+	sym_secret_value_unref(value);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyringValue, keyring_value_unref)
 
 #define ME_KEYRING_STATE_CURRENT    "current"
 #define ME_KEYRING_STATE_SUPERSEDED "superseded"
@@ -203,13 +250,13 @@ keyring_convert_error(GError **error, GError *err, MeKeyringKind kind)
 		g_propagate_error(error, g_steal_pointer(&owned));
 		return;
 	}
-	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED) ||
+	if (g_error_matches(err, sym_secret_error_get_quark(), SECRET_ERROR_IS_LOCKED) ||
 	    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		/* a dismissed or impossible unlock prompt */
 		keyring_set_locked_error(error);
 		return;
 	}
-	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT)) {
+	if (g_error_matches(err, sym_secret_error_get_quark(), SECRET_ERROR_NO_SUCH_OBJECT)) {
 		keyring_set_not_found_error(error, kind);
 		return;
 	}
@@ -315,11 +362,12 @@ static gboolean
 keyring_match_is_locked(GHashTable *attrs)
 {
 	g_autoptr(GError) error_local = NULL;
-	GList *items = secret_password_searchv_sync(&me_keyring_schema, attrs, SECRET_SEARCH_ALL, NULL, &error_local);
+	GList *items = sym_secret_password_searchv_sync(&me_keyring_schema, attrs, SECRET_SEARCH_ALL, NULL, &error_local);
 	gboolean locked = FALSE;
 
 	for (GList *l = items; l != NULL; l = l->next) {
-		if (SECRET_IS_ITEM(l->data) && secret_item_get_locked(SECRET_ITEM(l->data)))
+		if (G_TYPE_CHECK_INSTANCE_TYPE(l->data, sym_secret_item_get_type()) &&
+		    sym_secret_item_get_locked((SecretItem *)l->data))
 			locked = TRUE;
 	}
 	g_list_free_full(items, g_object_unref);
@@ -346,7 +394,7 @@ gboolean
 me_keyring_store(const MeKeyringItem *item, gconstpointer secret, gsize len, GError **error)
 {
 	g_autoptr(GHashTable) attrs = NULL;
-	g_autoptr(SecretValue) value = NULL;
+	g_autoptr(KeyringValue) value = NULL;
 	g_autofree gchar *label = NULL;
 	GError *error_local = NULL;
 	const gchar *content_type = "text/plain";
@@ -356,6 +404,8 @@ me_keyring_store(const MeKeyringItem *item, gconstpointer secret, gsize len, GEr
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	if (!keyring_check_kind(item->kind, error))
+		return FALSE;
+	if (!keyring_load(error))
 		return FALSE;
 	if (len == 0) {
 		g_set_error_literal(error,
@@ -385,14 +435,14 @@ me_keyring_store(const MeKeyringItem *item, gconstpointer secret, gsize len, GEr
 	label = keyring_make_label(item);
 
 	/* secret_value_new() copies into libsecret's locked, wiped memory */
-	value = secret_value_new(secret, (gssize)len, content_type);
-	if (!secret_password_storev_binary_sync(&me_keyring_schema,
-						attrs,
-						SECRET_COLLECTION_DEFAULT,
-						label,
-						value,
-						NULL,
-						&error_local)) {
+	value = sym_secret_value_new(secret, (gssize)len, content_type);
+	if (!sym_secret_password_storev_binary_sync(&me_keyring_schema,
+						    attrs,
+						    SECRET_COLLECTION_DEFAULT,
+						    label,
+						    value,
+						    NULL,
+						    &error_local)) {
 		if (error_local == NULL) {
 			/* the unlock prompt was dismissed or could not be shown */
 			keyring_set_locked_error(error);
@@ -434,6 +484,8 @@ me_keyring_lookup(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, con
 
 	if (!keyring_check_kind(kind, error))
 		return NULL;
+	if (!keyring_load(error))
+		return NULL;
 	if (keyring_kind_is_binary(kind)) {
 		g_set_error_literal(error,
 				    ME_ERROR,
@@ -443,7 +495,7 @@ me_keyring_lookup(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, con
 		return NULL;
 	}
 	attrs = keyring_attributes_for_lookup(kind, mailbox, ca, fingerprint);
-	password = secret_password_lookupv_nonpageable_sync(&me_keyring_schema, attrs, NULL, &error_local);
+	password = sym_secret_password_lookupv_nonpageable_sync(&me_keyring_schema, attrs, NULL, &error_local);
 	if (error_local != NULL) {
 		keyring_convert_error(error, error_local, kind);
 		return NULL;
@@ -456,7 +508,7 @@ me_keyring_lookup(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, con
 		return NULL;
 	}
 	result = g_strdup(password);
-	secret_password_free(password);
+	sym_secret_password_free(password);
 	return result;
 }
 
@@ -476,7 +528,7 @@ GBytes *
 me_keyring_lookup_bytes(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, const gchar *fingerprint, GError **error)
 {
 	g_autoptr(GHashTable) attrs = NULL;
-	g_autoptr(SecretValue) value = NULL;
+	g_autoptr(KeyringValue) value = NULL;
 	GError *error_local = NULL;
 	const gchar *data;
 	gsize len = 0;
@@ -485,9 +537,11 @@ me_keyring_lookup_bytes(MeKeyringKind kind, const gchar *mailbox, const gchar *c
 
 	if (!keyring_check_kind(kind, error))
 		return NULL;
+	if (!keyring_load(error))
+		return NULL;
 	attrs = keyring_attributes_for_lookup(kind, mailbox, ca, fingerprint);
 	/* the value is decrypted into libsecret's nonpageable memory */
-	value = secret_password_lookupv_binary_sync(&me_keyring_schema, attrs, NULL, &error_local);
+	value = sym_secret_password_lookupv_binary_sync(&me_keyring_schema, attrs, NULL, &error_local);
 	if (error_local != NULL) {
 		keyring_convert_error(error, error_local, kind);
 		return NULL;
@@ -499,7 +553,7 @@ me_keyring_lookup_bytes(MeKeyringKind kind, const gchar *mailbox, const gchar *c
 			keyring_set_not_found_error(error, kind);
 		return NULL;
 	}
-	data = secret_value_get(value, &len);
+	data = sym_secret_value_get(value, &len);
 	return me_secure_bytes_new(data, len);
 }
 
@@ -536,12 +590,14 @@ me_keyring_mark_superseded(MeKeyringKind kind,
 
 	if (!keyring_check_kind(kind, error))
 		return FALSE;
+	if (!keyring_load(error))
+		return FALSE;
 	attrs = keyring_attributes_for_lookup(kind, mailbox, ca, fingerprint);
-	items = secret_password_searchv_sync(&me_keyring_schema,
-					     attrs,
-					     SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
-					     NULL,
-					     &error_local);
+	items = sym_secret_password_searchv_sync(&me_keyring_schema,
+						 attrs,
+						 SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
+						 NULL,
+						 &error_local);
 	if (error_local != NULL) {
 		keyring_convert_error(error, error_local, kind);
 		return FALSE;
@@ -557,15 +613,15 @@ me_keyring_mark_superseded(MeKeyringKind kind,
 	g_hash_table_insert(attrs, (gpointer) "state", (gpointer)ME_KEYRING_STATE_SUPERSEDED);
 	for (GList *l = items; l != NULL && ok; l = l->next) {
 		SecretItem *item;
-		if (!SECRET_IS_ITEM(l->data))
+		if (!G_TYPE_CHECK_INSTANCE_TYPE(l->data, sym_secret_item_get_type()))
 			continue;
-		item = SECRET_ITEM(l->data);
-		if (secret_item_get_locked(item)) {
+		item = (SecretItem *)l->data;
+		if (sym_secret_item_get_locked(item)) {
 			/* SECRET_SEARCH_UNLOCK could not unlock it: a dismissed prompt */
 			keyring_set_locked_error(error);
 			ok = FALSE;
-		} else if (!secret_item_set_attributes_sync(item, &me_keyring_schema, attrs, NULL, &error_local) ||
-			   !secret_item_set_label_sync(item, label, NULL, &error_local)) {
+		} else if (!sym_secret_item_set_attributes_sync(item, &me_keyring_schema, attrs, NULL, &error_local) ||
+			   !sym_secret_item_set_label_sync(item, label, NULL, &error_local)) {
 			keyring_convert_error(error, error_local, kind);
 			ok = FALSE;
 		}
@@ -597,11 +653,13 @@ me_keyring_clear(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, cons
 
 	if (!keyring_check_kind(kind, error))
 		return FALSE;
+	if (!keyring_load(error))
+		return FALSE;
 	attrs = keyring_attributes_new(kind, mailbox, ca);
 	if (fingerprint != NULL)
 		g_hash_table_insert(attrs, (gpointer) "fingerprint", (gpointer)fingerprint);
 	/* clears every match; FALSE without an error only means there was nothing to clear */
-	if (!secret_password_clearv_sync(&me_keyring_schema, attrs, NULL, &error_local) && error_local != NULL) {
+	if (!sym_secret_password_clearv_sync(&me_keyring_schema, attrs, NULL, &error_local) && error_local != NULL) {
 		keyring_convert_error(error, error_local, kind);
 		return FALSE;
 	}
@@ -618,7 +676,7 @@ me_keyring_clear(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, cons
 static MeKeyringItem *
 keyring_item_from_retrievable(SecretRetrievable *retrievable)
 {
-	g_autoptr(GHashTable) attrs = secret_retrievable_get_attributes(retrievable);
+	g_autoptr(GHashTable) attrs = sym_secret_retrievable_get_attributes(retrievable);
 	MeKeyringItem *item = g_new0(MeKeyringItem, 1);
 	const gchar *value;
 
@@ -630,8 +688,8 @@ keyring_item_from_retrievable(SecretRetrievable *retrievable)
 	value = g_hash_table_lookup(attrs, "fingerprint");
 	item->fingerprint = value != NULL && value[0] != '\0' ? g_strdup(value) : NULL;
 	item->superseded = g_strcmp0(g_hash_table_lookup(attrs, "state"), ME_KEYRING_STATE_SUPERSEDED) == 0;
-	item->label = secret_retrievable_get_label(retrievable);
-	item->created = secret_retrievable_get_created(retrievable);
+	item->label = sym_secret_retrievable_get_label(retrievable);
+	item->created = sym_secret_retrievable_get_created(retrievable);
 	return item;
 }
 
@@ -659,6 +717,8 @@ me_keyring_list(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, GErro
 
 	if (!keyring_check_kind(kind, error))
 		return NULL;
+	if (!keyring_load(error))
+		return NULL;
 	attrs = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(attrs, (gpointer) "kind", (gpointer)me_keyring_kind_to_string(kind));
 	if (mailbox != NULL)
@@ -666,14 +726,14 @@ me_keyring_list(MeKeyringKind kind, const gchar *mailbox, const gchar *ca, GErro
 	if (ca != NULL)
 		g_hash_table_insert(attrs, (gpointer) "ca", (gpointer)ca);
 	/* no SECRET_SEARCH_LOAD_SECRETS: attributes only */
-	items = secret_password_searchv_sync(&me_keyring_schema, attrs, SECRET_SEARCH_ALL, NULL, &error_local);
+	items = sym_secret_password_searchv_sync(&me_keyring_schema, attrs, SECRET_SEARCH_ALL, NULL, &error_local);
 	if (error_local != NULL) {
 		keyring_convert_error(error, error_local, kind);
 		return NULL;
 	}
 	result = g_ptr_array_new_with_free_func((GDestroyNotify)me_keyring_item_free);
 	for (GList *l = items; l != NULL; l = l->next)
-		g_ptr_array_add(result, keyring_item_from_retrievable(SECRET_RETRIEVABLE(l->data)));
+		g_ptr_array_add(result, keyring_item_from_retrievable((SecretRetrievable *)l->data));
 	g_list_free_full(items, g_object_unref);
 	return result;
 }

@@ -13,7 +13,40 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "dl.h"
 #include "me-error.h"
+
+/* GMime is loaded on first use (dl.c), when the first message is parsed: every function of it
+ * this file calls is in this list and is called as sym_NAME(); its type macros that call a
+ * function (GMIME_IS_MULTIPART ...) are spelled out with the pointers.  The build does not
+ * link GMime, so a function called by its own name fails to link (CONTRIBUTING.md) */
+#define MAIL_SYMBOLS(X)                                                                                                \
+	X(g_mime_content_type_get_mime_type)                                                                           \
+	X(g_mime_init)                                                                                                 \
+	X(g_mime_message_get_mime_part)                                                                                \
+	X(g_mime_message_part_get_message)                                                                             \
+	X(g_mime_message_part_get_type)                                                                                \
+	X(g_mime_multipart_get_count)                                                                                  \
+	X(g_mime_multipart_get_part)                                                                                   \
+	X(g_mime_multipart_get_type)                                                                                   \
+	X(g_mime_object_get_content_type)                                                                              \
+	X(g_mime_parser_construct_message)                                                                             \
+	X(g_mime_parser_new_with_stream)                                                                               \
+	X(g_mime_parser_options_free)                                                                                  \
+	X(g_mime_parser_options_new)                                                                                   \
+	X(g_mime_parser_options_set_address_compliance_mode)                                                           \
+	X(g_mime_parser_set_format)                                                                                    \
+	X(g_mime_stream_mem_new_with_buffer)                                                                           \
+	X(g_mime_utils_header_decode_date)                                                                             \
+	X(internet_address_group_get_members)                                                                          \
+	X(internet_address_group_get_type)                                                                             \
+	X(internet_address_list_get_address)                                                                           \
+	X(internet_address_list_length)                                                                                \
+	X(internet_address_list_parse)                                                                                 \
+	X(internet_address_mailbox_get_addr)                                                                           \
+	X(internet_address_mailbox_get_type)
+
+MAIL_SYMBOLS(ME_DL_DECLARE)
 
 /* GMime declares no autoptr cleanups of its own */
 /* GMime is included by this file only, so its cleanups live here (CONTRIBUTING.md, "Cleanups") */
@@ -21,7 +54,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeMessage, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(InternetAddressList, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParserOptions, g_mime_parser_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParserOptions, sym_g_mime_parser_options_free)
 
 /* RFC 5322 §2.1.1 */
 #define MAIL_LINE_MAX	   998
@@ -40,16 +73,20 @@ struct _MeMail {
 	gchar *media_type;
 };
 
-static void
-mail_init_gmime(void)
+static gboolean
+mail_init_gmime(GError **error)
 {
+	static const MeDlSymbol symbols[] = {MAIL_SYMBOLS(ME_DL_ROW)};
 	static gsize initialized = 0;
 
+	if (!me_dl_load(ME_DL_LIBRARY_GMIME, symbols, G_N_ELEMENTS(symbols), error))
+		return FALSE;
 	/* g_mime_init() is not safe to race, and is never undone: GMime keeps global tables */
 	if (g_once_init_enter(&initialized)) {
-		g_mime_init();
+		sym_g_mime_init();
 		g_once_init_leave(&initialized, 1);
 	}
+	return TRUE;
 }
 
 static void
@@ -268,20 +305,20 @@ mime_depth(GMimeObject *object, guint limit, guint level)
 
 	if (object == NULL || level > limit)
 		return level;
-	if (GMIME_IS_MULTIPART(object)) {
-		GMimeMultipart *multipart = GMIME_MULTIPART(object);
-		gint n = g_mime_multipart_get_count(multipart);
+	if (G_TYPE_CHECK_INSTANCE_TYPE(object, sym_g_mime_multipart_get_type())) {
+		GMimeMultipart *multipart = (GMimeMultipart *)object;
+		gint n = sym_g_mime_multipart_get_count(multipart);
 		for (gint i = 0; i < n && deepest <= limit; i++) {
-			GMimeObject *child = g_mime_multipart_get_part(multipart, i);
+			GMimeObject *child = sym_g_mime_multipart_get_part(multipart, i);
 			/* not inside MAX(), which would evaluate the walk twice per level */
 			guint sub = mime_depth(child, limit, level + 1);
 			deepest = MAX(deepest, sub);
 		}
 		return MAX(deepest, level + 1);
 	}
-	if (GMIME_IS_MESSAGE_PART(object)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
-		GMimeObject *part = inner != NULL ? g_mime_message_get_mime_part(inner) : NULL;
+	if (G_TYPE_CHECK_INSTANCE_TYPE(object, sym_g_mime_message_part_get_type())) {
+		GMimeMessage *inner = sym_g_mime_message_part_get_message((GMimeMessagePart *)object);
+		GMimeObject *part = inner != NULL ? sym_g_mime_message_get_mime_part(inner) : NULL;
 		guint sub = mime_depth(part, limit, level + 1);
 		return MAX(level + 1, sub);
 	}
@@ -299,24 +336,25 @@ mail_parse_mime(MeMail *mail, const MeMailLimits *limits, GError **error)
 	GMimeObject *top;
 	g_autofree gchar *media_type = NULL;
 
-	mail_init_gmime();
-	stream = g_mime_stream_mem_new_with_buffer(data, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	message = g_mime_parser_construct_message(parser, NULL);
+	if (!mail_init_gmime(error))
+		return FALSE;
+	stream = sym_g_mime_stream_mem_new_with_buffer(data, len);
+	parser = sym_g_mime_parser_new_with_stream(stream);
+	sym_g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	message = sym_g_mime_parser_construct_message(parser, NULL);
 	if (message == NULL) {
 		g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_DATA,
 				    /* TRANSLATORS: the data handed over is not an email message */
 				    _("The data is not a mail message."));
 		return FALSE;
 	}
-	top = g_mime_message_get_mime_part(message);
+	top = sym_g_mime_message_get_mime_part(message);
 	if (mime_depth(top, limits->max_depth, 0) > limits->max_depth) {
 		set_too_large(error, "MIME nesting");
 		return FALSE;
 	}
 	if (top != NULL)
-		media_type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(top));
+		media_type = sym_g_mime_content_type_get_mime_type(sym_g_mime_object_get_content_type(top));
 	mail->media_type = g_ascii_strdown(media_type != NULL ? media_type : "text/plain", -1);
 
 	/* success */
@@ -659,15 +697,15 @@ me_addr_spec_equal(const gchar *a, const gchar *b)
 static void
 address_list_flatten(InternetAddressList *list, GPtrArray *out, gboolean in_group)
 {
-	gint n = internet_address_list_length(list);
+	gint n = sym_internet_address_list_length(list);
 
 	for (gint i = 0; i < n && out->len <= MAIL_MAX_ADDRESSES; i++) {
-		InternetAddress *addr = internet_address_list_get_address(list, i);
-		if (INTERNET_ADDRESS_IS_MAILBOX(addr)) {
-			const gchar *spec = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(addr));
+		InternetAddress *addr = sym_internet_address_list_get_address(list, i);
+		if (G_TYPE_CHECK_INSTANCE_TYPE(addr, sym_internet_address_mailbox_get_type())) {
+			const gchar *spec = sym_internet_address_mailbox_get_addr((InternetAddressMailbox *)addr);
 			g_ptr_array_add(out, g_strdup(spec != NULL ? spec : ""));
-		} else if (INTERNET_ADDRESS_IS_GROUP(addr) && !in_group) {
-			address_list_flatten(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(addr)),
+		} else if (G_TYPE_CHECK_INSTANCE_TYPE(addr, sym_internet_address_group_get_type()) && !in_group) {
+			address_list_flatten(sym_internet_address_group_get_members((InternetAddressGroup *)addr),
 					     out, TRUE);
 		} else {
 			/* a group inside a group: count it so the caller sees something is off */
@@ -856,9 +894,10 @@ me_mail_get_addresses(MeMail *mail, const gchar *name, GError **error)
 	g_return_val_if_fail(mail != NULL && name != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	mail_init_gmime();
-	options = g_mime_parser_options_new();
-	g_mime_parser_options_set_address_compliance_mode(options, GMIME_RFC_COMPLIANCE_STRICT);
+	if (!mail_init_gmime(error))
+		return NULL;
+	options = sym_g_mime_parser_options_new();
+	sym_g_mime_parser_options_set_address_compliance_mode(options, GMIME_RFC_COMPLIANCE_STRICT);
 	for (guint i = 0; i < mail->names->len; i++) {
 		const gchar *value = g_ptr_array_index(mail->values, i);
 		g_autoptr(InternetAddressList) list = NULL;
@@ -871,7 +910,7 @@ me_mail_get_addresses(MeMail *mail, const gchar *name, GError **error)
 			set_bad_address(error, name);
 			return NULL;
 		}
-		list = internet_address_list_parse(options, value);
+		list = sym_internet_address_list_parse(options, value);
 		addrs = g_ptr_array_new_with_free_func(g_free);
 		if (list != NULL)
 			address_list_flatten(list, addrs, FALSE);
@@ -1240,8 +1279,10 @@ me_mail_get_date(MeMail *mail)
 	value = me_mail_get_header(mail, "Date");
 	if (value == NULL || !g_utf8_validate(value, -1, NULL))
 		return -1;
-	mail_init_gmime();
-	dt = g_mime_utils_header_decode_date(value);
+	/* loaded already when @mail was parsed */
+	if (!mail_init_gmime(NULL))
+		return -1;
+	dt = sym_g_mime_utils_header_decode_date(value);
 	if (dt == NULL)
 		return -1;
 	return g_date_time_to_unix(dt);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "autocleanups.h"
+#include "dl.h"
 #include "secmem.h"
 
 /*
@@ -36,12 +37,68 @@
  */
 static GMutex nss_mutex;
 
+/* NSS is loaded on first use (dl.c), by me_nssdb_import(): every function of NSS, its util
+ * library and NSPR that this file calls is in this list and is called as sym_NAME().  The
+ * build does not link NSS, so a function called by its own name fails to link
+ * (CONTRIBUTING.md) */
+#define NSSDB_SYMBOLS(X)                                                                                               \
+	X(CERT_ChangeCertTrust)                                                                                        \
+	X(CERT_CreateSubjectCertList)                                                                                  \
+	X(CERT_DestroyCertList)                                                                                        \
+	X(CERT_DestroyCertificate)                                                                                     \
+	X(CERT_DupCertificate)                                                                                         \
+	X(CERT_ExtractPublicKey)                                                                                       \
+	X(CERT_GetCertTrust)                                                                                           \
+	X(CERT_GetCommonName)                                                                                          \
+	X(CERT_GetDefaultCertDB)                                                                                       \
+	X(CERT_GetFirstEmailAddress)                                                                                   \
+	X(CERT_GetOrgName)                                                                                             \
+	X(CERT_NewTempCertificate)                                                                                     \
+	X(NSS_InitContext)                                                                                             \
+	X(NSS_ShutdownContext)                                                                                         \
+	X(PK11_Authenticate)                                                                                           \
+	X(PK11_CheckUserPassword)                                                                                      \
+	X(PK11_DeleteTokenPrivateKey)                                                                                  \
+	X(PK11_FindCertFromDERCertItem)                                                                                \
+	X(PK11_FindKeyByAnyCert)                                                                                       \
+	X(PK11_FreeSlot)                                                                                               \
+	X(PK11_GetInternalKeySlot)                                                                                     \
+	X(PK11_GetTokenName)                                                                                           \
+	X(PK11_ImportCert)                                                                                             \
+	X(PK11_ImportDERPrivateKeyInfoAndReturnKey)                                                                    \
+	X(PK11_InitPin)                                                                                                \
+	X(PK11_IsLoggedIn)                                                                                             \
+	X(PK11_KeyForCertExists)                                                                                       \
+	X(PK11_NeedLogin)                                                                                              \
+	X(PK11_NeedUserInit)                                                                                           \
+	X(PK11_SetPasswordFunc)                                                                                        \
+	X(PORT_Free)                                                                                                   \
+	X(PORT_GetError)                                                                                               \
+	X(PORT_Strdup)                                                                                                 \
+	X(PR_ErrorToName)                                                                                              \
+	X(PR_ErrorToString)                                                                                            \
+	X(PR_Now)                                                                                                      \
+	X(SECKEY_DestroyPrivateKey)                                                                                    \
+	X(SECKEY_DestroyPublicKey)                                                                                     \
+	X(SEC_CertNicknameConflict)                                                                                    \
+	X(SEC_DeletePermCertificate)
+
+NSSDB_SYMBOLS(ME_DL_DECLARE)
+
+static gboolean
+nssdb_load(GError **error)
+{
+	static const MeDlSymbol symbols[] = {NSSDB_SYMBOLS(ME_DL_ROW)};
+
+	return me_dl_load(ME_DL_LIBRARY_NSS, symbols, G_N_ELEMENTS(symbols), error);
+}
+
 /* NSS is included by this file only, so its cleanups live here (CONTRIBUTING.md, "Cleanups") */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertificate, CERT_DestroyCertificate)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertList, CERT_DestroyCertList)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PK11SlotInfo, PK11_FreeSlot)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SECKEYPrivateKey, SECKEY_DestroyPrivateKey)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SECKEYPublicKey, SECKEY_DestroyPublicKey)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertificate, sym_CERT_DestroyCertificate)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CERTCertList, sym_CERT_DestroyCertList)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PK11SlotInfo, sym_PK11_FreeSlot)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SECKEYPrivateKey, sym_SECKEY_DestroyPrivateKey)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SECKEYPublicKey, sym_SECKEY_DestroyPublicKey)
 
 typedef struct {
 	const gchar *password;
@@ -57,7 +114,7 @@ password_cb(PK11SlotInfo *slot, PRBool retry, void *arg)
 	(void)slot;
 	if (ctx == NULL || ctx->password == NULL || retry || ctx->calls++ > 0)
 		return NULL;
-	return PORT_Strdup(ctx->password);
+	return sym_PORT_Strdup(ctx->password);
 }
 
 /**
@@ -94,17 +151,17 @@ me_nssdb_get_user_dir(void)
 static void
 log_nss_error(const gchar *what)
 {
-	PRErrorCode code = PORT_GetError();
-	const char *name = PR_ErrorToName(code);
+	PRErrorCode code = sym_PORT_GetError();
+	const char *name = sym_PR_ErrorToName(code);
 
 	g_debug("%s: %s (%d): %s", what, name != NULL ? name : "unknown", (gint)code,
-		PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
+		sym_PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
 }
 
 static void
 set_store_error(GError **error, const gchar *dir, const gchar *what)
 {
-	PRErrorCode code = PORT_GetError();
+	PRErrorCode code = sym_PORT_GetError();
 
 	log_nss_error(what);
 	if (code == SEC_ERROR_READ_ONLY || code == SEC_ERROR_IO) {
@@ -157,17 +214,17 @@ prepare_dir(const gchar *dir, MeNssdbImportFlags flags, GError **error)
 static gboolean
 open_slot(PK11SlotInfo *slot, const gchar *dir, PasswordCtx *pw, GError **error)
 {
-	if (PK11_NeedUserInit(slot)) {
-		if (PK11_InitPin(slot, NULL, "") != SECSuccess) {
+	if (sym_PK11_NeedUserInit(slot)) {
+		if (sym_PK11_InitPin(slot, NULL, "") != SECSuccess) {
 			set_store_error(error, dir, "PK11_InitPin");
 			return FALSE;
 		}
 	}
-	if (!PK11_NeedLogin(slot) || PK11_IsLoggedIn(slot, pw))
+	if (!sym_PK11_NeedLogin(slot) || sym_PK11_IsLoggedIn(slot, pw))
 		return TRUE;
 	/* no Primary Password is an empty one: a database another process (Thunderbird on a
 	 * fresh profile) has just set up can ask for a login all the same */
-	if (PK11_CheckUserPassword(slot, "") == SECSuccess)
+	if (sym_PK11_CheckUserPassword(slot, "") == SECSuccess)
 		return TRUE;
 	if (pw->password == NULL) {
 		g_set_error(error, ME_ERROR, ME_ERROR_LOCKED,
@@ -176,7 +233,7 @@ open_slot(PK11SlotInfo *slot, const gchar *dir, PasswordCtx *pw, GError **error)
 			    dir);
 		return FALSE;
 	}
-	if (PK11_Authenticate(slot, PR_TRUE, pw) != SECSuccess) {
+	if (sym_PK11_Authenticate(slot, PR_TRUE, pw) != SECSuccess) {
 		log_nss_error("PK11_Authenticate");
 		g_set_error(error, ME_ERROR, ME_ERROR_LOCKED,
 			    /* TRANSLATORS: the password for the certificate database was wrong; %s is its folder */
@@ -207,7 +264,7 @@ cert_from_x509(X509 *x509, const gchar *dir, GError **error)
 	i2d_X509(x509, &p);
 	item.data = der;
 	item.len = (guint)len;
-	cert = CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &item, NULL, PR_FALSE, PR_TRUE);
+	cert = sym_CERT_NewTempCertificate(sym_CERT_GetDefaultCertDB(), &item, NULL, PR_FALSE, PR_TRUE);
 	if (cert == NULL) {
 		log_nss_error("CERT_NewTempCertificate");
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_DATA,
@@ -228,7 +285,7 @@ bare_nickname(const CERTCertificate *cert)
 	if (nick == NULL || nick[0] == '\0')
 		return NULL;
 	if (cert->slot != NULL) {
-		const gchar *token = PK11_GetTokenName(cert->slot);
+		const gchar *token = sym_PK11_GetTokenName(cert->slot);
 		gsize len = token != NULL ? strlen(token) : 0;
 		if (len > 0 && strncmp(nick, token, len) == 0 && nick[len] == ':')
 			nick += len + 1;
@@ -242,7 +299,7 @@ static gchar *
 existing_subject_nickname(CERTCertificate *cert)
 {
 	g_autoptr(CERTCertList) list =
-		CERT_CreateSubjectCertList(NULL, CERT_GetDefaultCertDB(), &cert->derSubject, PR_Now(), PR_FALSE);
+		sym_CERT_CreateSubjectCertList(NULL, sym_CERT_GetDefaultCertDB(), &cert->derSubject, sym_PR_Now(), PR_FALSE);
 
 	if (list == NULL)
 		return NULL;
@@ -257,25 +314,25 @@ static gchar *
 default_nickname(CERTCertificate *cert, gboolean is_ca)
 {
 	g_autofree gchar *issuer = NULL;
-	const char *email = is_ca ? NULL : CERT_GetFirstEmailAddress(cert);
+	const char *email = is_ca ? NULL : sym_CERT_GetFirstEmailAddress(cert);
 	char *name = NULL;
 
 	if (email == NULL || email[0] == '\0') {
 		gchar *result;
-		name = CERT_GetCommonName(&cert->subject);
+		name = sym_CERT_GetCommonName(&cert->subject);
 		if (name == NULL)
-			name = CERT_GetOrgName(&cert->subject);
+			name = sym_CERT_GetOrgName(&cert->subject);
 		result = g_strdup(name != NULL ? name : (is_ca ? "CA" : "S/MIME"));
-		PORT_Free(name);
+		sym_PORT_Free(name);
 		return result;
 	}
-	name = CERT_GetCommonName(&cert->issuer);
+	name = sym_CERT_GetCommonName(&cert->issuer);
 	if (name == NULL)
-		name = CERT_GetOrgName(&cert->issuer);
+		name = sym_CERT_GetOrgName(&cert->issuer);
 	if (name == NULL)
 		return g_strdup(email);
 	issuer = g_strdup(name);
-	PORT_Free(name);
+	sym_PORT_Free(name);
 	return g_strdup_printf("%s (%s)", email, issuer);
 }
 
@@ -291,11 +348,11 @@ pick_nickname(CERTCertificate *cert, const gchar *wanted, gboolean is_ca)
 	base = wanted != NULL ? g_strdup(wanted) : default_nickname(cert, is_ca);
 	if (!g_utf8_validate(base, -1, NULL) || strlen(base) > ME_NSSDB_NICKNAME_MAX)
 		base = g_utf8_make_valid(base, MIN(strlen(base), ME_NSSDB_NICKNAME_MAX));
-	if (!SEC_CertNicknameConflict(base, &cert->derSubject, CERT_GetDefaultCertDB()))
+	if (!sym_SEC_CertNicknameConflict(base, &cert->derSubject, sym_CERT_GetDefaultCertDB()))
 		return g_steal_pointer(&base);
 	for (guint i = 2; i < 1000; i++) {
 		g_autofree gchar *candidate = g_strdup_printf("%s #%u", base, i);
-		if (!SEC_CertNicknameConflict(candidate, &cert->derSubject, CERT_GetDefaultCertDB()))
+		if (!sym_SEC_CertNicknameConflict(candidate, &cert->derSubject, sym_CERT_GetDefaultCertDB()))
 			return g_steal_pointer(&candidate);
 	}
 	return g_strdup_printf("%s #%" G_GINT64_FORMAT, base, g_get_real_time());
@@ -329,17 +386,17 @@ typedef struct {
 static gboolean
 import_ca_cert(ImportCtx *ctx, CERTCertificate *cert, GError **error)
 {
-	g_autoptr(CERTCertificate) found = PK11_FindCertFromDERCertItem(ctx->slot, &cert->derCert, ctx->pw);
+	g_autoptr(CERTCertificate) found = sym_PK11_FindCertFromDERCertItem(ctx->slot, &cert->derCert, ctx->pw);
 	g_autofree gchar *nickname = NULL;
 
 	if (found != NULL)
 		return TRUE;
 	nickname = pick_nickname(cert, NULL, TRUE);
-	if (PK11_ImportCert(ctx->slot, cert, CK_INVALID_HANDLE, nickname, PR_FALSE) != SECSuccess) {
-		set_store_error(error, ctx->dir, "PK11_ImportCert (CA)");
+	if (sym_PK11_ImportCert(ctx->slot, cert, CK_INVALID_HANDLE, nickname, PR_FALSE) != SECSuccess) {
+		set_store_error(error, ctx->dir, "sym_PK11_ImportCert (CA)");
 		return FALSE;
 	}
-	g_ptr_array_add(ctx->added_certs, CERT_DupCertificate(cert));
+	g_ptr_array_add(ctx->added_certs, sym_CERT_DupCertificate(cert));
 	ctx->result->certs_added++;
 	return TRUE;
 }
@@ -374,7 +431,7 @@ key_to_pkcs8(EVP_PKEY *key, guint8 **der_out, gint *len_out)
 static gboolean
 import_key(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gchar *nickname, GError **error)
 {
-	g_autoptr(SECKEYPrivateKey) existing = PK11_FindKeyByAnyCert(cert, ctx->pw);
+	g_autoptr(SECKEYPrivateKey) existing = sym_PK11_FindKeyByAnyCert(cert, ctx->pw);
 	g_autoptr(SECKEYPublicKey) pub = NULL;
 	SECItem *public_value;
 	guint8 *der = NULL;
@@ -386,7 +443,7 @@ import_key(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gchar *ni
 
 	if (existing != NULL)
 		return TRUE;
-	pub = CERT_ExtractPublicKey(cert);
+	pub = sym_CERT_ExtractPublicKey(cert);
 	if (pub == NULL) {
 		set_store_error(error, ctx->dir, "CERT_ExtractPublicKey");
 		return FALSE;
@@ -409,8 +466,8 @@ import_key(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gchar *ni
 	}
 	der_item.data = der;
 	der_item.len = (guint)der_len;
-	rv = PK11_ImportDERPrivateKeyInfoAndReturnKey(ctx->slot, &der_item, &nick_item, public_value, PR_TRUE,
-						      PR_TRUE, key_usage, &ctx->added_key, ctx->pw);
+	rv = sym_PK11_ImportDERPrivateKeyInfoAndReturnKey(ctx->slot, &der_item, &nick_item, public_value, PR_TRUE,
+							  PR_TRUE, key_usage, &ctx->added_key, ctx->pw);
 	me_secure_free(der, (gsize)der_len);
 	if (rv != SECSuccess || ctx->added_key == NULL) {
 		set_store_error(error, ctx->dir, "PK11_ImportDERPrivateKeyInfo");
@@ -423,7 +480,7 @@ import_key(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gchar *ni
 static gboolean
 import_user_cert(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gchar *wanted, GError **error)
 {
-	g_autoptr(CERTCertificate) found = PK11_FindCertFromDERCertItem(ctx->slot, &cert->derCert, ctx->pw);
+	g_autoptr(CERTCertificate) found = sym_PK11_FindCertFromDERCertItem(ctx->slot, &cert->derCert, ctx->pw);
 	g_autoptr(PK11SlotInfo) key_slot = NULL;
 	g_autofree gchar *nickname = NULL;
 	CK_OBJECT_HANDLE key_handle = CK_INVALID_HANDLE;
@@ -435,16 +492,16 @@ import_user_cert(ImportCtx *ctx, CERTCertificate *cert, EVP_PKEY *key, const gch
 	if (!import_key(ctx, cert, key, nickname, error))
 		return FALSE;
 	if (found == NULL) {
-		key_slot = PK11_KeyForCertExists(cert, &key_handle, ctx->pw);
+		key_slot = sym_PK11_KeyForCertExists(cert, &key_handle, ctx->pw);
 		if (key_slot == NULL) {
 			set_store_error(error, ctx->dir, "PK11_KeyForCertExists");
 			return FALSE;
 		}
-		if (PK11_ImportCert(key_slot, cert, key_handle, nickname, PR_FALSE) != SECSuccess) {
-			set_store_error(error, ctx->dir, "PK11_ImportCert (user)");
+		if (sym_PK11_ImportCert(key_slot, cert, key_handle, nickname, PR_FALSE) != SECSuccess) {
+			set_store_error(error, ctx->dir, "sym_PK11_ImportCert (user)");
 			return FALSE;
 		}
-		g_ptr_array_add(ctx->added_certs, CERT_DupCertificate(cert));
+		g_ptr_array_add(ctx->added_certs, sym_CERT_DupCertificate(cert));
 		ctx->result->certs_added++;
 	}
 	ctx->result->nickname = g_steal_pointer(&nickname);
@@ -460,7 +517,7 @@ trust_ca(ImportCtx *ctx, CERTCertificate *cert, GError **error)
 
 	const guint explicit_trust = CERTDB_TRUSTED_CA | CERTDB_TRUSTED | CERTDB_TERMINAL_RECORD;
 
-	if (!cert->isperm || CERT_GetCertTrust(cert, &trust) != SECSuccess)
+	if (!cert->isperm || sym_CERT_GetCertTrust(cert, &trust) != SECSuccess)
 		memset(&trust, 0, sizeof(trust));
 	if ((trust.emailFlags & (CERTDB_TRUSTED_CA | CERTDB_VALID_CA)) == (CERTDB_TRUSTED_CA | CERTDB_VALID_CA))
 		return TRUE;
@@ -471,7 +528,7 @@ trust_ca(ImportCtx *ctx, CERTCertificate *cert, GError **error)
 	if ((trust.objectSigningFlags & explicit_trust) == 0)
 		trust.objectSigningFlags = 0;
 	trust.emailFlags |= CERTDB_TRUSTED_CA | CERTDB_VALID_CA;
-	if (CERT_ChangeCertTrust(CERT_GetDefaultCertDB(), cert, &trust) != SECSuccess) {
+	if (sym_CERT_ChangeCertTrust(sym_CERT_GetDefaultCertDB(), cert, &trust) != SECSuccess) {
 		set_store_error(error, ctx->dir, "CERT_ChangeCertTrust");
 		return FALSE;
 	}
@@ -485,12 +542,12 @@ roll_back(ImportCtx *ctx)
 {
 	for (guint i = ctx->added_certs->len; i > 0; i--) {
 		CERTCertificate *cert = g_ptr_array_index(ctx->added_certs, i - 1);
-		if (SEC_DeletePermCertificate(cert) != SECSuccess)
+		if (sym_SEC_DeletePermCertificate(cert) != SECSuccess)
 			log_nss_error("roll back: SEC_DeletePermCertificate");
 	}
 	if (ctx->added_key != NULL) {
 		/* PK11_DeleteTokenPrivateKey() also destroys the handle */
-		if (PK11_DeleteTokenPrivateKey(ctx->added_key, PR_TRUE) != SECSuccess)
+		if (sym_PK11_DeleteTokenPrivateKey(ctx->added_key, PR_TRUE) != SECSuccess)
 			log_nss_error("roll back: PK11_DeleteTokenPrivateKey");
 		ctx->added_key = NULL;
 	}
@@ -536,7 +593,7 @@ static gboolean
 import_all(ImportCtx *ctx, EVP_PKEY *key, GPtrArray *chain, const gchar *nickname, MeNssdbImportFlags flags,
 	   GError **error)
 {
-	g_autoptr(GPtrArray) certs = g_ptr_array_new_with_free_func((GDestroyNotify)CERT_DestroyCertificate);
+	g_autoptr(GPtrArray) certs = g_ptr_array_new_with_free_func((GDestroyNotify)sym_CERT_DestroyCertificate);
 
 	for (guint i = 0; i < chain->len; i++) {
 		CERTCertificate *cert = cert_from_x509(g_ptr_array_index(chain, i), ctx->dir, error);
@@ -560,7 +617,7 @@ import_all(ImportCtx *ctx, EVP_PKEY *key, GPtrArray *chain, const gchar *nicknam
 	if ((flags & ME_NSSDB_IMPORT_FLAGS_TRUST_CA) != 0) {
 		g_autoptr(CERTCertificate) ca = NULL;
 		CERTCertificate *top = g_ptr_array_index(certs, certs->len - 1);
-		ca = PK11_FindCertFromDERCertItem(ctx->slot, &top->derCert, ctx->pw);
+		ca = sym_PK11_FindCertFromDERCertItem(ctx->slot, &top->derCert, ctx->pw);
 		if (!trust_ca(ctx, ca != NULL ? ca : top, error))
 			return FALSE;
 	}
@@ -595,28 +652,31 @@ me_nssdb_import(const gchar *dir, EVP_PKEY *key, GPtrArray *chain, const gchar *
 {
 	g_autoptr(GMutexLocker) locker = NULL;
 	g_autoptr(MeNssdbImport) result = g_new0(MeNssdbImport, 1);
-	g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func((GDestroyNotify)CERT_DestroyCertificate);
+	g_autoptr(GPtrArray) added = NULL;
 	g_autofree gchar *config = NULL;
 	PasswordCtx pw = {password, 0};
-	ImportCtx ctx = {dir, NULL, &pw, added, NULL, result};
+	ImportCtx ctx = {dir, NULL, &pw, NULL, NULL, result};
 	NSSInitContext *nss;
 	gboolean ok;
 
 	g_return_val_if_fail(dir != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	if (!check_inputs(key, chain, nickname, error) || !prepare_dir(dir, flags, error))
+	if (!check_inputs(key, chain, nickname, error) || !nssdb_load(error) || !prepare_dir(dir, flags, error))
 		return NULL;
+	/* the free function is NSS's, known once NSS is loaded */
+	added = g_ptr_array_new_with_free_func((GDestroyNotify)sym_CERT_DestroyCertificate);
+	ctx.added_certs = added;
 
 	locker = g_mutex_locker_new(&nss_mutex);
 	config = g_strconcat("sql:", dir, NULL);
-	nss = NSS_InitContext(config, "", "", "", NULL, NSS_INIT_NOMODDB | NSS_INIT_NOROOTINIT);
+	nss = sym_NSS_InitContext(config, "", "", "", NULL, NSS_INIT_NOMODDB | NSS_INIT_NOROOTINIT);
 	if (nss == NULL) {
 		set_store_error(error, dir, "NSS_InitContext");
 		return NULL;
 	}
-	PK11_SetPasswordFunc(password_cb);
-	ctx.slot = PK11_GetInternalKeySlot();
+	sym_PK11_SetPasswordFunc(password_cb);
+	ctx.slot = sym_PK11_GetInternalKeySlot();
 	ok = ctx.slot != NULL && open_slot(ctx.slot, dir, &pw, error) &&
 	     import_all(&ctx, key, chain, nickname, flags, error);
 	if (!ok && ctx.slot == NULL)
@@ -624,11 +684,11 @@ me_nssdb_import(const gchar *dir, EVP_PKEY *key, GPtrArray *chain, const gchar *
 	if (!ok && ctx.slot != NULL)
 		roll_back(&ctx);
 	if (ctx.added_key != NULL)
-		SECKEY_DestroyPrivateKey(ctx.added_key);
+		sym_SECKEY_DestroyPrivateKey(ctx.added_key);
 	g_ptr_array_set_size(added, 0);
 	if (ctx.slot != NULL)
-		PK11_FreeSlot(ctx.slot);
-	if (NSS_ShutdownContext(nss) != SECSuccess)
+		sym_PK11_FreeSlot(ctx.slot);
+	if (sym_NSS_ShutdownContext(nss) != SECSuccess)
 		log_nss_error("NSS_ShutdownContext");
 	if (!ok)
 		return NULL;

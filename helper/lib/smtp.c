@@ -13,7 +13,30 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "dl.h"
+
 /* with http.c the only libcurl user: SMTP submission of the one reply */
+
+/* libcurl is loaded on first use (dl.c; http.c says why): every function of it this file calls
+ * is in this list and is called as sym_NAME() */
+#define SMTP_SYMBOLS(X)                                                                                                \
+	X(curl_easy_cleanup)                                                                                           \
+	X(curl_easy_init)                                                                                              \
+	X(curl_easy_perform)                                                                                           \
+	X(curl_easy_setopt)                                                                                            \
+	X(curl_easy_strerror)                                                                                          \
+	X(curl_slist_append)                                                                                           \
+	X(curl_slist_free_all)
+
+SMTP_SYMBOLS(ME_DL_DECLARE)
+
+static gboolean
+smtp_load(GError **error)
+{
+	static const MeDlSymbol symbols[] = {SMTP_SYMBOLS(ME_DL_ROW)};
+
+	return me_dl_load(ME_DL_LIBRARY_CURL, symbols, G_N_ELEMENTS(symbols), error);
+}
 
 typedef struct {
 	const guint8 *data;
@@ -114,15 +137,17 @@ me_smtp_send(const MeSmtpServer *server,
 				    _("The reply has no valid sender or recipient address; check the mailbox."));
 		return FALSE;
 	}
+	if (!smtp_load(error))
+		return FALSE;
 	for (guint i = 0; to[i] != NULL; i++) {
 		if (!valid_address(to[i])) {
-			curl_slist_free_all(rcpt);
+			sym_curl_slist_free_all(rcpt);
 			g_set_error_literal(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
 					    /* TRANSLATORS: the reply has no valid sender or recipient */
 					    _("The reply has no valid sender or recipient address; check the mailbox."));
 			return FALSE;
 		}
-		rcpt = curl_slist_append(rcpt, to[i]);
+		rcpt = sym_curl_slist_append(rcpt, to[i]);
 	}
 
 	url = g_strdup_printf("%s://%s%s%s:%u", server->security == ME_SMTP_SECURITY_TLS ? "smtps" : "smtp",
@@ -133,29 +158,29 @@ me_smtp_send(const MeSmtpServer *server,
 	up.on_data = on_data;
 	up.on_data_user = user_data;
 
-	c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	c = sym_curl_easy_init();
+	sym_curl_easy_setopt(c, CURLOPT_URL, url);
+	sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	sym_curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path);
+	sym_curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	sym_curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	sym_curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	sym_curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
+	sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (server->security == ME_SMTP_SECURITY_STARTTLS)
-		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		sym_curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	if (server->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, server->ca_file);
+		sym_curl_easy_setopt(c, CURLOPT_CAINFO, server->ca_file);
 	if (server->username != NULL) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, server->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, server->password != NULL ? server->password : "");
+		sym_curl_easy_setopt(c, CURLOPT_USERNAME, server->username);
+		sym_curl_easy_setopt(c, CURLOPT_PASSWORD, server->password != NULL ? server->password : "");
 	}
-	rc = curl_easy_perform(c);
+	rc = sym_curl_easy_perform(c);
 	ok = rc == CURLE_OK;
 	if (up.on_data_error != NULL) {
 		/* the caller refused to go on: its reason, not libcurl's "aborted by callback" */
@@ -163,7 +188,7 @@ me_smtp_send(const MeSmtpServer *server,
 		g_propagate_error(error, g_steal_pointer(&up.on_data_error));
 		ok = FALSE;
 	} else if (!ok) {
-		g_debug("SMTP %s: %s: %s", url, curl_easy_strerror(rc), errbuf);
+		g_debug("SMTP %s: %s: %s", url, sym_curl_easy_strerror(rc), errbuf);
 		if (rc == CURLE_LOGIN_DENIED)
 			g_set_error(error, ME_ERROR, ME_ERROR_UNAUTHORIZED,
 				    /* TRANSLATORS: the SMTP server refused the login; %s is the server */
@@ -178,9 +203,9 @@ me_smtp_send(const MeSmtpServer *server,
 			g_set_error(error, ME_ERROR, ME_ERROR_NETWORK,
 				    /* TRANSLATORS: sending the reply by SMTP failed; %s is the server, %s the reason */
 				    _("The reply could not be sent through %s (%s); check the connection and the [smtp] settings, then run “mailenroll status” to see how to send it again."),
-				    server->host, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+				    server->host, errbuf[0] != '\0' ? errbuf : sym_curl_easy_strerror(rc));
 	}
-	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(c);
+	sym_curl_slist_free_all(rcpt);
+	sym_curl_easy_cleanup(c);
 	return ok;
 }
