@@ -121,13 +121,17 @@ loaded_objects(const gchar *ld_debug)
 static void
 assert_none_mapped(const gchar *what, const gchar *maps)
 {
+	g_autoptr(GString) found = g_string_new(NULL);
+
 	/* the check works: what every binary links is there */
 	if (!maps_have(maps, "libglib-2.0.so.0"))
 		g_error("%s: the record shows no libglib-2.0.so.0, so it shows nothing:\n%s", what, maps);
 	for (guint i = 0; i < G_N_ELEMENTS(lazy); i++) {
 		if (maps_have(maps, lazy[i].soname))
-			g_error("%s: %s is loaded at start, before a job needs it", what, lazy[i].soname);
+			g_string_append_printf(found, " %s", lazy[i].soname);
 	}
+	if (found->len > 0)
+		g_error("%s: loaded at start, before a job needs them:%s", what, found->str);
 }
 
 static const gchar *
