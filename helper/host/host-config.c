@@ -20,6 +20,7 @@
 
 #include "acme-client.h"
 #include "encoding.h"
+#include "host-params.h"
 #include "keyring.h"
 #include "me-config-write.h"
 #include "me-config.h"
@@ -87,51 +88,6 @@ params_object(JsonNode *params, JsonObject **obj, GError **error)
 			    /* TRANSLATORS: a request's parameters are not an object */
 			    _("The request's parameters must be an object; update the mailenroll add-on."));
 	return FALSE;
-}
-
-/* a string member; *@present says whether it was given at all (null counts as given) */
-static gboolean
-param_string(JsonObject *obj, const gchar *name, gboolean required, const gchar **out, gboolean *present,
-	     GError **error)
-{
-	JsonNode *node = obj != NULL ? json_object_get_member(obj, name) : NULL;
-
-	*out = NULL;
-	if (present != NULL)
-		*present = node != NULL;
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
-		if (!required)
-			return TRUE;
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a request from the extension lacks a parameter; %s is its name */
-			    _("The request lacks “%s”; update the mailenroll add-on."), name);
-		return FALSE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
-			    _("The request's “%s” must be a string; update the mailenroll add-on."), name);
-		return FALSE;
-	}
-	*out = json_node_get_string(node);
-	return TRUE;
-}
-
-static gboolean
-param_bool(JsonObject *obj, const gchar *name, gboolean *out, GError **error)
-{
-	JsonNode *node = obj != NULL ? json_object_get_member(obj, name) : NULL;
-
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
-			    _("The request's “%s” must be true or false; update the mailenroll add-on."), name);
-		return FALSE;
-	}
-	*out = json_node_get_boolean(node);
-	return TRUE;
 }
 
 /* ---- the answers */
@@ -378,7 +334,7 @@ run_get(Call *c, GError **error)
 	JsonObject *obj = NULL;
 	g_autoptr(MeConfig) config = NULL;
 
-	if (!params_object(c->params, &obj, error) || !param_bool(obj, "meta", &meta, error))
+	if (!params_object(c->params, &obj, error) || !me_host_param_bool(obj, "meta", &meta, error))
 		return FALSE;
 	config = me_config_load_default(error);
 	if (config == NULL)
@@ -414,9 +370,9 @@ run_set(Call *c, GError **error)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	MeConfigEdit edit;
 
-	if (!params_object(c->params, &obj, error) || !param_string(obj, "ca", FALSE, &ca_name, NULL, error) ||
-	    !param_string(obj, "key", TRUE, &key, NULL, error) ||
-	    !param_string(obj, "value", FALSE, &value, &has_value, error))
+	if (!params_object(c->params, &obj, error) || !me_host_param_string(obj, "ca", FALSE, &ca_name, NULL, error) ||
+	    !me_host_param_string(obj, "key", TRUE, &key, NULL, error) ||
+	    !me_host_param_string(obj, "value", FALSE, &value, &has_value, error))
 		return FALSE;
 	if (!has_value || !settable_key(key, ca_name != NULL)) {
 		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
@@ -533,8 +489,8 @@ run_ca_add(Call *c, GError **error)
 	MeConfigEdit edits[2];
 	gsize n = 1;
 
-	if (!params_object(c->params, &obj, error) || !param_string(obj, "directory", TRUE, &url, NULL, error) ||
-	    !param_string(obj, "name", FALSE, &given, NULL, error))
+	if (!params_object(c->params, &obj, error) || !me_host_param_string(obj, "directory", TRUE, &url, NULL, error) ||
+	    !me_host_param_string(obj, "name", FALSE, &given, NULL, error))
 		return FALSE;
 	config = me_config_load_default(error);
 	if (config == NULL)
@@ -578,8 +534,8 @@ run_ca_agree(Call *c, GError **error)
 	const MeCaProfile *ca;
 	MeConfigEdit edit;
 
-	if (!params_object(c->params, &obj, error) || !param_string(obj, "ca", TRUE, &name, NULL, error) ||
-	    !param_string(obj, "terms", TRUE, &terms, NULL, error))
+	if (!params_object(c->params, &obj, error) || !me_host_param_string(obj, "ca", TRUE, &name, NULL, error) ||
+	    !me_host_param_string(obj, "terms", TRUE, &terms, NULL, error))
 		return FALSE;
 	config = me_config_load_default(error);
 	if (config == NULL || (ca = find_ca(config, name, error)) == NULL)
@@ -655,9 +611,9 @@ run_ca_eab(Call *c, GError **error)
 	const MeCaProfile *ca;
 	MeConfigEdit edits[2];
 
-	if (!params_object(c->params, &obj, error) || !param_string(obj, "ca", TRUE, &name, NULL, error) ||
-	    !param_string(obj, "kid", FALSE, &kid, NULL, error) ||
-	    !param_string(obj, "mac_key", kid != NULL, &mac_text, NULL, error))
+	if (!params_object(c->params, &obj, error) || !me_host_param_string(obj, "ca", TRUE, &name, NULL, error) ||
+	    !me_host_param_string(obj, "kid", FALSE, &kid, NULL, error) ||
+	    !me_host_param_string(obj, "mac_key", kid != NULL, &mac_text, NULL, error))
 		return FALSE;
 	config = me_config_load_default(error);
 	if (config == NULL || (ca = find_ca(config, name, error)) == NULL)

@@ -18,6 +18,7 @@
 
 #include "enroll.h"
 #include "host-config.h"
+#include "host-params.h"
 #include "install.h"
 #include "me-config.h"
 
@@ -85,43 +86,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Job, job_free)
 
 /* ---- parameters */
 
+/* a string member, copied */
 static gboolean
 param_string(JsonObject *params, const gchar *name, gboolean required, gchar **out, GError **error)
 {
-	JsonNode *node = params != NULL ? json_object_get_member(params, name) : NULL;
+	const gchar *value = NULL;
 
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
-		if (!required)
-			return TRUE;
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a request from the extension lacks a parameter; %s is its name */
-			    _("The request lacks “%s”; update the mailenroll add-on."), name);
+	if (!me_host_param_string(params, name, required, &value, NULL, error))
 		return FALSE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
-			    _("The request's “%s” must be a string; update the mailenroll add-on."), name);
-		return FALSE;
-	}
-	*out = g_strdup(json_node_get_string(node));
-	return TRUE;
-}
-
-static gboolean
-param_bool(JsonObject *params, const gchar *name, gboolean *out, GError **error)
-{
-	JsonNode *node = params != NULL ? json_object_get_member(params, name) : NULL;
-
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
-		g_set_error(error, ME_ERROR, ME_ERROR_INVALID_ARGUMENT,
-			    /* TRANSLATORS: a parameter of a request has the wrong type; %s is its name */
-			    _("The request's “%s” must be true or false; update the mailenroll add-on."), name);
-		return FALSE;
-	}
-	*out = json_node_get_boolean(node);
+	if (value != NULL)
+		*out = g_strdup(value);
 	return TRUE;
 }
 
@@ -145,7 +119,7 @@ job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GE
 	if (!param_string(obj, "mailbox", TRUE, &job->mailbox, error) ||
 	    !param_string(obj, "ca", FALSE, &job->ca, error) ||
 	    !param_string(obj, "profile", FALSE, &job->profile, error) ||
-	    !param_bool(obj, "restart", &job->restart, error) || !param_bool(obj, "force", &job->force, error))
+	    !me_host_param_bool(obj, "restart", &job->restart, error) || !me_host_param_bool(obj, "force", &job->force, error))
 		return NULL;
 	job->hello_profile = g_strdup(me_rpc_server_get_profile(server));
 	job->reason = -1;
