@@ -235,6 +235,43 @@ test_create(void)
 	files_clear(&f);
 }
 
+/* a user file that is a link (dotfiles kept in a repository of their own, linked into
+ * place): the change goes to the file it points to, and the link stays a link */
+static void
+test_symlink(void)
+{
+	Files f;
+	g_autofree gchar *kept = NULL;
+	g_autofree gchar *target = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *link = NULL;
+	g_autoptr(MeConfig) config = NULL;
+	g_autoptr(GError) error = NULL;
+	const MeConfigEdit edit = { "general", "key-type", "ec-p384" };
+	GStatBuf st;
+
+	files_init(&f, NULL, NULL);
+	kept = g_build_filename(f.dir, "dotfiles", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(kept, 0700), ==, 0);
+	target = g_build_filename(kept, "mailenroll.conf", NULL);
+	g_assert_true(g_file_set_contents(target, "# mine\n[general]\nkey-type=ec-p256\n", -1, NULL));
+	{
+		g_autofree gchar *folder = g_path_get_dirname(f.user_path);
+		g_assert_cmpint(g_mkdir_with_parents(folder, 0700), ==, 0);
+	}
+	g_assert_cmpint(symlink(target, f.user_path), ==, 0);
+	config = files_load(&f);
+	g_assert_true(me_config_write(config, &edit, 1, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(g_lstat(f.user_path, &st), ==, 0);
+	g_assert_true(S_ISLNK(st.st_mode));
+	link = g_file_read_link(f.user_path, NULL);
+	g_assert_cmpstr(link, ==, target);
+	g_assert_true(g_file_get_contents(target, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "# mine\n[general]\nkey-type=ec-p384\n");
+	files_clear(&f);
+}
+
 /* the loader's refusal, and the file as it was */
 static void
 assert_refused(const Files *f, const MeConfigEdit *edits, gsize n, gint code, const gchar *before)
@@ -420,6 +457,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config-write/crlf-and-bom", test_crlf_and_bom);
 	g_test_add_func("/config-write/escaped", test_escaped_value);
 	g_test_add_func("/config-write/create", test_create);
+	g_test_add_func("/config-write/symlink", test_symlink);
 	g_test_add_func("/config-write/invalid/value", test_invalid_value);
 	g_test_add_func("/config-write/invalid/file-untouched", test_invalid_file_untouched);
 	g_test_add_func("/config-write/atomic/disk-full", test_atomic_disk_full);

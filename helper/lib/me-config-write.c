@@ -10,6 +10,7 @@
 #include "me-config-write.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -415,34 +416,33 @@ check_read_back(const gchar *text, gsize len, const MeConfigEdit *edits, gsize n
 			return TRUE;
 	}
 	g_set_error_literal(error, ME_ERROR, ME_ERROR_FAILED,
-			    /* TRANSLATORS: mailenroll could not write a setting so
-                         that it reads back the same (a bug) */
-			    _("The setting could not be written so that it reads "
-			      "back the same; report this as a bug of mailenroll."));
+			    /* TRANSLATORS: mailenroll could not write a setting so that it reads back the same (a bug) */
+			    _("The setting could not be written so that it reads back the same; report this as a bug of mailenroll."));
 	return FALSE;
 }
 
 /* temporary file in the same folder, fsync, rename: the old file or the new,
- * never half */
+ * never half.  A user file that is a link (dotfiles kept elsewhere and linked into
+ * place) is written where it points, so the link stays */
 static gboolean
 write_atomic(const gchar *path, const gchar *text, gsize len, GError **error)
 {
-	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *resolved = g_file_test(path, G_FILE_TEST_IS_SYMLINK) ? realpath(path, NULL) : NULL;
+	const gchar *target = resolved != NULL ? resolved : path;
+	g_autofree gchar *dir = g_path_get_dirname(target);
 	g_autoptr(GError) local = NULL;
 	g_autofree gchar *file = NULL;
 
 	if (g_mkdir_with_parents(dir, 0700) == 0 &&
-	    g_file_set_contents_full(path, text, (gssize)len,
+	    g_file_set_contents_full(target, text, (gssize)len,
 				     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &local))
 		return TRUE;
 	if (local != NULL)
 		g_debug("%s: %s", path, local->message);
 	file = g_filename_display_name(path);
 	g_set_error(error, ME_ERROR, ME_ERROR_FAILED,
-		    /* TRANSLATORS: the user's configuration file could not be saved;
-                 %s is its path, then the system's reason */
-		    _("The configuration file %s cannot be written (%s); check the "
-		      "permissions of its folder."),
+		    /* TRANSLATORS: the user's configuration file could not be saved; %s is its path, then the system's reason */
+		    _("The configuration file %s cannot be written (%s); check the permissions of its folder."),
 		    file, local != NULL ? local->message : g_strerror(errno));
 	return FALSE;
 }
@@ -524,7 +524,7 @@ me_config_write_check(const MeConfig *config, const MeConfigEdit *edits, gsize n
  * change (%ME_ERROR_INVALID_ARGUMENT, the loader's message), or when it would exceed
  * %ME_CONFIG_FILE_MAX.  The file (and its folder, mode 0700) is created when missing; it
  * is replaced through a temporary file in its folder, synced, then renamed, with mode
- * 0600.
+ * 0600.  A file that is a symbolic link is replaced where the link points.
  *
  * Returns: %TRUE when written; %FALSE with @error set (%ME_ERROR_POLICY_LOCKED,
  *   %ME_ERROR_INVALID_DATA, %ME_ERROR_INVALID_ARGUMENT, %ME_ERROR_TOO_LARGE,
