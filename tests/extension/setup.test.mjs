@@ -127,6 +127,18 @@ test("a CA whose directory could not be read does not block the request; its sen
   assert.equal(view.terms.url, null);
 });
 
+test("the page first shows the configuration without the CAs' meta: no request until it is known", () => {
+  // config.get {meta: false}: no meta and no meta_error yet
+  const pending = caEntry("test");
+  delete pending.meta;
+  assert.equal(requestBlocker(pending), "loading");
+  assert.equal(setupView(config([pending])).request, "loading");
+  // the second answer, with meta, is merged into the first (or into a newer write's answer)
+  const merged = withoutMetaRefresh(config([caEntry("test", { terms_agreed: S(TERMS, "user"), terms_current: true })]), config([pending]));
+  assert.equal(requestBlocker(merged.cas[0]), null);
+  assert.equal(merged.cas[0].meta.termsOfService, TERMS);
+});
+
 test("EAB fields only when the CA requires EAB; stored is shown, never a key", () => {
   assert.equal(eabState(caEntry("x")).required, false);
   const needs = caEntry("x", { meta: { termsOfService: TERMS, externalAccountRequired: true }, terms_current: true, terms_agreed: S(TERMS, "user") });

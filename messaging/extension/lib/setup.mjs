@@ -113,6 +113,11 @@ export function requestBlocker(ca) {
   if (typeof ca.meta_error === "string" && !isObject(ca.meta)) {
     return null; // the helper says why at the request; the page shows the sentence already
   }
+  if (!isObject(ca.meta)) {
+    // the page shows the configuration first and asks the CA for its terms after:
+    // until they are known, nothing says whether they need agreeing to
+    return "loading";
+  }
   if (termsState(ca).needed) {
     return "terms";
   }
@@ -131,7 +136,7 @@ export function requestBlocker(ca) {
  *  - canAddCa: "Add a certificate authority" is offered;
  *  - website, terms, eab: the chosen CA's;
  *  - settings: for key-type, key-usage and auto-approve {value, locked, origin, choices};
- *  - defaultCaLocked; request: null when allowed, else why not ("no-ca", "terms", "eab");
+ *  - defaultCaLocked; request: null when allowed, else why not ("no-ca", "loading", "terms", "eab");
  *  - files: {system, user} for the administrators' note.
  */
 export function setupView(config, picked) {

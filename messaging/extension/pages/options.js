@@ -341,7 +341,7 @@ function renderCaDetails(view) {
 }
 
 function requestBlockedText(why) {
-  return { terms: _("requestNeedsTerms"), eab: _("requestNeedsEab"), "no-ca": _("requestNeedsCa") }[why] || "";
+  return { terms: _("requestNeedsTerms"), eab: _("requestNeedsEab"), "no-ca": _("requestNeedsCa"), loading: _("requestLoadingCa") }[why] || "";
 }
 
 function currentView() {
@@ -393,9 +393,22 @@ function renderAdminNote(files) {
   note.textContent = note.hidden ? "" : _("adminNote", [files.user, files.system]);
 }
 
+// the configuration at once, without asking the CAs (instant); then again with each CA's
+// terms, website and EAB requirement, which takes a request to each CA
 async function loadSetup() {
   try {
-    setup = await ask("setup.get");
+    setup = await ask("setup.get", { meta: false });
+  } catch (e) {
+    setup = { configurable: null, error: _("setupError", [e.message]) };
+  }
+  scheduleRender();
+  if (!setup || !setup.configurable) {
+    return;
+  }
+  try {
+    const full = await ask("setup.get");
+    // a write in between left a newer result: this one adds the CAs' meta to it
+    setup = full.configurable && setup.configurable ? { configurable: true, config: withoutMetaRefresh(full.config, setup.config) } : full;
   } catch (e) {
     setup = { configurable: null, error: _("setupError", [e.message]) };
   }
