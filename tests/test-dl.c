@@ -143,6 +143,20 @@ binary(const gchar *variable)
 	return path;
 }
 
+/* the AddressSanitizer build links the five libraries at start (helper/lib/meson.build:
+ * LeakSanitizer cannot scan the dynamic TLS of a dlopen()ed library): what is mapped when
+ * is checked in the other builds */
+static gboolean
+skip_linked(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	g_test_skip("the AddressSanitizer build links these libraries at start; the plain build checks loading on first use");
+	return TRUE;
+#else
+	return FALSE;
+#endif
+}
+
 static void
 check_version(const gchar *variable)
 {
@@ -176,6 +190,8 @@ check_version(const gchar *variable)
 static void
 test_start_version(void)
 {
+	if (skip_linked())
+		return;
 	check_version("ME_TEST_MAILENROLL");
 	check_version("ME_TEST_RELEASE_MAILENROLL");
 }
@@ -228,6 +244,8 @@ check_hello(const gchar *variable)
 static void
 test_start_hello(void)
 {
+	if (skip_linked())
+		return;
 	check_hello("ME_TEST_HELPER");
 	check_hello("ME_TEST_RELEASE_HELPER");
 }
@@ -366,6 +384,8 @@ test_on_use(gconstpointer data)
 {
 	MeDlLibrary library = GPOINTER_TO_UINT(data);
 
+	if (skip_linked())
+		return;
 	if (g_test_subprocess()) {
 		on_use_child(library);
 		return;
@@ -379,6 +399,8 @@ test_missing(gconstpointer data)
 {
 	MeDlLibrary library = GPOINTER_TO_UINT(data);
 
+	if (skip_linked())
+		return;
 	if (g_test_subprocess()) {
 		missing_child(library);
 		return;
