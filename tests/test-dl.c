@@ -187,6 +187,20 @@ check_version(const gchar *variable)
 	assert_none_mapped(argv[0], joined->str);
 }
 
+/* the objects a process loaded in all, from its LD_DEBUG=files lines, one "/NAME" a line
+ * as in /proc/PID/maps */
+static gchar *
+loaded_as_maps(const gchar *ld_debug, const gchar *what)
+{
+	g_autoptr(GPtrArray) names = loaded_objects(ld_debug);
+	GString *joined = g_string_new("");
+
+	for (guint i = 0; i < names->len; i++)
+		g_string_append_printf(joined, "/%s\n", (const gchar *)g_ptr_array_index(names, i));
+	g_test_message("%s loaded %u objects", what, names->len);
+	return g_string_free(joined, FALSE);
+}
+
 static void
 test_start_version(void)
 {
@@ -203,10 +217,11 @@ check_hello(const gchar *variable)
 	g_autofree gchar *manifest = g_build_filename(home, "org.mailenroll.helper.json", NULL);
 	/* as Thunderbird starts it */
 	const gchar *argv[] = {binary(variable), manifest, "mailenroll@mailenroll.org", NULL};
-	g_autoptr(GSubprocessLauncher) launcher =
-	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+	    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *err = NULL;
 	g_autoptr(GBytes) frame = me_frame_encode_data(HELLO, strlen(HELLO));
 	g_autoptr(MeFrameDecoder) rx = me_frame_decoder_new(1024 * 1024);
 	g_autofree gchar *answer = NULL;
@@ -221,6 +236,10 @@ check_hello(const gchar *variable)
 	g_subprocess_launcher_unsetenv(launcher, "XDG_STATE_HOME");
 	g_subprocess_launcher_unsetenv(launcher, "XDG_DATA_HOME");
 	g_subprocess_launcher_set_cwd(launcher, home);
+	/* the dynamic loader's own record, not /proc/PID/maps: the helper makes itself
+	 * non-dumpable (no core dumps), so only root may read its maps */
+	g_subprocess_launcher_setenv(launcher, "LD_DEBUG", "files", TRUE);
+	g_subprocess_launcher_unsetenv(launcher, "LD_DEBUG_OUTPUT");
 	proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
 	g_assert_no_error(error);
 	in = g_subprocess_get_stdin_pipe(proc);
@@ -231,13 +250,20 @@ check_hello(const gchar *variable)
 	g_assert_nonnull(answer);
 	g_assert_nonnull(strstr(answer, "\"result\""));
 
-	/* the helper now waits for the next message: what it has mapped is what hello needed */
-	maps = read_maps(g_subprocess_get_identifier(proc));
-	assert_none_mapped(argv[0], maps);
-
+	/* then the end of its input: what it loaded from start to exit is what hello needed */
 	g_output_stream_close(in, NULL, NULL);
+	{
+		g_autoptr(GOutputStream) sink = g_memory_output_stream_new_resizable();
+		g_output_stream_splice(sink, g_subprocess_get_stderr_pipe(proc),
+				       G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+		g_assert_no_error(error);
+		err = g_strndup(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(sink)),
+				g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(sink)));
+	}
 	g_subprocess_wait(proc, NULL, &error);
 	g_assert_no_error(error);
+	maps = loaded_as_maps(err, argv[0]);
+	assert_none_mapped(argv[0], maps);
 	me_test_rm_rf(home);
 }
 
