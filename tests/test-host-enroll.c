@@ -61,15 +61,7 @@ typedef struct {
 static void
 send_json(Fixture *fx, JsonNode *msg)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
-	gsize len = 0;
-	const guint8 *data;
-
-	g_assert_no_error(error);
-	data = g_bytes_get_data(frame, &len);
-	g_assert_true(g_output_stream_write_all(fx->to_helper, data, len, NULL, NULL, &error));
-	g_assert_no_error(error);
+	me_test_frame_write(fx->to_helper, msg);
 }
 
 /* the next message from the helper; an enrollment with its prompt may take long under valgrind */

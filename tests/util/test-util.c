@@ -391,6 +391,27 @@ me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsiz
 	return frame != NULL ? frame_text(frame, len) : NULL;
 }
 
+/**
+ * me_test_frame_write:
+ * @out: the helper's input
+ * @msg: a JSON message
+ *
+ * Writes @msg as one native-messaging frame, as the mail client would, or fails the test.
+ */
+void
+me_test_frame_write(GOutputStream *out, JsonNode *msg)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) frame = me_frame_encode(msg, ME_FRAME_MAX_OUTBOUND, &error);
+	gsize len = 0;
+	const guint8 *data;
+
+	g_assert_no_error(error);
+	data = g_bytes_get_data(frame, &len);
+	g_assert_true(g_output_stream_write_all(out, data, len, NULL, NULL, &error));
+	g_assert_no_error(error);
+}
+
 static void
 subprocess_ended_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {

@@ -49,6 +49,8 @@ gchar *
 me_test_frame_take_text(MeFrameDecoder *decoder, gsize *len);
 gchar *
 me_test_frame_read_text(MeFrameDecoder *decoder, gint fd, guint timeout_ms, gsize *len);
+void
+me_test_frame_write(GOutputStream *out, JsonNode *msg);
 
 /* JSON-RPC answers as the tests of the host and its server read them */
 JsonNode *
