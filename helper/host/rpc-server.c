@@ -228,6 +228,8 @@ typedef struct {
 	MeRpcMethodFunc func;
 	gpointer user_data;
 	GDestroyNotify destroy;
+	/* answered, but not listed by hello */
+	gboolean unlisted;
 } RpcMethod;
 
 static void
@@ -1357,6 +1359,23 @@ sorted_strv_to_array(GList *names)
 	return array;
 }
 
+/* the methods hello announces: all but those added by me_rpc_server_add_unlisted_method() */
+static GList *
+announced_methods(MeRpcServer *self)
+{
+	GList *names = NULL;
+	GHashTableIter iter;
+	gpointer name;
+	gpointer method;
+
+	g_hash_table_iter_init(&iter, self->methods);
+	while (g_hash_table_iter_next(&iter, &name, &method)) {
+		if (!((RpcMethod *)method)->unlisted)
+			names = g_list_prepend(names, name);
+	}
+	return names;
+}
+
 static JsonNode *
 hello_result(MeRpcServer *self)
 {
@@ -1366,7 +1385,7 @@ hello_result(MeRpcServer *self)
 
 	json_object_set_int_member(obj, "protocol", self->protocol);
 	json_object_set_string_member(obj, "helper", PACKAGE_NAME " " PACKAGE_VERSION);
-	json_object_set_array_member(obj, "methods", sorted_strv_to_array(g_hash_table_get_keys(self->methods)));
+	json_object_set_array_member(obj, "methods", sorted_strv_to_array(announced_methods(self)));
 	for (guint i = 0; i < self->events->len; i++)
 		json_array_add_string_element(events, g_ptr_array_index(self->events, i));
 	json_object_set_array_member(obj, "events", events);
@@ -1592,6 +1611,26 @@ me_rpc_server_new(GInputStream *input, GOutputStream *output, gsize max_inbound)
 	return self;
 }
 
+static void
+add_method(MeRpcServer *server, const gchar *name, MeRpcMethodFunc func, gpointer user_data, GDestroyNotify destroy,
+	   gboolean unlisted)
+{
+	RpcMethod *method;
+
+	g_return_if_fail(ME_IS_RPC_SERVER(server));
+	g_return_if_fail(name != NULL && name[0] != '\0' && strlen(name) <= ME_RPC_METHOD_MAX);
+	g_return_if_fail(!g_str_has_prefix(name, "rpc."));
+	g_return_if_fail(!g_hash_table_contains(server->methods, name));
+	g_return_if_fail(func != NULL);
+
+	method = g_new0(RpcMethod, 1);
+	method->func = func;
+	method->user_data = user_data;
+	method->destroy = destroy;
+	method->unlisted = unlisted;
+	g_hash_table_insert(server->methods, g_strdup(name), method);
+}
+
 /**
  * me_rpc_server_add_method:
  * @server: a server
@@ -1606,19 +1645,25 @@ void
 me_rpc_server_add_method(MeRpcServer *server, const gchar *name, MeRpcMethodFunc func, gpointer user_data,
 			 GDestroyNotify destroy)
 {
-	RpcMethod *method;
+	add_method(server, name, func, user_data, destroy, FALSE);
+}
 
-	g_return_if_fail(ME_IS_RPC_SERVER(server));
-	g_return_if_fail(name != NULL && name[0] != '\0' && strlen(name) <= ME_RPC_METHOD_MAX);
-	g_return_if_fail(!g_str_has_prefix(name, "rpc."));
-	g_return_if_fail(!g_hash_table_contains(server->methods, name));
-	g_return_if_fail(func != NULL);
-
-	method = g_new0(RpcMethod, 1);
-	method->func = func;
-	method->user_data = user_data;
-	method->destroy = destroy;
-	g_hash_table_insert(server->methods, g_strdup(name), method);
+/**
+ * me_rpc_server_add_unlisted_method:
+ * @server: a server
+ * @name: the method name, as for me_rpc_server_add_method()
+ * @func: the handler
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data with the server
+ *
+ * Registers a method that `hello` does not list: one the test build answers, which is no
+ * part of the protocol a mail client may rely on (messaging/PROTOCOL.md §10).
+ */
+void
+me_rpc_server_add_unlisted_method(MeRpcServer *server, const gchar *name, MeRpcMethodFunc func, gpointer user_data,
+				  GDestroyNotify destroy)
+{
+	add_method(server, name, func, user_data, destroy, TRUE);
 }
 
 /**

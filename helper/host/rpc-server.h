@@ -73,6 +73,9 @@ void
 me_rpc_server_add_method(MeRpcServer *server, const gchar *name, MeRpcMethodFunc func, gpointer user_data,
 			 GDestroyNotify destroy);
 void
+me_rpc_server_add_unlisted_method(MeRpcServer *server, const gchar *name, MeRpcMethodFunc func, gpointer user_data,
+				  GDestroyNotify destroy);
+void
 me_rpc_server_add_event(MeRpcServer *server, const gchar *name);
 void
 me_rpc_server_start(MeRpcServer *server);
