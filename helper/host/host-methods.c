@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "csr.h"
 #include "enroll.h"
 #include "host-config.h"
 #include "host-params.h"
@@ -57,17 +58,26 @@ typedef struct {
 	gboolean force;
 	gint reason;
 	GBytes *message;
+	/* the enrollment it works on (turn_key()), and whether its question is up */
+	gchar *turn;
+	gboolean asking;
 	/* filled by the worker */
 	MeEnroll *enroll;
 	MeChallengeVerdict *verdict;
 	JsonNode *result;
 } Job;
 
+static void turn_end(Job *job);
+
 static void
 job_free(Job *job)
 {
-	/* the enrollment first: its options point into the configuration */
+	/* the enrollment first: its options point into the configuration; then the next job
+	 * that waits for it may go */
 	me_enroll_free(job->enroll);
+	job->enroll = NULL;
+	turn_end(job);
+	g_free(job->turn);
 	g_object_unref(job->server);
 	me_config_free(job->config);
 	g_free(job->mailbox);
@@ -83,6 +93,117 @@ job_free(Job *job)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Job, job_free)
+
+/* ---- one enrollment, one job at a time
+ *
+ * A job holds its enrollment's lock while it works on it, and the engine answers a second
+ * job on the same enrollment `busy` (state.c) — the mail client looks again a minute later.
+ * Within the helper, a job whose enrollment another job is checking a mail for waits its
+ * turn instead: checking a mail takes moments, and a forged mail that is being checked
+ * when the CA's arrives must not turn the CA's away, again and again for as long as forged
+ * mail keeps coming. Behind anything longer (a question to the person, the CA's checks
+ * after a reply) a job still goes at once, and the engine answers it busy. */
+
+typedef struct {
+	Job *holder;
+	GQueue waiting; /* Job, in the order the calls came */
+} Turn;
+
+/* enrollment (turn_key()) → Turn; on the main loop's thread only */
+static GHashTable *turns;
+
+static void job_dispatch(Job *job);
+
+/* what names the enrollment a job works on: the state folder, the CA profile and the
+ * mailbox as the engine writes it (an address it refuses stands for itself; its job fails) */
+static gchar *
+turn_key(Job *job)
+{
+	g_autofree gchar *mailbox = me_csr_normalize_mailbox(job->mailbox, NULL, NULL);
+
+	return g_strjoin("\n", me_config_get_state_dir(job->config), job->opts.ca_name,
+			 mailbox != NULL ? mailbox : job->mailbox, NULL);
+}
+
+static void
+turn_free(Turn *turn)
+{
+	g_queue_clear(&turn->waiting);
+	g_free(turn);
+}
+
+/* whether a job may wait for @turn's holder: only while it checks a mail */
+static gboolean
+turn_is_brief(Turn *turn)
+{
+	return (turn->holder->kind == JOB_INSPECT || turn->holder->kind == JOB_REPLY_FAILED) && !turn->holder->asking;
+}
+
+/* the jobs that wait for @turn go now, to be answered by the engine: its holder will be long */
+static void
+turn_release_waiting(Turn *turn)
+{
+	Job *job;
+
+	while ((job = g_queue_pop_head(&turn->waiting)) != NULL)
+		job_dispatch(job);
+}
+
+/* @job starts, or waits for the job that holds its enrollment */
+static void
+turn_begin(Job *job)
+{
+	Turn *turn;
+
+	if (turns == NULL)
+		turns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)turn_free);
+	turn = g_hash_table_lookup(turns, job->turn);
+	if (turn == NULL) {
+		turn = g_new0(Turn, 1);
+		turn->holder = job;
+		g_queue_init(&turn->waiting);
+		g_hash_table_insert(turns, g_strdup(job->turn), turn);
+		job_dispatch(job);
+		return;
+	}
+	if (turn_is_brief(turn)) {
+		g_debug("%s waits for the enrollment's other job", me_rpc_call_get_method(job->call));
+		g_queue_push_tail(&turn->waiting, job);
+		return;
+	}
+	job_dispatch(job);
+}
+
+/* @job, which holds its enrollment, asks the person: the jobs that wait for it go now */
+static void
+turn_ask(Job *job)
+{
+	Turn *turn = turns != NULL ? g_hash_table_lookup(turns, job->turn) : NULL;
+
+	job->asking = TRUE;
+	if (turn != NULL && turn->holder == job)
+		turn_release_waiting(turn);
+}
+
+/* @job is done: if it held its enrollment, the next job that waits for it has it */
+static void
+turn_end(Job *job)
+{
+	Turn *turn = turns != NULL && job->turn != NULL ? g_hash_table_lookup(turns, job->turn) : NULL;
+	Job *next;
+
+	if (turn == NULL || turn->holder != job)
+		return;
+	next = g_queue_pop_head(&turn->waiting);
+	if (next == NULL) {
+		g_hash_table_remove(turns, job->turn);
+		return;
+	}
+	turn->holder = next;
+	job_dispatch(next);
+	if (!turn_is_brief(turn))
+		turn_release_waiting(turn);
+}
 
 /* ---- parameters */
 
@@ -152,6 +273,7 @@ job_new(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call, GE
 	}
 	me_enroll_options_init(&job->opts, ca, me_config_get_general(job->config));
 	job->opts.config = job->config;
+	job->turn = turn_key(job);
 	return g_steal_pointer(&job);
 }
 
@@ -510,6 +632,7 @@ ask_person(Job *job)
 	json_builder_add_string_value(b, question);
 	json_builder_end_object(b);
 	params = json_builder_get_root(b);
+	turn_ask(job);
 	me_rpc_server_request(job->server, "prompt", params, NULL, prompt_done, job);
 }
 
@@ -557,12 +680,25 @@ return_busy(MeRpcCall *call)
 	me_rpc_call_return_error(call, error);
 }
 
+/* @job goes to a worker thread; its answer comes back to job_done() on the main loop */
+static void
+job_dispatch(Job *job)
+{
+	GTask *task;
+
+	if (job_pool == NULL)
+		job_pool = g_thread_pool_new(worker, NULL, HOST_JOB_THREADS, FALSE, NULL);
+	task = g_task_new(NULL, NULL, job_done, job);
+	g_task_set_task_data(task, job, NULL);
+	/* a non-exclusive pool only fails to push when it cannot start a thread at all */
+	g_thread_pool_push(job_pool, task, NULL);
+}
+
 static void
 start_job(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call)
 {
 	g_autoptr(GError) error = NULL;
 	Job *job;
-	GTask *task;
 
 	/* refused before the configuration is read or the message copied: a flood costs nothing */
 	if (jobs_queued >= HOST_JOB_QUEUE_MAX) {
@@ -575,13 +711,8 @@ start_job(JobKind kind, MeRpcServer *server, JsonNode *params, MeRpcCall *call)
 		me_rpc_call_return_error(call, error);
 		return;
 	}
-	if (job_pool == NULL)
-		job_pool = g_thread_pool_new(worker, NULL, HOST_JOB_THREADS, FALSE, NULL);
-	task = g_task_new(NULL, NULL, job_done, job);
-	g_task_set_task_data(task, job, NULL);
 	jobs_queued++;
-	/* a non-exclusive pool only fails to push when it cannot start a thread at all */
-	g_thread_pool_push(job_pool, task, NULL);
+	turn_begin(job);
 }
 
 /* every worker method: the job kind rides in the method's user data */
