@@ -241,7 +241,11 @@ static void
 test_set_up_from_empty(Fixture *fx, gconstpointer data)
 {
 	g_autoptr(JsonNode) a1 = NULL, a2 = NULL, a3 = NULL, a4 = NULL, a5 = NULL, a6 = NULL, a7 = NULL, a8 = NULL;
+	g_autoptr(JsonNode) a9 = NULL;
 	g_autofree gchar *dir = g_strdup(me_test_acme_ca_get(fx->ca, "DIRECTORY"));
+	g_autoptr(GString) moved_url = g_string_new(dir);
+	const gchar *moved;
+	g_autofree gchar *moved_add = NULL;
 	g_autofree gchar *terms = g_strconcat(fx->base, "/terms", NULL);
 	g_autofree gchar *add = g_strdup_printf("{\"directory\": \"%s\"}", dir);
 	g_autofree gchar *agree = g_strdup_printf("{\"ca\": \"127.0.0.1\", \"terms\": \"%s\"}", terms);
@@ -258,6 +262,9 @@ test_set_up_from_empty(Fixture *fx, gconstpointer data)
 	JsonObject *data_obj;
 
 	(void)data;
+	g_assert_cmpuint(g_string_replace(moved_url, "//127.0.0.1:", "//localhost:", 1), ==, 1);
+	moved = moved_url->str;
+	moved_add = g_strdup_printf("{\"name\": \"127.0.0.1\", \"directory\": \"%s\"}", moved);
 	/* nothing configured: the page offers to add a CA */
 	res = call_ok(fx, "config.get", NULL, &a1);
 	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(res, "cas")), ==, 0);
@@ -309,6 +316,22 @@ test_set_up_from_empty(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_true(g_bytes_equal(stored, given));
 
+	/* the CA at a new address (the same CA, by its other host name): the profile keeps its
+	 * EAB, whose key goes with it in the keyring, and none stays under the old address */
+	res = call_ok(fx, "ca.add", moved_add, &a9);
+	ca = json_object_get_object_member(res, "ca");
+	assert_setting(ca, "directory", moved, FALSE, "user");
+	assert_setting(ca, "eab_kid", EAB_KID, FALSE, "user");
+	g_assert_true(json_object_get_boolean_member(ca, "eab_stored"));
+	g_clear_pointer(&stored, g_bytes_unref);
+	stored = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, moved, EAB_KID, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_bytes_equal(stored, given));
+	g_clear_pointer(&stored, g_bytes_unref);
+	stored = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, dir, EAB_KID, &error);
+	g_assert_error(error, ME_ERROR, ME_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+
 	res = call_ok(fx, "config.set", "{\"ca\": \"127.0.0.1\", \"key\": \"key-type\", \"value\": \"ec-p256\"}", &a6);
 	ca = json_array_get_object_element(json_object_get_array_member(json_object_get_object_member(res, "config"), "cas"),
 					   0);
@@ -319,7 +342,7 @@ test_set_up_from_empty(Fixture *fx, gconstpointer data)
 	expected = g_strdup_printf(NOTES "\n[ca 127.0.0.1]\ndirectory=%s\nagreed-terms=%s\neab-kid=" EAB_KID
 					 "\neab-secret=keyring:" EAB_KID "\nkey-type=ec-p256\n\n[general]\n"
 					 "default-ca=127.0.0.1\n",
-				   dir, terms);
+				   moved, terms);
 	g_assert_cmpstr(text, ==, expected);
 	g_assert_null(strstr(text, EAB_KEY));
 
@@ -341,7 +364,7 @@ test_set_up_from_empty(Fixture *fx, gconstpointer data)
 	text = read_user(fx);
 	g_assert_null(strstr(text, "eab-"));
 	g_clear_pointer(&stored, g_bytes_unref);
-	stored = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, dir, EAB_KID, &error);
+	stored = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, moved, EAB_KID, &error);
 	g_assert_error(error, ME_ERROR, ME_ERROR_NOT_FOUND);
 }
 

@@ -474,6 +474,37 @@ explain_directory_error(GError *error)
 	error->message = g_strdup(_("The address does not lead to an ACME directory; check the address the certificate authority gave you."));
 }
 
+/* the keyring's EAB MAC key of @ca, stored again under the new directory @url, since the
+ * engine looks for it under the profile's directory: a CA that moved keeps its EAB, and no
+ * key stays behind under an address no profile names. Sets @moved to the key's label once
+ * it is stored under @url; the caller clears the old item once the file names @url, or the
+ * new one if it could not write the file. A profile without a key in the keyring has
+ * nothing to move; a keyring that cannot be read or written fails the call, before the
+ * file is touched. */
+static gboolean
+eab_move(const MeCaProfile *ca, const gchar *url, gchar **moved, GError **error)
+{
+	const gchar *label = ca->eab_secret != NULL ? ca->eab_secret : ca->eab_kid;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GBytes) key = NULL;
+	g_autoptr(MeKeyringItem) item = NULL;
+
+	if (label == NULL)
+		return TRUE;
+	key = me_keyring_lookup_bytes(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, ca->directory, label, &local);
+	if (key == NULL) {
+		if (g_error_matches(local, ME_ERROR, ME_ERROR_NOT_FOUND))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	item = me_keyring_item_new(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, url, label);
+	if (!me_keyring_store(item, g_bytes_get_data(key, NULL), g_bytes_get_size(key), error))
+		return FALSE;
+	*moved = g_strdup(label);
+	return TRUE;
+}
+
 static gboolean
 run_ca_add(Call *c, GError **error)
 {
@@ -486,6 +517,7 @@ run_ca_add(Call *c, GError **error)
 	g_autoptr(MeConfig) after = NULL;
 	g_autoptr(MeAcmeClient) client = NULL;
 	const MeCaProfile *existing;
+	g_autofree gchar *moved = NULL;
 	MeConfigEdit edits[2];
 	gsize n = 1;
 
@@ -511,8 +543,16 @@ run_ca_add(Call *c, GError **error)
 	}
 	if (me_config_get_general(config)->default_ca == NULL && !me_config_is_locked(config, GENERAL, "default-ca"))
 		edits[n++] = (MeConfigEdit){GENERAL, "default-ca", name};
-	if (!me_config_write(config, edits, n, error))
+	if (existing != NULL && g_strcmp0(existing->directory, url) != 0 && !eab_move(existing, url, &moved, error))
 		return FALSE;
+	if (!me_config_write(config, edits, n, error)) {
+		if (moved != NULL)
+			(void)me_keyring_clear(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, url, moved, NULL);
+		return FALSE;
+	}
+	/* the profile's key went with it to its new address */
+	if (moved != NULL)
+		(void)me_keyring_clear(ME_KEYRING_KIND_EAB_MAC_KEY, NULL, existing->directory, moved, NULL);
 	after = me_config_load_default(error);
 	if (after == NULL)
 		return FALSE;
