@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -453,6 +455,62 @@ test_trust_file(void)
 	g_assert_nonnull(strstr(error->message, garbage));
 }
 
+/* whether a fresh verifier with the trust file at @path, as challenge.inspect makes one for
+ * each mail, finds @message authentic */
+static gboolean
+trusted_by_file(const gchar *path, const gchar *message)
+{
+	g_autoptr(MeVerifier) verifier = verifier_new(path);
+	MeChallengeAuthResult result;
+	gboolean ok = authenticate(verifier, message, &result);
+
+	me_challenge_auth_result_clear(&result);
+	return ok;
+}
+
+/* the trust file's certificates are kept between checks (the system's bundle took tens of
+ * milliseconds to read for every mail), but a check always goes by the file as it is
+ * now: replaced, rewritten in place, damaged or gone */
+static void
+test_trust_file_changed(void)
+{
+	g_autofree gchar *path = g_build_filename(fx.dir, "changing.pem", NULL);
+	g_autofree gchar *message = smime_challenge(&fx.signer);
+	g_autofree gchar *ca_pem = NULL;
+	g_autofree gchar *rogue_pem = NULL;
+	g_autofree gchar *rogue_path = write_certs("changing-rogue-ca.pem", fx.rogue_ca, NULL);
+	g_autoptr(MeVerifier) verifier = verifier_new(NULL);
+	g_autoptr(GError) error = NULL;
+	FILE *f;
+
+	g_assert_true(g_file_get_contents(fx.ca_path, &ca_pem, NULL, NULL));
+	g_assert_true(g_file_get_contents(rogue_path, &rogue_pem, NULL, NULL));
+	/* another CA only: not trusted, also the second time, when the file is known */
+	g_assert_true(g_file_set_contents(path, rogue_pem, -1, NULL));
+	g_assert_false(trusted_by_file(path, message));
+	g_assert_false(trusted_by_file(path, message));
+	/* a new file in its place (a package update renames one over it) */
+	g_assert_true(g_file_set_contents(path, ca_pem, -1, NULL));
+	g_assert_true(trusted_by_file(path, message));
+	g_assert_true(trusted_by_file(path, message));
+	/* the same file rewritten in place */
+	f = fopen(path, "w");
+	g_assert_nonnull(f);
+	g_assert_cmpint(fputs(rogue_pem, f), >=, 0);
+	g_assert_cmpint(fclose(f), ==, 0);
+	g_assert_false(trusted_by_file(path, message));
+	/* damaged, then gone: refused as the first time, never what was read before */
+	g_assert_true(g_file_set_contents(path, "not a certificate\n", -1, NULL));
+	g_assert_false(me_verifier_add_trust_file(verifier, path, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	g_clear_error(&error);
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	g_assert_false(me_verifier_add_trust_file(verifier, path, &error));
+	g_assert_error(error, ME_ERROR, ME_ERROR_INVALID_DATA);
+	g_assert_nonnull(strstr(error->message, path));
+	g_unlink(rogue_path);
+}
+
 static void
 test_apply(void)
 {
@@ -867,6 +925,7 @@ main(int argc, char **argv)
 	fixtures_setup();
 	g_test_add_func("/verifier/new", test_new);
 	g_test_add_func("/verifier/trust-file", test_trust_file);
+	g_test_add_func("/verifier/trust-file/changed", test_trust_file_changed);
 	g_test_add_func("/verifier/apply", test_apply);
 	g_test_add_func("/verifier/dkim/pass", test_dkim_pass);
 	g_test_add_func("/verifier/dkim/other-domain", test_dkim_other_domain);

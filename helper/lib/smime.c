@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "autocleanups.h"
 #include "file.h"
@@ -1305,34 +1306,100 @@ set_trust_error(GError **error, gint code, const gchar *path, gint errnum)
 	}
 }
 
-/* adds every certificate of the PEM text; 0 when there is none or one is damaged */
-static guint
-trust_parse(X509_STORE *store, const gchar *data, gsize len)
+/* every certificate of the PEM text, or NULL when there is none or one is damaged */
+static STACK_OF(X509) *
+trust_parse(const gchar *data, gsize len)
 {
 	g_autoptr(BIO) in = BIO_new_mem_buf(data, (int)len);
-	guint count = 0;
+	STACK_OF(X509) *certs = sk_X509_new_null();
 	X509 *cert;
 
-	if (in == NULL)
-		return 0;
+	if (in == NULL || certs == NULL) {
+		sk_X509_free(certs);
+		return NULL;
+	}
 	ERR_clear_error();
 	/* _AUX: a TRUSTED CERTIFICATE block is read too, with its trust settings */
 	while ((cert = PEM_read_bio_X509_AUX(in, NULL, NULL, NULL)) != NULL) {
-		gboolean added = store == NULL || X509_STORE_add_cert(store, cert) == 1;
-		X509_free(cert);
-		if (!added) {
-			crypto_errors_drain("cannot add a trust anchor");
-			return 0;
+		if (sk_X509_push(certs, cert) <= 0) {
+			X509_free(cert);
+			sk_X509_pop_free(certs, X509_free);
+			return NULL;
 		}
-		count++;
 	}
 	/* the loop ends at the end of the text, or at a block that is not a certificate */
-	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE || sk_X509_num(certs) == 0) {
 		crypto_errors_drain("trust file");
-		return 0;
+		sk_X509_pop_free(certs, X509_free);
+		return NULL;
 	}
 	ERR_clear_error();
-	return count;
+	return certs;
+}
+
+/* ---- trust files already read
+ *
+ * challenge.inspect reads the CA profile's trust file for every mail it checks, and the
+ * system's bundle (some 140 certificates) takes tens of milliseconds to parse: a file's
+ * certificates are kept, by path, for as long as the file found there is the same one,
+ * with the same size and times. A file that changes is read again; one that cannot be
+ * read is never kept. */
+
+#define TRUST_FILES_MAX 8
+
+typedef struct {
+	struct stat st;
+	STACK_OF(X509) *certs;
+} TrustFile;
+
+static GMutex trust_files_lock;
+static GHashTable *trust_files; /* path → TrustFile */
+
+static void
+trust_file_free(TrustFile *tf)
+{
+	sk_X509_pop_free(tf->certs, X509_free);
+	g_free(tf);
+}
+
+static gboolean
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* the certificates of @path as last read, with a reference each, if the file is the same */
+static STACK_OF(X509) *
+trust_files_lookup(const gchar *path, const struct stat *st)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&trust_files_lock);
+	TrustFile *tf = trust_files != NULL ? g_hash_table_lookup(trust_files, path) : NULL;
+
+	if (tf == NULL || !same_file(&tf->st, st))
+		return NULL;
+	return X509_chain_up_ref(tf->certs);
+}
+
+static void
+trust_files_keep(const gchar *path, const struct stat *st, STACK_OF(X509) *certs)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&trust_files_lock);
+	TrustFile *tf;
+
+	if (trust_files == NULL)
+		trust_files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)trust_file_free);
+	if (g_hash_table_size(trust_files) >= TRUST_FILES_MAX && !g_hash_table_contains(trust_files, path))
+		g_hash_table_remove_all(trust_files);
+	tf = g_new0(TrustFile, 1);
+	tf->st = *st;
+	tf->certs = X509_chain_up_ref(certs);
+	if (tf->certs == NULL) {
+		g_free(tf);
+		return;
+	}
+	g_hash_table_replace(trust_files, g_strdup(path), tf);
 }
 
 /**
@@ -1354,17 +1421,40 @@ me_smime_trust_load(X509_STORE *store, const gchar *path, GError **error)
 	gsize len = 0;
 	gint errnum = 0;
 	guint count;
+	STACK_OF(X509) *certs;
+	struct stat st;
+	gboolean have_st;
 
 	g_return_val_if_fail(path != NULL, 0);
 	g_return_val_if_fail(error == NULL || *error == NULL, 0);
 
-	data = me_file_read_bounded(path, ME_SMIME_TRUST_FILE_MAX, &len, NULL, &errnum);
-	if (data == NULL) {
-		set_trust_error(error, errnum == EFBIG ? ME_ERROR_TOO_LARGE : ME_ERROR_FAILED, path, errnum);
-		return 0;
+	/* what is kept was read after the file was found as @st: a file that changes while it
+	 * is read has new times, and is read again the next time */
+	have_st = stat(path, &st) == 0;
+	certs = have_st ? trust_files_lookup(path, &st) : NULL;
+	if (certs == NULL) {
+		data = me_file_read_bounded(path, ME_SMIME_TRUST_FILE_MAX, &len, NULL, &errnum);
+		if (data == NULL) {
+			set_trust_error(error, errnum == EFBIG ? ME_ERROR_TOO_LARGE : ME_ERROR_FAILED, path, errnum);
+			return 0;
+		}
+		certs = len <= G_MAXINT ? trust_parse(data, len) : NULL;
+		if (certs == NULL) {
+			set_trust_error(error, ME_ERROR_INVALID_DATA, path, 0);
+			return 0;
+		}
+		if (have_st)
+			trust_files_keep(path, &st, certs);
 	}
-	count = len <= G_MAXINT ? trust_parse(store, data, len) : 0;
-	if (count == 0)
-		set_trust_error(error, ME_ERROR_INVALID_DATA, path, 0);
+	count = (guint)sk_X509_num(certs);
+	for (gint i = 0; store != NULL && i < sk_X509_num(certs); i++) {
+		if (X509_STORE_add_cert(store, sk_X509_value(certs, i)) != 1) {
+			crypto_errors_drain("cannot add a trust anchor");
+			set_trust_error(error, ME_ERROR_INVALID_DATA, path, 0);
+			count = 0;
+			break;
+		}
+	}
+	sk_X509_pop_free(certs, X509_free);
 	return count;
 }

@@ -16,6 +16,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 #include "dnsmasq.h"
 #include "dns.h"
 #include "keys.h"
+#include "smime.h"
 #include "test-util.h"
 #include "verifier.h"
 
@@ -113,6 +115,32 @@ classify_full(GBytes *msg, gpointer user_data)
 	return verdict->answerable;
 }
 
+/* as challenge.inspect checks each mail: a verifier of its own, with the CA profile's
+ * S/MIME trust file (smime-trust=system: the system's bundle), then the full checks */
+typedef struct {
+	Full *full;
+	const gchar *nameserver;
+	gchar *trust_file;
+} Fresh;
+
+static gboolean
+classify_fresh(GBytes *msg, gpointer user_data)
+{
+	Fresh *fresh = user_data;
+	gsize len = 0;
+	const gchar *data = g_bytes_get_data(msg, &len);
+	g_autoptr(MeVerifier) verifier = me_verifier_new(fresh->nameserver, NULL);
+	g_autoptr(MeChallengeVerdict) verdict = NULL;
+	MeChallengeOptions options = fresh->full->options;
+
+	g_assert_nonnull(verifier);
+	if (!me_verifier_add_trust_file(verifier, fresh->trust_file, NULL))
+		return FALSE;
+	me_verifier_apply(verifier, &options);
+	verdict = me_challenge_inspect(data, len, &fresh->full->pending, 1, &options);
+	return verdict->answerable;
+}
+
 static glong
 vm_hwm_kib(void)
 {
@@ -177,6 +205,7 @@ main(int argc, char **argv)
 	g_autofree gchar *date = g_date_time_format(now, "%a, %d %b %Y %H:%M:%S +0000");
 	g_autofree gchar *txt = NULL;
 	Full full = {0};
+	Fresh fresh = {0};
 	guint accepted = 0;
 	gdouble r;
 
@@ -223,5 +252,18 @@ main(int argc, char **argv)
 	printf("| forged challenges, full checks (look-alike From, unsigned) | %.0f | %u |\n", r, accepted);
 	r = rate(genuine, classify_full, &full, seconds, &accepted);
 	printf("| genuine challenges, full checks + DKIM verified via dnsmasq | %.0f | %u |\n", r, accepted);
+	fresh.full = &full;
+	fresh.nameserver = me_test_dnsmasq_get_nameserver(dns);
+	fresh.trust_file = me_smime_trust_system_file();
+	if (g_access(fresh.trust_file, R_OK) == 0) {
+		r = rate(genuine, classify_fresh, &fresh, seconds, &accepted);
+		printf("| genuine challenges as challenge.inspect checks each: a verifier of its own with the system's "
+		       "trust file, full checks + DKIM | %.0f | %u |\n",
+		       r, accepted);
+	} else {
+		printf("| genuine challenges as challenge.inspect checks each | skipped: no system trust file at %s | |\n",
+		       fresh.trust_file);
+	}
+	g_free(fresh.trust_file);
 	return 0;
 }
