@@ -1089,7 +1089,7 @@ flood_round(Fixture *fx, GPtrArray *frames, guint first, guint count, guint8 *se
 		g_autoptr(JsonNode) msg = NULL;
 		JsonObject *o;
 		gint64 id;
-		const gchar *kind = "result";
+		const gchar *kind;
 
 		g_assert_nonnull(text);
 		msg = me_test_json_parse(text);
@@ -1101,11 +1101,11 @@ flood_round(Fixture *fx, GPtrArray *frames, guint first, guint count, guint8 *se
 		g_assert_cmpint(id, <, first + count);
 		g_assert_cmpuint(seen[id], ==, 0);
 		seen[id] = 1;
-		if (json_object_has_member(o, "error"))
-			kind = json_object_get_string_member(
-			    json_object_get_object_member(json_object_get_object_member(o, "error"), "data"), "name");
-		else
+		kind = answer_error_name(o);
+		if (kind == NULL) {
+			kind = "result";
 			g_assert_false(json_object_get_boolean_member(json_object_get_object_member(o, "result"), "answerable"));
+		}
 		g_hash_table_insert(kinds, g_strdup(kind),
 				    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(kinds, kind)) + 1));
 		answered++;
